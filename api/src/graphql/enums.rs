@@ -1,0 +1,83 @@
+//! The contract's enums, mapped onto the stored ones.
+
+use async_graphql::Enum;
+
+/// A service's lifecycle status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "entity::ServiceStatus")]
+pub enum ServiceStatus {
+    /// Running and taking families.
+    Active,
+    /// Not currently offered.
+    Inactive,
+    /// Closed for good.
+    Defunct,
+    /// Paused, expected to reopen.
+    TemporarilyClosed,
+}
+
+/// How much need a service is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "entity::LevelOfNeed")]
+pub enum LevelOfNeed {
+    /// Open to every family (health visiting, family hubs, baby groups).
+    Universal,
+    /// For families with mild to moderate difficulties.
+    Targeted,
+    /// For the highest level of need (specialist teams).
+    Specialist,
+}
+
+/// Who in the family a service is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "entity::Audience")]
+pub enum Audience {
+    /// Mothers and birthing parents.
+    Mothers,
+    /// Fathers.
+    Fathers,
+    /// Co-parents and partners.
+    CoParents,
+    /// Kinship, foster and other carers.
+    Carers,
+    /// The whole family together.
+    WholeFamily,
+}
+
+/// How a service is delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "entity::DeliveryMode")]
+pub enum DeliveryMode {
+    /// In the family's home.
+    HomeVisit,
+    /// Face to face at a venue.
+    InPerson,
+    /// In a group.
+    Group,
+    /// Online (video, chat, app).
+    Online,
+    /// By telephone.
+    Phone,
+}
+
+/// Who may see a contact or phone line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "entity::Visibility")]
+pub enum Visibility {
+    /// Anyone.
+    Public,
+    /// Authenticated partners and staff only.
+    Professional,
+}
+
+/// The kind of a catchment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "entity::ServiceAreaKind")]
+pub enum ServiceAreaKind {
+    /// The whole country.
+    National,
+    /// A postcode area ("GL") or district ("GL50").
+    PostcodePrefix,
+    /// A circle around a point.
+    Radius,
+}

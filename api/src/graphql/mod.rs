@@ -1,0 +1,70 @@
+//! The GraphQL schema: root types merged from one file per domain, limits and request data.
+
+pub mod enums;
+mod event;
+pub mod guard;
+pub mod loaders;
+mod organization;
+pub mod pagination;
+pub mod scalars;
+mod service;
+mod taxonomy;
+
+use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, MergedObject, Schema};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+
+/// The deepest selection nesting a query may have.
+pub const MAX_DEPTH: usize = 15;
+/// The most a query may cost; list fields cost their page size times their selection.
+pub const MAX_COMPLEXITY: usize = 20_000;
+
+/// The root query: one part per domain.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    service::ServiceQuery,
+    organization::OrganizationQuery,
+    taxonomy::TaxonomyQuery,
+    event::EventQuery,
+);
+
+/// Signpost's schema type.
+pub type SignpostSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// What every resolver can reach.
+pub struct Shared {
+    /// The database.
+    pub db: DatabaseConnection,
+}
+
+/// Builds the schema over `shared`.
+pub fn build_schema(shared: Option<Shared>) -> SignpostSchema {
+    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_directives(8)
+        .limit_recursive_depth(MAX_DEPTH * 2)
+        .extension(guard::DocumentGuard);
+    if let Some(shared) = shared {
+        builder = builder.data(shared);
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as `signpost schema` prints it.
+pub fn sdl() -> String {
+    build_schema(None).sdl()
+}
+
+/// The shared state in a resolver.
+pub(crate) fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Shared> {
+    ctx.data::<Shared>()
+}
+
+/// Parses an id argument, naming the field when it is not a UUID.
+pub(crate) fn parse_id(id: &ID, field: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(id.as_str())
+        .map_err(|_| ApiError::bad_input(format!("{field} is not a valid id")))
+}

@@ -1,0 +1,160 @@
+//! The `Organization` type and the `organization(s)` queries.
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use entity::organization;
+
+use super::{
+    loaders::Loaders,
+    pagination::{PageInfo, encode_cursor, page_info, page_size},
+    parse_id,
+    service::{ServiceConnection, name_after, prefetch, service_connection},
+    state,
+};
+use crate::{error::ApiError, store};
+
+/// An organisation that runs services.
+#[derive(Clone, Debug)]
+pub struct Organization(pub organization::Model);
+
+#[Object]
+impl Organization {
+    /// The organisation's id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Its name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// What it does.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// Its website.
+    async fn website(&self) -> Option<&str> {
+        self.0.website.as_deref()
+    }
+    /// Its email address.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    /// Its main phone number.
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    /// Its registered charity number.
+    async fn charity_number(&self) -> Option<&str> {
+        self.0.charity_number.as_deref()
+    }
+    /// Its active services, in name order.
+    #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
+    async fn services(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<ServiceConnection> {
+        let first = usize::try_from(page_size(first)?).unwrap_or_default();
+        let after_key = name_after(after.as_deref())?;
+        let all = ctx
+            .data::<Loaders>()?
+            .organization_services
+            .load_one(self.0.id)
+            .await
+            .map_err(ApiError::from)?
+            .unwrap_or_default();
+        let total = all.len() as u64;
+        let start = match &after_key {
+            Some(key) => {
+                all.partition_point(|row| (row.name.as_str(), row.id) <= (key.key.as_str(), key.id))
+            }
+            None => 0,
+        };
+        let rest = &all[start.min(all.len())..];
+        let has_next = rest.len() > first;
+        let page: Vec<_> = rest.iter().take(first).cloned().collect();
+        Ok(service_connection(page, has_next, total, after.is_some()))
+    }
+}
+
+/// A page of organisations.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct OrganizationConnection {
+    /// How many organisations there are.
+    pub total_count: i64,
+    /// This page.
+    pub edges: Vec<OrganizationEdge>,
+    /// Paging.
+    pub page_info: PageInfo,
+}
+
+/// An organisation with its cursor.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct OrganizationEdge {
+    /// Pass as `after` to continue after this organisation.
+    pub cursor: String,
+    /// The organisation.
+    pub node: Organization,
+}
+
+/// Organisation queries.
+#[derive(Default)]
+pub struct OrganizationQuery;
+
+#[Object]
+impl OrganizationQuery {
+    /// One organisation by id; null when there is none.
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Organization>> {
+        let id = parse_id(&id, "id")?;
+        Ok(store::organization::get(&state(ctx)?.db, id)
+            .await?
+            .map(Organization))
+    }
+
+    /// Organisations in name order.
+    #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<OrganizationConnection> {
+        let first = page_size(first)?;
+        let after_key = name_after(after.as_deref())?;
+        let (rows, has_next, total) =
+            store::organization::list(&state(ctx)?.db, first, after_key.as_ref()).await?;
+        let services = ctx
+            .look_ahead()
+            .field("edges")
+            .field("node")
+            .field("services");
+        if services.exists() {
+            // One statement for every organisation's services, and one per relation for them all.
+            let by_org = ctx
+                .data::<Loaders>()?
+                .organization_services
+                .load_many(rows.iter().map(|row| row.id))
+                .await
+                .map_err(ApiError::from)?;
+            let all: Vec<_> = by_org.into_values().flatten().collect();
+            prefetch(ctx, services.field("edges").field("node"), &all).await?;
+        }
+        let edges: Vec<OrganizationEdge> = rows
+            .into_iter()
+            .map(|row| OrganizationEdge {
+                cursor: encode_cursor(&[&row.name, &row.id.to_string()]),
+                node: Organization(row),
+            })
+            .collect();
+        let cursors: Vec<String> = edges.iter().map(|edge| edge.cursor.clone()).collect();
+        Ok(OrganizationConnection {
+            total_count: i64::try_from(total).unwrap_or(i64::MAX),
+            page_info: page_info(&cursors, has_next, after.is_some()),
+            edges,
+        })
+    }
+}

@@ -1,0 +1,720 @@
+//! The `Service` type, its nested types, the `ServiceFilter` input and the `service(s)` queries.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Lookahead, Object, SimpleObject};
+use entity::{
+    Visibility as StoredVisibility, contact, location, phone, schedule, service, service_area,
+    taxonomy_term,
+};
+use sea_orm::DbErr;
+use uuid::Uuid;
+
+use super::{
+    enums::{Audience, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, Visibility},
+    event::Event,
+    loaders::Loaders,
+    organization::Organization,
+    pagination::{PageInfo, decode_cursor, encode_cursor, page_info, page_size},
+    parse_id,
+    scalars::{Date, DateTime},
+    state,
+    taxonomy::TaxonomyTerm,
+};
+use crate::{
+    auth::Caller,
+    error::{ApiError, ApiResult},
+    store::{self, After},
+};
+
+/// A listed service: who runs it, who it is for, how to refer, where and when.
+#[derive(Clone, Debug)]
+pub struct Service(pub service::Model);
+
+/// Who a service is for.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct Eligibility {
+    /// Open from pregnancy.
+    pub from_pregnancy: bool,
+    /// The infant's youngest age in months; null means no lower bound.
+    pub min_age_months: Option<f64>,
+    /// The infant's oldest age in months; null means no upper bound.
+    pub max_age_months: Option<f64>,
+    /// Who in the family the service is for.
+    pub audiences: Vec<Audience>,
+    /// Further eligibility in words.
+    pub description: Option<String>,
+}
+
+/// How to refer a family.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct Referral {
+    /// Families may refer themselves.
+    pub self_referral: bool,
+    /// Professionals may refer.
+    pub professional_referral: bool,
+    /// How to refer, in words.
+    pub instructions: Option<String>,
+}
+
+/// Ids in the service's code lists are validated on write; unknown codes are skipped on read.
+fn codes<T: Copy>(list: &entity::StringList, parse: impl Fn(&str) -> Option<T>) -> Vec<T> {
+    list.0.iter().filter_map(|code| parse(code)).collect()
+}
+
+/// Whether a row of this visibility is shown to `caller`.
+fn visible(caller: &Caller, visibility: StoredVisibility) -> bool {
+    visibility == StoredVisibility::Public || caller.sees_professional()
+}
+
+#[Object]
+impl Service {
+    /// The service's id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The service's name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Another name families may know it by.
+    async fn alternate_name(&self) -> Option<&str> {
+        self.0.alternate_name.as_deref()
+    }
+    /// What the service offers, in words.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// The service's web page.
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+    /// The service's email address.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    /// Whether the service is running.
+    async fn status(&self) -> ServiceStatus {
+        self.0.status.into()
+    }
+    /// Universal, targeted or specialist.
+    async fn level_of_need(&self) -> LevelOfNeed {
+        self.0.level_of_need.into()
+    }
+    /// Who the service is for.
+    async fn eligibility(&self) -> Eligibility {
+        Eligibility {
+            from_pregnancy: self.0.from_pregnancy,
+            min_age_months: self.0.min_age_months,
+            max_age_months: self.0.max_age_months,
+            audiences: codes(&self.0.audiences, entity::Audience::parse)
+                .into_iter()
+                .map(Audience::from)
+                .collect(),
+            description: self.0.eligibility_description.clone(),
+        }
+    }
+    /// How to refer.
+    async fn referral(&self) -> Referral {
+        Referral {
+            self_referral: self.0.self_referral,
+            professional_referral: self.0.professional_referral,
+            instructions: self.0.referral_instructions.clone(),
+        }
+    }
+    /// How the service is delivered.
+    async fn delivery_modes(&self) -> Vec<DeliveryMode> {
+        codes(&self.0.delivery_modes, entity::DeliveryMode::parse)
+            .into_iter()
+            .map(DeliveryMode::from)
+            .collect()
+    }
+    /// Languages the service is offered in (ISO 639-1 codes).
+    async fn languages(&self) -> &[String] {
+        &self.0.languages.0
+    }
+    /// Free at the point of use.
+    async fn free(&self) -> bool {
+        self.0.free
+    }
+    /// What it costs, when not free.
+    async fn fees_description(&self) -> Option<&str> {
+        self.0.fees_description.as_deref()
+    }
+    /// Who funds the service.
+    async fn funding_source(&self) -> Option<&str> {
+        self.0.funding_source.as_deref()
+    }
+    /// When the current funding ends.
+    async fn funding_ends_on(&self) -> Option<Date> {
+        self.0.funding_ends_on.map(Date)
+    }
+    /// When the listing was last verified.
+    async fn assured_date(&self) -> Option<Date> {
+        self.0.assured_date.map(Date)
+    }
+    /// Who last verified the listing.
+    async fn assurer(&self) -> Option<&str> {
+        self.0.assurer.as_deref()
+    }
+    /// When the listing last changed.
+    async fn last_modified(&self) -> DateTime {
+        DateTime(self.0.updated_at)
+    }
+    /// The listing's version, for optimistic concurrency.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// Who runs the service.
+    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
+        let loaders = ctx.data::<Loaders>()?;
+        let found = loaders
+            .organization
+            .load_one(self.0.organization_id)
+            .await
+            .map_err(ApiError::from)?;
+        let model = found.ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("service {} has no organisation", self.0.id))
+        })?;
+        Ok(Organization(model))
+    }
+    /// Where the service is delivered.
+    async fn locations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Location>> {
+        let rows = ctx
+            .data::<Loaders>()?
+            .locations
+            .load_one(self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Location).collect())
+    }
+    /// The catchment: where families must live to use the service.
+    async fn service_areas(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ServiceArea>> {
+        let rows = ctx
+            .data::<Loaders>()?
+            .service_areas
+            .load_one(self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(ServiceArea)
+            .collect())
+    }
+    /// Named contacts; PROFESSIONAL ones only for authenticated callers.
+    async fn contacts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
+        let caller = ctx.data::<Caller>()?;
+        let rows = ctx
+            .data::<Loaders>()?
+            .contacts
+            .load_one(self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|row| visible(caller, row.visibility))
+            .map(Contact)
+            .collect())
+    }
+    /// Phone lines; PROFESSIONAL ones only for authenticated callers.
+    async fn phones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Phone>> {
+        let caller = ctx.data::<Caller>()?;
+        let rows = ctx
+            .data::<Loaders>()?
+            .phones
+            .load_one(self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|row| visible(caller, row.visibility))
+            .map(Phone)
+            .collect())
+    }
+    /// Weekly opening hours.
+    async fn schedules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Schedule>> {
+        let rows = ctx
+            .data::<Loaders>()?
+            .schedules
+            .load_one(self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.unwrap_or_default().into_iter().map(Schedule).collect())
+    }
+    /// The service's categories.
+    async fn taxonomy_terms(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaxonomyTerm>> {
+        let rows = ctx
+            .data::<Loaders>()?
+            .terms
+            .load_one(self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(TaxonomyTerm)
+            .collect())
+    }
+    /// Dated sessions and pop-ups that end after `from` and start before `to`.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<DateTime>,
+        to: Option<DateTime>,
+    ) -> async_graphql::Result<Vec<Event>> {
+        let rows = ctx
+            .data::<Loaders>()?
+            .events
+            .load_one(self.0.id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|row| from.is_none_or(|from| row.ends_at > from.0))
+            .filter(|row| to.is_none_or(|to| row.starts_at < to.0))
+            .map(Event)
+            .collect())
+    }
+}
+
+/// A catchment: national, a postcode area or district, or a point and radius.
+#[derive(Clone, Debug)]
+pub struct ServiceArea(pub service_area::Model);
+
+#[Object]
+impl ServiceArea {
+    /// Which kind of catchment.
+    async fn kind(&self) -> ServiceAreaKind {
+        self.0.kind.into()
+    }
+    /// A human name such as "Gloucestershire".
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The postcode area or district ("GL", "GL50"), for POSTCODE_PREFIX.
+    async fn postcode_prefix(&self) -> Option<&str> {
+        self.0.postcode_prefix.as_deref()
+    }
+    /// The centre's latitude, for RADIUS.
+    async fn latitude(&self) -> Option<f64> {
+        self.0.latitude
+    }
+    /// The centre's longitude, for RADIUS.
+    async fn longitude(&self) -> Option<f64> {
+        self.0.longitude
+    }
+    /// The radius in kilometres, for RADIUS.
+    async fn radius_km(&self) -> Option<f64> {
+        self.0.radius_km
+    }
+}
+
+/// A place where a service is delivered.
+#[derive(Clone, Debug)]
+pub struct Location(pub location::Model);
+
+#[Object]
+impl Location {
+    /// The location's id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The venue's name.
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    /// The first line of the address.
+    async fn address1(&self) -> Option<&str> {
+        self.0.address_1.as_deref()
+    }
+    /// The town or city.
+    async fn city(&self) -> Option<&str> {
+        self.0.city.as_deref()
+    }
+    /// The postcode.
+    async fn postcode(&self) -> Option<&str> {
+        self.0.postcode.as_deref()
+    }
+    /// WGS84 latitude.
+    async fn latitude(&self) -> Option<f64> {
+        self.0.latitude
+    }
+    /// WGS84 longitude.
+    async fn longitude(&self) -> Option<f64> {
+        self.0.longitude
+    }
+    /// Access information (step-free access, parking, baby change).
+    async fn accessibility(&self) -> Option<&str> {
+        self.0.accessibility.as_deref()
+    }
+}
+
+/// A named contact.
+#[derive(Clone, Debug)]
+pub struct Contact(pub contact::Model);
+
+#[Object]
+impl Contact {
+    /// The person's name.
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    /// Their role.
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    /// Their email address.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    /// Their phone number.
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    /// Who may see this contact.
+    async fn visibility(&self) -> Visibility {
+        self.0.visibility.into()
+    }
+}
+
+/// A phone line.
+#[derive(Clone, Debug)]
+pub struct Phone(pub phone::Model);
+
+#[Object]
+impl Phone {
+    /// The number.
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+    /// What the line is for.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// Who may see this line.
+    async fn visibility(&self) -> Visibility {
+        self.0.visibility.into()
+    }
+}
+
+/// Weekly opening hours.
+#[derive(Clone, Debug)]
+pub struct Schedule(pub schedule::Model);
+
+#[Object]
+impl Schedule {
+    /// 1 = Monday .. 7 = Sunday.
+    async fn weekday(&self) -> Option<i32> {
+        self.0.weekday
+    }
+    /// Opening time, "HH:MM" UK local time.
+    async fn opens_at(&self) -> Option<&str> {
+        self.0.opens_at.as_deref()
+    }
+    /// Closing time, "HH:MM" UK local time.
+    async fn closes_at(&self) -> Option<&str> {
+        self.0.closes_at.as_deref()
+    }
+    /// Notes such as "drop-in, no appointment needed".
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+}
+
+/// Narrows a service listing; every given criterion must hold, and within a list any value may match.
+#[derive(Clone, Debug, Default, InputObject)]
+pub struct ServiceFilter {
+    /// Taxonomy term ids; a term matches its descendants too.
+    pub categories: Option<Vec<ID>>,
+    /// Levels of need.
+    pub level_of_need: Option<Vec<LevelOfNeed>>,
+    /// Who in the family the service is for.
+    pub audiences: Option<Vec<Audience>>,
+    /// How the service is delivered.
+    pub delivery_modes: Option<Vec<DeliveryMode>>,
+    /// The service's age range contains this infant age (months, 0 to 60).
+    pub infant_age_months: Option<f64>,
+    /// True: only services open from pregnancy.
+    pub pregnant: Option<bool>,
+    /// True: only services taking self-referrals.
+    pub self_referral: Option<bool>,
+    /// True: only free services.
+    pub free_only: Option<bool>,
+    /// ISO 639-1 language codes.
+    pub languages: Option<Vec<String>>,
+    /// The service's catchment covers this postcode.
+    pub covers_postcode: Option<String>,
+    /// Services of this organisation.
+    pub organization_id: Option<ID>,
+    /// Only listings verified within this many days.
+    pub verified_within_days: Option<i32>,
+    /// Statuses; default [ACTIVE].
+    pub statuses: Option<Vec<ServiceStatus>>,
+}
+
+/// The largest infant age, in months, a filter may ask about.
+pub const MAX_AGE_MONTHS: f64 = 60.0;
+
+impl ServiceFilter {
+    /// Validates the input and converts it to the store's filter.
+    pub fn into_store(self) -> ApiResult<store::service::ServiceFilter> {
+        if let Some(age) = self.infant_age_months
+            && !(0.0..=MAX_AGE_MONTHS).contains(&age)
+        {
+            return Err(ApiError::bad_input(
+                "filter.infantAgeMonths must be between 0 and 60",
+            ));
+        }
+        if self.covers_postcode.is_some() {
+            return Err(ApiError::bad_input(
+                "filter.coversPostcode is answered by search, not by services",
+            ));
+        }
+        let verified_within_days = match self.verified_within_days {
+            Some(days) => Some(u32::try_from(days).map_err(|_| {
+                ApiError::bad_input("filter.verifiedWithinDays must not be negative")
+            })?),
+            None => None,
+        };
+        let languages = self
+            .languages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|code| {
+                let code = code.trim().to_ascii_lowercase();
+                if code.len() == 2 && code.bytes().all(|b| b.is_ascii_lowercase()) {
+                    Ok(code)
+                } else {
+                    Err(ApiError::bad_input(
+                        "filter.languages must hold ISO 639-1 codes such as \"en\"",
+                    ))
+                }
+            })
+            .collect::<ApiResult<Vec<_>>>()?;
+        Ok(store::service::ServiceFilter {
+            categories: self
+                .categories
+                .unwrap_or_default()
+                .iter()
+                .map(|id| parse_id(id, "filter.categories"))
+                .collect::<ApiResult<_>>()?,
+            level_of_need: self
+                .level_of_need
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            audiences: self
+                .audiences
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            delivery_modes: self
+                .delivery_modes
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            infant_age_months: self.infant_age_months,
+            pregnant: self.pregnant.unwrap_or(false),
+            self_referral: self.self_referral.unwrap_or(false),
+            free_only: self.free_only.unwrap_or(false),
+            languages,
+            organization_id: self
+                .organization_id
+                .as_ref()
+                .map(|id| parse_id(id, "filter.organizationId"))
+                .transpose()?,
+            verified_within_days,
+            statuses: self
+                .statuses
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        })
+    }
+}
+
+/// A page of services.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct ServiceConnection {
+    /// How many services match in all.
+    pub total_count: i64,
+    /// This page.
+    pub edges: Vec<ServiceEdge>,
+    /// Paging.
+    pub page_info: PageInfo,
+}
+
+/// A service with its cursor.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct ServiceEdge {
+    /// Pass as `after` to continue after this service.
+    pub cursor: String,
+    /// The service.
+    pub node: Service,
+}
+
+/// Loads, in one statement per relation, every relation the query selects under `node` for a
+/// page of services, so that the page costs the same number of statements whatever its size
+/// (batching by timing alone can split a large page into several batches).
+pub async fn prefetch(
+    ctx: &Context<'_>,
+    node: Lookahead<'_>,
+    rows: &[service::Model],
+) -> async_graphql::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let loaders = ctx.data::<Loaders>()?;
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    loaders
+        .service
+        .feed_many(rows.iter().map(|row| (row.id, row.clone())))
+        .await;
+    let selected = |field: &str| node.field(field).exists();
+    let organizations = async {
+        if selected("organization") {
+            loaders
+                .organization
+                .load_many(rows.iter().map(|row| row.organization_id))
+                .await?;
+        }
+        Ok::<_, Arc<DbErr>>(())
+    };
+    let children = async {
+        if selected("locations") {
+            loaders.locations.load_many(ids.iter().copied()).await?;
+        }
+        if selected("serviceAreas") {
+            loaders.service_areas.load_many(ids.iter().copied()).await?;
+        }
+        if selected("contacts") {
+            loaders.contacts.load_many(ids.iter().copied()).await?;
+        }
+        if selected("phones") {
+            loaders.phones.load_many(ids.iter().copied()).await?;
+        }
+        if selected("schedules") {
+            loaders.schedules.load_many(ids.iter().copied()).await?;
+        }
+        if selected("events") {
+            loaders.events.load_many(ids.iter().copied()).await?;
+        }
+        Ok::<_, Arc<DbErr>>(())
+    };
+    let terms = async {
+        let terms_field = node.field("taxonomyTerms");
+        if terms_field.exists() {
+            let terms = loaders.terms.load_many(ids.iter().copied()).await?;
+            let term_rows: Vec<&taxonomy_term::Model> = terms.values().flatten().collect();
+            if terms_field.field("parent").exists() {
+                loaders
+                    .taxonomy_term
+                    .load_many(term_rows.iter().filter_map(|t| t.parent_id))
+                    .await?;
+            }
+            if terms_field.field("children").exists() {
+                loaders
+                    .term_children
+                    .load_many(term_rows.iter().map(|t| t.id))
+                    .await?;
+            }
+        }
+        Ok::<_, Arc<DbErr>>(())
+    };
+    let (a, b, c) = tokio::join!(organizations, children, terms);
+    a.and(b).and(c).map_err(ApiError::from)?;
+    Ok(())
+}
+
+/// The cursor of a service in name order.
+pub fn service_cursor(row: &service::Model) -> String {
+    encode_cursor(&[&row.name, &row.id.to_string()])
+}
+
+/// Decodes a name-order cursor.
+pub fn name_after(after: Option<&str>) -> ApiResult<Option<After>> {
+    after
+        .map(|cursor| {
+            let parts = decode_cursor(cursor, 2)?;
+            let id = parts[1]
+                .parse()
+                .map_err(|_| ApiError::bad_input("after is not a cursor from this connection"))?;
+            Ok(After {
+                key: parts[0].clone(),
+                id,
+            })
+        })
+        .transpose()
+}
+
+/// Builds a connection from rows in name order.
+pub fn service_connection(
+    rows: Vec<service::Model>,
+    has_next_page: bool,
+    total_count: u64,
+    after_given: bool,
+) -> ServiceConnection {
+    let edges: Vec<ServiceEdge> = rows
+        .into_iter()
+        .map(|row| ServiceEdge {
+            cursor: service_cursor(&row),
+            node: Service(row),
+        })
+        .collect();
+    let cursors: Vec<String> = edges.iter().map(|edge| edge.cursor.clone()).collect();
+    ServiceConnection {
+        total_count: i64::try_from(total_count).unwrap_or(i64::MAX),
+        page_info: page_info(&cursors, has_next_page, after_given),
+        edges,
+    }
+}
+
+/// Service queries.
+#[derive(Default)]
+pub struct ServiceQuery;
+
+#[Object]
+impl ServiceQuery {
+    /// One service by id; null when there is none.
+    async fn service(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Service>> {
+        let id = parse_id(&id, "id")?;
+        let found = store::service::get(&state(ctx)?.db, id).await?;
+        Ok(found.map(Service))
+    }
+
+    /// Services in name order, narrowed by `filter` (statuses default to ACTIVE).
+    #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
+    async fn services(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ServiceFilter>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<ServiceConnection> {
+        let first = page_size(first)?;
+        let filter = filter.unwrap_or_default().into_store()?;
+        let after_key = name_after(after.as_deref())?;
+        let page =
+            store::service::list(&state(ctx)?.db, &filter, first, after_key.as_ref()).await?;
+        prefetch(
+            ctx,
+            ctx.look_ahead().field("edges").field("node"),
+            &page.rows,
+        )
+        .await?;
+        Ok(service_connection(
+            page.rows,
+            page.has_next_page,
+            page.total_count,
+            after.is_some(),
+        ))
+    }
+}

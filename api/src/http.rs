@@ -1,0 +1,225 @@
+//! The HTTP surface: `/graphql` (POST, and GET for queries and GraphiQL), health, readiness,
+//! metrics, and the protections every request passes through.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use async_graphql::{BatchRequest, ErrorExtensionValues, Request, Response, http::GraphiQLSource};
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, RawQuery, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{Html, IntoResponse},
+    routing::get,
+};
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use tower_http::{
+    catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+use crate::{
+    auth::Caller,
+    db::StatementCounter,
+    graphql::{SignpostSchema, guard::ReadOnlyRequest, loaders::Loaders},
+};
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The most operations one batched request may carry.
+pub const MAX_BATCH: usize = 5;
+
+/// What the HTTP handlers share.
+pub struct AppState {
+    /// The GraphQL schema.
+    pub schema: SignpostSchema,
+    /// The database, for readiness and per-request loaders.
+    pub db: DatabaseConnection,
+    /// SQL statements run, for `/metrics`.
+    pub statements: Arc<StatementCounter>,
+    /// GraphQL operations executed, for `/metrics`.
+    pub operations: AtomicU64,
+}
+
+/// The application's router with every protection layer.
+pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A transport-level refusal in the GraphQL error shape.
+fn refuse(status: StatusCode, message: &str) -> axum::response::Response {
+    let body =
+        json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }] });
+    (status, axum::Json(body)).into_response()
+}
+
+async fn graphql_post(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("application/json")
+    {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the request as application/json",
+        );
+    }
+    // An array is a batch (serde would otherwise read an empty array as an empty request).
+    let parsed = if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        serde_json::from_slice::<Vec<Request>>(&body).map(BatchRequest::Batch)
+    } else {
+        serde_json::from_slice::<Request>(&body).map(BatchRequest::Single)
+    };
+    let batch: BatchRequest = match parsed {
+        Ok(batch) => batch,
+        Err(err) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("the request body is not a GraphQL request: {err}"),
+            );
+        }
+    };
+    match batch {
+        BatchRequest::Single(request) => {
+            let response = execute(&state, request).await;
+            axum::Json(response).into_response()
+        }
+        BatchRequest::Batch(requests) => {
+            if requests.is_empty() {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "a batch must hold at least one operation",
+                );
+            }
+            if requests.len() > MAX_BATCH {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    &format!("a batch may hold at most {MAX_BATCH} operations"),
+                );
+            }
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                responses.push(execute(&state, request).await);
+            }
+            axum::Json(responses).into_response()
+        }
+    }
+}
+
+async fn graphql_get(
+    State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+) -> axum::response::Response {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("Signpost")
+                .finish(),
+        )
+        .into_response();
+    };
+    let request = match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => request,
+        Err(err) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("the query string is not a GraphQL request: {err}"),
+            );
+        }
+    };
+    let response = execute(&state, request.data(ReadOnlyRequest)).await;
+    let refused_mutation = response
+        .errors
+        .iter()
+        .any(|err| err.message == "mutations must be sent with POST");
+    let status = if refused_mutation {
+        StatusCode::METHOD_NOT_ALLOWED
+    } else {
+        StatusCode::OK
+    };
+    (status, axum::Json(response)).into_response()
+}
+
+/// Runs one operation with fresh loaders and gives every error an `extensions.code`.
+async fn execute(state: &AppState, request: Request) -> Response {
+    state.operations.fetch_add(1, Ordering::Relaxed);
+    let request = request
+        .data(Loaders::new(&state.db))
+        .data(Caller::Anonymous);
+    let mut response = state.schema.execute(request).await;
+    for error in &mut response.errors {
+        let extensions = error
+            .extensions
+            .get_or_insert_with(ErrorExtensionValues::default);
+        if extensions.get("code").is_none() {
+            // Parse, validation and limit errors, and argument coercion failures, are all the
+            // caller's input.
+            extensions.set("code", "BAD_USER_INPUT");
+        }
+    }
+    response
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> axum::response::Response {
+    match state.db.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(json!({ "status": "ready", "database": "ok" })),
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({ "status": "not ready", "database": "unreachable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    let body = format!(
+        "# HELP signpost_db_statements_total SQL statements run.\n\
+         # TYPE signpost_db_statements_total counter\n\
+         signpost_db_statements_total {}\n\
+         # HELP signpost_graphql_operations_total GraphQL operations executed.\n\
+         # TYPE signpost_graphql_operations_total counter\n\
+         signpost_graphql_operations_total {}\n",
+        state.statements.get(),
+        state.operations.load(Ordering::Relaxed),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
