@@ -1,0 +1,280 @@
+//! The test harness: starts the real Signpost server on port 0 against a fresh database and
+//! speaks GraphQL to it over HTTP.
+//!
+//! SQLite by default (a fresh data directory per test); with `TEST_DATABASE_URL=postgres://...`
+//! each test gets its own PostgreSQL database, dropped afterwards.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use signpost_api::{Application, config::Settings};
+use tokio::sync::oneshot;
+
+/// A running server for one test.
+pub struct TestApp {
+    /// The server's address.
+    pub address: SocketAddr,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    /// A direct connection to the server's database, for checks and fixtures.
+    pub db: DatabaseConnection,
+    /// The server's data directory (kept for the test's life).
+    pub data_dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    postgres: Option<PostgresDatabase>,
+}
+
+/// A PostgreSQL database made for one test and dropped with it.
+struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // The test's runtime may be shutting down; drop the database from a runtime of our own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let admin = Database::connect(admin_url).await?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await?;
+                admin.close().await?;
+                anyhow::Ok(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop the test database {}", self.name);
+        }
+    }
+}
+
+/// Replaces the database name of a `postgres://` URL.
+fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let slash = base
+        .rfind('/')
+        .context("TEST_DATABASE_URL has no database name")?;
+    if slash < "postgres://".len() {
+        anyhow::bail!("TEST_DATABASE_URL has no database name");
+    }
+    let mut out = format!("{}/{}", &base[..slash], name);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    Ok(out)
+}
+
+/// How to start a test server.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Seed the demo directory (default true).
+    pub seed_demo: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { seed_demo: true }
+    }
+}
+
+impl TestApp {
+    /// A server with the demo directory.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Options::default()).await
+    }
+
+    /// A server started with `options`. Panics (failing the test) when it cannot start.
+    pub async fn spawn_with(options: Options) -> Self {
+        match Self::try_spawn(options).await {
+            Ok(app) => app,
+            Err(err) => panic!("the test server did not start: {err:#}"),
+        }
+    }
+
+    async fn try_spawn(options: Options) -> anyhow::Result<Self> {
+        let data_dir = tempfile::tempdir()?;
+        let mut settings = Settings {
+            data_dir: data_dir.path().to_path_buf(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed_demo: options.seed_demo,
+            ..Settings::default()
+        };
+        let mut postgres = None;
+        if let Ok(admin_url) = std::env::var("TEST_DATABASE_URL")
+            && !admin_url.trim().is_empty()
+        {
+            let name = format!("signpost_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(admin_url.clone()).await?;
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await?;
+            admin.close().await?;
+            settings.database_url = Some(with_database(&admin_url, &name)?);
+            postgres = Some(PostgresDatabase { admin_url, name });
+        }
+        Self::start(settings, data_dir, postgres).await
+    }
+
+    async fn start(
+        settings: Settings,
+        data_dir: tempfile::TempDir,
+        postgres: Option<PostgresDatabase>,
+    ) -> anyhow::Result<Self> {
+        let app = Application::build(settings).await?;
+        let address = app.local_addr()?;
+        let db = app.db().clone();
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async move {
+            let _ = stop.await;
+        }));
+        Ok(Self {
+            address,
+            client: reqwest::Client::new(),
+            db,
+            data_dir,
+            shutdown: Some(shutdown),
+            server: Some(server),
+            postgres,
+        })
+    }
+
+    /// Stops this server gracefully and starts a new one on the same database and data directory.
+    pub async fn restart(mut self) -> Self {
+        let settings = self.settings();
+        self.stop().await;
+        let data_dir = std::mem::replace(
+            &mut self.data_dir,
+            tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")),
+        );
+        let postgres = self.postgres.take();
+        match Self::start(settings, data_dir, postgres).await {
+            Ok(app) => app,
+            Err(err) => panic!("the test server did not restart: {err:#}"),
+        }
+    }
+
+    /// The settings this server runs with.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            data_dir: self.data_dir.path().to_path_buf(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: self
+                .postgres
+                .as_ref()
+                .and_then(|pg| with_database(&pg.admin_url, &pg.name).ok()),
+            ..Settings::default()
+        }
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            match server.await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => panic!("the server stopped with an error: {err:#}"),
+                Err(err) => panic!("the server task failed: {err}"),
+            }
+        }
+    }
+
+    /// A URL on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// POSTs a GraphQL operation and returns the whole JSON response (data and errors).
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("request failed: {err}"));
+        assert_eq!(response.status(), 200, "unexpected HTTP status");
+        response
+            .json()
+            .await
+            .unwrap_or_else(|err| panic!("response is not JSON: {err}"))
+    }
+
+    /// POSTs a GraphQL operation that must succeed and returns its `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.graphql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// POSTs a GraphQL operation that must fail and returns its first error's code and message.
+    pub async fn error(&self, query: &str, variables: Value) -> (String, String) {
+        let body = self.graphql(query, variables).await;
+        first_error(&body)
+    }
+
+    /// The value of a counter on `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("metrics request failed: {err}"))
+            .text()
+            .await
+            .unwrap_or_default();
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no metric {name} in {text}"))
+    }
+}
+
+/// The code and message of a response's first error.
+pub fn first_error(body: &Value) -> (String, String) {
+    let error = &body["errors"][0];
+    assert!(error.is_object(), "expected an error, got {body:#}");
+    (
+        error["extensions"]["code"]
+            .as_str()
+            .unwrap_or("<no code>")
+            .to_owned(),
+        error["message"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_names_are_replaced() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "x")
+                .ok()
+                .as_deref(),
+            Some("postgres://postgres@127.0.0.1:5432/x")
+        );
+        assert_eq!(
+            with_database("postgres://u@h/test?sslmode=disable", "y")
+                .ok()
+                .as_deref(),
+            Some("postgres://u@h/y?sslmode=disable")
+        );
+    }
+}
