@@ -27,6 +27,14 @@ pub enum Command {
     SeedDemo,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Rebuild the search index from the database (stop servers on this data directory first).
+    Reindex,
+    /// Load full OS Code-Point Open CSVs (.csv or .csv.gz, searched recursively) for
+    /// full-postcode precision; restart the server to use them.
+    ImportPostcodes {
+        /// The directory holding the CSV files.
+        dir: std::path::PathBuf,
+    },
 }
 
 /// Runs the parsed command line.
@@ -61,6 +69,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("the database already holds listings; nothing seeded");
                 }
             }
+            Ok(())
+        }
+        Command::Reindex => {
+            let settings = Settings::from_env()?;
+            let db = db::connect(&settings, Default::default()).await?;
+            db::migrate(&db).await?;
+            let started = std::time::Instant::now();
+            let indexer = crate::open_index(&settings, &db).await?;
+            let count = indexer.rebuild().await?;
+            println!(
+                "indexed {count} services in {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::ImportPostcodes { dir } => {
+            let settings = Settings::from_env()?;
+            std::fs::create_dir_all(&settings.data_dir)?;
+            let target = settings.data_dir.join(crate::POSTCODES_FILE);
+            let count = tokio::task::spawn_blocking(move || {
+                let rows = search::geo::read_code_point_dir(&dir)?;
+                if rows.is_empty() {
+                    anyhow::bail!("no Code-Point Open rows found under {}", dir.display());
+                }
+                Ok(search::geo::write_full_postcodes(rows, &target)?)
+            })
+            .await??;
+            println!("imported {count} postcodes; restart the server to use them");
             Ok(())
         }
         Command::Schema => {

@@ -42,6 +42,8 @@ pub struct AppState {
     pub schema: SignpostSchema,
     /// The database, for readiness and per-request loaders.
     pub db: DatabaseConnection,
+    /// The search index and its feed follower, for readiness.
+    pub indexer: Arc<crate::indexing::Indexer>,
     /// SQL statements run, for `/metrics`.
     pub statements: Arc<StatementCounter>,
     /// GraphQL operations executed, for `/metrics`.
@@ -193,31 +195,45 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> axum::response::Response {
-    match state.db.ping().await {
-        Ok(()) => (
+    let not_ready = |body: serde_json::Value| {
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+    };
+    if let Err(err) = state.db.ping().await {
+        tracing::warn!(error = %err, "database unreachable");
+        return not_ready(json!({ "status": "not ready", "database": "unreachable" }));
+    }
+    match state.indexer.lag().await {
+        Ok(0) => (
             StatusCode::OK,
-            axum::Json(json!({ "status": "ready", "database": "ok" })),
+            axum::Json(json!({ "status": "ready", "database": "ok", "index": "current" })),
         )
             .into_response(),
+        Ok(behind) => not_ready(
+            json!({ "status": "not ready", "database": "ok", "index": "behind", "behind": behind }),
+        ),
         Err(err) => {
-            tracing::warn!(error = %err, "database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({ "status": "not ready", "database": "unreachable" })),
-            )
-                .into_response()
+            tracing::warn!(error = %err, "cannot read the change feed");
+            not_ready(json!({ "status": "not ready", "database": "unreachable" }))
         }
     }
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     let body = format!(
-        "# HELP signpost_db_statements_total SQL statements run.\n\
+        "# HELP signpost_index_applied_seq Last change-feed sequence applied to the search index.\n\
+         # TYPE signpost_index_applied_seq gauge\n\
+         signpost_index_applied_seq {}\n\
+         # HELP signpost_index_documents Services in the search index.\n\
+         # TYPE signpost_index_documents gauge\n\
+         signpost_index_documents {}\n\
+         # HELP signpost_db_statements_total SQL statements run.\n\
          # TYPE signpost_db_statements_total counter\n\
          signpost_db_statements_total {}\n\
          # HELP signpost_graphql_operations_total GraphQL operations executed.\n\
          # TYPE signpost_graphql_operations_total counter\n\
          signpost_graphql_operations_total {}\n",
+        state.indexer.applied(),
+        state.indexer.index().num_docs(),
         state.statements.get(),
         state.operations.load(Ordering::Relaxed),
     );

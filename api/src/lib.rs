@@ -6,8 +6,10 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod feed;
 pub mod graphql;
 pub mod http;
+pub mod indexing;
 pub mod seed;
 pub mod store;
 
@@ -18,21 +20,74 @@ use std::{
 
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
-use tokio::net::TcpListener;
+use search::{Index, Synonyms, geo::Geocoder};
+use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     config::Settings,
     db::StatementCounter,
     graphql::{Shared, build_schema},
     http::{AppState, router},
+    indexing::Indexer,
     seed::SeedOutcome,
 };
+
+/// The search index's directory inside the data directory.
+pub const INDEX_DIR: &str = "index";
+/// The full-postcode file `signpost import-postcodes` writes into the data directory.
+pub const POSTCODES_FILE: &str = "postcodes.bin";
 
 /// A server bound to its address, ready to run.
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     db: DatabaseConnection,
+    indexer: Arc<Indexer>,
+    stop_follower: watch::Sender<bool>,
+    follower: tokio::task::JoinHandle<()>,
+}
+
+/// The geocoder: the embedded sector table, plus full postcodes when they were imported.
+pub fn geocoder(settings: &Settings) -> anyhow::Result<Geocoder> {
+    let geo = Geocoder::embedded();
+    let full = settings.data_dir.join(POSTCODES_FILE);
+    if full.exists() {
+        return geo
+            .with_full_postcodes(&full)
+            .with_context(|| format!("cannot read {}", full.display()));
+    }
+    Ok(geo)
+}
+
+/// The synonyms: the built-in list, extended by `synonyms.txt` in the data directory.
+pub fn synonyms(settings: &Settings) -> anyhow::Result<Synonyms> {
+    let extra_path = settings.data_dir.join("synonyms.txt");
+    let extra = match std::fs::read_to_string(&extra_path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(err) => {
+            return Err(err).with_context(|| format!("cannot read {}", extra_path.display()));
+        }
+    };
+    Ok(Synonyms::parse([
+        search::synonyms::BUILT_IN,
+        extra.as_str(),
+    ]))
+}
+
+/// Opens this instance's index in the data directory and brings it up to date.
+pub async fn open_index(
+    settings: &Settings,
+    db: &DatabaseConnection,
+) -> anyhow::Result<Arc<Indexer>> {
+    let dir = settings.data_dir.join(INDEX_DIR);
+    let synonyms = synonyms(settings)?;
+    let index = tokio::task::spawn_blocking(move || Index::open(&dir, synonyms)).await??;
+    let index = Arc::new(index);
+    let terms = store::taxonomy::all_terms(db).await?;
+    index.set_vocabulary(terms.into_iter().map(|t| t.name).collect());
+    let geo = Arc::new(geocoder(settings)?);
+    Indexer::start(db.clone(), index, geo).await
 }
 
 impl Application {
@@ -57,10 +112,20 @@ impl Application {
                 SeedOutcome::AlreadyPopulated => {}
             }
         }
-        let schema = build_schema(Some(Shared { db: db.clone() }));
+        // The feed follower has a pool of its own: its polling neither waits for nor counts
+        // among the API's statements.
+        let feed_db = db::connect(&settings, Arc::default()).await?;
+        let indexer = open_index(&settings, &feed_db).await?;
+        let (stop_follower, follower_stop) = watch::channel(false);
+        let follower = indexer.clone().follow(follower_stop);
+        let schema = build_schema(Some(Shared {
+            db: db.clone(),
+            indexer: indexer.clone(),
+        }));
         let state = Arc::new(AppState {
             schema,
             db: db.clone(),
+            indexer: indexer.clone(),
             statements,
             operations: AtomicU64::new(0),
         });
@@ -71,6 +136,9 @@ impl Application {
             listener,
             router: router(state, settings.request_timeout),
             db,
+            indexer,
+            stop_follower,
+            follower,
         })
     }
 
@@ -84,6 +152,11 @@ impl Application {
         &self.db
     }
 
+    /// The indexer (the search index and its feed follower).
+    pub fn indexer(&self) -> &Arc<Indexer> {
+        &self.indexer
+    }
+
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run_until(
         self,
@@ -93,6 +166,9 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .context("the server stopped with an error")?;
+        let _ = self.stop_follower.send(true);
+        let _ = self.follower.await;
+        self.indexer.close().await;
         self.db
             .close()
             .await

@@ -9,8 +9,8 @@ use chrono::{
 };
 use entity::{
     Audience, ChangeOp, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, StringList,
-    Visibility, attribute, change, contact, event, location, organization, phone, schedule,
-    service, service_area, service_at_location, taxonomy, taxonomy_term,
+    Visibility, attribute, contact, event, location, organization, phone, schedule, service,
+    service_area, service_at_location, taxonomy, taxonomy_term,
 };
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
@@ -18,6 +18,8 @@ use sea_orm::{
 };
 use serde::Deserialize;
 use uuid::Uuid;
+
+use crate::feed;
 
 /// The demo directory, compiled into the binary so it seeds from anywhere.
 pub const DEMO_DIRECTORY: &str = include_str!("../../data/demo-directory.json");
@@ -196,6 +198,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> anyhow::Result<SeedOutcome> {
     }
     let now = Utc::now();
     let txn = db.begin().await?;
+    feed::lock(&txn).await?;
     let outcome = insert_directory(&txn, &directory, now).await?;
     txn.commit().await?;
     Ok(outcome)
@@ -214,16 +217,6 @@ where
             .await?;
     }
     Ok(())
-}
-
-fn feed(entity: &str, id: Uuid, at: DateTime<Utc>) -> change::ActiveModel {
-    change::ActiveModel {
-        seq: sea_orm::ActiveValue::NotSet,
-        entity: sea_orm::ActiveValue::Set(entity.to_owned()),
-        entity_id: sea_orm::ActiveValue::Set(id),
-        op: sea_orm::ActiveValue::Set(ChangeOp::Create),
-        at: sea_orm::ActiveValue::Set(at),
-    }
 }
 
 async fn insert_directory(
@@ -284,7 +277,7 @@ async fn insert_directory(
         dir.organizations
             .iter()
             .map(|org| {
-                changes.push(feed("organization", org.id, now));
+                changes.push(feed::row("organization", org.id, ChangeOp::Create));
                 organization::ActiveModel::from(organization::Model {
                     id: org.id,
                     name: org.name.clone(),
@@ -344,7 +337,7 @@ async fn insert_directory(
                 svc.name
             );
         }
-        changes.push(feed("service", svc.id, now));
+        changes.push(feed::row("service", svc.id, ChangeOp::Create));
         services.push(service::ActiveModel::from(service::Model {
             id: svc.id,
             organization_id: svc.organization_id,
@@ -480,7 +473,7 @@ async fn insert_directory(
         let day = today
             .checked_add_days(Days::new(ev.day_offset))
             .context("event day is out of range")?;
-        changes.push(feed("event", ev.id, now));
+        changes.push(feed::row("event", ev.id, ChangeOp::Create));
         events.push(event::ActiveModel::from(event::Model {
             id: ev.id,
             service_id: ev.service_id,

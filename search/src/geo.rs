@@ -263,6 +263,21 @@ impl Geocoder {
         })
     }
 
+    /// The sector whose centroid is nearest the point, within `max_km`.
+    pub fn nearest_sector(&self, latitude: f64, longitude: f64, max_km: f64) -> Option<String> {
+        let dlat = max_km / 111.0;
+        let start = self
+            .by_latitude
+            .partition_point(|s| s.latitude < latitude - dlat);
+        self.by_latitude[start..]
+            .iter()
+            .take_while(|s| s.latitude <= latitude + dlat)
+            .map(|s| (distance_km(latitude, longitude, s.latitude, s.longitude), s))
+            .filter(|(d, _)| *d <= max_km)
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, s)| s.name.clone())
+    }
+
     /// Every sector whose centroid lies within `radius_km` of the point.
     pub fn sectors_within(&self, latitude: f64, longitude: f64, radius_km: f64) -> Vec<String> {
         let dlat = radius_km / 111.0;
@@ -307,7 +322,7 @@ fn record_key(postcode: &str) -> [u8; 8] {
 impl FullPostcodes {
     fn open(path: &Path) -> std::io::Result<Self> {
         let data = std::fs::read(path)?;
-        if data.len() % RECORD != 0 {
+        if !data.len().is_multiple_of(RECORD) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 "the postcode file is damaged",
@@ -370,6 +385,32 @@ pub fn read_code_point_csv(reader: impl Read) -> std::io::Result<Vec<(String, f6
         out.push((full, lat, lon));
     }
     Ok(out)
+}
+
+/// Reads every Code-Point Open CSV (`.csv` or gzipped `.csv.gz`) under `dir`.
+pub fn read_code_point_dir(dir: &Path) -> std::io::Result<Vec<(String, f64, f64)>> {
+    let mut rows = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path)? {
+                pending.push(entry?.path());
+            }
+            continue;
+        }
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if name.ends_with(".csv.gz") {
+            let file = std::fs::File::open(&path)?;
+            rows.extend(read_code_point_csv(flate2::read::GzDecoder::new(file))?);
+        } else if name.ends_with(".csv") {
+            rows.extend(read_code_point_csv(std::fs::File::open(&path)?)?);
+        }
+    }
+    Ok(rows)
 }
 
 /// Writes the full-postcode file that [`Geocoder::with_full_postcodes`] reads.

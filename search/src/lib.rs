@@ -1,5 +1,41 @@
-//! Signpost's search layer: geography today (offline postcode positions); the tantivy index
-//! follows. No tantivy type leaves this crate.
+//! Signpost's search layer: the tantivy index (schema, analyzers, synonyms, queries, facets,
+//! geography) and offline postcode geography. No tantivy type leaves this crate.
 
+mod collector;
+pub mod doc;
 pub mod geo;
+mod index;
 pub mod osgb;
+mod query;
+pub mod request;
+mod schema;
+pub mod synonyms;
+
+pub use doc::{Catchment, Coverage, ServiceDoc};
+pub use index::{Index, day_number};
+pub use request::{Facets, Filter, Highlight, Hit, Near, SearchRequest, SearchResults, Sort};
+pub use schema::SCHEMA_VERSION;
+pub use synonyms::Synonyms;
+
+/// What can go wrong in the search layer.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The cursor is not one this search made.
+    #[error("after is not a cursor from this search")]
+    BadCursor,
+    /// The index failed.
+    #[error("search index error: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    /// The index directory failed.
+    #[error("search index directory error: {0}")]
+    Directory(#[from] tantivy::directory::error::OpenDirectoryError),
+    /// Reading or writing files failed.
+    #[error("search index i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// A payload could not be written.
+    #[error("search index payload error: {0}")]
+    Payload(#[from] serde_json::Error),
+    /// A writer panicked earlier.
+    #[error("the search index writer is unusable")]
+    Poisoned,
+}

@@ -7,6 +7,7 @@ use super::{
     loaders::Loaders,
     pagination::{PageInfo, decode_cursor, encode_cursor, page_info, page_size},
     scalars::DateTime,
+    search::NearInput,
     service::Service,
     state,
 };
@@ -92,8 +93,22 @@ pub struct EventConnection {
 pub struct EventEdge {
     /// Pass as `after` to continue after this event.
     pub cursor: String,
+    /// Kilometres from `near`, when given and the event has a position.
+    pub distance_km: Option<f64>,
     /// The event.
     pub node: Event,
+}
+
+/// The most events a `near` search measures in one window.
+const MAX_EVENTS_NEAR: u64 = 10_000;
+
+fn distance(near: &search::Near, event: &event::Model) -> Option<f64> {
+    Some(search::geo::distance_km(
+        near.latitude,
+        near.longitude,
+        event.latitude?,
+        event.longitude?,
+    ))
 }
 
 fn event_after(after: Option<&str>) -> ApiResult<Option<EventAfter>> {
@@ -116,35 +131,63 @@ pub struct EventQuery;
 
 #[Object]
 impl EventQuery {
-    /// Events of active services in start order, overlapping [`from`, `to`) when given.
-    #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
+    /// Events of active services in start order, overlapping [`from`, `to`) when given; with
+    /// `near`, each with its distance, and only those within `near.radiusKm` when given.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn events(
         &self,
         ctx: &Context<'_>,
+        near: Option<NearInput>,
         from: Option<DateTime>,
         to: Option<DateTime>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<EventConnection> {
-        let first = page_size(first)?;
+        let first = page_size(first.unwrap_or(20))?;
         if let (Some(from), Some(to)) = (from, to)
             && to.0 < from.0
         {
             return Err(ApiError::bad_input("to must not be before from").into());
         }
         let after_key = event_after(after.as_deref())?;
-        let (rows, has_next, total) = store::event::list(
-            &state(ctx)?.db,
-            from.map(|f| f.0),
-            to.map(|t| t.0),
-            first,
-            after_key.as_ref(),
-        )
-        .await?;
+        let near = near.map(|n| n.resolve(ctx)).transpose()?;
+        let db = &state(ctx)?.db;
+        let (from, to) = (from.map(|f| f.0), to.map(|t| t.0));
+        let (rows, has_next, total) = match &near {
+            None => store::event::list(db, from, to, first, after_key.as_ref()).await?,
+            Some(near) => {
+                // Events in the window are few: measure them all, then page.
+                let (all, _, _) = store::event::list(db, from, to, MAX_EVENTS_NEAR, None).await?;
+                let within: Vec<event::Model> = all
+                    .into_iter()
+                    .filter(|e| match (near.radius_km, distance(near, e)) {
+                        (Some(radius), Some(km)) => km <= radius,
+                        (Some(_), None) => false,
+                        (None, _) => true,
+                    })
+                    .collect();
+                let total = within.len() as u64;
+                let rest: Vec<event::Model> = within
+                    .into_iter()
+                    .filter(|e| {
+                        after_key
+                            .as_ref()
+                            .is_none_or(|a| (e.starts_at, e.id) > (a.starts_at, a.id))
+                    })
+                    .collect();
+                let page_len = usize::try_from(first).unwrap_or(usize::MAX);
+                let has_next = rest.len() > page_len;
+                (rest.into_iter().take(page_len).collect(), has_next, total)
+            }
+        };
         let edges: Vec<EventEdge> = rows
             .into_iter()
             .map(|row| EventEdge {
                 cursor: encode_cursor(&[&row.starts_at.to_rfc3339(), &row.id.to_string()]),
+                distance_km: near
+                    .as_ref()
+                    .and_then(|n| distance(n, &row))
+                    .map(|d| (d * 100.0).round() / 100.0),
                 node: Event(row),
             })
             .collect();

@@ -7,14 +7,20 @@ pub mod loaders;
 mod organization;
 pub mod pagination;
 pub mod scalars;
+pub mod search;
 mod service;
 mod taxonomy;
 
 use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, MergedObject, Schema};
+use std::sync::Arc;
+
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::{
+    error::{ApiError, ApiResult},
+    indexing::Indexer,
+};
 
 /// The deepest selection nesting a query may have.
 pub const MAX_DEPTH: usize = 15;
@@ -28,6 +34,7 @@ pub struct Query(
     organization::OrganizationQuery,
     taxonomy::TaxonomyQuery,
     event::EventQuery,
+    search::SearchQuery,
 );
 
 /// Signpost's schema type.
@@ -37,6 +44,8 @@ pub type SignpostSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 pub struct Shared {
     /// The database.
     pub db: DatabaseConnection,
+    /// The search index and the feed that keeps it current.
+    pub indexer: Arc<Indexer>,
 }
 
 /// Builds the schema over `shared`.

@@ -47,14 +47,14 @@ impl Organization {
         self.0.charity_number.as_deref()
     }
     /// Its active services, in name order.
-    #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn services(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<ServiceConnection> {
-        let first = usize::try_from(page_size(first)?).unwrap_or_default();
+        let first = usize::try_from(page_size(first.unwrap_or(20))?).unwrap_or_default();
         let after_key = name_after(after.as_deref())?;
         let all = ctx
             .data::<Loaders>()?
@@ -116,14 +116,14 @@ impl OrganizationQuery {
     }
 
     /// Organisations in name order.
-    #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<OrganizationConnection> {
-        let first = page_size(first)?;
+        let first = page_size(first.unwrap_or(20))?;
         let after_key = name_after(after.as_deref())?;
         let (rows, has_next, total) =
             store::organization::list(&state(ctx)?.db, first, after_key.as_ref()).await?;

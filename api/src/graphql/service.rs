@@ -469,11 +469,6 @@ impl ServiceFilter {
                 "filter.infantAgeMonths must be between 0 and 60",
             ));
         }
-        if self.covers_postcode.is_some() {
-            return Err(ApiError::bad_input(
-                "filter.coversPostcode is answered by search, not by services",
-            ));
-        }
         let verified_within_days = match self.verified_within_days {
             Some(days) => Some(u32::try_from(days).map_err(|_| {
                 ApiError::bad_input("filter.verifiedWithinDays must not be negative")
@@ -677,6 +672,50 @@ pub fn service_connection(
     }
 }
 
+/// `services` with `coversPostcode`: the index's matches in name order, with its cursors.
+async fn services_by_catchment(
+    ctx: &Context<'_>,
+    filter: ServiceFilter,
+    first: u64,
+    after: Option<String>,
+) -> async_graphql::Result<ServiceConnection> {
+    let today = super::search::today();
+    let request = search::SearchRequest {
+        text: None,
+        filter: filter.into_search(ctx, today)?,
+        near: None,
+        sort: search::Sort::Name,
+        first: usize::try_from(first).unwrap_or_default(),
+        after: after.clone(),
+        today,
+    };
+    let results = super::search::run_search(ctx, request).await?;
+    let loaders = ctx.data::<Loaders>()?;
+    let rows = loaders
+        .service
+        .load_many(results.hits.iter().map(|h| h.id))
+        .await
+        .map_err(ApiError::from)?;
+    let mut edges = Vec::new();
+    let mut page = Vec::new();
+    for hit in results.hits {
+        if let Some(row) = rows.get(&hit.id) {
+            page.push(row.clone());
+            edges.push(ServiceEdge {
+                cursor: hit.cursor,
+                node: Service(row.clone()),
+            });
+        }
+    }
+    prefetch(ctx, ctx.look_ahead().field("edges").field("node"), &page).await?;
+    let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
+    Ok(ServiceConnection {
+        total_count: i64::try_from(results.total_count).unwrap_or(i64::MAX),
+        page_info: page_info(&cursors, results.has_next_page, after.is_some()),
+        edges,
+    })
+}
+
 /// Service queries.
 #[derive(Default)]
 pub struct ServiceQuery;
@@ -691,16 +730,21 @@ impl ServiceQuery {
     }
 
     /// Services in name order, narrowed by `filter` (statuses default to ACTIVE).
-    #[graphql(complexity = "first.max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
     async fn services(
         &self,
         ctx: &Context<'_>,
         filter: Option<ServiceFilter>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<ServiceConnection> {
-        let first = page_size(first)?;
-        let filter = filter.unwrap_or_default().into_store()?;
+        let first = page_size(first.unwrap_or(20))?;
+        let filter = filter.unwrap_or_default();
+        if filter.covers_postcode.is_some() {
+            // Catchments are matched by the search index; list its matches in name order.
+            return services_by_catchment(ctx, filter, first, after).await;
+        }
+        let filter = filter.into_store()?;
         let after_key = name_after(after.as_deref())?;
         let page =
             store::service::list(&state(ctx)?.db, &filter, first, after_key.as_ref()).await?;

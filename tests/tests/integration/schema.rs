@@ -29,8 +29,13 @@ fn schema_keeps_the_contract_names() {
         "enum DeliveryMode {",
         "scalar Date",
         "scalar DateTime",
-        "services(filter: ServiceFilter, first: Int! = 20, after: String): ServiceConnection!",
-        "events(from: DateTime, to: DateTime, first: Int! = 20, after: String): EventConnection!",
+        "services(filter: ServiceFilter, first: Int = 20, after: String): ServiceConnection!",
+        "events(near: NearInput, from: DateTime, to: DateTime, first: Int = 20, after: String): EventConnection!",
+        "search(text: String, filter: ServiceFilter, near: NearInput, sort: SearchSort = RELEVANCE, first: Int = 20, after: String): SearchResults!",
+        "suggest(prefix: String!, limit: Int = 8): [String!]!",
+        "geocode(postcode: String!): GeoPoint!",
+        "type SearchFacets {",
+        "enum GeoPrecision {",
     ] {
         assert!(served.contains(name), "the schema lacks {name}");
     }

@@ -1,0 +1,400 @@
+//! Keeps the search index in step with the database by applying the `change` feed in order.
+//! On start it replays what the index missed (or rebuilds it); then it follows the feed,
+//! woken by PostgreSQL notifications and polling as the fallback.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Arc,
+    time::Duration,
+};
+
+use anyhow::Context;
+use entity::{
+    ServiceAreaKind, attribute, change, location, organization, service, service_area,
+    service_at_location, taxonomy_term,
+};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use search::{Catchment, Index, ServiceDoc, geo::Geocoder};
+use tokio::sync::{Mutex, watch};
+use uuid::Uuid;
+
+use crate::{feed, store::find_by_ids};
+
+/// Changes applied per index commit while catching up.
+const BATCH: u64 = 2_000;
+/// How often the feed is polled when no notification arrives.
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// The PostgreSQL channel the `change` trigger notifies.
+pub const CHANNEL: &str = "signpost_changes";
+
+/// Applies the change feed to this instance's index.
+pub struct Indexer {
+    db: DatabaseConnection,
+    index: Arc<Index>,
+    geo: Arc<Geocoder>,
+    applied: watch::Sender<i64>,
+    running: Mutex<()>,
+}
+
+impl Indexer {
+    /// Brings the index up to date (rebuilding it when it has no usable state) and returns the
+    /// indexer.
+    pub async fn start(
+        db: DatabaseConnection,
+        index: Arc<Index>,
+        geo: Arc<Geocoder>,
+    ) -> anyhow::Result<Arc<Self>> {
+        let (applied, _) = watch::channel(index.last_seq().unwrap_or(-1));
+        let indexer = Arc::new(Self {
+            db,
+            index,
+            geo,
+            applied,
+            running: Mutex::new(()),
+        });
+        if indexer.index.last_seq().is_none() {
+            indexer.rebuild().await?;
+        }
+        indexer.catch_up().await?;
+        Ok(indexer)
+    }
+
+    /// Closes the follower's database pool.
+    pub async fn close(&self) {
+        if let Err(err) = self.db.clone().close().await {
+            tracing::warn!(error = %err, "closing the feed database pool failed");
+        }
+    }
+
+    /// The search index.
+    pub fn index(&self) -> &Arc<Index> {
+        &self.index
+    }
+
+    /// The geocoder.
+    pub fn geo(&self) -> &Arc<Geocoder> {
+        &self.geo
+    }
+
+    /// The last applied sequence number.
+    pub fn applied(&self) -> i64 {
+        *self.applied.borrow()
+    }
+
+    /// How many feed rows the index is behind the database.
+    pub async fn lag(&self) -> anyhow::Result<i64> {
+        Ok((feed::head(&self.db).await? - self.applied()).max(0))
+    }
+
+    /// Rebuilds the whole index from the database.
+    pub async fn rebuild(&self) -> anyhow::Result<u64> {
+        let _running = self.running.lock().await;
+        let head = feed::head(&self.db).await?;
+        let ids: Vec<Uuid> = service::Entity::find()
+            .select_only()
+            .column(service::Column::Id)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut docs = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(2_000) {
+            docs.extend(build_docs(&self.db, &self.geo, chunk).await?.into_values());
+        }
+        let index = self.index.clone();
+        let count = tokio::task::spawn_blocking(move || index.rebuild(docs, head)).await??;
+        self.applied.send_replace(head);
+        tracing::info!(services = count, seq = head, "rebuilt the search index");
+        Ok(count)
+    }
+
+    /// Applies every change after the last applied one; returns the last applied sequence.
+    pub async fn catch_up(&self) -> anyhow::Result<i64> {
+        let _running = self.running.lock().await;
+        loop {
+            let from = self.applied();
+            let batch = change::Entity::find()
+                .filter(change::Column::Seq.gt(from))
+                .order_by_asc(change::Column::Seq)
+                .limit(BATCH)
+                .all(&self.db)
+                .await?;
+            let Some(last) = batch.last().map(|c| c.seq) else {
+                return Ok(from);
+            };
+            let ids = self.affected_services(&batch).await?;
+            let mut docs = build_docs(&self.db, &self.geo, &ids).await?;
+            let deletes: Vec<Uuid> = ids
+                .iter()
+                .filter(|id| !docs.contains_key(id))
+                .copied()
+                .collect();
+            let upserts: Vec<ServiceDoc> = docs.drain().map(|(_, doc)| doc).collect();
+            let index = self.index.clone();
+            tokio::task::spawn_blocking(move || index.apply(&upserts, &deletes, last)).await??;
+            self.applied.send_replace(last);
+        }
+    }
+
+    /// The services whose index documents a batch of changes touches.
+    async fn affected_services(&self, batch: &[change::Model]) -> anyhow::Result<Vec<Uuid>> {
+        let mut ids = BTreeSet::new();
+        let mut organizations = Vec::new();
+        let mut locations = Vec::new();
+        let mut terms = Vec::new();
+        for row in batch {
+            match row.entity.as_str() {
+                "service" => {
+                    ids.insert(row.entity_id);
+                }
+                "organization" => organizations.push(row.entity_id),
+                "location" => locations.push(row.entity_id),
+                "taxonomy_term" => terms.push(row.entity_id),
+                _ => {}
+            }
+        }
+        if !organizations.is_empty() {
+            let found: Vec<Uuid> = service::Entity::find()
+                .select_only()
+                .column(service::Column::Id)
+                .filter(service::Column::OrganizationId.is_in(organizations))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            ids.extend(found);
+        }
+        if !locations.is_empty() {
+            let found: Vec<Uuid> = service_at_location::Entity::find()
+                .select_only()
+                .column(service_at_location::Column::ServiceId)
+                .filter(service_at_location::Column::LocationId.is_in(locations))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            ids.extend(found);
+        }
+        if !terms.is_empty() {
+            let found: Vec<Uuid> = attribute::Entity::find()
+                .select_only()
+                .column(attribute::Column::LinkId)
+                .filter(attribute::Column::TaxonomyTermId.is_in(terms))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            ids.extend(found);
+        }
+        Ok(ids.into_iter().collect())
+    }
+
+    /// Returns once changes up to `seq` are searchable here (read-your-writes).
+    pub async fn wait_for(&self, seq: i64) -> anyhow::Result<()> {
+        if self.applied() >= seq {
+            return Ok(());
+        }
+        self.catch_up().await?;
+        let mut applied = self.applied.subscribe();
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            applied.wait_for(|applied| *applied >= seq),
+        )
+        .await
+        .context("the search index did not catch up in time")?
+        .context("the indexer stopped")?;
+        Ok(())
+    }
+
+    /// Follows the feed in the background until `shutdown` fires.
+    pub fn follow(
+        self: Arc<Self>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut listener = self.listen().await;
+            loop {
+                if let Err(err) = self.catch_up().await {
+                    tracing::error!(error = %err, "applying the change feed failed");
+                }
+                let notified = async {
+                    match listener.as_mut() {
+                        Some(listener) => listener.recv().await.is_ok(),
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    ok = notified => {
+                        if !ok {
+                            // The notification connection broke: poll until it is back.
+                            listener = self.listen().await;
+                        }
+                    }
+                    () = tokio::time::sleep(POLL_INTERVAL) => {}
+                }
+            }
+        })
+    }
+
+    async fn listen(&self) -> Option<sea_orm::sqlx::postgres::PgListener> {
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            return None;
+        }
+        let pool = self.db.get_postgres_connection_pool();
+        match sea_orm::sqlx::postgres::PgListener::connect_with(pool).await {
+            Ok(mut listener) => match listener.listen(CHANNEL).await {
+                Ok(()) => Some(listener),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot listen for changes; polling");
+                    None
+                }
+            },
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for changes; polling");
+                None
+            }
+        }
+    }
+}
+
+/// Builds the index documents of the given services (missing ones are left out).
+pub async fn build_docs(
+    db: &DatabaseConnection,
+    geo: &Geocoder,
+    ids: &[Uuid],
+) -> anyhow::Result<HashMap<Uuid, ServiceDoc>> {
+    let mut out = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let services = find_by_ids::<service::Entity, _>(db, service::Column::Id, ids).await?;
+    let org_ids: Vec<Uuid> = services.iter().map(|s| s.organization_id).collect();
+    let organizations: HashMap<Uuid, organization::Model> =
+        find_by_ids::<organization::Entity, _>(db, organization::Column::Id, &org_ids)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect();
+    let mut areas: HashMap<Uuid, Vec<service_area::Model>> = HashMap::new();
+    for area in
+        find_by_ids::<service_area::Entity, _>(db, service_area::Column::ServiceId, ids).await?
+    {
+        areas.entry(area.service_id).or_default().push(area);
+    }
+    let links = find_by_ids::<service_at_location::Entity, _>(
+        db,
+        service_at_location::Column::ServiceId,
+        ids,
+    )
+    .await?;
+    let location_ids: Vec<Uuid> = links.iter().map(|l| l.location_id).collect();
+    let locations: HashMap<Uuid, location::Model> =
+        find_by_ids::<location::Entity, _>(db, location::Column::Id, &location_ids)
+            .await?
+            .into_iter()
+            .map(|l| (l.id, l))
+            .collect();
+    let mut service_locations: HashMap<Uuid, Vec<&location::Model>> = HashMap::new();
+    for link in &links {
+        if let Some(found) = locations.get(&link.location_id) {
+            service_locations
+                .entry(link.service_id)
+                .or_default()
+                .push(found);
+        }
+    }
+    let terms: HashMap<Uuid, taxonomy_term::Model> = taxonomy_term::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let mut service_terms: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for attr in find_by_ids::<attribute::Entity, _>(db, attribute::Column::LinkId, ids).await? {
+        service_terms
+            .entry(attr.link_id)
+            .or_default()
+            .push(attr.taxonomy_term_id);
+    }
+    for svc in services {
+        let mut categories = BTreeSet::new();
+        for term in service_terms.get(&svc.id).into_iter().flatten() {
+            let mut current = Some(*term);
+            // Walk up to the root; the bound guards against a cycle in bad data.
+            for _ in 0..16 {
+                let Some(id) = current else { break };
+                if !categories.insert(id) {
+                    break;
+                }
+                current = terms.get(&id).and_then(|t| t.parent_id);
+            }
+        }
+        let taxonomy_names = categories
+            .iter()
+            .filter_map(|id| terms.get(id).map(|t| t.name.clone()))
+            .collect();
+        let catchments = areas
+            .get(&svc.id)
+            .into_iter()
+            .flatten()
+            .filter_map(|area| match area.kind {
+                ServiceAreaKind::National => Some(Catchment::National),
+                ServiceAreaKind::PostcodePrefix => area
+                    .postcode_prefix
+                    .as_deref()
+                    .and_then(search::geo::normalise_prefix)
+                    .map(Catchment::PostcodePrefix),
+                ServiceAreaKind::Radius => match (area.latitude, area.longitude, area.radius_km) {
+                    (Some(lat), Some(lon), Some(radius)) => {
+                        Some(Catchment::Sectors(geo.sectors_within(lat, lon, radius)))
+                    }
+                    _ => None,
+                },
+            })
+            .collect();
+        let here = service_locations.remove(&svc.id).unwrap_or_default();
+        let location_districts = here
+            .iter()
+            .filter_map(|l| l.postcode.as_deref())
+            .filter_map(|p| search::geo::Postcode::parse(p).ok())
+            .map(|p| p.outward)
+            .collect();
+        let points = here
+            .iter()
+            .filter_map(|l| Some((l.latitude?, l.longitude?)))
+            .collect();
+        let organization_name = organizations
+            .get(&svc.organization_id)
+            .map(|o| o.name.clone())
+            .unwrap_or_default();
+        out.insert(
+            svc.id,
+            ServiceDoc {
+                id: svc.id,
+                organization_id: svc.organization_id,
+                name: svc.name,
+                alternate_name: svc.alternate_name,
+                description: svc.description,
+                organization_name,
+                taxonomy_names,
+                categories: categories.into_iter().collect(),
+                status: svc.status.to_value(),
+                level_of_need: svc.level_of_need.to_value(),
+                audiences: svc.audiences.0,
+                delivery_modes: svc.delivery_modes.0,
+                from_pregnancy: svc.from_pregnancy,
+                min_age_months: svc.min_age_months,
+                max_age_months: svc.max_age_months,
+                self_referral: svc.self_referral,
+                professional_referral: svc.professional_referral,
+                free: svc.free,
+                languages: svc.languages.0,
+                assured_date: svc.assured_date,
+                catchments,
+                location_districts,
+                locations: points,
+            },
+        );
+    }
+    Ok(out)
+}

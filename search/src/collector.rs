@@ -1,0 +1,326 @@
+//! One pass over the matching documents: geography (distance, radius, catchment of services
+//! without a location), final scores, keyset paging, the top of the page, totals and facets.
+
+use std::{cmp::Ordering, collections::BinaryHeap, collections::HashMap};
+
+use tantivy::{
+    DocAddress, DocId, Score, SegmentOrdinal, SegmentReader,
+    collector::{Collector, SegmentCollector},
+    columnar::{Column, StrColumn},
+};
+
+use crate::{geo::distance_km, request::Sort, schema::unpack_location};
+
+/// The facet fields, in the order of [`crate::request::Facets`].
+pub const FACET_FIELDS: [&str; 5] = ["category", "level", "audience", "mode", "referral"];
+
+/// A sort key that orders ascending (scores and dates are negated).
+#[derive(Clone, Debug)]
+pub enum SortKey {
+    Number(f64),
+    Text(String),
+}
+
+impl SortKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Self::Number(a), Self::Number(b)) => a.total_cmp(b),
+            (Self::Text(a), Self::Text(b)) => a.cmp(b),
+            (Self::Number(_), Self::Text(_)) => Ordering::Less,
+            (Self::Text(_), Self::Number(_)) => Ordering::Greater,
+        }
+    }
+}
+
+/// A hit before its page is cut.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub key: SortKey,
+    pub id: u128,
+    pub address: DocAddress,
+    pub score: f32,
+    pub distance_km: Option<f64>,
+}
+
+impl Candidate {
+    fn order(&self, other: &Self) -> Ordering {
+        self.key.cmp(&other.key).then(self.id.cmp(&other.id))
+    }
+}
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.order(other) == Ordering::Equal
+    }
+}
+impl Eq for Candidate {}
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.order(other)
+    }
+}
+
+/// Where a page starts: after this key and id.
+#[derive(Clone, Debug)]
+pub struct After {
+    pub key: SortKey,
+    pub id: u128,
+}
+
+/// The collector's settings.
+#[derive(Clone, Debug)]
+pub struct PageCollector {
+    pub sort: Sort,
+    /// How many hits to keep (the page size plus one, to know whether more follow).
+    pub keep: usize,
+    pub after: Option<After>,
+    /// (latitude, longitude, radius) to measure from.
+    pub point: Option<(f64, f64, Option<f64>)>,
+    /// Catchment terms that keep a service without a location inside a radius.
+    pub point_coverage: Vec<String>,
+    /// Whether there is query text (otherwise every match scores 1).
+    pub has_text: bool,
+    /// Today in days since 1970-01-01.
+    pub today: i64,
+    /// Whether to count facets.
+    pub facets: bool,
+}
+
+/// What one segment (and then all of them) found.
+#[derive(Debug, Default)]
+pub struct PageFruit {
+    pub total: u64,
+    pub candidates: Vec<Candidate>,
+    pub facets: [HashMap<String, u64>; 5],
+}
+
+/// Listings not verified within this many days rank a little lower.
+const STALE_AFTER_DAYS: i64 = 365;
+const STALE_FACTOR: f32 = 0.85;
+/// The distance factor for services with no location (national lines, online services).
+const NO_LOCATION_FACTOR: f32 = 0.85;
+
+/// A gentle preference for nearer services: 1 at the door, about 0.86 at 10 km, 0.5 far away.
+fn distance_factor(distance: Option<f64>) -> f32 {
+    match distance {
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "a factor between 0.5 and 1"
+        )]
+        Some(km) => (0.5 + 0.5 * (-km / 30.0).exp()) as f32,
+        None => NO_LOCATION_FACTOR,
+    }
+}
+
+pub struct PageSegmentCollector {
+    settings: PageCollector,
+    segment: SegmentOrdinal,
+    id_hi: Column<u64>,
+    id_lo: Column<u64>,
+    location: Column<u64>,
+    assured: Column<i64>,
+    name_sort: Option<StrColumn>,
+    covers: Option<StrColumn>,
+    covers_ords: Vec<u64>,
+    facet_columns: Vec<Option<StrColumn>>,
+    facet_counts: Vec<HashMap<u64, u64>>,
+    total: u64,
+    heap: BinaryHeap<Candidate>,
+    text: String,
+}
+
+impl Collector for PageCollector {
+    type Fruit = PageFruit;
+    type Child = PageSegmentCollector;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<PageSegmentCollector> {
+        let fast = reader.fast_fields();
+        let covers = fast.str("covers")?;
+        let mut covers_ords = Vec::new();
+        if let Some(column) = &covers {
+            for term in &self.point_coverage {
+                if let Some(ord) = column.dictionary().term_ord(term.as_bytes())? {
+                    covers_ords.push(ord);
+                }
+            }
+        }
+        let facet_columns = if self.facets {
+            FACET_FIELDS
+                .iter()
+                .map(|f| fast.str(f))
+                .collect::<tantivy::Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
+        Ok(PageSegmentCollector {
+            settings: self.clone(),
+            segment,
+            id_hi: fast.u64("id_hi")?,
+            id_lo: fast.u64("id_lo")?,
+            location: fast.u64("location")?,
+            assured: fast.i64("assured")?,
+            name_sort: fast.str("name_sort")?,
+            covers,
+            covers_ords,
+            facet_counts: vec![HashMap::new(); facet_columns.len()],
+            facet_columns,
+            total: 0,
+            heap: BinaryHeap::new(),
+            text: String::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.has_text
+    }
+
+    fn merge_fruits(&self, fruits: Vec<PageFruit>) -> tantivy::Result<PageFruit> {
+        let mut merged = PageFruit::default();
+        for fruit in fruits {
+            merged.total += fruit.total;
+            merged.candidates.extend(fruit.candidates);
+            for (into, from) in merged.facets.iter_mut().zip(fruit.facets) {
+                for (value, count) in from {
+                    *into.entry(value).or_default() += count;
+                }
+            }
+        }
+        merged.candidates.sort();
+        merged.candidates.truncate(self.keep);
+        Ok(merged)
+    }
+}
+
+impl PageSegmentCollector {
+    fn distance(&self, doc: DocId) -> Option<Option<f64>> {
+        let (lat, lon, radius) = self.settings.point?;
+        let nearest = self
+            .location
+            .values_for_doc(doc)
+            .map(|packed| {
+                let (plat, plon) = unpack_location(packed);
+                distance_km(lat, lon, plat, plon)
+            })
+            .min_by(f64::total_cmp);
+        Some(match (nearest, radius) {
+            (Some(km), Some(radius)) if km > radius => return None,
+            (Some(km), _) => Some(km),
+            (None, Some(_)) => {
+                let covered = self.covers.as_ref().is_some_and(|column| {
+                    column
+                        .term_ords(doc)
+                        .any(|ord| self.covers_ords.contains(&ord))
+                });
+                if !covered {
+                    return None;
+                }
+                None
+            }
+            (None, None) => None,
+        })
+    }
+
+    fn sort_key(&mut self, doc: DocId, score: f32, distance: Option<f64>) -> SortKey {
+        match self.settings.sort {
+            Sort::Relevance => SortKey::Number(-f64::from(score)),
+            Sort::Distance => SortKey::Number(distance.unwrap_or(f64::INFINITY)),
+            Sort::RecentlyVerified => match self.assured.first(doc) {
+                #[expect(clippy::cast_precision_loss, reason = "day numbers are small")]
+                Some(day) if day > i64::MIN => SortKey::Number(-(day as f64)),
+                _ => SortKey::Number(f64::INFINITY),
+            },
+            Sort::Name => {
+                self.text.clear();
+                if let Some(column) = &self.name_sort
+                    && let Some(ord) = column.term_ords(doc).next()
+                {
+                    let _ = column.ord_to_str(ord, &mut self.text);
+                }
+                SortKey::Text(self.text.clone())
+            }
+        }
+    }
+}
+
+impl SegmentCollector for PageSegmentCollector {
+    type Fruit = PageFruit;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        let Some(distance) = self.distance(doc) else {
+            return;
+        };
+        self.total += 1;
+        for (column, counts) in self.facet_columns.iter().zip(self.facet_counts.iter_mut()) {
+            if let Some(column) = column {
+                for ord in column.term_ords(doc) {
+                    *counts.entry(ord).or_default() += 1;
+                }
+            }
+        }
+        let mut final_score = if self.settings.has_text { score } else { 1.0 };
+        let assured = self.assured.first(doc).unwrap_or(i64::MIN);
+        if assured == i64::MIN || self.settings.today - assured > STALE_AFTER_DAYS {
+            final_score *= STALE_FACTOR;
+        }
+        if self.settings.point.is_some() {
+            final_score *= distance_factor(distance);
+        }
+        let id = (u128::from(self.id_hi.first(doc).unwrap_or_default()) << 64)
+            | u128::from(self.id_lo.first(doc).unwrap_or_default());
+        let key = self.sort_key(doc, final_score, distance);
+        let candidate = Candidate {
+            key,
+            id,
+            address: DocAddress::new(self.segment, doc),
+            score: final_score,
+            distance_km: distance,
+        };
+        if let Some(after) = &self.settings.after
+            && candidate
+                .key
+                .cmp(&after.key)
+                .then(candidate.id.cmp(&after.id))
+                != Ordering::Greater
+        {
+            return;
+        }
+        if self.heap.len() < self.settings.keep {
+            self.heap.push(candidate);
+        } else if self.heap.peek().is_some_and(|worst| candidate < *worst) {
+            self.heap.pop();
+            self.heap.push(candidate);
+        }
+    }
+
+    fn harvest(self) -> PageFruit {
+        let mut facets: [HashMap<String, u64>; 5] = Default::default();
+        for ((column, counts), into) in self
+            .facet_columns
+            .iter()
+            .zip(self.facet_counts)
+            .zip(facets.iter_mut())
+        {
+            let Some(column) = column else { continue };
+            for (ord, count) in counts {
+                let mut value = String::new();
+                if column.ord_to_str(ord, &mut value).unwrap_or(false) {
+                    *into.entry(value).or_default() += count;
+                }
+            }
+        }
+        PageFruit {
+            total: self.total,
+            candidates: self.heap.into_vec(),
+            facets,
+        }
+    }
+}

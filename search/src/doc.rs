@@ -1,0 +1,117 @@
+//! What the index knows of a service: plain Rust, built by the API from database rows.
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+/// One catchment of a service.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Catchment {
+    /// The whole country.
+    National,
+    /// A postcode area ("GL") or district ("GL50"), upper case without spaces.
+    PostcodePrefix(String),
+    /// The postcode sectors ("GL50 3") whose centroids lie in a circle, resolved when indexing.
+    Sectors(Vec<String>),
+}
+
+/// A service as the index holds it.
+#[derive(Clone, Debug, Default)]
+pub struct ServiceDoc {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub alternate_name: Option<String>,
+    pub description: String,
+    pub organization_name: String,
+    /// Names of the service's terms and of their ancestors.
+    pub taxonomy_names: Vec<String>,
+    /// Ids of the service's terms and of their ancestors.
+    pub categories: Vec<Uuid>,
+    /// The stored status code ("ACTIVE", ...).
+    pub status: String,
+    /// "UNIVERSAL", "TARGETED" or "SPECIALIST".
+    pub level_of_need: String,
+    pub audiences: Vec<String>,
+    pub delivery_modes: Vec<String>,
+    pub from_pregnancy: bool,
+    pub min_age_months: Option<f64>,
+    pub max_age_months: Option<f64>,
+    pub self_referral: bool,
+    pub professional_referral: bool,
+    pub free: bool,
+    pub languages: Vec<String>,
+    pub assured_date: Option<NaiveDate>,
+    /// Catchments; empty means the service serves only where its locations are.
+    pub catchments: Vec<Catchment>,
+    /// Postcode districts of the service's locations (the catchment when it has none).
+    pub location_districts: Vec<String>,
+    /// WGS84 (latitude, longitude) of the service's locations.
+    pub locations: Vec<(f64, f64)>,
+}
+
+/// Where a family lives, as the catchment filter needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Coverage {
+    /// The postcode area ("GL").
+    pub area: String,
+    /// The postcode district ("GL50").
+    pub district: String,
+    /// The postcode sector ("GL50 3"), when known.
+    pub sector: Option<String>,
+}
+
+impl Coverage {
+    /// The index terms a service covering this place carries.
+    pub(crate) fn terms(&self) -> Vec<String> {
+        let mut terms = vec![
+            "NATIONAL".to_owned(),
+            format!("A:{}", self.area),
+            format!("D:{}", self.district),
+        ];
+        if let Some(sector) = &self.sector {
+            terms.push(format!("S:{sector}"));
+        }
+        terms
+    }
+}
+
+impl ServiceDoc {
+    /// The catchment terms indexed for this service.
+    pub(crate) fn coverage_terms(&self) -> Vec<String> {
+        if self.catchments.is_empty() {
+            return self
+                .location_districts
+                .iter()
+                .map(|d| format!("D:{d}"))
+                .collect();
+        }
+        let mut terms = Vec::new();
+        for catchment in &self.catchments {
+            match catchment {
+                Catchment::National => terms.push("NATIONAL".to_owned()),
+                Catchment::PostcodePrefix(prefix) => {
+                    let is_area = prefix.chars().all(|c| c.is_ascii_alphabetic());
+                    terms.push(if is_area {
+                        format!("A:{prefix}")
+                    } else {
+                        format!("D:{prefix}")
+                    });
+                }
+                Catchment::Sectors(sectors) => {
+                    terms.extend(sectors.iter().map(|s| format!("S:{s}")))
+                }
+            }
+        }
+        terms.sort();
+        terms.dedup();
+        terms
+    }
+
+    /// Whether this service's catchment covers a place (the rule the index applies).
+    pub fn covers(&self, place: &Coverage) -> bool {
+        let wanted = place.terms();
+        self.coverage_terms()
+            .iter()
+            .any(|term| wanted.contains(term))
+    }
+}

@@ -1,0 +1,490 @@
+//! `search::Index`: owns the tantivy index, its reader and its single writer, and records the
+//! last applied change-feed sequence number in each commit's payload.
+
+use std::{
+    path::Path,
+    sync::{Mutex, RwLock},
+};
+
+use serde::{Deserialize, Serialize};
+use tantivy::{
+    Index as TantivyIndex, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
+    collector::TopDocs,
+    directory::MmapDirectory,
+    query::{BooleanQuery, FuzzyTermQuery, Occur, Query, TermQuery},
+    schema::{IndexRecordOption, Value},
+    snippet::SnippetGenerator,
+};
+use uuid::Uuid;
+
+use crate::{
+    SearchError,
+    collector::{After, FACET_FIELDS, PageCollector, SortKey},
+    doc::ServiceDoc,
+    query::{self, analyse},
+    request::{Facets, Highlight, Hit, SearchRequest, SearchResults, Sort},
+    schema::{self, Fields, RAW, SCHEMA_VERSION, pack_location},
+    synonyms::Synonyms,
+};
+
+/// The writer's memory budget.
+const WRITER_MEMORY: usize = 50_000_000;
+
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    schema: u32,
+    seq: i64,
+}
+
+/// The search index of one server instance.
+pub struct Index {
+    index: TantivyIndex,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+    synonyms: Synonyms,
+    vocabulary: RwLock<Vec<String>>,
+    last_seq: RwLock<Option<i64>>,
+}
+
+/// Days since 1970-01-01 of a date.
+pub fn day_number(date: chrono::NaiveDate) -> i64 {
+    date.signed_duration_since(chrono::NaiveDate::default())
+        .num_days()
+}
+
+impl Index {
+    /// Opens the index in `dir`, creating it, or recreating it empty when its schema version
+    /// differs (then [`Index::last_seq`] is `None` and the caller rebuilds).
+    pub fn open(dir: &Path, synonyms: Synonyms) -> Result<Self, SearchError> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = schema::build();
+        let existing = TantivyIndex::open_in_dir(dir).ok();
+        let mut last_seq = None;
+        let index = match existing {
+            Some(index) => {
+                let payload = index
+                    .load_metas()
+                    .ok()
+                    .and_then(|metas| metas.payload)
+                    .and_then(|p| serde_json::from_str::<Payload>(&p).ok());
+                match payload {
+                    Some(p) if p.schema == SCHEMA_VERSION && index.schema() == schema => {
+                        last_seq = Some(p.seq);
+                        index
+                    }
+                    _ => {
+                        tracing::info!(
+                            "the search index has another schema version; rebuilding it"
+                        );
+                        drop(index);
+                        std::fs::remove_dir_all(dir)?;
+                        std::fs::create_dir_all(dir)?;
+                        TantivyIndex::create(MmapDirectory::open(dir)?, schema, Default::default())?
+                    }
+                }
+            }
+            None => {
+                // Whatever is in the directory is not a usable index.
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                TantivyIndex::create(MmapDirectory::open(dir)?, schema, Default::default())?
+            }
+        };
+        Self::from_index(index, fields, synonyms, last_seq)
+    }
+
+    /// An index held in memory (for tests and benchmarks).
+    pub fn in_memory(synonyms: Synonyms) -> Result<Self, SearchError> {
+        let (schema, fields) = schema::build();
+        Self::from_index(TantivyIndex::create_in_ram(schema), fields, synonyms, None)
+    }
+
+    fn from_index(
+        index: TantivyIndex,
+        fields: Fields,
+        synonyms: Synonyms,
+        last_seq: Option<i64>,
+    ) -> Result<Self, SearchError> {
+        schema::register_analyzers(&index);
+        let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            synonyms,
+            vocabulary: RwLock::new(Vec::new()),
+            last_seq: RwLock::new(last_seq),
+        })
+    }
+
+    /// The last change-feed sequence number the index has applied (`None`: needs a rebuild).
+    pub fn last_seq(&self) -> Option<i64> {
+        self.last_seq.read().map(|seq| *seq).unwrap_or(None)
+    }
+
+    /// How many services are indexed.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Sets the taxonomy term names that `suggest` completes.
+    pub fn set_vocabulary(&self, mut terms: Vec<String>) {
+        terms.sort_by_key(|t| t.to_lowercase());
+        terms.dedup();
+        if let Ok(mut vocabulary) = self.vocabulary.write() {
+            *vocabulary = terms;
+        }
+    }
+
+    fn to_document(&self, doc: &ServiceDoc) -> TantivyDocument {
+        let f = &self.fields;
+        let mut out = TantivyDocument::new();
+        let id = doc.id.as_u128();
+        out.add_text(f.id, doc.id.to_string());
+        #[expect(clippy::cast_possible_truncation, reason = "the two halves of a u128")]
+        {
+            out.add_u64(f.id_hi, (id >> 64) as u64);
+            out.add_u64(f.id_lo, id as u64);
+        }
+        out.add_text(f.name, &doc.name);
+        out.add_text(f.name_raw, &doc.name);
+        out.add_text(f.name_sort, doc.name.to_lowercase());
+        out.add_text(f.raw, &doc.name);
+        if let Some(alt) = &doc.alternate_name {
+            out.add_text(f.alternate_name, alt);
+            out.add_text(f.raw, alt);
+        }
+        out.add_text(f.description, &doc.description);
+        out.add_text(f.raw, &doc.description);
+        out.add_text(f.organization, &doc.organization_name);
+        out.add_text(f.raw, &doc.organization_name);
+        for name in &doc.taxonomy_names {
+            out.add_text(f.taxonomy, name);
+            out.add_text(f.raw, name);
+        }
+        for category in &doc.categories {
+            out.add_text(f.category, category.to_string());
+        }
+        out.add_text(f.status, &doc.status);
+        out.add_text(f.level, &doc.level_of_need);
+        for value in &doc.audiences {
+            out.add_text(f.audience, value);
+        }
+        for value in &doc.delivery_modes {
+            out.add_text(f.mode, value);
+        }
+        if doc.self_referral {
+            out.add_text(f.referral, "SELF");
+        }
+        if doc.professional_referral {
+            out.add_text(f.referral, "PROFESSIONAL");
+        }
+        for value in &doc.languages {
+            out.add_text(f.language, value);
+        }
+        out.add_text(f.organization_id, doc.organization_id.to_string());
+        if doc.from_pregnancy {
+            out.add_text(f.pregnancy, "yes");
+        }
+        if doc.free {
+            out.add_text(f.free, "yes");
+        }
+        for term in doc.coverage_terms() {
+            out.add_text(f.covers, term);
+        }
+        // No lower bound indexes as -1 and no upper bound as a very large age, so that one
+        // range query per bound answers "the range contains this age".
+        out.add_f64(f.min_age, doc.min_age_months.unwrap_or(-1.0));
+        out.add_f64(f.max_age, doc.max_age_months.unwrap_or(1.0e9));
+        out.add_i64(f.assured, doc.assured_date.map_or(i64::MIN, day_number));
+        for (lat, lon) in &doc.locations {
+            out.add_u64(f.location, pack_location(*lat, *lon));
+        }
+        out
+    }
+
+    fn commit(&self, writer: &mut IndexWriter, seq: i64) -> Result<(), SearchError> {
+        let payload = serde_json::to_string(&Payload {
+            schema: SCHEMA_VERSION,
+            seq,
+        })?;
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        self.reader.reload()?;
+        if let Ok(mut last) = self.last_seq.write() {
+            *last = Some(seq);
+        }
+        Ok(())
+    }
+
+    /// Replaces or removes services and records `seq` as applied, in one commit.
+    pub fn apply(
+        &self,
+        upserts: &[ServiceDoc],
+        deletes: &[Uuid],
+        seq: i64,
+    ) -> Result<(), SearchError> {
+        let mut writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        for id in deletes.iter().chain(upserts.iter().map(|doc| &doc.id)) {
+            writer.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
+        }
+        for doc in upserts {
+            writer.add_document(self.to_document(doc))?;
+        }
+        self.commit(&mut writer, seq)
+    }
+
+    /// Replaces the whole index with `docs`, recording `seq` as applied.
+    pub fn rebuild(
+        &self,
+        docs: impl IntoIterator<Item = ServiceDoc>,
+        seq: i64,
+    ) -> Result<u64, SearchError> {
+        let mut writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        writer.delete_all_documents()?;
+        let mut count = 0;
+        for doc in docs {
+            writer.add_document(self.to_document(&doc))?;
+            count += 1;
+        }
+        self.commit(&mut writer, seq)?;
+        Ok(count)
+    }
+
+    /// Runs a search.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
+        let (query, has_text) = query::build(
+            &self.index,
+            &self.fields,
+            &self.synonyms,
+            request.text.as_deref(),
+            &request.filter,
+        );
+        let after = request
+            .after
+            .as_deref()
+            .map(|c| decode_cursor(c, request.sort))
+            .transpose()?;
+        let collector = PageCollector {
+            sort: request.sort,
+            keep: request.first + 1,
+            after,
+            point: request
+                .near
+                .as_ref()
+                .map(|n| (n.latitude, n.longitude, n.radius_km)),
+            point_coverage: request
+                .near
+                .as_ref()
+                .and_then(|n| n.coverage.as_ref())
+                .map(|c| c.terms())
+                .unwrap_or_default(),
+            has_text,
+            today: request.today,
+            facets: true,
+        };
+        let searcher = self.reader.searcher();
+        let mut fruit = searcher.search(&*query, &collector)?;
+        let has_next_page = fruit.candidates.len() > request.first;
+        fruit.candidates.truncate(request.first);
+        let snippets = if has_text {
+            Some((
+                SnippetGenerator::create(&searcher, &*query, self.fields.name)?,
+                SnippetGenerator::create(&searcher, &*query, self.fields.description)?,
+            ))
+        } else {
+            None
+        };
+        let mut hits = Vec::with_capacity(fruit.candidates.len());
+        for candidate in fruit.candidates {
+            let doc: TantivyDocument = searcher.doc(candidate.address)?;
+            let highlights = match &snippets {
+                Some((name, description)) => highlights(&doc, name, description),
+                None => Vec::new(),
+            };
+            hits.push(Hit {
+                id: Uuid::from_u128(candidate.id),
+                score: candidate.score,
+                distance_km: candidate.distance_km,
+                cursor: encode_cursor(request.sort, &candidate.key, candidate.id),
+                highlights,
+            });
+        }
+        let [
+            categories,
+            level_of_need,
+            audiences,
+            delivery_modes,
+            referral_routes,
+        ] = fruit.facets.map(sorted_counts);
+        debug_assert_eq!(FACET_FIELDS.len(), 5);
+        Ok(SearchResults {
+            total_count: fruit.total,
+            hits,
+            has_next_page,
+            facets: Facets {
+                categories,
+                level_of_need,
+                audiences,
+                delivery_modes,
+                referral_routes,
+            },
+        })
+    }
+
+    /// Completes a prefix: taxonomy terms first, then names of active services.
+    pub fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<String>, SearchError> {
+        let words = analyse(&self.index, RAW, prefix);
+        if words.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let wanted = prefix.trim().to_lowercase();
+        let mut out: Vec<String> = Vec::new();
+        if let Ok(vocabulary) = self.vocabulary.read() {
+            let starts = vocabulary
+                .iter()
+                .filter(|t| t.to_lowercase().starts_with(&wanted));
+            let contains = vocabulary.iter().filter(|t| {
+                let lower = t.to_lowercase();
+                !lower.starts_with(&wanted)
+                    && lower
+                        .split(|c: char| !c.is_alphanumeric())
+                        .any(|w| w.starts_with(&wanted))
+            });
+            out.extend(starts.chain(contains).take(limit).cloned());
+        }
+        if out.len() < limit {
+            let last = words.len() - 1;
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = words
+                .iter()
+                .enumerate()
+                .map(|(i, word)| {
+                    let term = Term::from_field_text(self.fields.name_raw, word);
+                    let query: Box<dyn Query> = if i == last {
+                        Box::new(FuzzyTermQuery::new_prefix(term, 0, false))
+                    } else {
+                        Box::new(TermQuery::new(term, IndexRecordOption::Basic))
+                    };
+                    (Occur::Must, query)
+                })
+                .collect();
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.fields.status, "ACTIVE"),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+            let searcher = self.reader.searcher();
+            let top = searcher.search(
+                &BooleanQuery::new(clauses),
+                &TopDocs::with_limit(limit * 4).order_by_score(),
+            )?;
+            let mut names: Vec<String> = Vec::new();
+            for (_, address) in top {
+                let doc: TantivyDocument = searcher.doc::<TantivyDocument>(address)?;
+                if let Some(name) = doc.get_first(self.fields.name).and_then(|v| v.as_str()) {
+                    names.push(name.to_owned());
+                }
+            }
+            names.sort_by_key(|n| (!n.to_lowercase().starts_with(&wanted), n.len(), n.clone()));
+            for name in names {
+                if out.len() >= limit {
+                    break;
+                }
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stored document of a service, for checks.
+    pub fn contains(&self, id: Uuid) -> Result<bool, SearchError> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.id, &id.to_string()),
+            IndexRecordOption::Basic,
+        );
+        Ok(searcher.search(&query, &tantivy::collector::Count)? > 0)
+    }
+}
+
+fn highlights(
+    doc: &TantivyDocument,
+    name: &SnippetGenerator,
+    description: &SnippetGenerator,
+) -> Vec<Highlight> {
+    let mut out = Vec::new();
+    for (field, generator) in [("name", name), ("description", description)] {
+        let snippet = generator.snippet_from_doc(doc);
+        if !snippet.highlighted().is_empty() {
+            out.push(Highlight {
+                field: field.to_owned(),
+                snippet: snippet.to_html(),
+            });
+        }
+    }
+    out
+}
+
+fn sorted_counts(counts: std::collections::HashMap<String, u64>) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = counts.into_iter().collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+fn sort_code(sort: Sort) -> &'static str {
+    match sort {
+        Sort::Relevance => "r",
+        Sort::Distance => "d",
+        Sort::RecentlyVerified => "v",
+        Sort::Name => "n",
+    }
+}
+
+/// An opaque cursor: the sort, its key and the service id.
+fn encode_cursor(sort: Sort, key: &SortKey, id: u128) -> String {
+    let key = match key {
+        SortKey::Number(n) => format!("{:016x}", n.to_bits()),
+        SortKey::Text(t) => t.clone(),
+    };
+    let raw = format!("{}\u{1f}{id:032x}\u{1f}{key}", sort_code(sort));
+    raw.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_cursor(cursor: &str, sort: Sort) -> Result<After, SearchError> {
+    let invalid = || SearchError::BadCursor;
+    if !cursor.len().is_multiple_of(2) || cursor.len() > 4096 {
+        return Err(invalid());
+    }
+    let bytes: Vec<u8> = (0..cursor.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(cursor.get(i..i + 2).unwrap_or("zz"), 16))
+        .collect::<Result<_, _>>()
+        .map_err(|_| invalid())?;
+    let raw = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let mut parts = raw.splitn(3, '\u{1f}');
+    let (Some(code), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(invalid());
+    };
+    if code != sort_code(sort) {
+        return Err(invalid());
+    }
+    let id = u128::from_str_radix(id, 16).map_err(|_| invalid())?;
+    let key = match sort {
+        Sort::Name => SortKey::Text(key.to_owned()),
+        _ => SortKey::Number(f64::from_bits(
+            u64::from_str_radix(key, 16).map_err(|_| invalid())?,
+        )),
+    };
+    Ok(After { key, id })
+}

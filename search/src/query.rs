@@ -1,0 +1,368 @@
+//! Turns a search request into a tantivy query: analysed text with synonyms, typo tolerance
+//! and prefixes, age and pregnancy hints, and exact filters that do not change scores.
+
+use std::ops::Bound;
+
+use tantivy::{
+    Index, Term,
+    query::{
+        AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur,
+        PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
+    },
+    schema::{Field, IndexRecordOption},
+    tokenizer::TokenStream,
+};
+
+use crate::{
+    request::Filter,
+    schema::{ENGLISH, Fields, RAW},
+    synonyms::{Synonyms, words},
+};
+
+/// Text fields and their boosts: name > alternate name > taxonomy > organisation > description.
+pub fn text_fields(fields: &Fields) -> [(Field, f32); 5] {
+    [
+        (fields.name, 3.0),
+        (fields.alternate_name, 2.5),
+        (fields.taxonomy, 2.0),
+        (fields.organization, 1.5),
+        (fields.description, 1.0),
+    ]
+}
+
+/// Words that carry no meaning in a professional's query.
+const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "i",
+    "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "she", "he", "so",
+    "that", "the", "their", "them", "they", "this", "to", "was", "we", "who", "with", "her", "his",
+    "needs", "need", "help", "support", "service", "services", "looking", "some", "who", "old",
+    "aged", "age",
+];
+
+/// What the text says beyond its words: an infant's age or a pregnancy.
+#[derive(Debug, Default, PartialEq)]
+pub struct TextHints {
+    pub age_months: Option<f64>,
+    pub pregnancy: bool,
+}
+
+/// Splits query text into content words and hints ("4 months", "6 weeks", "pregnant").
+pub fn analyse_text(text: &str) -> (Vec<String>, TextHints) {
+    let all = words(text);
+    let mut kept = Vec::new();
+    let mut hints = TextHints::default();
+    let mut i = 0;
+    while i < all.len() {
+        let word = &all[i];
+        // "4", "months" / "4mo" / "6wks" / "1", "year"
+        let (number, unit) = split_number(word);
+        if let Some(number) = number {
+            let unit = if unit.is_empty() {
+                all.get(i + 1).map(String::as_str).unwrap_or("")
+            } else {
+                unit
+            };
+            let months = match unit {
+                "month" | "months" | "mo" | "mos" | "mth" | "mths" | "m" => Some(number),
+                "week" | "weeks" | "wk" | "wks" | "w" => Some(number / 4.345),
+                "year" | "years" | "yr" | "yrs" | "y" => Some(number * 12.0),
+                _ => None,
+            };
+            if let Some(months) = months {
+                hints.age_months = Some(months);
+                i += if split_number(word).1.is_empty() {
+                    2
+                } else {
+                    1
+                };
+                continue;
+            }
+        }
+        match word.as_str() {
+            "newborn" => hints.age_months = Some(0.0),
+            "pregnant" | "pregnancy" | "antenatal" | "expecting" | "prenatal" => {
+                hints.pregnancy = true
+            }
+            _ => {}
+        }
+        if !STOP_WORDS.contains(&word.as_str()) && !word.chars().all(|c| c.is_ascii_digit()) {
+            kept.push(word.clone());
+        }
+        i += 1;
+    }
+    if hints.pregnancy {
+        // "20 weeks" in a pregnancy is gestation, not the infant's age.
+        hints.age_months = None;
+    }
+    (kept, hints)
+}
+
+fn split_number(word: &str) -> (Option<f64>, &str) {
+    let digits = word.chars().take_while(char::is_ascii_digit).count();
+    if digits == 0 || digits > 3 {
+        return (None, "");
+    }
+    (word[..digits].parse().ok(), &word[digits..])
+}
+
+/// Runs an analyzer over text.
+pub fn analyse(index: &Index, analyzer: &str, text: &str) -> Vec<String> {
+    let Some(mut analyzer) = index.tokenizers().get(analyzer) else {
+        return Vec::new();
+    };
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+/// A phrase (one or more words) over every text field, with field boosts.
+fn phrase_query(
+    index: &Index,
+    fields: &Fields,
+    phrase: &str,
+    boost: f32,
+) -> Option<Box<dyn Query>> {
+    let tokens = analyse(index, ENGLISH, phrase);
+    if tokens.is_empty() {
+        return None;
+    }
+    let per_field: Vec<(Occur, Box<dyn Query>)> = text_fields(fields)
+        .into_iter()
+        .map(|(field, field_boost)| {
+            let query: Box<dyn Query> = if tokens.len() == 1 {
+                Box::new(TermQuery::new(
+                    Term::from_field_text(field, &tokens[0]),
+                    IndexRecordOption::WithFreqs,
+                ))
+            } else {
+                Box::new(PhraseQuery::new(
+                    tokens
+                        .iter()
+                        .map(|t| Term::from_field_text(field, t))
+                        .collect(),
+                ))
+            };
+            (
+                Occur::Should,
+                Box::new(BoostQuery::new(query, field_boost * boost)) as Box<dyn Query>,
+            )
+        })
+        .collect();
+    Some(Box::new(BooleanQuery::new(per_field)))
+}
+
+/// The scoring part of a search: every content word (or synonym phrase) may match.
+pub fn text_query(
+    index: &Index,
+    fields: &Fields,
+    synonyms: &Synonyms,
+    words: &[String],
+) -> Option<Box<dyn Query>> {
+    let segments = synonyms.segment(words);
+    let last = segments.len().saturating_sub(1);
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for (position, (phrase, expansions)) in segments.iter().enumerate() {
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if let Some(query) = phrase_query(index, fields, phrase, 1.0) {
+            alternatives.push((Occur::Should, query));
+        }
+        for expansion in expansions {
+            if let Some(query) = phrase_query(index, fields, expansion, 0.8) {
+                alternatives.push((Occur::Should, query));
+            }
+        }
+        let single_word = !phrase.contains(' ');
+        for raw in analyse(index, RAW, phrase)
+            .into_iter()
+            .filter(|_| single_word)
+        {
+            let chars = raw.chars().count();
+            if chars >= 5 {
+                let distance = if chars >= 9 { 2 } else { 1 };
+                let fuzzy =
+                    FuzzyTermQuery::new(Term::from_field_text(fields.raw, &raw), distance, true);
+                alternatives.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(fuzzy), 0.5)),
+                ));
+            }
+            if position == last && chars >= 3 {
+                let prefix =
+                    FuzzyTermQuery::new_prefix(Term::from_field_text(fields.raw, &raw), 0, false);
+                alternatives.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(prefix), 0.4)),
+                ));
+            }
+        }
+        if !alternatives.is_empty() {
+            clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
+        }
+    }
+    (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
+}
+
+/// A filter clause that matches without scoring.
+fn must(query: impl Query) -> (Occur, Box<dyn Query>) {
+    (
+        Occur::Must,
+        Box::new(ConstScoreQuery::new(Box::new(query), 0.0)),
+    )
+}
+
+fn any_of(field: Field, values: &[String]) -> TermSetQuery {
+    TermSetQuery::new(values.iter().map(|v| Term::from_field_text(field, v)))
+}
+
+/// The filter clauses for `filter`.
+pub fn filter_clauses(fields: &Fields, filter: &Filter) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut clauses = Vec::new();
+    let statuses = if filter.statuses.is_empty() {
+        vec!["ACTIVE".to_owned()]
+    } else {
+        filter.statuses.clone()
+    };
+    clauses.push(must(any_of(fields.status, &statuses)));
+    if !filter.categories.is_empty() {
+        let ids: Vec<String> = filter.categories.iter().map(ToString::to_string).collect();
+        clauses.push(must(any_of(fields.category, &ids)));
+    }
+    for (field, values) in [
+        (fields.level, &filter.level_of_need),
+        (fields.audience, &filter.audiences),
+        (fields.mode, &filter.delivery_modes),
+        (fields.language, &filter.languages),
+    ] {
+        if !values.is_empty() {
+            clauses.push(must(any_of(field, values)));
+        }
+    }
+    if let Some(org) = filter.organization_id {
+        clauses.push(must(TermQuery::new(
+            Term::from_field_text(fields.organization_id, &org.to_string()),
+            IndexRecordOption::Basic,
+        )));
+    }
+    for (on, field, value) in [
+        (filter.pregnant, fields.pregnancy, "yes"),
+        (filter.free_only, fields.free, "yes"),
+        (filter.self_referral, fields.referral, "SELF"),
+    ] {
+        if on {
+            clauses.push(must(TermQuery::new(
+                Term::from_field_text(field, value),
+                IndexRecordOption::Basic,
+            )));
+        }
+    }
+    if let Some(age) = filter.infant_age_months {
+        clauses.push(must(RangeQuery::new(
+            Bound::Unbounded,
+            Bound::Included(Term::from_field_f64(fields.min_age, age)),
+        )));
+        clauses.push(must(RangeQuery::new(
+            Bound::Included(Term::from_field_f64(fields.max_age, age)),
+            Bound::Unbounded,
+        )));
+    }
+    if let Some(since) = filter.verified_since_day {
+        clauses.push(must(RangeQuery::new(
+            Bound::Included(Term::from_field_i64(fields.assured, since)),
+            Bound::Unbounded,
+        )));
+    }
+    if let Some(place) = &filter.covers {
+        clauses.push(must(any_of(fields.covers, &place.terms())));
+    }
+    clauses
+}
+
+/// Soft boosts from hints in the text: the infant's age, a pregnancy.
+pub fn hint_clauses(fields: &Fields, hints: &TextHints) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if let Some(age) = hints.age_months {
+        let fits: Vec<(Occur, Box<dyn Query>)> = vec![
+            (
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Unbounded,
+                    Bound::Included(Term::from_field_f64(fields.min_age, age)),
+                )),
+            ),
+            (
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_f64(fields.max_age, age)),
+                    Bound::Unbounded,
+                )),
+            ),
+        ];
+        clauses.push((
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(fits)), 1.0)),
+        ));
+    }
+    if hints.pregnancy {
+        let from_pregnancy = TermQuery::new(
+            Term::from_field_text(fields.pregnancy, "yes"),
+            IndexRecordOption::Basic,
+        );
+        clauses.push((
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(Box::new(from_pregnancy), 1.0)),
+        ));
+    }
+    clauses
+}
+
+/// The whole query: text (must match when given), hints (boost), filters (must hold).
+pub fn build(
+    index: &Index,
+    fields: &Fields,
+    synonyms: &Synonyms,
+    text: Option<&str>,
+    filter: &Filter,
+) -> (Box<dyn Query>, bool) {
+    let (content, hints) = text.map(analyse_text).unwrap_or_default();
+    let text = text_query(index, fields, synonyms, &content);
+    let hints = hint_clauses(fields, &hints);
+    let has_text = text.is_some() || !hints.is_empty();
+    let mut clauses = filter_clauses(fields, filter);
+    match text {
+        Some(text) => {
+            clauses.push((Occur::Must, text));
+            clauses.extend(hints);
+        }
+        None if !hints.is_empty() => {
+            // Only hints: they decide what matches.
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(hints))));
+        }
+        None => clauses.push((Occur::Must, Box::new(AllQuery))),
+    }
+    if clauses.is_empty() {
+        return (Box::new(EmptyQuery), false);
+    }
+    (Box::new(BooleanQuery::new(clauses)), has_text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_and_pregnancy_are_read_from_text() {
+        let (words, hints) = analyse_text("low mood dad, baby 4 months");
+        assert_eq!(words, vec!["low", "mood", "dad", "baby"]);
+        assert_eq!(hints.age_months, Some(4.0));
+        let (_, hints) = analyse_text("6 weeks postnatal");
+        assert!(hints.age_months.is_some_and(|m| (m - 1.38).abs() < 0.01));
+        let (words, hints) = analyse_text("pregnant and anxious 20wks");
+        assert!(hints.pregnancy);
+        assert_eq!(words, vec!["pregnant", "anxious"]);
+        let (words, _) = analyse_text("\"(*:[]) OR AND\" dad*");
+        assert_eq!(words, vec!["dad"]);
+    }
+}

@@ -1,0 +1,148 @@
+//! The one owner of the tantivy schema and analyzers.
+
+use tantivy::{
+    Index,
+    schema::{
+        FAST, Field, INDEXED, IndexRecordOption, NumericOptions, STORED, STRING, Schema,
+        TextFieldIndexing, TextOptions,
+    },
+    tokenizer::{
+        AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+        TextAnalyzer,
+    },
+};
+
+/// Bumped whenever fields or analyzers change; a different version rebuilds the index.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The stemmed English analyzer for the text fields.
+pub const ENGLISH: &str = "signpost_en";
+/// Lower-cased, unstemmed words, for typo tolerance, prefixes and suggestions.
+pub const RAW: &str = "signpost_raw";
+
+/// Handles to every field.
+#[derive(Clone, Copy, Debug)]
+pub struct Fields {
+    pub id: Field,
+    pub id_hi: Field,
+    pub id_lo: Field,
+    pub name: Field,
+    pub alternate_name: Field,
+    pub taxonomy: Field,
+    pub organization: Field,
+    pub description: Field,
+    pub raw: Field,
+    pub name_raw: Field,
+    pub name_sort: Field,
+    pub status: Field,
+    pub level: Field,
+    pub audience: Field,
+    pub mode: Field,
+    pub referral: Field,
+    pub category: Field,
+    pub language: Field,
+    pub organization_id: Field,
+    pub pregnancy: Field,
+    pub free: Field,
+    pub covers: Field,
+    pub min_age: Field,
+    pub max_age: Field,
+    pub assured: Field,
+    pub location: Field,
+}
+
+/// Builds the schema and its field handles.
+pub fn build() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text = |analyzer: &str, stored: bool| {
+        let options = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(analyzer)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        if stored {
+            options.set_stored()
+        } else {
+            options
+        }
+    };
+    let keyword = STRING | FAST;
+    let number = NumericOptions::default().set_indexed().set_fast();
+    let fields = Fields {
+        id: builder.add_text_field("id", STRING | STORED | FAST),
+        id_hi: builder.add_u64_field("id_hi", FAST),
+        id_lo: builder.add_u64_field("id_lo", FAST),
+        name: builder.add_text_field("name", text(ENGLISH, true)),
+        alternate_name: builder.add_text_field("alternate_name", text(ENGLISH, true)),
+        taxonomy: builder.add_text_field("taxonomy", text(ENGLISH, false)),
+        organization: builder.add_text_field("organization", text(ENGLISH, false)),
+        description: builder.add_text_field("description", text(ENGLISH, true)),
+        raw: builder.add_text_field("raw", text(RAW, false)),
+        name_raw: builder.add_text_field("name_raw", text(RAW, false)),
+        name_sort: builder.add_text_field("name_sort", STRING | FAST),
+        status: builder.add_text_field("status", STRING),
+        level: builder.add_text_field("level", keyword.clone()),
+        audience: builder.add_text_field("audience", keyword.clone()),
+        mode: builder.add_text_field("mode", keyword.clone()),
+        referral: builder.add_text_field("referral", keyword.clone()),
+        category: builder.add_text_field("category", keyword.clone()),
+        language: builder.add_text_field("language", STRING),
+        organization_id: builder.add_text_field("organization_id", STRING),
+        pregnancy: builder.add_text_field("pregnancy", STRING),
+        free: builder.add_text_field("free", STRING),
+        covers: builder.add_text_field("covers", keyword),
+        min_age: builder.add_f64_field("min_age", number.clone()),
+        max_age: builder.add_f64_field("max_age", number.clone()),
+        assured: builder.add_i64_field("assured", number.clone() | INDEXED),
+        location: builder.add_u64_field("location", FAST),
+    };
+    (builder.build(), fields)
+}
+
+/// Registers the analyzers on an index.
+pub fn register_analyzers(index: &Index) {
+    let english = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .build();
+    let raw = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build();
+    index.tokenizers().register(ENGLISH, english);
+    index.tokenizers().register(RAW, raw);
+}
+
+/// Packs a WGS84 position into one u64 (micro-degree fixed point).
+pub fn pack_location(latitude: f64, longitude: f64) -> u64 {
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "clamped to range"
+    )]
+    let encode = |value: f64, offset: f64, span: f64| {
+        ((value + offset).clamp(0.0, span) * 1e6).round() as u64
+    };
+    (encode(latitude, 90.0, 180.0) << 32) | encode(longitude, 180.0, 360.0)
+}
+
+/// Unpacks [`pack_location`].
+pub fn unpack_location(packed: u64) -> (f64, f64) {
+    #[expect(clippy::cast_precision_loss, reason = "values fit in 32 bits")]
+    let decode = |bits: u64, offset: f64| (bits & 0xffff_ffff) as f64 / 1e6 - offset;
+    (decode(packed >> 32, 90.0), decode(packed, 180.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_pack_to_the_micro_degree() {
+        let (lat, lon) = unpack_location(pack_location(51.89876, -2.07812));
+        assert!((lat - 51.89876).abs() < 1e-6 && (lon + 2.07812).abs() < 1e-6);
+    }
+}
