@@ -201,8 +201,12 @@ impl Collector for PageCollector {
 }
 
 impl PageSegmentCollector {
+    /// The distance to the nearest location (`Some(None)`: no distance), or `None` when the
+    /// document falls outside the radius.
     fn distance(&self, doc: DocId) -> Option<Option<f64>> {
-        let (lat, lon, radius) = self.settings.point?;
+        let Some((lat, lon, radius)) = self.settings.point else {
+            return Some(None);
+        };
         let nearest = self
             .location
             .values_for_doc(doc)

@@ -488,3 +488,97 @@ fn decode_cursor(cursor: &str, sort: Sort) -> Result<After, SearchError> {
     };
     Ok(After { key, id })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Catchment, Coverage, Filter};
+
+    fn doc(name: &str, level: &str, catchment: Catchment) -> ServiceDoc {
+        ServiceDoc {
+            id: Uuid::new_v4(),
+            name: name.to_owned(),
+            description: format!("{name} helps parents with postnatal depression and bonding"),
+            status: "ACTIVE".to_owned(),
+            level_of_need: level.to_owned(),
+            audiences: vec!["FATHERS".to_owned()],
+            catchments: vec![catchment],
+            assured_date: chrono::NaiveDate::from_ymd_opt(2026, 1, 1),
+            ..ServiceDoc::default()
+        }
+    }
+
+    fn request(filter: Filter) -> SearchRequest {
+        SearchRequest {
+            filter,
+            first: 10,
+            today: 20_000,
+            ..SearchRequest::default()
+        }
+    }
+
+    #[test]
+    fn filters_facets_and_catchments() {
+        let index = Index::in_memory(Synonyms::parse([crate::synonyms::BUILT_IN])).expect("index");
+        let docs = vec![
+            doc(
+                "Sale dads",
+                "TARGETED",
+                Catchment::PostcodePrefix("M33".into()),
+            ),
+            doc(
+                "Glos team",
+                "SPECIALIST",
+                Catchment::PostcodePrefix("GL".into()),
+            ),
+            doc("National line", "UNIVERSAL", Catchment::National),
+        ];
+        index.apply(&docs, &[], 7).expect("apply");
+        assert_eq!(index.last_seq(), Some(7));
+        let all = index.search(&request(Filter::default())).expect("search");
+        assert_eq!(all.total_count, 3);
+        let levels: u64 = all.facets.level_of_need.iter().map(|(_, c)| c).sum();
+        assert_eq!(levels, 3, "{:?} {:?}", all.facets, all.hits.len());
+        let sale = Coverage {
+            area: "M".into(),
+            district: "M33".into(),
+            sector: Some("M33 7".into()),
+        };
+        let covered = index
+            .search(&request(Filter {
+                covers: Some(sale),
+                ..Filter::default()
+            }))
+            .expect("search");
+        assert_eq!(covered.total_count, 2);
+        let specialist = index
+            .search(&request(Filter {
+                level_of_need: vec!["SPECIALIST".into()],
+                ..Filter::default()
+            }))
+            .expect("search");
+        assert_eq!(specialist.total_count, 1);
+        let fresh = index
+            .search(&request(Filter {
+                verified_since_day: Some(day_number(
+                    chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("date"),
+                )),
+                ..Filter::default()
+            }))
+            .expect("search");
+        assert_eq!(fresh.total_count, 0);
+        let text = index
+            .search(&SearchRequest {
+                text: Some("PND".into()),
+                ..request(Filter::default())
+            })
+            .expect("search");
+        assert_eq!(text.total_count, 3);
+        assert!(
+            text.hits[0]
+                .highlights
+                .iter()
+                .any(|h| h.snippet.contains("<b>"))
+        );
+    }
+}

@@ -4,12 +4,12 @@
 //! SQLite by default (a fresh data directory per test); with `TEST_DATABASE_URL=postgres://...`
 //! each test gets its own PostgreSQL database, dropped afterwards.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
-use signpost_api::{Application, config::Settings};
+use signpost_api::{Application, config::Settings, indexing::Indexer};
 use tokio::sync::oneshot;
 
 /// A running server for one test.
@@ -22,6 +22,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     /// The server's data directory (kept for the test's life).
     pub data_dir: tempfile::TempDir,
+    /// The server's search indexer.
+    pub indexer: Arc<Indexer>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     postgres: Option<PostgresDatabase>,
@@ -137,6 +139,7 @@ impl TestApp {
         let app = Application::build(settings).await?;
         let address = app.local_addr()?;
         let db = app.db().clone();
+        let indexer = app.indexer().clone();
         let (shutdown, stop) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async move {
             let _ = stop.await;
@@ -146,21 +149,56 @@ impl TestApp {
             client: reqwest::Client::new(),
             db,
             data_dir,
+            indexer,
             shutdown: Some(shutdown),
             server: Some(server),
             postgres,
         })
     }
 
+    /// A second server on the same database with a data directory (and so an index) of its own.
+    pub async fn second_instance(&self) -> Self {
+        let data_dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+        let mut settings = Settings {
+            data_dir: data_dir.path().to_path_buf(),
+            ..self.settings()
+        };
+        if settings.database_url.is_none() {
+            // Share the first server's SQLite file.
+            let file = self.data_dir.path().join(signpost_api::db::SQLITE_FILE);
+            settings.database_url = Some(format!("sqlite://{}?mode=rwc", file.display()));
+        }
+        match Self::start(settings, data_dir, None).await {
+            Ok(app) => app,
+            Err(err) => panic!("the second server did not start: {err:#}"),
+        }
+    }
+
+    /// Whether this server runs on PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
     /// Stops this server gracefully and starts a new one on the same database and data directory.
-    pub async fn restart(mut self) -> Self {
+    pub async fn restart(self) -> Self {
+        self.restart_after(|_| ()).await
+    }
+
+    /// Like [`TestApp::restart`], running `meanwhile` on the data directory while no server runs.
+    pub async fn restart_after(mut self, meanwhile: impl FnOnce(&std::path::Path)) -> Self {
         let settings = self.settings();
         self.stop().await;
-        let data_dir = std::mem::replace(
-            &mut self.data_dir,
-            tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")),
-        );
-        let postgres = self.postgres.take();
+        // Nothing of the old server may hold the index's writer lock any more.
+        let TestApp {
+            data_dir,
+            postgres,
+            indexer,
+            db,
+            ..
+        } = self;
+        drop(indexer);
+        drop(db);
+        meanwhile(data_dir.path());
         match Self::start(settings, data_dir, postgres).await {
             Ok(app) => app,
             Err(err) => panic!("the test server did not restart: {err:#}"),

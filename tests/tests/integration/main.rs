@@ -2,6 +2,9 @@
 
 mod browse;
 mod filters;
+mod property;
 mod protection;
 mod schema;
+mod search;
+mod sync;
 mod statements;

@@ -1,0 +1,202 @@
+//! The index follows the database: live, after a crash or a lost index, and across instances.
+
+use std::time::{Duration, Instant};
+
+use entity::{ChangeOp, service};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, TransactionTrait,
+};
+use serde_json::json;
+use signpost_api::feed;
+use tests::TestApp;
+use uuid::Uuid;
+
+/// Renames a service the way every write path does: the row and a feed entry in one transaction.
+async fn rename(app: &TestApp, id: Uuid, name: &str) -> i64 {
+    let txn = app.db.begin().await.expect("begin");
+    feed::lock(&txn).await.expect("lock");
+    let row = service::Entity::find_by_id(id)
+        .one(&txn)
+        .await
+        .expect("find")
+        .expect("service");
+    let mut active = row.into_active_model();
+    active.name = Set(name.to_owned());
+    active.update(&txn).await.expect("update");
+    let seq = feed::record(&txn, "service", id, ChangeOp::Update)
+        .await
+        .expect("feed");
+    txn.commit().await.expect("commit");
+    seq
+}
+
+async fn hits_for(app: &TestApp, text: &str) -> Vec<String> {
+    let data = app
+        .data(
+            "query($t: String) { search(text: $t) { edges { node { name } } } }",
+            json!({ "t": text }),
+        )
+        .await;
+    data["search"]["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["node"]["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Waits (up to a generous bound, so slow machines do not fail) until `text` finds `name`.
+async fn wait_until_found(app: &TestApp, text: &str, name: &str) -> Duration {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        if hits_for(app, text).await.iter().any(|n| n == name) {
+            return started.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{name} never became searchable");
+}
+
+async fn some_active_service(app: &TestApp) -> Uuid {
+    service::Entity::find()
+        .filter(service::Column::Status.eq(entity::ServiceStatus::Active))
+        .one(&app.db)
+        .await
+        .expect("query")
+        .expect("an active service")
+        .id
+}
+
+async fn active_count(app: &TestApp) -> u64 {
+    service::Entity::find()
+        .filter(service::Column::Status.eq(entity::ServiceStatus::Active))
+        .count(&app.db)
+        .await
+        .expect("count")
+}
+
+async fn indexed_active(app: &TestApp) -> u64 {
+    let data = app
+        .data("{ search(first: 1) { totalCount } }", json!({}))
+        .await;
+    data["search"]["totalCount"].as_u64().expect("total")
+}
+
+#[tokio::test]
+async fn a_change_in_the_feed_becomes_searchable_and_readiness_follows() {
+    let app = TestApp::spawn().await;
+    let ready = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), 200);
+    let id = some_active_service(&app).await;
+    let seq = rename(&app, id, "Quokka parent circle").await;
+    let took = wait_until_found(&app, "quokka", "Quokka parent circle").await;
+    println!("a feed change became searchable after {took:?} (polling)");
+    assert!(app.indexer.applied() >= seq);
+    let ready = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), 200);
+}
+
+#[tokio::test]
+async fn an_index_left_behind_the_feed_catches_up_on_start() {
+    let app = TestApp::spawn().await;
+    let id = some_active_service(&app).await;
+    let first = app.settings();
+    let app = app
+        .restart_after(|_| {
+            // While no server runs, a write lands in the database (say from another instance).
+            let db_url = first.database_url.clone().unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    first.data_dir.join(signpost_api::db::SQLITE_FILE).display()
+                )
+            });
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime.block_on(async move {
+                    let db = sea_orm::Database::connect(db_url).await.expect("connect");
+                    let txn = db.begin().await.expect("begin");
+                    feed::lock(&txn).await.expect("lock");
+                    let row = service::Entity::find_by_id(id)
+                        .one(&txn)
+                        .await
+                        .expect("find")
+                        .expect("row");
+                    let mut active = row.into_active_model();
+                    active.name = Set("Wombat wellbeing walk".to_owned());
+                    active.update(&txn).await.expect("update");
+                    feed::record(&txn, "service", id, ChangeOp::Update)
+                        .await
+                        .expect("feed");
+                    txn.commit().await.expect("commit");
+                    db.close().await.expect("close");
+                });
+            })
+            .join()
+            .expect("writer thread");
+        })
+        .await;
+    // Searchable as soon as the server is up: the start replays what the index missed.
+    assert!(
+        hits_for(&app, "wombat")
+            .await
+            .contains(&"Wombat wellbeing walk".to_owned())
+    );
+    assert_eq!(indexed_active(&app).await, active_count(&app).await);
+}
+
+#[tokio::test]
+async fn a_deleted_index_is_rebuilt_on_start_with_nothing_missing() {
+    let app = TestApp::spawn().await;
+    let before = indexed_active(&app).await;
+    assert_eq!(before, active_count(&app).await);
+    let app = app
+        .restart_after(|dir| {
+            std::fs::remove_dir_all(dir.join(signpost_api::INDEX_DIR)).expect("delete the index");
+        })
+        .await;
+    assert_eq!(indexed_active(&app).await, before);
+
+    // A damaged index directory is replaced too.
+    let app = app
+        .restart_after(|dir| {
+            let index = dir.join(signpost_api::INDEX_DIR);
+            std::fs::remove_dir_all(&index).expect("delete");
+            std::fs::create_dir_all(&index).expect("create");
+            std::fs::write(index.join("meta.json"), b"{ not json").expect("damage");
+        })
+        .await;
+    assert_eq!(indexed_active(&app).await, before);
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_converge() {
+    let first = TestApp::spawn().await;
+    let second = first.second_instance().await;
+    assert_eq!(indexed_active(&second).await, indexed_active(&first).await);
+    let id = some_active_service(&first).await;
+    rename(&first, id, "Capybara calm club").await;
+    let took = wait_until_found(&second, "capybara", "Capybara calm club").await;
+    println!(
+        "a change made through one instance became searchable on the other after {took:?} ({})",
+        if first.on_postgres() {
+            "PostgreSQL, LISTEN/NOTIFY"
+        } else {
+            "SQLite, polling"
+        }
+    );
+    wait_until_found(&first, "capybara", "Capybara calm club").await;
+}
