@@ -72,12 +72,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Reindex => {
-            let settings = Settings::from_env()?;
-            let db = db::connect(&settings, Default::default()).await?;
-            db::migrate(&db).await?;
             let started = std::time::Instant::now();
-            let indexer = crate::open_index(&settings, &db).await?;
-            let count = indexer.rebuild().await?;
+            let count = crate::reindex(&Settings::from_env()?).await?;
             println!(
                 "indexed {count} services in {:.2} s",
                 started.elapsed().as_secs_f64()
@@ -85,17 +81,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::ImportPostcodes { dir } => {
-            let settings = Settings::from_env()?;
-            std::fs::create_dir_all(&settings.data_dir)?;
-            let target = settings.data_dir.join(crate::POSTCODES_FILE);
-            let count = tokio::task::spawn_blocking(move || {
-                let rows = search::geo::read_code_point_dir(&dir)?;
-                if rows.is_empty() {
-                    anyhow::bail!("no Code-Point Open rows found under {}", dir.display());
-                }
-                Ok(search::geo::write_full_postcodes(rows, &target)?)
-            })
-            .await??;
+            let count = crate::import_postcodes(&Settings::from_env()?, dir).await?;
             println!("imported {count} postcodes; restart the server to use them");
             Ok(())
         }

@@ -17,6 +17,9 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// `SIGNPOST_SEED_DEMO`: seed the demo directory into an empty database on start (default true).
     pub seed_demo: bool,
+    /// `SIGNPOST_FEED_POLL_MS`: how often the change feed is polled when no PostgreSQL
+    /// notification arrives (default 250 ms).
+    pub feed_poll_interval: Duration,
 }
 
 impl Default for Settings {
@@ -27,6 +30,7 @@ impl Default for Settings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             request_timeout: Duration::from_secs(30),
             seed_demo: true,
+            feed_poll_interval: Duration::from_millis(250),
         }
     }
 }
@@ -56,6 +60,12 @@ impl Settings {
                 format!("SIGNPOST_REQUEST_TIMEOUT_SECS is not a whole number: {secs}")
             })?;
             settings.request_timeout = Duration::from_secs(secs.max(1));
+        }
+        if let Some(ms) = lookup("SIGNPOST_FEED_POLL_MS") {
+            let ms: u64 = ms
+                .parse()
+                .with_context(|| format!("SIGNPOST_FEED_POLL_MS is not a whole number: {ms}"))?;
+            settings.feed_poll_interval = Duration::from_millis(ms.max(10));
         }
         if let Some(seed) = lookup("SIGNPOST_SEED_DEMO") {
             settings.seed_demo =

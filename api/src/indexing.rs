@@ -25,8 +25,6 @@ use crate::{feed, store::find_by_ids};
 
 /// Changes applied per index commit while catching up.
 const BATCH: u64 = 2_000;
-/// How often the feed is polled when no notification arrives.
-const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// The PostgreSQL channel the `change` trigger notifies.
 pub const CHANNEL: &str = "signpost_changes";
 
@@ -208,6 +206,7 @@ impl Indexer {
     /// Follows the feed in the background until `shutdown` fires.
     pub fn follow(
         self: Arc<Self>,
+        poll_interval: Duration,
         mut shutdown: watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
@@ -230,7 +229,7 @@ impl Indexer {
                             listener = self.listen().await;
                         }
                     }
-                    () = tokio::time::sleep(POLL_INTERVAL) => {}
+                    () = tokio::time::sleep(poll_interval) => {}
                 }
             }
         })

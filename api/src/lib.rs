@@ -117,7 +117,9 @@ impl Application {
         let feed_db = db::connect(&settings, Arc::default()).await?;
         let indexer = open_index(&settings, &feed_db).await?;
         let (stop_follower, follower_stop) = watch::channel(false);
-        let follower = indexer.clone().follow(follower_stop);
+        let follower = indexer
+            .clone()
+            .follow(settings.feed_poll_interval, follower_stop);
         let schema = build_schema(Some(Shared {
             db: db.clone(),
             indexer: indexer.clone(),
@@ -175,6 +177,37 @@ impl Application {
             .context("closing the database failed")?;
         Ok(())
     }
+}
+
+/// Rebuilds the search index of `settings`' data directory from the database; returns how
+/// many services it indexed.
+pub async fn reindex(settings: &Settings) -> anyhow::Result<u64> {
+    let db = db::connect(settings, Arc::default()).await?;
+    db::migrate(&db).await?;
+    let indexer = open_index(settings, &db).await?;
+    let count = indexer.rebuild().await?;
+    indexer.close().await;
+    Ok(count)
+}
+
+/// Loads full Code-Point Open CSVs (`.csv` or `.csv.gz`, found recursively under `dir`) into the
+/// data directory for full-postcode precision; returns how many postcodes it wrote.
+pub async fn import_postcodes(
+    settings: &Settings,
+    dir: std::path::PathBuf,
+) -> anyhow::Result<usize> {
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let target = settings.data_dir.join(POSTCODES_FILE);
+    tokio::task::spawn_blocking(move || {
+        let rows = search::geo::read_code_point_dir(&dir).with_context(|| {
+            format!("cannot read Code-Point Open files under {}", dir.display())
+        })?;
+        if rows.is_empty() {
+            anyhow::bail!("no Code-Point Open rows found under {}", dir.display());
+        }
+        Ok(search::geo::write_full_postcodes(rows, &target)?)
+    })
+    .await?
 }
 
 /// Completes on SIGTERM or Ctrl-C.

@@ -582,3 +582,38 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod persistence_tests {
+    use super::*;
+
+    #[test]
+    fn the_applied_sequence_survives_a_reopen_and_a_schema_change_rebuilds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let doc = ServiceDoc {
+            id: Uuid::new_v4(),
+            name: "A".into(),
+            status: "ACTIVE".into(),
+            ..ServiceDoc::default()
+        };
+        {
+            let index = Index::open(dir.path(), Synonyms::default()).expect("open");
+            assert_eq!(index.last_seq(), None, "a new index needs a build");
+            index.apply(&[doc], &[], 42).expect("apply");
+        }
+        {
+            let index = Index::open(dir.path(), Synonyms::default()).expect("reopen");
+            assert_eq!(index.last_seq(), Some(42));
+            assert_eq!(index.num_docs(), 1);
+        }
+        // An index written under another schema version is thrown away.
+        let meta = dir.path().join("meta.json");
+        let text = std::fs::read_to_string(&meta).expect("meta");
+        let old = format!("\\\"schema\\\":{SCHEMA_VERSION}");
+        assert!(text.contains(&old), "{text}");
+        std::fs::write(&meta, text.replace(&old, "\\\"schema\\\":0")).expect("write");
+        let index = Index::open(dir.path(), Synonyms::default()).expect("reopen");
+        assert_eq!(index.last_seq(), None);
+        assert_eq!(index.num_docs(), 0);
+    }
+}

@@ -200,3 +200,111 @@ async fn two_instances_on_one_database_converge() {
     );
     wait_until_found(&first, "capybara", "Capybara calm club").await;
 }
+
+#[tokio::test]
+async fn readiness_reports_an_index_behind_the_feed() {
+    let app = TestApp::spawn().await;
+    // An indexer of its own (no follower) over the same database.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = app.settings();
+    settings.data_dir = dir.path().to_path_buf();
+    if settings.database_url.is_none() {
+        let file = app.data_dir.path().join(signpost_api::db::SQLITE_FILE);
+        settings.database_url = Some(format!("sqlite://{}?mode=rwc", file.display()));
+    }
+    let db = signpost_api::db::connect(&settings, std::sync::Arc::default())
+        .await
+        .expect("connect");
+    let indexer = signpost_api::open_index(&settings, &db)
+        .await
+        .expect("index");
+    assert_eq!(indexer.lag().await.expect("lag"), 0);
+    let id = some_active_service(&app).await;
+    rename(&app, id, "Pangolin play").await;
+    assert_eq!(
+        indexer.lag().await.expect("lag"),
+        1,
+        "one change not yet applied"
+    );
+    indexer.catch_up().await.expect("catch up");
+    assert_eq!(indexer.lag().await.expect("lag"), 0);
+    indexer.close().await;
+    // The serving instance reports ready once its follower has applied the change.
+    wait_until_found(&app, "pangolin", "Pangolin play").await;
+    let ready: serde_json::Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("readyz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ready["index"], "current");
+}
+
+#[tokio::test]
+async fn reindex_rebuilds_from_the_database() {
+    let app = TestApp::spawn().await;
+    let before = indexed_active(&app).await;
+    let settings = app.settings();
+    let app = app
+        .restart_after(|_| {
+            let count = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime
+                    .block_on(signpost_api::reindex(&settings))
+                    .expect("reindex")
+            })
+            .join()
+            .expect("reindex thread");
+            assert!(
+                count >= before,
+                "every service, of every status, is indexed: {count}"
+            );
+        })
+        .await;
+    assert_eq!(indexed_active(&app).await, before);
+}
+
+#[tokio::test]
+async fn imported_postcodes_give_full_postcode_precision() {
+    let app = TestApp::spawn().await;
+    let settings = app.settings();
+    let app = app
+        .restart_after(|_| {
+            let csv_dir = tempfile::tempdir().expect("tempdir");
+            std::fs::write(
+                csv_dir.path().join("gl.csv"),
+                "\"GL50 1AA\",10,394900,222300\r\n\"GL50 1AB\",90,0,0\r\n",
+            )
+            .expect("csv");
+            let dir = csv_dir.path().to_path_buf();
+            let count = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime
+                    .block_on(signpost_api::import_postcodes(&settings, dir))
+                    .expect("import")
+            })
+            .join()
+            .expect("import thread");
+            assert_eq!(count, 1, "rows without coordinates are skipped");
+        })
+        .await;
+    let data = app
+        .data("{ a: geocode(postcode: \"GL50 1AA\") { precision latitude } b: geocode(postcode: \"GL50 1ZZ\") { precision } }", json!({}))
+        .await;
+    assert_eq!(data["a"]["precision"], "FULL_POSTCODE");
+    assert!(
+        data["a"]["latitude"]
+            .as_f64()
+            .is_some_and(|lat| (lat - 51.9).abs() < 0.05)
+    );
+    assert_eq!(data["b"]["precision"], "SECTOR");
+}
