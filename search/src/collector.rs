@@ -89,6 +89,13 @@ pub struct PageCollector {
     pub today: i64,
     /// Whether to count facets.
     pub facets: bool,
+    /// Matches scoring below this (before any preference) are left out: with a sort other than
+    /// relevance, weak matches would otherwise crowd the list.
+    pub min_score: f32,
+    /// An infant's age the text mentions: services whose range excludes it rank lower.
+    pub age_hint: Option<f64>,
+    /// The text mentions a pregnancy: services not open from pregnancy rank lower.
+    pub pregnancy_hint: bool,
 }
 
 /// What one segment (and then all of them) found.
@@ -104,6 +111,10 @@ const STALE_AFTER_DAYS: i64 = 365;
 const STALE_FACTOR: f32 = 0.85;
 /// The distance factor for services with no location (national lines, online services).
 const NO_LOCATION_FACTOR: f32 = 0.85;
+/// For a service whose age range excludes the age the text mentions.
+const AGE_MISMATCH_FACTOR: f32 = 0.6;
+/// For a service not open from pregnancy when the text mentions one.
+const PREGNANCY_MISMATCH_FACTOR: f32 = 0.75;
 
 /// A gentle preference for nearer services: 1 at the door, about 0.86 at 10 km, 0.5 far away.
 fn distance_factor(distance: Option<f64>) -> f32 {
@@ -124,6 +135,9 @@ pub struct PageSegmentCollector {
     id_lo: Column<u64>,
     location: Column<u64>,
     assured: Column<i64>,
+    min_age: Column<f64>,
+    max_age: Column<f64>,
+    pregnancy: Option<StrColumn>,
     name_sort: Option<StrColumn>,
     covers: Option<StrColumn>,
     covers_ords: Vec<u64>,
@@ -168,6 +182,9 @@ impl Collector for PageCollector {
             id_lo: fast.u64("id_lo")?,
             location: fast.u64("location")?,
             assured: fast.i64("assured")?,
+            min_age: fast.f64("min_age")?,
+            max_age: fast.f64("max_age")?,
+            pregnancy: fast.str("pregnancy")?,
             name_sort: fast.str("name_sort")?,
             covers,
             covers_ords,
@@ -259,6 +276,9 @@ impl SegmentCollector for PageSegmentCollector {
     type Fruit = PageFruit;
 
     fn collect(&mut self, doc: DocId, score: Score) {
+        if self.settings.has_text && score < self.settings.min_score {
+            return;
+        }
         let Some(distance) = self.distance(doc) else {
             return;
         };
@@ -277,6 +297,22 @@ impl SegmentCollector for PageSegmentCollector {
         }
         if self.settings.point.is_some() {
             final_score *= distance_factor(distance);
+        }
+        if let Some(age) = self.settings.age_hint {
+            let fits = self.min_age.first(doc).unwrap_or(-1.0) <= age
+                && self.max_age.first(doc).unwrap_or(f64::MAX) >= age;
+            if !fits {
+                final_score *= AGE_MISMATCH_FACTOR;
+            }
+        }
+        if self.settings.pregnancy_hint {
+            let from_pregnancy = self
+                .pregnancy
+                .as_ref()
+                .is_some_and(|column| column.term_ords(doc).next().is_some());
+            if !from_pregnancy {
+                final_score *= PREGNANCY_MISMATCH_FACTOR;
+            }
         }
         let id = (u128::from(self.id_hi.first(doc).unwrap_or_default()) << 64)
             | u128::from(self.id_lo.first(doc).unwrap_or_default());

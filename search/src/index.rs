@@ -27,6 +27,10 @@ use crate::{
     synonyms::Synonyms,
 };
 
+/// With a sort other than relevance, matches scoring below this share of the best match are
+/// left out.
+const MIN_RELATIVE_SCORE: f32 = 0.15;
+
 /// The writer's memory budget.
 const WRITER_MEMORY: usize = 50_000_000;
 
@@ -260,8 +264,10 @@ impl Index {
 
     /// Runs a search.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
-        let (query, has_text) = query::build(
+        let searcher = self.reader.searcher();
+        let (query, has_text, hints) = query::build(
             &self.index,
+            &searcher,
             &self.fields,
             &self.synonyms,
             request.text.as_deref(),
@@ -289,8 +295,16 @@ impl Index {
             has_text,
             today: request.today,
             facets: true,
+            min_score: if has_text && request.sort != Sort::Relevance {
+                let best = searcher.search(&*query, &TopDocs::with_limit(1).order_by_score())?;
+                best.first()
+                    .map_or(0.0, |(score, _)| score * MIN_RELATIVE_SCORE)
+            } else {
+                0.0
+            },
+            age_hint: hints.age_months,
+            pregnancy_hint: hints.pregnancy,
         };
-        let searcher = self.reader.searcher();
         let mut fruit = searcher.search(&*query, &collector)?;
         let has_next_page = fruit.candidates.len() > request.first;
         fruit.candidates.truncate(request.first);

@@ -4,10 +4,10 @@
 use std::ops::Bound;
 
 use tantivy::{
-    Index, Term,
+    Index, Searcher, Term,
     query::{
-        AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur,
-        PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
+        AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery,
+        Occur, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
     },
     schema::{Field, IndexRecordOption},
     tokenizer::TokenStream,
@@ -154,55 +154,166 @@ fn phrase_query(
     Some(Box::new(BooleanQuery::new(per_field)))
 }
 
-/// The scoring part of a search: every content word (or synonym phrase) may match.
+/// The best correction of a word the index does not know: the most frequent known word within
+/// one edit (two for words of nine letters or more) that starts with the same letter.
+pub fn correct_word(searcher: &Searcher, field: Field, word: &str) -> Option<String> {
+    let chars = word.chars().count();
+    if chars < 5 || !word.chars().all(char::is_alphabetic) {
+        return None;
+    }
+    if searcher
+        .doc_freq(&Term::from_field_text(field, word))
+        .ok()?
+        > 0
+    {
+        return None;
+    }
+    let max_distance = if chars >= 9 { 2 } else { 1 };
+    let first = word.chars().next()?;
+    let next = char::from_u32(u32::from(first) + 1)?;
+    let mut best: Option<(usize, u64, String)> = None;
+    for segment in searcher.segment_readers() {
+        let Ok(inverted) = segment.inverted_index(field) else {
+            continue;
+        };
+        let Ok(mut stream) = inverted
+            .terms()
+            .range()
+            .ge(first.to_string())
+            .lt(next.to_string())
+            .into_stream()
+        else {
+            continue;
+        };
+        while stream.advance() {
+            let Ok(candidate) = std::str::from_utf8(stream.key()) else {
+                continue;
+            };
+            if candidate.chars().count().abs_diff(chars) > max_distance {
+                continue;
+            }
+            let distance = strsim::damerau_levenshtein(word, candidate);
+            if distance == 0 || distance > max_distance {
+                continue;
+            }
+            let freq = u64::from(stream.value().doc_freq);
+            let better = best
+                .as_ref()
+                .is_none_or(|(d, f, _)| distance < *d || (distance == *d && freq > *f));
+            if better {
+                best = Some((distance, freq, candidate.to_owned()));
+            }
+        }
+    }
+    best.map(|(_, _, word)| word)
+}
+
+/// The scoring part of a search: every content word (or synonym phrase) may match. Within one
+/// word or phrase, its alternatives (itself and its synonyms) count by the best of them.
 pub fn text_query(
     index: &Index,
+    searcher: &Searcher,
     fields: &Fields,
     synonyms: &Synonyms,
     words: &[String],
 ) -> Option<Box<dyn Query>> {
-    let segments = synonyms.segment(words);
-    let last = segments.len().saturating_sub(1);
+    let mut unknown_last = None;
+    let corrected: Vec<String> = words
+        .iter()
+        .enumerate()
+        .map(
+            |(position, word)| match correct_word(searcher, fields.raw, word) {
+                Some(correction) => correction,
+                None => {
+                    if position + 1 == words.len() {
+                        unknown_last = Some(word.clone());
+                    }
+                    word.clone()
+                }
+            },
+        )
+        .collect();
+    let segments = synonyms.segment(&corrected);
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for (position, (phrase, expansions)) in segments.iter().enumerate() {
-        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for (phrase, expansions) in &segments {
+        let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
         if let Some(query) = phrase_query(index, fields, phrase, 1.0) {
-            alternatives.push((Occur::Should, query));
+            alternatives.push(query);
         }
-        for expansion in expansions {
-            if let Some(query) = phrase_query(index, fields, expansion, 0.8) {
-                alternatives.push((Occur::Should, query));
+        if phrase.contains(' ') {
+            // The phrase's words apart, and any one of them, count for less.
+            if let Some(query) = all_words_query(index, fields, phrase, 0.5) {
+                alternatives.push(query);
+            }
+            for word in phrase.split(' ').filter(|w| !STOP_WORDS.contains(w)) {
+                if let Some(query) = phrase_query(index, fields, word, 0.25) {
+                    alternatives.push(query);
+                }
             }
         }
-        let single_word = !phrase.contains(' ');
-        for raw in analyse(index, RAW, phrase)
-            .into_iter()
-            .filter(|_| single_word)
-        {
-            let chars = raw.chars().count();
-            if chars >= 5 {
-                let distance = if chars >= 9 { 2 } else { 1 };
-                let fuzzy =
-                    FuzzyTermQuery::new(Term::from_field_text(fields.raw, &raw), distance, true);
-                alternatives.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(fuzzy), 0.5)),
-                ));
+        for (expansion, weight) in expansions {
+            if let Some(query) = phrase_query(index, fields, expansion, *weight) {
+                alternatives.push(query);
             }
-            if position == last && chars >= 3 {
-                let prefix =
-                    FuzzyTermQuery::new_prefix(Term::from_field_text(fields.raw, &raw), 0, false);
-                alternatives.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(prefix), 0.4)),
-                ));
+            // A phrase's words in another order or apart still count, a little.
+            if let Some(query) = all_words_query(index, fields, expansion, weight / 2.0) {
+                alternatives.push(query);
             }
         }
         if !alternatives.is_empty() {
-            clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
+            clauses.push((
+                Occur::Should,
+                Box::new(DisjunctionMaxQuery::with_tie_breaker(alternatives, 0.1)),
+            ));
         }
     }
+    // A last word nobody knows may be the start of one (typing in progress).
+    if let Some(word) = unknown_last.filter(|w| w.chars().count() >= 3)
+        && let Some(raw) = analyse(index, RAW, &word).into_iter().next()
+    {
+        let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(fields.raw, &raw), 0, false);
+        clauses.push((
+            Occur::Should,
+            Box::new(BoostQuery::new(Box::new(prefix), 0.4)),
+        ));
+    }
     (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
+}
+
+/// Every word of a phrase, in any order, in any text field.
+fn all_words_query(
+    index: &Index,
+    fields: &Fields,
+    phrase: &str,
+    boost: f32,
+) -> Option<Box<dyn Query>> {
+    let tokens = analyse(index, ENGLISH, phrase);
+    if tokens.len() < 2 {
+        return None;
+    }
+    let per_field: Vec<(Occur, Box<dyn Query>)> = text_fields(fields)
+        .into_iter()
+        .map(|(field, field_boost)| {
+            let all: Vec<(Occur, Box<dyn Query>)> = tokens
+                .iter()
+                .map(|t| {
+                    let term = TermQuery::new(
+                        Term::from_field_text(field, t),
+                        IndexRecordOption::WithFreqs,
+                    );
+                    (Occur::Must, Box::new(term) as Box<dyn Query>)
+                })
+                .collect();
+            (
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(BooleanQuery::new(all)),
+                    field_boost * boost,
+                )) as Box<dyn Query>,
+            )
+        })
+        .collect();
+    Some(Box::new(BooleanQuery::new(per_field)))
 }
 
 /// A filter clause that matches without scoring.
@@ -280,72 +391,22 @@ pub fn filter_clauses(fields: &Fields, filter: &Filter) -> Vec<(Occur, Box<dyn Q
     clauses
 }
 
-/// Soft boosts from hints in the text: the infant's age, a pregnancy.
-pub fn hint_clauses(fields: &Fields, hints: &TextHints) -> Vec<(Occur, Box<dyn Query>)> {
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    if let Some(age) = hints.age_months {
-        let fits: Vec<(Occur, Box<dyn Query>)> = vec![
-            (
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    Bound::Unbounded,
-                    Bound::Included(Term::from_field_f64(fields.min_age, age)),
-                )),
-            ),
-            (
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    Bound::Included(Term::from_field_f64(fields.max_age, age)),
-                    Bound::Unbounded,
-                )),
-            ),
-        ];
-        clauses.push((
-            Occur::Should,
-            Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(fits)), 1.0)),
-        ));
-    }
-    if hints.pregnancy {
-        let from_pregnancy = TermQuery::new(
-            Term::from_field_text(fields.pregnancy, "yes"),
-            IndexRecordOption::Basic,
-        );
-        clauses.push((
-            Occur::Should,
-            Box::new(ConstScoreQuery::new(Box::new(from_pregnancy), 1.0)),
-        ));
-    }
-    clauses
-}
-
-/// The whole query: text (must match when given), hints (boost), filters (must hold).
+/// The whole query: text (must match when given) and filters (must hold), with the hints the
+/// text carries (they shape the ranking, in the collector).
 pub fn build(
     index: &Index,
+    searcher: &Searcher,
     fields: &Fields,
     synonyms: &Synonyms,
     text: Option<&str>,
     filter: &Filter,
-) -> (Box<dyn Query>, bool) {
+) -> (Box<dyn Query>, bool, TextHints) {
     let (content, hints) = text.map(analyse_text).unwrap_or_default();
-    let text = text_query(index, fields, synonyms, &content);
-    let hints = hint_clauses(fields, &hints);
-    let has_text = text.is_some() || !hints.is_empty();
+    let text = text_query(index, searcher, fields, synonyms, &content);
+    let has_text = text.is_some();
     let mut clauses = filter_clauses(fields, filter);
-    match text {
-        Some(text) => {
-            clauses.push((Occur::Must, text));
-            clauses.extend(hints);
-        }
-        None if !hints.is_empty() => {
-            // Only hints: they decide what matches.
-            clauses.push((Occur::Must, Box::new(BooleanQuery::new(hints))));
-        }
-        None => clauses.push((Occur::Must, Box::new(AllQuery))),
-    }
-    if clauses.is_empty() {
-        return (Box::new(EmptyQuery), false);
-    }
-    (Box::new(BooleanQuery::new(clauses)), has_text)
+    clauses.push((Occur::Must, text.unwrap_or_else(|| Box::new(AllQuery))));
+    (Box::new(BooleanQuery::new(clauses)), has_text, hints)
 }
 
 #[cfg(test)]

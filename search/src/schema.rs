@@ -13,7 +13,7 @@ use tantivy::{
 };
 
 /// Bumped whenever fields or analyzers change; a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
@@ -88,7 +88,7 @@ pub fn build() -> (Schema, Fields) {
         category: builder.add_text_field("category", keyword.clone()),
         language: builder.add_text_field("language", STRING),
         organization_id: builder.add_text_field("organization_id", STRING),
-        pregnancy: builder.add_text_field("pregnancy", STRING),
+        pregnancy: builder.add_text_field("pregnancy", STRING | FAST),
         free: builder.add_text_field("free", STRING),
         covers: builder.add_text_field("covers", keyword),
         min_age: builder.add_f64_field("min_age", number.clone()),

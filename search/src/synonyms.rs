@@ -9,12 +9,18 @@ use std::collections::HashMap;
 /// The synonym list shipped with Signpost.
 pub const BUILT_IN: &str = include_str!("../../data/synonyms.txt");
 
-/// Phrases (lower case, words separated by one space) and what each also finds.
+/// Phrases (lower case, words separated by one space) and what each also finds, with a weight:
+/// equivalents (one group) weigh more than the broader terms of a one-way rule.
 #[derive(Clone, Debug, Default)]
 pub struct Synonyms {
-    expansions: HashMap<String, Vec<String>>,
+    expansions: HashMap<String, Vec<(String, f32)>>,
     longest: usize,
 }
+
+/// The weight of an equivalent phrase.
+pub const EQUIVALENT: f32 = 0.8;
+/// The weight of a one-way rule's target.
+pub const BROADER: f32 = 0.35;
 
 /// Lower-cases and splits text into words of letters and digits.
 pub fn words(text: &str) -> Vec<String> {
@@ -44,13 +50,13 @@ impl Synonyms {
                     Some((from, to)) => {
                         let targets = phrases(to);
                         for source in phrases(from) {
-                            synonyms.add(&source, &targets);
+                            synonyms.add(&source, &targets, BROADER);
                         }
                     }
                     None => {
                         let group = phrases(line);
                         for member in &group {
-                            synonyms.add(member, &group);
+                            synonyms.add(member, &group, EQUIVALENT);
                         }
                     }
                 }
@@ -59,12 +65,12 @@ impl Synonyms {
         synonyms
     }
 
-    fn add(&mut self, phrase: &str, targets: &[String]) {
+    fn add(&mut self, phrase: &str, targets: &[String], weight: f32) {
         self.longest = self.longest.max(phrase.split(' ').count());
         let entry = self.expansions.entry(phrase.to_owned()).or_default();
         for target in targets {
-            if target != phrase && !entry.contains(target) {
-                entry.push(target.clone());
+            if target != phrase && !entry.iter().any(|(t, _)| t == target) {
+                entry.push((target.clone(), weight));
             }
         }
     }
@@ -81,7 +87,7 @@ impl Synonyms {
 
     /// Splits query words into phrases, longest synonym match first, each with its expansions
     /// (empty for a word with none).
-    pub fn segment(&self, words: &[String]) -> Vec<(String, Vec<String>)> {
+    pub fn segment(&self, words: &[String]) -> Vec<(String, Vec<(String, f32)>)> {
         let mut out = Vec::new();
         let mut i = 0;
         while i < words.len() {
@@ -116,17 +122,14 @@ mod tests {
     fn groups_and_one_way_rules_expand() {
         let s = Synonyms::parse(["pnd, postnatal depression\n# note\nhv => health visitor\n"]);
         let seg = s.segment(&words("PND and HV"));
-        assert_eq!(
-            seg[0],
-            ("pnd".to_owned(), vec!["postnatal depression".to_owned()])
-        );
-        assert_eq!(seg[1].1, Vec::<String>::new());
-        assert_eq!(seg[2], ("hv".to_owned(), vec!["health visitor".to_owned()]));
+        let pnd = ("postnatal depression".to_owned(), EQUIVALENT);
+        assert_eq!(seg[0], ("pnd".to_owned(), vec![pnd]));
+        assert!(seg[1].1.is_empty());
+        let hv = ("health visitor".to_owned(), BROADER);
+        assert_eq!(seg[2], ("hv".to_owned(), vec![hv]));
         let seg = s.segment(&words("postnatal depression"));
-        assert_eq!(
-            seg,
-            vec![("postnatal depression".to_owned(), vec!["pnd".to_owned()])]
-        );
+        let back = ("pnd".to_owned(), EQUIVALENT);
+        assert_eq!(seg, vec![("postnatal depression".to_owned(), vec![back])]);
         assert!(
             s.segment(&words("health visitor"))[0].1.is_empty(),
             "one-way rules do not reverse"

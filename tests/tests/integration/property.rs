@@ -183,7 +183,9 @@ async fn generate(app: &TestApp, rng: &mut fastrand::Rng, geo: &Geocoder) -> usi
                     ServiceAreaKind::Radius,
                 ],
             );
-            let centre = geo.resolve(pick::<&str>(rng, POSTCODES)).expect("known postcode");
+            let centre = geo
+                .resolve(pick::<&str>(rng, POSTCODES))
+                .expect("known postcode");
             let area = service_area::Model {
                 id: Uuid::new_v4(),
                 service_id: id,
