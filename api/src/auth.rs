@@ -16,3 +16,6 @@ impl Caller {
         }
     }
 }
+
+pub mod jwt;
+pub mod password;

@@ -12,6 +12,7 @@ pub mod http;
 pub mod indexing;
 pub mod seed;
 pub mod store;
+pub mod validate;
 
 use std::{
     net::SocketAddr,
