@@ -1,18 +1,222 @@
-//! Who is calling, as established by the HTTP layer and read by resolvers.
+//! Who is calling: verified from `Authorization: Bearer <JWT>` by the HTTP layer, read by
+//! resolvers through [`Caller`].
+
+use std::path::Path;
+
+use anyhow::Context;
+use axum::http::HeaderValue;
+use chrono::Utc;
+use entity::{Role, api_token, app_user};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::{config::Settings, error::ApiError};
 
 /// The caller of one request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Caller {
-    /// No credentials: published listings and public fields only.
+    /// No credentials: active listings and public fields only.
     #[default]
     Anonymous,
+    /// A signed-in admin or organisation editor.
+    Staff {
+        /// The user's id.
+        user_id: Uuid,
+        /// The user's email address.
+        email: String,
+        /// ADMIN or EDITOR.
+        role: Role,
+        /// The organisation an editor edits.
+        organization_id: Option<Uuid>,
+    },
+    /// A partner application's token.
+    Partner {
+        /// The token's id (the `api_token` row).
+        token_id: Uuid,
+        /// The token's name.
+        name: String,
+    },
 }
 
 impl Caller {
-    /// Whether PROFESSIONAL contacts and phone lines are shown to this caller.
+    /// Whether PROFESSIONAL contacts and phone lines, and listings of every status, are shown.
     pub fn sees_professional(&self) -> bool {
+        !matches!(self, Caller::Anonymous)
+    }
+
+    /// Whether the caller is an admin.
+    pub fn is_admin(&self) -> bool {
+        matches!(
+            self,
+            Caller::Staff {
+                role: Role::Admin,
+                ..
+            }
+        )
+    }
+
+    /// A label for the audit log.
+    pub fn label(&self) -> String {
         match self {
-            Caller::Anonymous => false,
+            Caller::Anonymous => "anonymous".to_owned(),
+            Caller::Staff { email, .. } => email.clone(),
+            Caller::Partner { name, .. } => format!("token {name}"),
+        }
+    }
+
+    /// The actor id for the audit log.
+    pub fn actor_id(&self) -> Option<Uuid> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::Staff { user_id, .. } => Some(*user_id),
+            Caller::Partner { token_id, .. } => Some(*token_id),
+        }
+    }
+
+    /// Admins only.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match self {
+            Caller::Anonymous => Err(ApiError::Unauthenticated(
+                "sign in as an admin to do this".into(),
+            )),
+            _ if self.is_admin() => Ok(()),
+            _ => Err(ApiError::Forbidden("only admins may do this".into())),
+        }
+    }
+
+    /// Admins, or editors of `organization`.
+    pub fn require_editor_of(&self, organization: Uuid) -> Result<(), ApiError> {
+        match self {
+            Caller::Anonymous => Err(ApiError::Unauthenticated("sign in to edit listings".into())),
+            Caller::Staff {
+                role: Role::Admin, ..
+            } => Ok(()),
+            Caller::Staff {
+                role: Role::Editor,
+                organization_id: Some(own),
+                ..
+            } if *own == organization => Ok(()),
+            _ => Err(ApiError::Forbidden(
+                "you may edit your own organisation's listings only".into(),
+            )),
+        }
+    }
+
+    /// Partners, editors and admins.
+    pub fn require_authenticated(&self) -> Result<(), ApiError> {
+        match self {
+            Caller::Anonymous => Err(ApiError::Unauthenticated(
+                "a partner token or a sign-in is needed".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Verifies bearer tokens and finds who they belong to.
+pub struct Authenticator {
+    keys: jwt::JwtKeys,
+    db: DatabaseConnection,
+}
+
+/// How long a login token lasts.
+pub const LOGIN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
+
+impl Authenticator {
+    /// Keys from the settings: the configured secret or the data directory's, and the optional
+    /// identity provider key.
+    pub fn from_settings(settings: &Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+        let secret = match &settings.jwt_secret {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => jwt::load_or_create_secret(&settings.data_dir)
+                .context("cannot read or create the JWT secret")?,
+        };
+        let public_key = match &settings.jwt_public_key {
+            Some(value) if value.trim_start().starts_with("-----BEGIN") => Some(value.clone()),
+            Some(path) => Some(
+                std::fs::read_to_string(Path::new(path))
+                    .with_context(|| format!("cannot read SIGNPOST_JWT_PUBLIC_KEY file {path}"))?,
+            ),
+            None => None,
+        };
+        let keys = jwt::JwtKeys::new(
+            &secret,
+            &settings.jwt_issuer,
+            &settings.jwt_audience,
+            public_key.as_deref(),
+        )
+        .context("the JWT settings are not usable")?;
+        Ok(Self { keys, db })
+    }
+
+    /// The signing keys.
+    pub fn keys(&self) -> &jwt::JwtKeys {
+        &self.keys
+    }
+
+    /// The caller of a request with this `Authorization` header. A header that is present but
+    /// does not carry a valid, current token is an error, never anonymous access.
+    pub async fn authenticate(&self, header: Option<&HeaderValue>) -> Result<Caller, ApiError> {
+        let Some(header) = header else {
+            return Ok(Caller::Anonymous);
+        };
+        let unauthenticated = |why: &str| ApiError::Unauthenticated(why.to_owned());
+        let value = header
+            .to_str()
+            .map_err(|_| unauthenticated("the authorization header is not valid"))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| unauthenticated("send the token as Authorization: Bearer <token>"))?;
+        let claims = self
+            .keys
+            .verify(token)
+            .map_err(|err| ApiError::Unauthenticated(format!("the token is not valid: {err}")))?;
+        match claims.role.as_str() {
+            "PARTNER" => {
+                let jti: Uuid = claims
+                    .jti
+                    .parse()
+                    .map_err(|_| unauthenticated("the token is not valid"))?;
+                let found = api_token::Entity::find()
+                    .filter(api_token::Column::Jti.eq(jti))
+                    .one(&self.db)
+                    .await?
+                    .ok_or_else(|| unauthenticated("the token is not known here"))?;
+                if found.revoked_at.is_some() {
+                    return Err(unauthenticated("the token has been revoked"));
+                }
+                if found.expires_at <= Utc::now() {
+                    return Err(unauthenticated("the token has expired"));
+                }
+                Ok(Caller::Partner {
+                    token_id: found.id,
+                    name: found.name,
+                })
+            }
+            "ADMIN" | "EDITOR" => {
+                let user_id: Uuid = claims
+                    .sub
+                    .parse()
+                    .map_err(|_| unauthenticated("the token's user is not known here"))?;
+                let user = app_user::Entity::find_by_id(user_id)
+                    .one(&self.db)
+                    .await?
+                    .ok_or_else(|| unauthenticated("the token's user is not known here"))?;
+                if user.disabled {
+                    return Err(unauthenticated("this account is disabled"));
+                }
+                // The database, not the token, says what the user may do now.
+                Ok(Caller::Staff {
+                    user_id: user.id,
+                    email: user.email,
+                    role: user.role,
+                    organization_id: user.organization_id,
+                })
+            }
+            _ => Err(unauthenticated("the token's role is not known")),
         }
     }
 }

@@ -29,12 +29,64 @@ pub enum Command {
     Schema,
     /// Rebuild the search index from the database (stop servers on this data directory first).
     Reindex,
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage partner tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Load full OS Code-Point Open CSVs (.csv or .csv.gz, searched recursively) for
     /// full-postcode precision; restart the server to use them.
     ImportPostcodes {
         /// The directory holding the CSV files.
         dir: std::path::PathBuf,
     },
+}
+
+/// Staff account commands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add an admin or an organisation editor; the password is read from standard input.
+    Add {
+        /// The sign-in email address.
+        #[arg(long)]
+        email: String,
+        /// admin or editor.
+        #[arg(long, value_parser = ["admin", "editor"])]
+        role: String,
+        /// The organisation an editor edits.
+        #[arg(long)]
+        organization: Option<uuid::Uuid>,
+        /// Read the password from standard input (the only way to give it).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+/// Partner token commands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a partner token and print it alone on standard output.
+    Issue {
+        /// A name for the token (the partner application).
+        #[arg(long)]
+        name: String,
+        /// How many days it lasts.
+        #[arg(long, default_value_t = 365)]
+        days: i32,
+    },
+    /// Revoke a partner token by its id.
+    Revoke {
+        /// The token's id (printed to standard error when issued).
+        id: uuid::Uuid,
+    },
+}
+
+/// Opens the configured database, migrated.
+async fn database(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let db = db::connect(settings, Default::default()).await?;
+    db::migrate(&db).await?;
+    Ok(db)
 }
 
 /// Runs the parsed command line.
@@ -69,6 +121,60 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("the database already holds listings; nothing seeded");
                 }
             }
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            email,
+            role,
+            organization,
+            password_stdin: _,
+        }) => {
+            let settings = Settings::from_env()?;
+            let db = database(&settings).await?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let role = if role == "admin" {
+                entity::Role::Admin
+            } else {
+                entity::Role::Editor
+            };
+            let user =
+                crate::store::accounts::create_user(&db, &email, password, role, organization)
+                    .await
+                    .map_err(|err| anyhow::anyhow!("{err}"))?;
+            println!("added {} ({:?}) with id {}", user.email, user.role, user.id);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Issue { name, days }) => {
+            let settings = Settings::from_env()?;
+            let db = database(&settings).await?;
+            let auth = crate::auth::Authenticator::from_settings(&settings, db.clone())?;
+            let issued = crate::store::accounts::issue_token(&db, auth.keys(), &name, days, None)
+                .await
+                .map_err(|err| anyhow::anyhow!("{err}"))?;
+            eprintln!(
+                "token id {} expires {}",
+                issued.id,
+                issued.expires_at.to_rfc3339()
+            );
+            println!("{}", issued.token);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let settings = Settings::from_env()?;
+            let db = database(&settings).await?;
+            let revoked = crate::store::accounts::revoke_token(&db, id)
+                .await
+                .map_err(|err| anyhow::anyhow!("{err}"))?;
+            println!(
+                "{}",
+                if revoked {
+                    "revoked"
+                } else {
+                    "already revoked"
+                }
+            );
             Ok(())
         }
         Command::Reindex => {

@@ -20,6 +20,23 @@ pub struct Settings {
     /// `SIGNPOST_FEED_POLL_MS`: how often the change feed is polled when no PostgreSQL
     /// notification arrives (default 250 ms).
     pub feed_poll_interval: Duration,
+    /// `SIGNPOST_JWT_SECRET`: the HS256 secret (at least 32 bytes); unset means a random secret
+    /// kept in `jwt-secret` in the data directory. Never logged.
+    pub jwt_secret: Option<String>,
+    /// `SIGNPOST_JWT_PUBLIC_KEY`: an external identity provider's RS256 or EdDSA public key, as
+    /// PEM text or the path of a PEM file.
+    pub jwt_public_key: Option<String>,
+    /// `SIGNPOST_JWT_ISSUER` (default `signpost`).
+    pub jwt_issuer: String,
+    /// `SIGNPOST_JWT_AUDIENCE` (default `signpost-api`).
+    pub jwt_audience: String,
+    /// `SIGNPOST_RATE_LIMIT_ANONYMOUS`: requests a minute from one address without a token
+    /// (default 600; 0 turns the limit off).
+    pub rate_limit_anonymous: u32,
+    /// `SIGNPOST_RATE_LIMIT_TOKEN`: requests a minute with one token (default 3000; 0 turns it off).
+    pub rate_limit_token: u32,
+    /// `SIGNPOST_PRODUCTION`: production mode turns GraphQL field suggestions off (default false).
+    pub production: bool,
 }
 
 impl Default for Settings {
@@ -31,6 +48,13 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(30),
             seed_demo: true,
             feed_poll_interval: Duration::from_millis(250),
+            jwt_secret: None,
+            jwt_public_key: None,
+            jwt_issuer: "signpost".to_owned(),
+            jwt_audience: "signpost-api".to_owned(),
+            rate_limit_anonymous: 600,
+            rate_limit_token: 3_000,
+            production: false,
         }
     }
 }
@@ -66,6 +90,32 @@ impl Settings {
                 .parse()
                 .with_context(|| format!("SIGNPOST_FEED_POLL_MS is not a whole number: {ms}"))?;
             settings.feed_poll_interval = Duration::from_millis(ms.max(10));
+        }
+        settings.jwt_secret = lookup("SIGNPOST_JWT_SECRET").filter(|s| !s.is_empty());
+        settings.jwt_public_key =
+            lookup("SIGNPOST_JWT_PUBLIC_KEY").filter(|s| !s.trim().is_empty());
+        if let Some(issuer) = lookup("SIGNPOST_JWT_ISSUER").filter(|s| !s.is_empty()) {
+            settings.jwt_issuer = issuer;
+        }
+        if let Some(audience) = lookup("SIGNPOST_JWT_AUDIENCE").filter(|s| !s.is_empty()) {
+            settings.jwt_audience = audience;
+        }
+        for (name, slot) in [
+            (
+                "SIGNPOST_RATE_LIMIT_ANONYMOUS",
+                &mut settings.rate_limit_anonymous,
+            ),
+            ("SIGNPOST_RATE_LIMIT_TOKEN", &mut settings.rate_limit_token),
+        ] {
+            if let Some(value) = lookup(name) {
+                *slot = value
+                    .parse()
+                    .with_context(|| format!("{name} is not a whole number: {value}"))?;
+            }
+        }
+        if let Some(production) = lookup("SIGNPOST_PRODUCTION") {
+            settings.production =
+                parse_bool(&production).context("SIGNPOST_PRODUCTION must be true or false")?;
         }
         if let Some(seed) = lookup("SIGNPOST_SEED_DEMO") {
             settings.seed_demo =

@@ -2,6 +2,7 @@
 //! metrics, and the protections every request passes through.
 
 use std::{
+    net::SocketAddr,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -13,7 +14,7 @@ use async_graphql::{BatchRequest, ErrorExtensionValues, Request, Response, http:
 use axum::{
     Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, RawQuery, State},
+    extract::{ConnectInfo, DefaultBodyLimit, RawQuery, State},
     http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse},
     routing::get,
@@ -28,6 +29,7 @@ use tower_http::{
 use crate::{
     auth::Caller,
     db::StatementCounter,
+    error::ApiError,
     graphql::{SignpostSchema, guard::ReadOnlyRequest, loaders::Loaders},
 };
 
@@ -36,8 +38,23 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The most operations one batched request may carry.
 pub const MAX_BATCH: usize = 5;
 
+/// Requests a minute per caller, keyed by token or address.
+pub type Limiter = governor::DefaultKeyedRateLimiter<String>;
+
+/// Builds a per-minute limiter, or none when `per_minute` is 0.
+pub fn limiter(per_minute: u32) -> Option<Limiter> {
+    std::num::NonZeroU32::new(per_minute)
+        .map(|n| governor::RateLimiter::keyed(governor::Quota::per_minute(n)))
+}
+
 /// What the HTTP handlers share.
 pub struct AppState {
+    /// Verifies bearer tokens.
+    pub auth: Arc<crate::auth::Authenticator>,
+    /// The limit for callers without a token, by address.
+    pub anonymous_limit: Option<Limiter>,
+    /// The limit for callers with a token, by token.
+    pub token_limit: Option<Limiter>,
     /// The GraphQL schema.
     pub schema: SignpostSchema,
     /// The database, for readiness and per-request loaders.
@@ -75,11 +92,65 @@ fn refuse(status: StatusCode, message: &str) -> axum::response::Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// Authenticates and rate-limits a request; the error is the response to send.
+async fn admit(
+    state: &AppState,
+    headers: &HeaderMap,
+    address: SocketAddr,
+) -> Result<Caller, axum::response::Response> {
+    let caller = match state
+        .auth
+        .authenticate(headers.get(header::AUTHORIZATION))
+        .await
+    {
+        Ok(caller) => caller,
+        Err(err) => {
+            let code = err.code();
+            let status = if code == "INTERNAL" {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            let message = if code == "INTERNAL" {
+                "internal error".to_owned()
+            } else {
+                err.to_string()
+            };
+            if let ApiError::Internal(cause) = &err {
+                tracing::error!(error = ?cause, "authentication failed");
+            }
+            let body =
+                json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+            return Err((status, axum::Json(body)).into_response());
+        }
+    };
+    let (limiter, key) = match &caller {
+        Caller::Anonymous => (&state.anonymous_limit, address.ip().to_string()),
+        Caller::Staff { user_id, .. } => (&state.token_limit, user_id.to_string()),
+        Caller::Partner { token_id, .. } => (&state.token_limit, token_id.to_string()),
+    };
+    if let Some(limiter) = limiter
+        && limiter.check_key(&key).is_err()
+    {
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        let body = json!({ "errors": [{ "message": "too many requests; try again in a minute", "extensions": { "code": "RATE_LIMITED" } }] });
+        return Err((StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response());
+    }
+    Ok(caller)
+}
+
 async fn graphql_post(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(address): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
+    let caller = match admit(&state, &headers, address).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -110,7 +181,7 @@ async fn graphql_post(
     };
     match batch {
         BatchRequest::Single(request) => {
-            let response = execute(&state, request).await;
+            let response = execute(&state, request, &caller, address).await;
             axum::Json(response).into_response()
         }
         BatchRequest::Batch(requests) => {
@@ -128,7 +199,7 @@ async fn graphql_post(
             }
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(execute(&state, request).await);
+                responses.push(execute(&state, request, &caller, address).await);
             }
             axum::Json(responses).into_response()
         }
@@ -137,6 +208,8 @@ async fn graphql_post(
 
 async fn graphql_get(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(address): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> axum::response::Response {
     let Some(query) = query.filter(|q| !q.is_empty()) else {
@@ -157,7 +230,11 @@ async fn graphql_get(
             );
         }
     };
-    let response = execute(&state, request.data(ReadOnlyRequest)).await;
+    let caller = match admit(&state, &headers, address).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let response = execute(&state, request.data(ReadOnlyRequest), &caller, address).await;
     let refused_mutation = response
         .errors
         .iter()
@@ -170,12 +247,22 @@ async fn graphql_get(
     (status, axum::Json(response)).into_response()
 }
 
+/// The address a request came from, for rate limits and listing reports.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub SocketAddr);
+
 /// Runs one operation with fresh loaders and gives every error an `extensions.code`.
-async fn execute(state: &AppState, request: Request) -> Response {
+async fn execute(
+    state: &AppState,
+    request: Request,
+    caller: &Caller,
+    address: SocketAddr,
+) -> Response {
     state.operations.fetch_add(1, Ordering::Relaxed);
     let request = request
         .data(Loaders::new(&state.db))
-        .data(Caller::Anonymous);
+        .data(caller.clone())
+        .data(ClientAddress(address));
     let mut response = state.schema.execute(request).await;
     for error in &mut response.errors {
         let extensions = error

@@ -121,11 +121,19 @@ impl Application {
         let follower = indexer
             .clone()
             .follow(settings.feed_poll_interval, follower_stop);
-        let schema = build_schema(Some(Shared {
-            db: db.clone(),
-            indexer: indexer.clone(),
-        }));
+        let auth = Arc::new(auth::Authenticator::from_settings(&settings, db.clone())?);
+        let schema = build_schema(
+            Some(Shared {
+                db: db.clone(),
+                indexer: indexer.clone(),
+                auth: auth.clone(),
+            }),
+            settings.production,
+        );
         let state = Arc::new(AppState {
+            auth,
+            anonymous_limit: http::limiter(settings.rate_limit_anonymous),
+            token_limit: http::limiter(settings.rate_limit_token),
             schema,
             db: db.clone(),
             indexer: indexer.clone(),
@@ -165,10 +173,14 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the server stopped with an error")?;
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the server stopped with an error")?;
         let _ = self.stop_follower.send(true);
         let _ = self.follower.await;
         self.indexer.close().await;

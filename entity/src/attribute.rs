@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub const LINK_ENTITY_SERVICE: &str = "service";
 
 /// A service's taxonomy term.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "attribute")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 use crate::enums::Visibility;
 
 /// A phone row.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "phone")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

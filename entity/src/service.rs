@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 use crate::enums::{LevelOfNeed, ServiceStatus, StringList};
 
 /// A service row.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "service")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

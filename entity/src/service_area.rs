@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 use crate::enums::ServiceAreaKind;
 
 /// A catchment row: national, a postcode prefix, or a point and radius.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "service_area")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

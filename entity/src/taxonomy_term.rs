@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A taxonomy term row.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "taxonomy_term")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -239,25 +239,94 @@ impl TestApp {
 
     /// POSTs a GraphQL operation and returns the whole JSON response (data and errors).
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
-        let response = self
+        self.graphql_as(None, query, variables).await
+    }
+
+    /// POSTs a GraphQL operation with a bearer token (or none) and returns the HTTP status and
+    /// the JSON body.
+    pub async fn post_as(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (u16, Value) {
+        let mut request = self
             .client
             .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
             .send()
             .await
             .unwrap_or_else(|err| panic!("request failed: {err}"));
-        assert_eq!(response.status(), 200, "unexpected HTTP status");
-        response
+        let status = response.status().as_u16();
+        let body = response
             .json()
             .await
-            .unwrap_or_else(|err| panic!("response is not JSON: {err}"))
+            .unwrap_or_else(|err| panic!("response is not JSON: {err}"));
+        (status, body)
+    }
+
+    /// Like [`TestApp::graphql`], with a bearer token; the request must be admitted (HTTP 200).
+    pub async fn graphql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post_as(token, query, variables).await;
+        assert_eq!(status, 200, "unexpected HTTP status: {body}");
+        body
     }
 
     /// POSTs a GraphQL operation that must succeed and returns its `data`.
     pub async fn data(&self, query: &str, variables: Value) -> Value {
-        let body = self.graphql(query, variables).await;
+        self.data_as(None, query, variables).await
+    }
+
+    /// Like [`TestApp::data`], with a bearer token.
+    pub async fn data_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = self.graphql_as(token, query, variables).await;
         assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
         body["data"].clone()
+    }
+
+    /// Adds a staff account directly in the database and signs it in through GraphQL; returns
+    /// the token.
+    pub async fn sign_in_new(
+        &self,
+        email: &str,
+        role: entity::Role,
+        organization: Option<uuid::Uuid>,
+    ) -> String {
+        let password = "correct horse battery staple";
+        signpost_api::store::accounts::create_user(&self.db, email, password, role, organization)
+            .await
+            .unwrap_or_else(|err| panic!("cannot add {email}: {err}"));
+        let data = self
+            .data(
+                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+                json!({ "e": email, "p": password }),
+            )
+            .await;
+        data["login"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token in {data}"))
+            .to_owned()
+    }
+
+    /// An admin's token.
+    pub async fn admin_token(&self) -> String {
+        let email = format!("admin-{}@example.org", uuid::Uuid::new_v4().simple());
+        self.sign_in_new(&email, entity::Role::Admin, None).await
+    }
+
+    /// A partner token issued with this server's keys.
+    pub async fn partner_token(&self) -> String {
+        let auth =
+            signpost_api::auth::Authenticator::from_settings(&self.settings(), self.db.clone())
+                .unwrap_or_else(|err| panic!("keys: {err}"));
+        signpost_api::store::accounts::issue_token(&self.db, auth.keys(), "test partner", 30, None)
+            .await
+            .unwrap_or_else(|err| panic!("cannot issue a token: {err}"))
+            .token
     }
 
     /// POSTs a GraphQL operation that must fail and returns its first error's code and message.

@@ -1,5 +1,7 @@
 //! The GraphQL schema: root types merged from one file per domain, limits and request data.
 
+mod account;
+pub mod editing;
 pub mod enums;
 mod event;
 pub mod guard;
@@ -11,7 +13,7 @@ pub mod search;
 mod service;
 mod taxonomy;
 
-use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, MergedObject, Schema};
+use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema};
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
@@ -35,10 +37,16 @@ pub struct Query(
     taxonomy::TaxonomyQuery,
     event::EventQuery,
     search::SearchQuery,
+    account::AccountQuery,
+    editing::EditingQuery,
 );
 
+/// The root mutation: one part per domain.
+#[derive(MergedObject, Default)]
+pub struct Mutation(account::AccountMutation, editing::EditingMutation);
+
 /// Signpost's schema type.
-pub type SignpostSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type SignpostSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// What every resolver can reach.
 pub struct Shared {
@@ -46,11 +54,13 @@ pub struct Shared {
     pub db: DatabaseConnection,
     /// The search index and the feed that keeps it current.
     pub indexer: Arc<Indexer>,
+    /// Token signing and verification.
+    pub auth: Arc<crate::auth::Authenticator>,
 }
 
 /// Builds the schema over `shared`.
-pub fn build_schema(shared: Option<Shared>) -> SignpostSchema {
-    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+pub fn build_schema(shared: Option<Shared>, production: bool) -> SignpostSchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_directives(8)
@@ -59,12 +69,20 @@ pub fn build_schema(shared: Option<Shared>) -> SignpostSchema {
     if let Some(shared) = shared {
         builder = builder.data(shared);
     }
+    // Listing reports: 10 an hour from one address or account.
+    let reports = governor::Quota::per_hour(std::num::NonZeroU32::MIN.saturating_add(9));
+    builder = builder.data(editing::ReportLimiter(Arc::new(
+        governor::RateLimiter::keyed(reports),
+    )));
+    if production {
+        builder = builder.disable_suggestions();
+    }
     builder.finish()
 }
 
 /// The SDL of the schema, as `signpost schema` prints it.
 pub fn sdl() -> String {
-    build_schema(None).sdl()
+    build_schema(None, false).sdl()
 }
 
 /// The shared state in a resolver.

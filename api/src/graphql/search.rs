@@ -334,7 +334,9 @@ impl SearchQuery {
         }
         let sort = sort.unwrap_or_default();
         let today = today();
-        let filter = filter.unwrap_or_default().into_search(ctx, today)?;
+        let filter = filter.unwrap_or_default();
+        filter.check_access(ctx.data::<crate::auth::Caller>()?)?;
+        let filter = filter.into_search(ctx, today)?;
         let near = near.map(|n| n.resolve(ctx)).transpose()?;
         if sort == SearchSort::Distance && near.is_none() {
             return Err(ApiError::bad_input("sort DISTANCE needs near").into());

@@ -460,6 +460,22 @@ pub struct ServiceFilter {
 pub const MAX_AGE_MONTHS: f64 = 60.0;
 
 impl ServiceFilter {
+    /// Anonymous callers see ACTIVE listings only; asking for others needs credentials.
+    pub fn check_access(&self, caller: &Caller) -> ApiResult<()> {
+        let asks_hidden = self
+            .statuses
+            .iter()
+            .flatten()
+            .any(|s| *s != ServiceStatus::Active);
+        if asks_hidden && !caller.sees_professional() {
+            return Err(ApiError::Unauthenticated(
+                "filter.statuses: only ACTIVE listings are public; use a partner token or sign in"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Validates the input and converts it to the store's filter.
     pub fn into_store(self) -> ApiResult<store::service::ServiceFilter> {
         if let Some(age) = self.infant_age_months
@@ -726,7 +742,10 @@ impl ServiceQuery {
     async fn service(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Service>> {
         let id = parse_id(&id, "id")?;
         let found = store::service::get(&state(ctx)?.db, id).await?;
-        Ok(found.map(Service))
+        let caller = ctx.data::<Caller>()?;
+        Ok(found
+            .filter(|s| caller.sees_professional() || s.status == entity::ServiceStatus::Active)
+            .map(Service))
     }
 
     /// Services in name order, narrowed by `filter` (statuses default to ACTIVE).
@@ -740,6 +759,7 @@ impl ServiceQuery {
     ) -> async_graphql::Result<ServiceConnection> {
         let first = page_size(first.unwrap_or(20))?;
         let filter = filter.unwrap_or_default();
+        filter.check_access(ctx.data::<Caller>()?)?;
         if filter.covers_postcode.is_some() {
             // Catchments are matched by the search index; list its matches in name order.
             return services_by_catchment(ctx, filter, first, after).await;

@@ -1,6 +1,8 @@
 //! Database work, by domain. Functions take a connection and plain Rust values; GraphQL types
 //! stay in `graphql`.
 
+pub mod accounts;
+pub mod editing;
 pub mod event;
 pub mod organization;
 pub mod service;

@@ -7,9 +7,10 @@ use tests::TestApp;
 
 use crate::browse::all_services;
 
-async fn ids_for(app: &TestApp, filter: Value) -> BTreeSet<String> {
+async fn ids_for(app: &TestApp, token: &str, filter: Value) -> BTreeSet<String> {
     let data = app
-        .data(
+        .data_as(
+            Some(token),
             "query($f: ServiceFilter) { services(filter: $f, first: 100) { totalCount edges { node { id } } pageInfo { hasNextPage } } }",
             json!({ "f": filter }),
         )
@@ -53,6 +54,7 @@ fn active(s: &Value) -> bool {
 async fn every_filter_matches_a_direct_reading_of_the_listings() {
     let app = TestApp::spawn().await;
     let services = all_services(&app, 100).await;
+    let token = app.partner_token().await;
     let today = chrono::Utc::now().date_naive();
 
     let cases: Vec<(Value, Predicate)> = vec![
@@ -127,7 +129,11 @@ async fn every_filter_matches_a_direct_reading_of_the_listings() {
     for (filter, keep) in cases {
         let want = expected(&services, keep);
         assert!(!want.is_empty(), "the demo has services for {filter}");
-        assert_eq!(ids_for(&app, filter.clone()).await, want, "filter {filter}");
+        assert_eq!(
+            ids_for(&app, &token, filter.clone()).await,
+            want,
+            "filter {filter}"
+        );
     }
 
     let org = services[0]["organization"]["id"]
@@ -137,13 +143,17 @@ async fn every_filter_matches_a_direct_reading_of_the_listings() {
     let want = expected(&services, |s| {
         active(s) && s["organization"]["id"] == org.as_str()
     });
-    assert_eq!(ids_for(&app, json!({ "organizationId": org })).await, want);
+    assert_eq!(
+        ids_for(&app, &token, json!({ "organizationId": org })).await,
+        want
+    );
 }
 
 #[tokio::test]
 async fn a_category_matches_its_descendants() {
     let app = TestApp::spawn().await;
     let services = all_services(&app, 100).await;
+    let token = app.partner_token().await;
     let terms = app
         .data(
             "{ taxonomyTerms { id parent { id } children { id } } }",
@@ -173,7 +183,10 @@ async fn a_category_matches_its_descendants() {
                     .flatten()
                     .any(|t| t["id"].as_str().is_some_and(|tid| family.contains(tid)))
         });
-        assert_eq!(ids_for(&app, json!({ "categories": [id] })).await, want);
+        assert_eq!(
+            ids_for(&app, &token, json!({ "categories": [id] })).await,
+            want
+        );
         checked += usize::from(!want.is_empty());
     }
     assert!(

@@ -530,13 +530,17 @@ fn random_filter(rng: &mut fastrand::Rng, rows: &Rows) -> (Value, Value) {
     (filter, near)
 }
 
-async fn search_ids(app: &TestApp, filter: &Value, near: &Value) -> BTreeSet<Uuid> {
+async fn search_ids(app: &TestApp, token: &str, filter: &Value, near: &Value) -> BTreeSet<Uuid> {
     let query = "query($f: ServiceFilter, $n: NearInput, $after: String) { search(filter: $f, near: $n, first: 100, after: $after) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }";
     let mut ids = BTreeSet::new();
     let mut after = Value::Null;
     loop {
         let data = app
-            .data(query, json!({ "f": filter, "n": near, "after": after }))
+            .data_as(
+                Some(token),
+                query,
+                json!({ "f": filter, "n": near, "after": after }),
+            )
             .await;
         let result = &data["search"];
         ids.extend(
@@ -571,11 +575,12 @@ async fn index_results_equal_a_direct_reading_of_the_rows() {
     generate(&app, &mut rng, &geo).await;
     app.indexer.catch_up().await.expect("catch up");
     let rows = read_rows(&app).await;
+    let token = app.partner_token().await;
     let mut nonempty = 0;
     for case in 0..60 {
         let (filter, near) = random_filter(&mut rng, &rows);
         let want = expected(&rows, &geo, &filter, &near);
-        let got = search_ids(&app, &filter, &near).await;
+        let got = search_ids(&app, &token, &filter, &near).await;
         nonempty += usize::from(!want.is_empty());
         assert_eq!(
             got, want,

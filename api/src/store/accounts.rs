@@ -1,0 +1,251 @@
+//! Staff accounts, logins and partner tokens.
+
+use chrono::{Duration, Utc};
+use entity::{Role, api_token, app_user};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::{LOGIN_LIFETIME, jwt::JwtKeys, password},
+    error::{ApiError, ApiResult},
+    validate,
+};
+
+/// Failed logins after which each further attempt waits a little longer.
+const SLOW_AFTER: i32 = 3;
+/// Failed logins after which the account is locked for [`LOCK_MINUTES`].
+const LOCK_AFTER: i32 = 6;
+/// How long a locked account refuses logins.
+const LOCK_MINUTES: i64 = 15;
+/// The longest a partner token may last.
+pub const MAX_TOKEN_DAYS: i32 = 730;
+
+/// Creates a staff account (the password is hashed with argon2id).
+pub async fn create_user(
+    db: &DatabaseConnection,
+    email: &str,
+    password_text: &str,
+    role: Role,
+    organization_id: Option<Uuid>,
+) -> ApiResult<app_user::Model> {
+    let email = validate::email("email", email)?.to_lowercase();
+    if password_text.chars().count() < 12 {
+        return Err(ApiError::bad_input(
+            "password: must be at least 12 characters",
+        ));
+    }
+    if password_text.chars().count() > 1024 {
+        return Err(ApiError::bad_input(
+            "password: must be at most 1024 characters",
+        ));
+    }
+    match (role, organization_id) {
+        (Role::Editor, None) => {
+            return Err(ApiError::bad_input(
+                "organizationId: an editor needs an organisation",
+            ));
+        }
+        (Role::Admin, Some(_)) => {
+            return Err(ApiError::bad_input(
+                "organizationId: an admin has no organisation",
+            ));
+        }
+        (Role::Partner, _) => {
+            return Err(ApiError::bad_input(
+                "role: partners use tokens, not accounts",
+            ));
+        }
+        _ => {}
+    }
+    if let Some(org) = organization_id
+        && entity::organization::Entity::find_by_id(org)
+            .one(db)
+            .await?
+            .is_none()
+    {
+        return Err(ApiError::bad_input("organizationId: no such organisation"));
+    }
+    if app_user::Entity::find()
+        .filter(app_user::Column::Email.eq(&email))
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::Conflict(
+            "email: an account with this email address exists".into(),
+        ));
+    }
+    let hash = password::hash(password_text.to_owned())
+        .await
+        .map_err(ApiError::Internal)?;
+    let now = Utc::now();
+    let user = app_user::Model {
+        id: Uuid::new_v4(),
+        email,
+        password_hash: hash,
+        role,
+        organization_id,
+        disabled: false,
+        failed_logins: 0,
+        locked_until: None,
+        created_at: now,
+        updated_at: now,
+    };
+    Ok(user.into_active_model().insert(db).await?)
+}
+
+/// A successful login.
+pub struct Login {
+    pub token: String,
+    pub expires_at: chrono::DateTime<Utc>,
+    pub user: app_user::Model,
+}
+
+/// Checks an email and password. Unknown emails and wrong passwords get the same answer and
+/// take the same time; repeated failures slow down, then lock the account for a while.
+pub async fn login(
+    db: &DatabaseConnection,
+    keys: &JwtKeys,
+    email: &str,
+    password_text: &str,
+) -> ApiResult<Login> {
+    let refused = || ApiError::Unauthenticated("the email address or password is not right".into());
+    let email = email.trim().to_lowercase();
+    let user = app_user::Entity::find()
+        .filter(app_user::Column::Email.eq(&email))
+        .one(db)
+        .await?;
+    let Some(user) = user else {
+        let _ = password::verify(password_text.to_owned(), password::dummy_hash().to_owned()).await;
+        return Err(refused());
+    };
+    let now = Utc::now();
+    if user.locked_until.is_some_and(|until| until > now) {
+        return Err(ApiError::RateLimited(
+            "too many failed logins; try again later".into(),
+        ));
+    }
+    if user.failed_logins >= SLOW_AFTER {
+        let wait = u64::try_from(user.failed_logins - SLOW_AFTER + 1)
+            .unwrap_or(1)
+            .min(5);
+        tokio::time::sleep(std::time::Duration::from_millis(500 * wait)).await;
+    }
+    let matches = password::verify(password_text.to_owned(), user.password_hash.clone())
+        .await
+        .unwrap_or(false);
+    if !matches || user.disabled {
+        let failures = user.failed_logins + 1;
+        let mut active = user.into_active_model();
+        active.failed_logins = Set(failures);
+        if failures >= LOCK_AFTER {
+            active.locked_until = Set(Some(now + Duration::minutes(LOCK_MINUTES)));
+            active.failed_logins = Set(0);
+        }
+        active.update(db).await?;
+        return Err(refused());
+    }
+    let mut active = user.clone().into_active_model();
+    active.failed_logins = Set(0);
+    active.locked_until = Set(None);
+    let user = active.update(db).await?;
+    let role = match user.role {
+        Role::Admin => "ADMIN",
+        Role::Editor => "EDITOR",
+        Role::Partner => return Err(refused()),
+    };
+    let org = user.organization_id.map(|o| o.to_string());
+    let (token, expires_at) = keys
+        .issue(
+            &user.id.to_string(),
+            role,
+            org.as_deref(),
+            Some(&user.email),
+            &Uuid::new_v4().to_string(),
+            LOGIN_LIFETIME,
+        )
+        .map_err(|err| ApiError::Internal(err.into()))?;
+    Ok(Login {
+        token,
+        expires_at,
+        user,
+    })
+}
+
+/// A newly issued partner token (the token itself is shown once and never stored).
+pub struct IssuedToken {
+    pub id: Uuid,
+    pub token: String,
+    pub expires_at: chrono::DateTime<Utc>,
+}
+
+/// Issues a PARTNER token that lasts `days`.
+pub async fn issue_token(
+    db: &DatabaseConnection,
+    keys: &JwtKeys,
+    name: &str,
+    days: i32,
+    created_by: Option<Uuid>,
+) -> ApiResult<IssuedToken> {
+    let name = validate::text("name", name, 1, 200)?;
+    if !(1..=MAX_TOKEN_DAYS).contains(&days) {
+        return Err(ApiError::bad_input(format!(
+            "expiresInDays: must be between 1 and {MAX_TOKEN_DAYS}"
+        )));
+    }
+    let id = Uuid::new_v4();
+    let jti = Uuid::new_v4();
+    let lifetime = std::time::Duration::from_secs(u64::try_from(days).unwrap_or(1) * 86_400);
+    let (token, expires_at) = keys
+        .issue(
+            &id.to_string(),
+            "PARTNER",
+            None,
+            Some(&name),
+            &jti.to_string(),
+            lifetime,
+        )
+        .map_err(|err| ApiError::Internal(err.into()))?;
+    let row = api_token::Model {
+        id,
+        jti,
+        name,
+        role: Role::Partner,
+        created_by,
+        created_at: Utc::now(),
+        expires_at,
+        revoked_at: None,
+    };
+    row.into_active_model().insert(db).await?;
+    Ok(IssuedToken {
+        id,
+        token,
+        expires_at,
+    })
+}
+
+/// Revokes a partner token; false when it was already revoked.
+pub async fn revoke_token(db: &DatabaseConnection, id: Uuid) -> ApiResult<bool> {
+    let token = api_token::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no token with this id".into()))?;
+    if token.revoked_at.is_some() {
+        return Ok(false);
+    }
+    let mut active = token.into_active_model();
+    active.revoked_at = Set(Some(Utc::now()));
+    active.update(db).await?;
+    Ok(true)
+}
+
+/// Every partner token, newest first.
+pub async fn tokens(db: &DatabaseConnection) -> ApiResult<Vec<api_token::Model>> {
+    Ok(api_token::Entity::find()
+        .order_by_desc(api_token::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
