@@ -4,8 +4,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context;
 
-/// Everything the server needs to start. Secrets never reach the log.
-#[derive(Clone, Debug)]
+/// Everything the server needs to start. Secrets never reach the log (`Debug` hides them).
+#[derive(Clone)]
 pub struct Settings {
     /// `DATABASE_URL`: a `postgres://` URL; unset means the embedded SQLite file in the data directory.
     pub database_url: Option<String>,
@@ -37,6 +37,26 @@ pub struct Settings {
     pub rate_limit_token: u32,
     /// `SIGNPOST_PRODUCTION`: production mode turns GraphQL field suggestions off (default false).
     pub production: bool,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &self.database_url.as_ref().map(|_| "<set>"))
+            .field("data_dir", &self.data_dir)
+            .field("bind", &self.bind)
+            .field("request_timeout", &self.request_timeout)
+            .field("seed_demo", &self.seed_demo)
+            .field("feed_poll_interval", &self.feed_poll_interval)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<hidden>"))
+            .field("jwt_public_key", &self.jwt_public_key.is_some())
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("rate_limit_anonymous", &self.rate_limit_anonymous)
+            .field("rate_limit_token", &self.rate_limit_token)
+            .field("production", &self.production)
+            .finish()
+    }
 }
 
 impl Default for Settings {
