@@ -1,6 +1,7 @@
 //! The GraphQL schema: root types merged from one file per domain, limits and request data.
 
 mod account;
+mod changes;
 pub mod editing;
 pub mod enums;
 mod event;
@@ -39,6 +40,7 @@ pub struct Query(
     search::SearchQuery,
     account::AccountQuery,
     editing::EditingQuery,
+    changes::ChangesQuery,
 );
 
 /// The root mutation: one part per domain.

@@ -1,0 +1,126 @@
+//! `changes`: the partner sync feed, every create, update and archive in commit order.
+
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use entity::change;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::{
+    pagination::{PageInfo, decode_cursor, encode_cursor, page_info},
+    scalars::DateTime,
+    state,
+};
+use crate::{auth::Caller, error::ApiError};
+
+/// The most changes one page may hold.
+pub const MAX_CHANGES_PAGE: i32 = 1_000;
+
+/// What happened to a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "entity::ChangeOp")]
+pub enum ChangeOp {
+    /// Created.
+    Create,
+    /// Changed.
+    Update,
+    /// Taken out of the directory (its status says why).
+    Archive,
+    /// Removed.
+    Delete,
+}
+
+/// One change.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct Change {
+    /// The feed position (increasing in commit order).
+    pub seq: i64,
+    /// The kind of record: "service", "organization", "event", ...
+    pub entity: String,
+    /// The record's id; fetch it (for example with `service(id:)`) to mirror it.
+    pub entity_id: ID,
+    /// What happened.
+    pub op: ChangeOp,
+    /// When.
+    pub at: DateTime,
+}
+
+/// A change with its cursor.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct ChangeEdge {
+    /// Pass as `after` to continue after this change.
+    pub cursor: String,
+    /// The change.
+    pub node: Change,
+}
+
+/// A page of the change feed.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct ChangeConnection {
+    /// Changes after the cursor in all.
+    pub total_count: i64,
+    /// This page.
+    pub edges: Vec<ChangeEdge>,
+    /// Paging.
+    pub page_info: PageInfo,
+}
+
+/// The change feed query.
+#[derive(Default)]
+pub struct ChangesQuery;
+
+#[Object]
+impl ChangesQuery {
+    /// The partner sync feed, oldest first (partners and staff). Apply it from the beginning,
+    /// fetching each changed record, and keep the last cursor to continue later.
+    #[graphql(complexity = "first.unwrap_or(100).max(0) as usize * child_complexity + 1")]
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        #[graphql(default = 100)] first: Option<i32>,
+    ) -> async_graphql::Result<ChangeConnection> {
+        ctx.data::<Caller>()?.require_authenticated()?;
+        let first = first.unwrap_or(100);
+        if !(0..=MAX_CHANGES_PAGE).contains(&first) {
+            return Err(ApiError::bad_input(format!(
+                "first must be between 0 and {MAX_CHANGES_PAGE}"
+            ))
+            .into());
+        }
+        let from: i64 = match &after {
+            Some(cursor) => decode_cursor(cursor, 1)?[0]
+                .parse()
+                .map_err(|_| ApiError::bad_input("after is not a cursor from this connection"))?,
+            None => 0,
+        };
+        let db = &state(ctx)?.db;
+        let query = change::Entity::find().filter(change::Column::Seq.gt(from));
+        let total = query.clone().count(db).await.map_err(ApiError::from)?;
+        let mut rows = query
+            .order_by_asc(change::Column::Seq)
+            .limit(u64::try_from(first).unwrap_or_default() + 1)
+            .all(db)
+            .await
+            .map_err(ApiError::from)?;
+        let has_next = rows.len() > usize::try_from(first).unwrap_or_default();
+        rows.truncate(usize::try_from(first).unwrap_or_default());
+        let edges: Vec<ChangeEdge> = rows
+            .into_iter()
+            .map(|row| ChangeEdge {
+                cursor: encode_cursor(&[&row.seq.to_string()]),
+                node: Change {
+                    seq: row.seq,
+                    entity: row.entity,
+                    entity_id: ID(row.entity_id.to_string()),
+                    op: row.op.into(),
+                    at: DateTime(row.at),
+                },
+            })
+            .collect();
+        let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
+        Ok(ChangeConnection {
+            total_count: i64::try_from(total).unwrap_or(i64::MAX),
+            page_info: page_info(&cursors, has_next, after.is_some()),
+            edges,
+        })
+    }
+}
