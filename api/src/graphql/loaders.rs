@@ -54,6 +54,18 @@ impl Loaders {
     }
 }
 
+/// The rows a list loader holds for `key` (none when it has none).
+pub async fn children<T, M>(
+    loader: &RequestLoader<T>,
+    key: Uuid,
+) -> Result<Vec<M>, crate::error::ApiError>
+where
+    T: Loader<Uuid, Value = Vec<M>, Error = Arc<DbErr>>,
+    M: Send + Sync + Clone + 'static,
+{
+    Ok(loader.load_one(key).await?.unwrap_or_default())
+}
+
 /// An entity with a UUID primary key column `id`.
 pub trait HasId: EntityTrait {
     /// The primary key column.

@@ -14,6 +14,7 @@ use super::{
     enums::{Audience, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, Visibility},
     event::Event,
     loaders::Loaders,
+    loaders::children,
     organization::Organization,
     pagination::{PageInfo, decode_cursor, encode_cursor, page_info, page_size},
     parse_id,
@@ -180,39 +181,19 @@ impl Service {
     }
     /// Where the service is delivered.
     async fn locations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Location>> {
-        let rows = ctx
-            .data::<Loaders>()?
-            .locations
-            .load_one(self.0.id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Location).collect())
+        let rows = children(&ctx.data::<Loaders>()?.locations, self.0.id).await?;
+        Ok(rows.into_iter().map(Location).collect())
     }
     /// The catchment: where families must live to use the service.
     async fn service_areas(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ServiceArea>> {
-        let rows = ctx
-            .data::<Loaders>()?
-            .service_areas
-            .load_one(self.0.id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(ServiceArea)
-            .collect())
+        let rows = children(&ctx.data::<Loaders>()?.service_areas, self.0.id).await?;
+        Ok(rows.into_iter().map(ServiceArea).collect())
     }
     /// Named contacts; PROFESSIONAL ones only for authenticated callers.
     async fn contacts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
         let caller = ctx.data::<Caller>()?;
-        let rows = ctx
-            .data::<Loaders>()?
-            .contacts
-            .load_one(self.0.id)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = children(&ctx.data::<Loaders>()?.contacts, self.0.id).await?;
         Ok(rows
-            .unwrap_or_default()
             .into_iter()
             .filter(|row| visible(caller, row.visibility))
             .map(Contact)
@@ -221,14 +202,8 @@ impl Service {
     /// Phone lines; PROFESSIONAL ones only for authenticated callers.
     async fn phones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Phone>> {
         let caller = ctx.data::<Caller>()?;
-        let rows = ctx
-            .data::<Loaders>()?
-            .phones
-            .load_one(self.0.id)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = children(&ctx.data::<Loaders>()?.phones, self.0.id).await?;
         Ok(rows
-            .unwrap_or_default()
             .into_iter()
             .filter(|row| visible(caller, row.visibility))
             .map(Phone)
@@ -236,27 +211,13 @@ impl Service {
     }
     /// Weekly opening hours.
     async fn schedules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Schedule>> {
-        let rows = ctx
-            .data::<Loaders>()?
-            .schedules
-            .load_one(self.0.id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(rows.unwrap_or_default().into_iter().map(Schedule).collect())
+        let rows = children(&ctx.data::<Loaders>()?.schedules, self.0.id).await?;
+        Ok(rows.into_iter().map(Schedule).collect())
     }
     /// The service's categories.
     async fn taxonomy_terms(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaxonomyTerm>> {
-        let rows = ctx
-            .data::<Loaders>()?
-            .terms
-            .load_one(self.0.id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(TaxonomyTerm)
-            .collect())
+        let rows = children(&ctx.data::<Loaders>()?.terms, self.0.id).await?;
+        Ok(rows.into_iter().map(TaxonomyTerm).collect())
     }
     /// Dated sessions and pop-ups that end after `from` and start before `to`.
     async fn events(
@@ -265,14 +226,8 @@ impl Service {
         from: Option<DateTime>,
         to: Option<DateTime>,
     ) -> async_graphql::Result<Vec<Event>> {
-        let rows = ctx
-            .data::<Loaders>()?
-            .events
-            .load_one(self.0.id)
-            .await
-            .map_err(ApiError::from)?;
+        let rows = children(&ctx.data::<Loaders>()?.events, self.0.id).await?;
         Ok(rows
-            .unwrap_or_default()
             .into_iter()
             .filter(|row| from.is_none_or(|from| row.ends_at > from.0))
             .filter(|row| to.is_none_or(|to| row.starts_at < to.0))

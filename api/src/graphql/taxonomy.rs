@@ -3,7 +3,10 @@
 use async_graphql::{Context, ID, Object};
 use entity::taxonomy_term;
 
-use super::{loaders::Loaders, state};
+use super::{
+    loaders::{Loaders, children},
+    state,
+};
 use crate::{error::ApiError, store};
 
 /// A category in the first 1001 days vocabulary.
@@ -43,17 +46,8 @@ impl TaxonomyTerm {
     }
     /// The narrower terms.
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaxonomyTerm>> {
-        let rows = ctx
-            .data::<Loaders>()?
-            .term_children
-            .load_one(self.0.id)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(TaxonomyTerm)
-            .collect())
+        let rows = children(&ctx.data::<Loaders>()?.term_children, self.0.id).await?;
+        Ok(rows.into_iter().map(TaxonomyTerm).collect())
     }
 }
 
