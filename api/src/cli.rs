@@ -27,6 +27,9 @@ pub enum Command {
     SeedDemo,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Write every service (all statuses, public contacts only) to standard output as a JSON
+    /// array of fully nested Open Referral UK / HSDS 3 service objects, ordered by id.
+    Export,
     /// Rebuild the search index from the database (stop servers on this data directory first).
     Reindex,
     /// Manage staff accounts.
@@ -189,6 +192,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ImportPostcodes { dir } => {
             let count = crate::import_postcodes(&Settings::from_env()?, dir).await?;
             println!("imported {count} postcodes; restart the server to use them");
+            Ok(())
+        }
+        Command::Export => {
+            let settings = Settings::from_env()?;
+            let db = database(&settings).await?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            crate::openreferral::export(&db, &mut out).await?;
+            std::io::Write::flush(&mut out)?;
             Ok(())
         }
         Command::Schema => {
