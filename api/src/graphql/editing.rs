@@ -15,7 +15,6 @@ use super::{
     enums::{Audience, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, Visibility},
     event::Event,
     organization::Organization,
-    parse_id,
     scalars::{Date, DateTime},
     service::Service,
     state,
@@ -236,6 +235,11 @@ pub struct EventInput {
     pub longitude: Option<f64>,
 }
 
+/// Reads an id argument or input field; the message names `field` like every other check here.
+fn id_arg(id: &ID, field: &str) -> ApiResult<uuid::Uuid> {
+    validate::uuid(field, id.as_str())
+}
+
 fn default_languages() -> Vec<String> {
     vec!["en".to_owned()]
 }
@@ -321,7 +325,7 @@ impl ServiceInput {
         let db = &state(ctx)
             .map_err(|_| ApiError::Internal(anyhow::anyhow!("no state")))?
             .db;
-        let organization_id = parse_id(&self.organization_id, "input.organizationId")?;
+        let organization_id = id_arg(&self.organization_id, "input.organizationId")?;
         if store::organization::get(db, organization_id)
             .await?
             .is_none()
@@ -362,7 +366,7 @@ impl ServiceInput {
             .collect();
         for (i, id) in self.taxonomy_term_ids.iter().enumerate() {
             let field = format!("input.taxonomyTermIds[{i}]");
-            let id = parse_id(id, &field)?;
+            let id = id_arg(id, &field)?;
             if !known.contains(&id) {
                 return Err(ApiError::bad_input(format!(
                     "{field}: no such taxonomy term"
@@ -665,7 +669,7 @@ impl EditingQuery {
         entity_id: ID,
     ) -> async_graphql::Result<Vec<AuditEvent>> {
         ctx.data::<Caller>()?.require_admin()?;
-        let id = parse_id(&entity_id, "entityId")?;
+        let id = id_arg(&entity_id, "entityId")?;
         let rows = store::editing::audit_log(&state(ctx)?.db, id).await?;
         Ok(rows
             .into_iter()
@@ -726,7 +730,7 @@ impl EditingMutation {
         input: OrganizationInput,
     ) -> async_graphql::Result<Organization> {
         let caller = ctx.data::<Caller>()?;
-        let id = parse_id(&id, "id")?;
+        let id = id_arg(&id, "id")?;
         caller.require_editor_of(id)?;
         let model = input.into_model()?;
         let (saved, seq) =
@@ -742,7 +746,7 @@ impl EditingMutation {
         input: ServiceInput,
     ) -> async_graphql::Result<Service> {
         let caller = ctx.data::<Caller>()?;
-        caller.require_editor_of(parse_id(&input.organization_id, "input.organizationId")?)?;
+        caller.require_editor_of(id_arg(&input.organization_id, "input.organizationId")?)?;
         let draft = input.into_draft(ctx).await?;
         let (saved, seq) = store::editing::create_service(&state(ctx)?.db, caller, draft).await?;
         searchable(ctx, seq).await?;
@@ -759,7 +763,7 @@ impl EditingMutation {
     ) -> async_graphql::Result<Service> {
         let caller = ctx.data::<Caller>()?;
         caller.require_authenticated()?;
-        let id = parse_id(&id, "id")?;
+        let id = id_arg(&id, "id")?;
         let draft = input.into_draft(ctx).await?;
         let (saved, seq) =
             store::editing::update_service(&state(ctx)?.db, caller, id, expected_version, draft)
@@ -778,7 +782,7 @@ impl EditingMutation {
     ) -> async_graphql::Result<Service> {
         let caller = ctx.data::<Caller>()?;
         caller.require_authenticated()?;
-        let id = parse_id(&id, "id")?;
+        let id = id_arg(&id, "id")?;
         let (saved, seq) =
             store::editing::archive_service(&state(ctx)?.db, caller, id, expected_version).await?;
         searchable(ctx, seq).await?;
@@ -789,7 +793,7 @@ impl EditingMutation {
     async fn verify_service(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Service> {
         let caller = ctx.data::<Caller>()?;
         caller.require_authenticated()?;
-        let id = parse_id(&id, "id")?;
+        let id = id_arg(&id, "id")?;
         let (saved, seq) = store::editing::verify_service(&state(ctx)?.db, caller, id).await?;
         searchable(ctx, seq).await?;
         Ok(Service(saved))
@@ -803,7 +807,7 @@ impl EditingMutation {
     ) -> async_graphql::Result<Event> {
         let caller = ctx.data::<Caller>()?;
         caller.require_authenticated()?;
-        let service_id = parse_id(&input.service_id, "input.serviceId")?;
+        let service_id = id_arg(&input.service_id, "input.serviceId")?;
         validate::ordered_times("input", input.starts_at.0, input.ends_at.0)?;
         let (latitude, longitude) = point("input", input.latitude, input.longitude)?;
         let postcode = input
@@ -850,7 +854,7 @@ impl EditingMutation {
         message: String,
     ) -> async_graphql::Result<bool> {
         let caller = ctx.data::<Caller>()?;
-        let service_id = parse_id(&service_id, "serviceId")?;
+        let service_id = id_arg(&service_id, "serviceId")?;
         let message = validate::text("message", &message, 5, 2_000)?;
         let address = ctx
             .data_opt::<ClientAddress>()
@@ -881,7 +885,7 @@ impl EditingMutation {
     ) -> async_graphql::Result<ListingReport> {
         let caller = ctx.data::<Caller>()?;
         caller.require_admin()?;
-        let id = parse_id(&id, "id")?;
+        let id = id_arg(&id, "id")?;
         let note = validate::optional_text("note", note.as_deref(), 2_000)?;
         Ok(
             store::editing::resolve_report(&state(ctx)?.db, caller, id, note)

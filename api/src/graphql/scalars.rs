@@ -9,6 +9,10 @@ pub struct Date(pub NaiveDate);
 
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(text) if NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok())
+    }
+
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
             Value::String(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
@@ -29,6 +33,10 @@ pub struct DateTime(pub ChronoDateTime<Utc>);
 
 #[Scalar(name = "DateTime")]
 impl ScalarType for DateTime {
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(text) if ChronoDateTime::parse_from_rfc3339(text).is_ok())
+    }
+
     fn parse(value: Value) -> InputValueResult<Self> {
         match &value {
             Value::String(text) => ChronoDateTime::parse_from_rfc3339(text)

@@ -10,7 +10,8 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
@@ -229,8 +230,17 @@ fn position_of(index: usize) -> i32 {
     i32::try_from(index).unwrap_or(i32::MAX)
 }
 
+/// Starts a write: on SQLite the write lock is taken at `BEGIN IMMEDIATE`, so concurrent
+/// writers queue (on the busy timeout) and then read what the previous one committed; a
+/// deferred transaction would read first and fail with `SQLITE_BUSY` when it came to write,
+/// an internal error where the caller should get CONFLICT. PostgreSQL queues on the feed lock.
 async fn begin(db: &DatabaseConnection) -> ApiResult<DatabaseTransaction> {
-    let txn = db.begin().await?;
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?;
     feed::lock(&txn).await?;
     Ok(txn)
 }
