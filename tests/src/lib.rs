@@ -107,7 +107,35 @@ impl TestApp {
         }
     }
 
+    /// A server started with `options` and settings adjusted by `configure` (which sees the
+    /// fresh data directory and, on PostgreSQL, the test database's URL already filled in).
+    pub async fn spawn_with_settings(
+        options: Options,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
+        match Self::try_spawn_configured(options, configure).await {
+            Ok(app) => app,
+            Err(err) => panic!("the test server did not start: {err:#}"),
+        }
+    }
+
+    /// A server on `settings` as they are (no test database is made), keeping `data_dir` for
+    /// the test's life; for a data directory prepared beforehand, such as by the CLI.
+    pub async fn spawn_on(settings: Settings, data_dir: tempfile::TempDir) -> Self {
+        match Self::start(settings, data_dir, None).await {
+            Ok(app) => app,
+            Err(err) => panic!("the test server did not start: {err:#}"),
+        }
+    }
+
     async fn try_spawn(options: Options) -> anyhow::Result<Self> {
+        Self::try_spawn_configured(options, |_| ()).await
+    }
+
+    async fn try_spawn_configured(
+        options: Options,
+        configure: impl FnOnce(&mut Settings),
+    ) -> anyhow::Result<Self> {
         let data_dir = tempfile::tempdir()?;
         let mut settings = Settings {
             data_dir: data_dir.path().to_path_buf(),
@@ -128,6 +156,7 @@ impl TestApp {
             settings.database_url = Some(with_database(&admin_url, &name)?);
             postgres = Some(PostgresDatabase { admin_url, name });
         }
+        configure(&mut settings);
         Self::start(settings, data_dir, postgres).await
     }
 
@@ -167,6 +196,20 @@ impl TestApp {
             // Share the first server's SQLite file.
             let file = self.data_dir.path().join(signpost_api::db::SQLITE_FILE);
             settings.database_url = Some(format!("sqlite://{}?mode=rwc", file.display()));
+        }
+        // Instances of one deployment share the token secret, as they would share
+        // SIGNPOST_JWT_SECRET; copying keeps the file's owner-only mode.
+        let secret = self
+            .data_dir
+            .path()
+            .join(signpost_api::auth::jwt::SECRET_FILE);
+        if secret.exists()
+            && let Err(err) = std::fs::copy(
+                &secret,
+                data_dir.path().join(signpost_api::auth::jwt::SECRET_FILE),
+            )
+        {
+            panic!("cannot share the token secret with the second server: {err}");
         }
         match Self::start(settings, data_dir, None).await {
             Ok(app) => app,

@@ -30,7 +30,7 @@ pub const LEEWAY_SECS: u64 = 30;
 pub const ROLES: [&str; 3] = ["ADMIN", "EDITOR", "PARTNER"];
 
 /// Name of the secret file inside the data directory.
-const SECRET_FILE: &str = "jwt-secret";
+pub const SECRET_FILE: &str = "jwt-secret";
 
 /// Bytes of randomness in a newly created secret file.
 const NEW_SECRET_LEN: usize = 64;

@@ -3,8 +3,11 @@
 use chrono::{Duration, Utc};
 use entity::{Role, api_token, app_user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
+    sea_query::{Expr, ExprTrait as _},
 };
 use uuid::Uuid;
 
@@ -106,6 +109,11 @@ pub struct Login {
 
 /// Checks an email and password. Unknown emails and wrong passwords get the same answer and
 /// take the same time; repeated failures slow down, then lock the account for a while.
+///
+/// Each attempt is counted before its password is checked, in one statement that also checks
+/// the lock, so guesses sent at the same time cannot outrun the count: no more than
+/// [`LOCK_AFTER`] wrong passwords are checked before the account locks, however many arrive
+/// together.
 pub async fn login(
     db: &DatabaseConnection,
     keys: &JwtKeys,
@@ -113,6 +121,7 @@ pub async fn login(
     password_text: &str,
 ) -> ApiResult<Login> {
     let refused = || ApiError::Unauthenticated("the email address or password is not right".into());
+    let locked = || ApiError::RateLimited("too many failed logins; try again later".into());
     let email = email.trim().to_lowercase();
     let user = app_user::Entity::find()
         .filter(app_user::Column::Email.eq(&email))
@@ -123,29 +132,45 @@ pub async fn login(
         return Err(refused());
     };
     let now = Utc::now();
-    if user.locked_until.is_some_and(|until| until > now) {
-        return Err(ApiError::RateLimited(
-            "too many failed logins; try again later".into(),
-        ));
+    // Count this attempt as a failure until the password proves right.
+    let counted = app_user::Entity::update_many()
+        .col_expr(
+            app_user::Column::FailedLogins,
+            Expr::col(app_user::Column::FailedLogins).add(1),
+        )
+        .filter(app_user::Column::Id.eq(user.id))
+        .filter(
+            Condition::any()
+                .add(app_user::Column::LockedUntil.is_null())
+                .add(app_user::Column::LockedUntil.lte(now)),
+        )
+        .exec_with_returning(db)
+        .await?;
+    let Some(attempt) = counted.first().map(|row| row.failed_logins) else {
+        return Err(locked());
+    };
+    if attempt > LOCK_AFTER {
+        // More attempts at once than may be checked: lock now (the attempt that reached the
+        // limit may never finish) and check no password.
+        lock(db, user.id).await?;
+        return Err(locked());
     }
-    if user.failed_logins >= SLOW_AFTER {
-        let wait = u64::try_from(user.failed_logins - SLOW_AFTER + 1)
-            .unwrap_or(1)
-            .min(5);
+    let earlier_failures = attempt - 1;
+    if earlier_failures >= SLOW_AFTER {
+        let wait = std::cmp::min(
+            u64::try_from(earlier_failures - SLOW_AFTER + 1).unwrap_or(1),
+            5,
+        );
         tokio::time::sleep(std::time::Duration::from_millis(500 * wait)).await;
     }
     let matches = password::verify(password_text.to_owned(), user.password_hash.clone())
         .await
         .unwrap_or(false);
     if !matches || user.disabled {
-        let failures = user.failed_logins + 1;
-        let mut active = user.into_active_model();
-        active.failed_logins = Set(failures);
-        if failures >= LOCK_AFTER {
-            active.locked_until = Set(Some(now + Duration::minutes(LOCK_MINUTES)));
-            active.failed_logins = Set(0);
+        // The attempt is counted already.
+        if attempt >= LOCK_AFTER {
+            lock(db, user.id).await?;
         }
-        active.update(db).await?;
         return Err(refused());
     }
     let mut active = user.clone().into_active_model();
@@ -173,6 +198,20 @@ pub async fn login(
         expires_at,
         user,
     })
+}
+
+/// Locks an account for [`LOCK_MINUTES`] from now and starts its count again.
+async fn lock(db: &DatabaseConnection, id: Uuid) -> ApiResult<()> {
+    app_user::Entity::update_many()
+        .col_expr(
+            app_user::Column::LockedUntil,
+            Expr::value(Utc::now() + Duration::minutes(LOCK_MINUTES)),
+        )
+        .col_expr(app_user::Column::FailedLogins, Expr::value(0))
+        .filter(app_user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// A newly issued partner token (the token itself is shown once and never stored).

@@ -1,8 +1,11 @@
 //! Signpost's integration tests: one binary, each test with its own server and database.
 
+mod accounts;
 mod browse;
 mod changes;
+mod editing;
 mod filters;
+mod openreferral;
 mod property;
 mod protection;
 mod relevance;
