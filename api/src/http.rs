@@ -94,6 +94,11 @@ fn refuse(status: StatusCode, message: &str) -> axum::response::Response {
 }
 
 /// Authenticates and rate-limits a request; the error is the response to send.
+fn rate_limited() -> axum::response::Response {
+    let body = json!({ "errors": [{ "message": "too many requests; try again in a minute", "extensions": { "code": "RATE_LIMITED" } }] });
+    (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response()
+}
+
 async fn admit(
     state: &AppState,
     headers: &HeaderMap,
@@ -106,6 +111,12 @@ async fn admit(
     {
         Ok(caller) => caller,
         Err(err) => {
+            // Failed authentications count against the address, like anonymous requests.
+            if let Some(limiter) = &state.anonymous_limit
+                && limiter.check_key(&address.ip().to_string()).is_err()
+            {
+                return Err(rate_limited());
+            }
             let code = err.code();
             let status = if code == "INTERNAL" {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -136,8 +147,7 @@ async fn admit(
         if limiter.len() > 100_000 {
             limiter.retain_recent();
         }
-        let body = json!({ "errors": [{ "message": "too many requests; try again in a minute", "extensions": { "code": "RATE_LIMITED" } }] });
-        return Err((StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response());
+        return Err(rate_limited());
     }
     Ok(caller)
 }

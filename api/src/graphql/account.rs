@@ -199,6 +199,16 @@ impl AccountMutation {
             organization,
         )
         .await?;
+        let after = serde_json::json!({ "email": user.email, "role": user.role, "organization_id": user.organization_id });
+        store::editing::record_audit(
+            &state(ctx)?.db,
+            ctx.data::<Caller>()?,
+            "user.create",
+            "app_user",
+            user.id,
+            Some(after),
+        )
+        .await?;
         Ok(Viewer {
             id: ID(user.id.to_string()),
             role: user.role.into(),
@@ -225,6 +235,16 @@ impl AccountMutation {
             caller.actor_id(),
         )
         .await?;
+        let after = serde_json::json!({ "name": name, "expires_at": issued.expires_at });
+        store::editing::record_audit(
+            &shared.db,
+            caller,
+            "token.issue",
+            "api_token",
+            issued.id,
+            Some(after),
+        )
+        .await?;
         Ok(IssuedToken {
             id: ID(issued.id.to_string()),
             token: issued.token,
@@ -236,6 +256,19 @@ impl AccountMutation {
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
         ctx.data::<Caller>()?.require_admin()?;
         let id = parse_id(&id, "id")?;
-        Ok(store::accounts::revoke_token(&state(ctx)?.db, id).await?)
+        let db = &state(ctx)?.db;
+        let revoked = store::accounts::revoke_token(db, id).await?;
+        if revoked {
+            store::editing::record_audit(
+                db,
+                ctx.data::<Caller>()?,
+                "token.revoke",
+                "api_token",
+                id,
+                None,
+            )
+            .await?;
+        }
+        Ok(revoked)
     }
 }

@@ -887,10 +887,18 @@ impl EditingMutation {
         caller.require_admin()?;
         let id = id_arg(&id, "id")?;
         let note = validate::optional_text("note", note.as_deref(), 2_000)?;
-        Ok(
-            store::editing::resolve_report(&state(ctx)?.db, caller, id, note)
-                .await?
-                .into(),
+        let db = &state(ctx)?.db;
+        let resolved = store::editing::resolve_report(db, caller, id, note).await?;
+        let after = serde_json::json!({ "resolved_at": resolved.resolved_at, "resolution_note": resolved.resolution_note });
+        store::editing::record_audit(
+            db,
+            caller,
+            "report.resolve",
+            "listing_report",
+            resolved.id,
+            Some(after),
         )
+        .await?;
+        Ok(resolved.into())
     }
 }

@@ -86,7 +86,7 @@ pub async fn snapshot(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<V
 }
 
 async fn audit(
-    txn: &DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     caller: &Caller,
     action: &str,
     entity: &str,
@@ -107,6 +107,18 @@ async fn audit(
     };
     row.into_active_model().insert(txn).await?;
     Ok(())
+}
+
+/// Records an action outside a listing transaction (accounts, tokens, reports) in the audit log.
+pub async fn record_audit(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    action: &str,
+    entity: &str,
+    id: Uuid,
+    after: Option<Value>,
+) -> ApiResult<()> {
+    audit(db, caller, action, entity, id, None, after).await
 }
 
 /// Replaces a service's children with the draft's.

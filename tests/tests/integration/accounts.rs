@@ -1730,3 +1730,84 @@ async fn the_command_line_sets_up_accounts_and_tokens() {
     .await;
     assert!(!unknown.success, "revoking an unknown token fails");
 }
+
+#[tokio::test]
+async fn account_actions_are_audited() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let org = app
+        .data_as(
+            Some(&admin),
+            "{ organizations(first: 1) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await["organizations"]["edges"][0]["node"]["id"]
+        .clone();
+    let user = app
+        .data_as(
+            Some(&admin),
+            "mutation($org: ID!) { createUser(input: { email: \"audited.editor@example.org\", password: \"a long enough password\", role: EDITOR, organizationId: $org }) { id } }",
+            json!({ "org": org }),
+        )
+        .await["createUser"]["id"]
+        .clone();
+    let token = app
+        .data_as(
+            Some(&admin),
+            "mutation { issueApiToken(name: \"audited partner\", expiresInDays: 10) { id } }",
+            json!({}),
+        )
+        .await["issueApiToken"]["id"]
+        .clone();
+    app.data_as(
+        Some(&admin),
+        "mutation($id: ID!) { revokeApiToken(id: $id) }",
+        json!({ "id": token }),
+    )
+    .await;
+    let log = |id: Value| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let data = app
+                .data_as(
+                    Some(&admin),
+                    "query($id: ID!) { auditLog(entityId: $id) { action actor after } }",
+                    json!({ "id": id }),
+                )
+                .await;
+            data["auditLog"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    let user_log = log(user).await;
+    assert_eq!(user_log.len(), 1);
+    assert_eq!(user_log[0]["action"], "user.create");
+    assert!(user_log[0]["after"]["email"] == "audited.editor@example.org");
+    assert!(
+        user_log[0]["after"].get("password_hash").is_none(),
+        "no password hash in the audit log"
+    );
+    let actions: Vec<String> = log(token)
+        .await
+        .iter()
+        .filter_map(|e| e["action"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(actions, ["token.issue", "token.revoke"]);
+}
+
+#[tokio::test]
+async fn a_flood_of_bad_tokens_is_rate_limited() {
+    let app = TestApp::spawn_with_settings(tests::Options::default(), |settings| {
+        settings.rate_limit_anonymous = 5
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let (status, _) = app
+            .post_as(Some("not-a-token"), "{ me { name } }", json!({}))
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(&statuses[..5], &[401; 5]);
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+}
