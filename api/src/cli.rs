@@ -30,6 +30,16 @@ pub enum Command {
     /// Write every service (all statuses, public contacts only) to standard output as a JSON
     /// array of fully nested Open Referral UK / HSDS 3 service objects, ordered by id.
     Export,
+    /// Import an Open Referral (HSDS 3 / Open Referral UK) JSON document: an array of fully
+    /// nested services, a page of `/services`, or an object of top-level arrays. Records are
+    /// upserted by id; running servers pick the changes up from the change feed.
+    Import {
+        /// The JSON file (at most 50 MiB).
+        file: std::path::PathBuf,
+        /// All or nothing: write nothing when any record fails.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Rebuild the search index from the database (stop servers on this data directory first).
     Reindex,
     /// Manage staff accounts.
@@ -201,6 +211,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut out = std::io::BufWriter::new(stdout.lock());
             crate::openreferral::export(&db, &mut out).await?;
             std::io::Write::flush(&mut out)?;
+            Ok(())
+        }
+        Command::Import { file, strict } => {
+            let settings = Settings::from_env()?;
+            let db = database(&settings).await?;
+            let size = std::fs::metadata(&file)?.len();
+            let limit = crate::openreferral::import::CLI_MAX_BYTES;
+            if usize::try_from(size).map_or(true, |size| size > limit) {
+                anyhow::bail!(
+                    "{} is {size} bytes; the import limit is {limit} bytes",
+                    file.display()
+                );
+            }
+            let bytes = std::fs::read(&file)?;
+            let started = std::time::Instant::now();
+            let report = crate::openreferral::import::import_bytes(
+                &db,
+                &crate::openreferral::import::Actor::system(),
+                &bytes,
+                strict,
+                limit,
+            )
+            .await?;
+            println!("finished in {:.2} s", started.elapsed().as_secs_f64());
+            println!("{}", crate::openreferral::import::summary(&report));
+            if strict && !report.failed.is_empty() {
+                anyhow::bail!("strict import: nothing was written");
+            }
             Ok(())
         }
         Command::Schema => {

@@ -7,6 +7,7 @@ pub mod enums;
 mod event;
 pub mod guard;
 pub mod loaders;
+mod openreferral;
 mod organization;
 pub mod pagination;
 pub mod scalars;
@@ -45,7 +46,11 @@ pub struct Query(
 
 /// The root mutation: one part per domain.
 #[derive(MergedObject, Default)]
-pub struct Mutation(account::AccountMutation, editing::EditingMutation);
+pub struct Mutation(
+    account::AccountMutation,
+    editing::EditingMutation,
+    openreferral::OpenReferralMutation,
+);
 
 /// Signpost's schema type.
 pub type SignpostSchema = Schema<Query, Mutation, EmptySubscription>;

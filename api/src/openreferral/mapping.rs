@@ -245,6 +245,8 @@ pub fn location_summary(loc: &location::Model) -> Value {
         "latitude": loc.latitude,
         "longitude": loc.longitude,
     });
+    // Nulls go first, so that `extra` can keep an owner the directory does not hold.
+    out = without_nulls(out);
     merge_extra(&mut out, loc.extra.as_ref());
     without_nulls(out)
 }

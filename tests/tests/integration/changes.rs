@@ -141,3 +141,66 @@ async fn a_partner_applying_the_feed_mirrors_the_directory() {
         .await;
     assert_eq!(tests::first_error(&body).0, "BAD_USER_INPUT");
 }
+
+#[tokio::test]
+async fn feed_replay_equals_the_directory_after_random_edits() {
+    let seed = fastrand::u64(..);
+    println!("feed replay seed: {seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let app = TestApp::spawn().await;
+    let partner = app.partner_token().await;
+    let admin = app.admin_token().await;
+    let mut mirror = BTreeMap::new();
+    let mut cursor = apply(&app, &partner, Value::Null, &mut mirror).await;
+    let listing = "query($s: [ServiceStatus!]) { services(first: 100, filter: { statuses: $s }) { edges { node { id version status organization { id } } } } }";
+    for step in 0..15 {
+        let all = app
+            .data_as(
+                Some(&admin),
+                listing,
+                json!({ "s": ["ACTIVE", "INACTIVE", "TEMPORARILY_CLOSED"] }),
+            )
+            .await;
+        let nodes = all["services"]["edges"].as_array().expect("edges").clone();
+        let node = &nodes[rng.usize(..nodes.len())]["node"];
+        match rng.u8(..4) {
+            0 => {
+                app.data_as(
+                    Some(&admin),
+                    "mutation($org: ID!, $n: String!) { createService(input: { organizationId: $org, name: $n, description: \"A listing created by the feed replay test.\", levelOfNeed: TARGETED, eligibility: {}, referral: { selfReferral: true, professionalReferral: false } }) { id } }",
+                    json!({ "org": node["organization"]["id"], "n": format!("Replay listing {step}") }),
+                )
+                .await;
+            }
+            1 => {
+                app.data_as(
+                    Some(&admin),
+                    "mutation($id: ID!, $v: Int!) { archiveService(id: $id, expectedVersion: $v) { id } }",
+                    json!({ "id": node["id"], "v": node["version"] }),
+                )
+                .await;
+            }
+            2 => {
+                app.data_as(
+                    Some(&admin),
+                    "mutation($id: ID!) { verifyService(id: $id) { id } }",
+                    json!({ "id": node["id"] }),
+                )
+                .await;
+            }
+            _ => {
+                app.data_as(
+                    Some(&admin),
+                    "mutation($id: ID!, $v: Int!, $org: ID!, $n: String!) { updateService(id: $id, expectedVersion: $v, input: { organizationId: $org, name: $n, description: \"A listing renamed by the feed replay test.\", levelOfNeed: UNIVERSAL, eligibility: {}, referral: { selfReferral: true, professionalReferral: true } }) { id } }",
+                    json!({ "id": node["id"], "v": node["version"], "org": node["organization"]["id"], "n": format!("Renamed listing {step}") }),
+                )
+                .await;
+            }
+        }
+        if rng.bool() {
+            cursor = apply(&app, &partner, cursor, &mut mirror).await;
+        }
+    }
+    apply(&app, &partner, cursor, &mut mirror).await;
+    assert_eq!(mirror, directory(&app).await, "seed {seed}");
+}

@@ -6,6 +6,7 @@ mod changes;
 mod editing;
 mod filters;
 mod openreferral;
+mod openreferral_import;
 mod property;
 mod protection;
 mod relevance;

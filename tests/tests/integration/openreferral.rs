@@ -1,6 +1,6 @@
 //! The Open Referral UK 3.0 read API under `/openreferral`: every endpoint and parameter, each
 //! response validated against the profile's JSON Schemas (the OpenAPI's response schemas with
-//! their raw-GitHub `$ref`s served from the local copies in `shared/specs`), the errors, and
+//! their raw-GitHub `$ref`s served from the local copies in `tests/fixtures/openreferral`), the errors, and
 //! the HSDS export.
 
 use std::{
@@ -17,11 +17,11 @@ use tests::TestApp;
 /// Where the profile's schemas live on GitHub; their `$ref`s use these addresses.
 const RAW: &str = "https://raw.githubusercontent.com/openreferral/uk-profile/main/";
 
-/// The specifications directory: `SIGNPOST_SPECS_DIR`, or `shared/specs` beside the repository.
+/// The specifications directory: `SIGNPOST_SPECS_DIR`, or the copies in `tests/fixtures/openreferral`.
 fn specs_dir() -> PathBuf {
     std::env::var_os("SIGNPOST_SPECS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/openreferral"))
 }
 
 fn read_json(path: &Path) -> Value {
