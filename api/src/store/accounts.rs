@@ -1,5 +1,10 @@
 //! Staff accounts, logins and partner tokens.
 
+use std::{
+    collections::HashMap,
+    sync::{LazyLock, Mutex},
+};
+
 use chrono::{Duration, Utc};
 use entity::{Role, api_token, app_user};
 use sea_orm::{
@@ -100,6 +105,53 @@ pub async fn create_user(
     Ok(user.into_active_model().insert(db).await?)
 }
 
+/// Waits longer the more failures came before this attempt.
+async fn slow_down(earlier_failures: i32) {
+    if earlier_failures >= SLOW_AFTER {
+        let wait = std::cmp::min(
+            u64::try_from(earlier_failures - SLOW_AFTER + 1).unwrap_or(1),
+            5,
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500 * wait)).await;
+    }
+}
+
+/// Failed logins of email addresses with no account (on this instance): the attempt count and
+/// the lock's end.
+type UnknownFailures = HashMap<String, (i32, Option<chrono::DateTime<Utc>>)>;
+static UNKNOWN_FAILURES: LazyLock<Mutex<UnknownFailures>> = LazyLock::new(Mutex::default);
+/// Addresses remembered at most; past that, entries whose lock has ended are forgotten.
+const MAX_UNKNOWN: usize = 10_000;
+
+/// Counts an attempt for an address with no account; `None` while it is locked.
+fn unknown_attempt(email: &str) -> Option<i32> {
+    let now = Utc::now();
+    let mut failures = UNKNOWN_FAILURES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if failures.len() >= MAX_UNKNOWN {
+        failures.retain(|_, (_, until)| until.is_some_and(|until| until > now));
+    }
+    let entry = failures.entry(email.to_owned()).or_insert((0, None));
+    match entry.1 {
+        Some(until) if until > now => return None,
+        Some(_) => *entry = (0, None),
+        None => {}
+    }
+    entry.0 += 1;
+    Some(entry.0)
+}
+
+fn lock_unknown(email: &str) {
+    let mut failures = UNKNOWN_FAILURES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    failures.insert(
+        email.to_owned(),
+        (0, Some(Utc::now() + Duration::minutes(LOCK_MINUTES))),
+    );
+}
+
 /// A successful login.
 pub struct Login {
     pub token: String,
@@ -128,7 +180,20 @@ pub async fn login(
         .one(db)
         .await?;
     let Some(user) = user else {
+        // Addresses with no account are counted, slowed and locked the same way, so neither
+        // the answer nor its timing tells whether an account exists.
+        let Some(attempt) = unknown_attempt(&email) else {
+            return Err(locked());
+        };
+        if attempt > LOCK_AFTER {
+            lock_unknown(&email);
+            return Err(locked());
+        }
+        slow_down(attempt - 1).await;
         let _ = password::verify(password_text.to_owned(), password::dummy_hash().to_owned()).await;
+        if attempt >= LOCK_AFTER {
+            lock_unknown(&email);
+        }
         return Err(refused());
     };
     let now = Utc::now();
@@ -155,14 +220,7 @@ pub async fn login(
         lock(db, user.id).await?;
         return Err(locked());
     }
-    let earlier_failures = attempt - 1;
-    if earlier_failures >= SLOW_AFTER {
-        let wait = std::cmp::min(
-            u64::try_from(earlier_failures - SLOW_AFTER + 1).unwrap_or(1),
-            5,
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(500 * wait)).await;
-    }
+    slow_down(attempt - 1).await;
     let matches = password::verify(password_text.to_owned(), user.password_hash.clone())
         .await
         .unwrap_or(false);

@@ -1811,3 +1811,23 @@ async fn a_flood_of_bad_tokens_is_rate_limited() {
     assert_eq!(&statuses[..5], &[401; 5]);
     assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn an_address_without_an_account_locks_like_one_with() {
+    let app = TestApp::spawn().await;
+    let known = format!("known-{}@example.org", uuid::Uuid::new_v4().simple());
+    let unknown = format!("unknown-{}@example.org", uuid::Uuid::new_v4().simple());
+    app.sign_in_new(&known, Role::Admin, None).await;
+    let login = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }";
+    for email in [&known, &unknown] {
+        let mut codes = Vec::new();
+        for _ in 0..7 {
+            let body = app
+                .graphql(login, json!({ "e": email, "p": "a wrong password guess" }))
+                .await;
+            codes.push(first_error(&body).0);
+        }
+        assert_eq!(&codes[..6], &["UNAUTHENTICATED"; 6], "{email}: {codes:?}");
+        assert_eq!(codes[6], "RATE_LIMITED", "{email}: {codes:?}");
+    }
+}
