@@ -524,6 +524,11 @@ fn attribute_json(row: &attribute::Model, related: &Related) -> Value {
     }))
 }
 
+/// The rows grouped under `id` (none when it has none).
+fn of<T>(groups: &HashMap<Uuid, Vec<T>>, id: Uuid) -> &[T] {
+    groups.get(&id).map_or(&[][..], Vec::as_slice)
+}
+
 fn full_service(svc: &service::Model, related: &Related) -> Value {
     let mut out = service_summary(svc);
     let org = related
@@ -572,10 +577,7 @@ fn full_service(svc: &service::Model, related: &Related) -> Value {
             })
         })
         .collect();
-    let sals: Vec<Value> = related
-        .sals
-        .get(&svc.id)
-        .map_or(&[][..], Vec::as_slice)
+    let sals: Vec<Value> = of(&related.sals, svc.id)
         .iter()
         .map(|sal| {
             let mut item = json!({
@@ -589,10 +591,7 @@ fn full_service(svc: &service::Model, related: &Related) -> Value {
             item
         })
         .collect();
-    let contacts: Vec<Value> = related
-        .contacts
-        .get(&svc.id)
-        .map_or(&[][..], Vec::as_slice)
+    let contacts: Vec<Value> = of(&related.contacts, svc.id)
         .iter()
         .map(|c| {
             let phones: Vec<Value> = c
@@ -617,10 +616,7 @@ fn full_service(svc: &service::Model, related: &Related) -> Value {
             }))
         })
         .collect();
-    let phones: Vec<Value> = related
-        .phones
-        .get(&svc.id)
-        .map_or(&[][..], Vec::as_slice)
+    let phones: Vec<Value> = of(&related.phones, svc.id)
         .iter()
         .map(|p| {
             without_nulls(json!({
@@ -631,24 +627,15 @@ fn full_service(svc: &service::Model, related: &Related) -> Value {
             }))
         })
         .collect();
-    let schedules: Vec<Value> = related
-        .schedules
-        .get(&svc.id)
-        .map_or(&[][..], Vec::as_slice)
+    let schedules: Vec<Value> = of(&related.schedules, svc.id)
         .iter()
         .map(schedule_json)
         .collect();
-    let areas: Vec<Value> = related
-        .areas
-        .get(&svc.id)
-        .map_or(&[][..], Vec::as_slice)
+    let areas: Vec<Value> = of(&related.areas, svc.id)
         .iter()
         .map(service_area_json)
         .collect();
-    let attributes: Vec<Value> = related
-        .attributes
-        .get(&svc.id)
-        .map_or(&[][..], Vec::as_slice)
+    let attributes: Vec<Value> = of(&related.attributes, svc.id)
         .iter()
         .map(|a| attribute_json(a, related))
         .collect();
