@@ -1643,20 +1643,126 @@ where
     Ok(())
 }
 
-fn same_org(a: &organization::Model, b: &organization::Model) -> bool {
-    organization::Model {
-        created_at: b.created_at,
-        updated_at: b.updated_at,
-        ..a.clone()
-    } == *b
+/// Counts a top-level record in the report.
+fn count(outcome: &mut Outcome, counted: bool, changed: bool) {
+    if counted {
+        if changed {
+            outcome.imported += 1;
+        } else {
+            outcome.unchanged += 1;
+        }
+    }
 }
 
-fn same_location(a: &location::Model, b: &location::Model) -> bool {
-    location::Model {
-        created_at: b.created_at,
-        updated_at: b.updated_at,
-        ..a.clone()
-    } == *b
+/// A row with creation and update times, which an import keeps and sets itself.
+trait Timestamped: Clone + PartialEq + serde::Serialize {
+    fn id(&self) -> Uuid;
+    fn created_at(&self) -> chrono::DateTime<Utc>;
+    fn with_times(
+        &self,
+        created_at: chrono::DateTime<Utc>,
+        updated_at: chrono::DateTime<Utc>,
+    ) -> Self;
+    fn updated_at(&self) -> chrono::DateTime<Utc>;
+}
+
+macro_rules! timestamped {
+    ($($module:ident),+) => {$(
+        impl Timestamped for $module::Model {
+            fn id(&self) -> Uuid {
+                self.id
+            }
+            fn created_at(&self) -> chrono::DateTime<Utc> {
+                self.created_at
+            }
+            fn updated_at(&self) -> chrono::DateTime<Utc> {
+                self.updated_at
+            }
+            fn with_times(&self, created_at: chrono::DateTime<Utc>, updated_at: chrono::DateTime<Utc>) -> Self {
+                Self { created_at, updated_at, ..self.clone() }
+            }
+        }
+    )+};
+}
+timestamped!(organization, location);
+
+/// Whether two rows differ only in their times.
+fn same<T: Timestamped>(planned: &T, current: &T) -> bool {
+    planned.with_times(current.created_at(), current.updated_at()) == *current
+}
+
+/// How [`upsert_stamped`] writes one kind of record.
+struct Stamped<C> {
+    entity: &'static str,
+    id_column: C,
+    columns: usize,
+    /// Whether a new record gets an audit and feed row (an update always does).
+    journal_creates: bool,
+}
+
+/// Inserts new records and updates changed ones, leaving unchanged ones alone.
+async fn upsert_stamped<E>(
+    txn: &DatabaseTransaction,
+    ids: &[Uuid],
+    planned: &BTreeMap<Uuid, Planned<E::Model>>,
+    how: Stamped<E::Column>,
+    journal: &mut Journal<'_>,
+    outcome: &mut Outcome,
+) -> Result<(), DbErr>
+where
+    E: EntityTrait,
+    E::Model: Timestamped + IntoActiveModel<E::ActiveModel> + Sync,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + sea_orm::ActiveModelBehavior + Send,
+{
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let existing: HashMap<Uuid, E::Model> = find_by_ids::<E, _>(txn, how.id_column, ids)
+        .await?
+        .into_iter()
+        .map(|row| (row.id(), row))
+        .collect();
+    let mut inserts = Vec::new();
+    for id in ids {
+        let Some(planned) = planned.get(id) else {
+            continue;
+        };
+        match existing.get(id) {
+            Some(current) if same(&planned.row, current) => count(outcome, planned.counted, false),
+            Some(current) => {
+                let row = planned.row.with_times(current.created_at(), Utc::now());
+                row.clone()
+                    .into_active_model()
+                    .reset_all()
+                    .update(txn)
+                    .await?;
+                journal.record(
+                    how.entity,
+                    *id,
+                    ChangeOp::Update,
+                    serde_json::to_value(current).ok(),
+                    serde_json::to_value(&row).ok(),
+                    true,
+                );
+                count(outcome, planned.counted, true);
+            }
+            None => {
+                if how.journal_creates {
+                    journal.record(
+                        how.entity,
+                        *id,
+                        ChangeOp::Create,
+                        None,
+                        serde_json::to_value(&planned.row).ok(),
+                        true,
+                    );
+                }
+                inserts.push(planned.row.clone().into_active_model());
+                count(outcome, planned.counted, true);
+            }
+        }
+    }
+    insert_rows(txn, inserts, how.columns).await
 }
 
 async fn write_units(
@@ -1672,74 +1778,26 @@ async fn write_units(
         audits: Vec::new(),
     };
     let pick = |f: fn(&Unit) -> Option<Uuid>| -> Vec<Uuid> { units.iter().filter_map(f).collect() };
-    let count = |outcome: &mut Outcome, counted: bool, changed: bool| {
-        if counted {
-            if changed {
-                outcome.imported += 1;
-            } else {
-                outcome.unchanged += 1;
-            }
-        }
-    };
 
     // Organisations.
     let ids = pick(|u| match u {
         Unit::Organization(id) => Some(*id),
         _ => None,
     });
-    if !ids.is_empty() {
-        let existing: HashMap<Uuid, organization::Model> =
-            find_by_ids::<organization::Entity, _>(txn, organization::Column::Id, &ids)
-                .await?
-                .into_iter()
-                .map(|o| (o.id, o))
-                .collect();
-        let mut inserts = Vec::new();
-        for id in &ids {
-            let Some(planned) = plan.organizations.get(id) else {
-                continue;
-            };
-            match existing.get(id) {
-                Some(current) if same_org(&planned.row, current) => {
-                    count(&mut outcome, planned.counted, false);
-                }
-                Some(current) => {
-                    let row = organization::Model {
-                        created_at: current.created_at,
-                        updated_at: Utc::now(),
-                        ..planned.row.clone()
-                    };
-                    row.clone()
-                        .into_active_model()
-                        .reset_all()
-                        .update(txn)
-                        .await?;
-                    journal.record(
-                        "organization",
-                        *id,
-                        ChangeOp::Update,
-                        serde_json::to_value(current).ok(),
-                        serde_json::to_value(&row).ok(),
-                        true,
-                    );
-                    count(&mut outcome, planned.counted, true);
-                }
-                None => {
-                    journal.record(
-                        "organization",
-                        *id,
-                        ChangeOp::Create,
-                        None,
-                        serde_json::to_value(&planned.row).ok(),
-                        true,
-                    );
-                    inserts.push(planned.row.clone().into_active_model());
-                    count(&mut outcome, planned.counted, true);
-                }
-            }
-        }
-        insert_rows(txn, inserts, 11).await?;
-    }
+    upsert_stamped::<organization::Entity>(
+        txn,
+        &ids,
+        &plan.organizations,
+        Stamped {
+            entity: "organization",
+            id_column: organization::Column::Id,
+            columns: 11,
+            journal_creates: true,
+        },
+        &mut journal,
+        &mut outcome,
+    )
+    .await?;
 
     // Taxonomies.
     let ids = pick(|u| match u {
@@ -1844,51 +1902,20 @@ async fn write_units(
         Unit::Location(id) => Some(*id),
         _ => None,
     });
-    if !ids.is_empty() {
-        let existing: HashMap<Uuid, location::Model> =
-            find_by_ids::<location::Entity, _>(txn, location::Column::Id, &ids)
-                .await?
-                .into_iter()
-                .map(|l| (l.id, l))
-                .collect();
-        let mut inserts = Vec::new();
-        for id in &ids {
-            let Some(planned) = plan.locations.get(id) else {
-                continue;
-            };
-            match existing.get(id) {
-                Some(current) if same_location(&planned.row, current) => {
-                    count(&mut outcome, planned.counted, false);
-                }
-                Some(current) => {
-                    let row = location::Model {
-                        created_at: current.created_at,
-                        updated_at: Utc::now(),
-                        ..planned.row.clone()
-                    };
-                    row.clone()
-                        .into_active_model()
-                        .reset_all()
-                        .update(txn)
-                        .await?;
-                    journal.record(
-                        "location",
-                        *id,
-                        ChangeOp::Update,
-                        serde_json::to_value(current).ok(),
-                        serde_json::to_value(&row).ok(),
-                        true,
-                    );
-                    count(&mut outcome, planned.counted, true);
-                }
-                None => {
-                    inserts.push(planned.row.clone().into_active_model());
-                    count(&mut outcome, planned.counted, true);
-                }
-            }
-        }
-        insert_rows(txn, inserts, 13).await?;
-    }
+    upsert_stamped::<location::Entity>(
+        txn,
+        &ids,
+        &plan.locations,
+        Stamped {
+            entity: "location",
+            id_column: location::Column::Id,
+            columns: 13,
+            journal_creates: false,
+        },
+        &mut journal,
+        &mut outcome,
+    )
+    .await?;
 
     // Services.
     let indexes: Vec<usize> = units
