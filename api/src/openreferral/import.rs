@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
-    ChangeOp, LevelOfNeed, ServiceAreaKind, ServiceStatus, StringList, Visibility, attribute,
+    Audience, ChangeOp, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, StringList, Visibility, attribute,
     audit_event, change, contact, location, organization, phone, schedule, service, service_area,
     service_at_location, taxonomy, taxonomy_term,
 };
@@ -476,6 +476,25 @@ fn extra_of(obj: &Map<String, Value>, known: &[&str]) -> Option<Map<String, Valu
     (!extra.is_empty()).then_some(extra)
 }
 
+/// A Signpost extension field holding a list of codes (`"audiences": ["FATHERS"]`): the codes
+/// `parse` knows, in the feed's order without repeats; `None` when the field is absent.
+fn code_list(
+    extra: &Map<String, Value>,
+    key: &str,
+    parse: fn(&str) -> Option<&'static str>,
+) -> Option<StringList> {
+    let items = extra.get(key)?.as_array()?;
+    let mut codes: Vec<String> = Vec::new();
+    for code in items.iter().filter_map(Value::as_str) {
+        if let Some(code) = parse(code.trim().to_ascii_uppercase().as_str()) {
+            if !codes.iter().any(|c| c == code) {
+                codes.push(code.to_owned());
+            }
+        }
+    }
+    Some(StringList(codes))
+}
+
 fn position(index: usize) -> i32 {
     i32::try_from(index).unwrap_or(i32::MAX)
 }
@@ -644,6 +663,9 @@ struct ServicePlan {
     level_of_need: Option<LevelOfNeed>,
     self_referral: Option<bool>,
     professional_referral: Option<bool>,
+    from_pregnancy: Option<bool>,
+    audiences: Option<StringList>,
+    delivery_modes: Option<StringList>,
 }
 
 #[derive(Clone, Debug)]
@@ -1237,7 +1259,11 @@ impl Plan {
                         .filter(|p| !p.trim().is_empty())
                         .map(postcode_prefix)
                         .collect();
-                    for (n, prefix) in prefixes.unwrap_or_default().into_iter().enumerate() {
+                    let mut prefixes = prefixes.unwrap_or_default();
+                    // A prefix given twice is one catchment.
+                    let mut seen = HashSet::new();
+                    prefixes.retain(|p| seen.insert(p.clone()));
+                    for (n, prefix) in prefixes.into_iter().enumerate() {
                         found.push(service_area::Model {
                             id: if n == 0 {
                                 aid
@@ -1301,6 +1327,11 @@ impl Plan {
                 });
         let self_referral = extra.get("self_referral").and_then(Value::as_bool);
         let professional_referral = extra.get("professional_referral").and_then(Value::as_bool);
+        let from_pregnancy = extra.get("from_pregnancy").and_then(Value::as_bool);
+        let audiences = code_list(&extra, "audiences", |c| Audience::parse(c).map(Audience::as_str));
+        let delivery_modes = code_list(&extra, "delivery_modes", |c| {
+            DeliveryMode::parse(c).map(DeliveryMode::as_str)
+        });
         let now = Utc::now();
         let row = service::Model {
             id,
@@ -1315,15 +1346,15 @@ impl Plan {
             assurer: filled(obj, "assurer_email"),
             version: 1,
             level_of_need: level_of_need.unwrap_or(LevelOfNeed::Universal),
-            from_pregnancy: false,
+            from_pregnancy: from_pregnancy.unwrap_or(false),
             min_age_months: min_age.map(months),
             max_age_months: max_age.map(months),
-            audiences: StringList::default(),
+            audiences: audiences.clone().unwrap_or_default(),
             eligibility_description: filled(obj, "eligibility_description"),
             self_referral: self_referral.unwrap_or(true),
             professional_referral: professional_referral.unwrap_or(true),
             referral_instructions: filled(obj, "application_process"),
-            delivery_modes: StringList::default(),
+            delivery_modes: delivery_modes.clone().unwrap_or_default(),
             languages: StringList(languages),
             free,
             fees_description,
@@ -1350,6 +1381,9 @@ impl Plan {
             level_of_need,
             self_referral,
             professional_referral,
+            from_pregnancy,
+            audiences,
+            delivery_modes,
         });
         Ok(())
     }
@@ -2046,9 +2080,15 @@ async fn write_services(
                     professional_referral: p
                         .professional_referral
                         .unwrap_or(current.professional_referral),
-                    from_pregnancy: current.from_pregnancy,
-                    audiences: current.audiences.clone(),
-                    delivery_modes: current.delivery_modes.clone(),
+                    from_pregnancy: p.from_pregnancy.unwrap_or(current.from_pregnancy),
+                    audiences: p
+                        .audiences
+                        .clone()
+                        .unwrap_or_else(|| current.audiences.clone()),
+                    delivery_modes: p
+                        .delivery_modes
+                        .clone()
+                        .unwrap_or_else(|| current.delivery_modes.clone()),
                     funding_ends_on: current.funding_ends_on,
                     ..p.row.clone()
                 };

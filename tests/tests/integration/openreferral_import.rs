@@ -482,3 +482,82 @@ async fn ten_thousand_services_import_quickly() {
     );
     assert_eq!(second.unchanged, 10_000);
 }
+
+#[tokio::test]
+async fn signpost_extension_fields_are_imported_and_filterable() {
+    let app = empty_app().await;
+    let mut record = feed_service(2, 20, "Dads in mind");
+    let mut plain = feed_service(3, 20, "Dads in mind drop-in");
+    for (key, value) in [
+        ("level_of_need", json!("specialist")),
+        ("from_pregnancy", json!(true)),
+        ("audiences", json!(["FATHERS", "co_parents", "FATHERS", "NOBODY"])),
+        ("delivery_modes", json!(["ONLINE", "HOME_VISIT"])),
+        ("self_referral", json!(false)),
+        ("professional_referral", json!(true)),
+    ] {
+        record[key] = value;
+    }
+    // A prefix repeated in one catchment is one prefix, not a failed record.
+    record["service_areas"] = json!([
+        { "id": id(720_002), "name": "Cheltenham", "extent": "GL50, gl50 ,GL51", "extent_type": "postcode" }
+    ]);
+    plain["delivery_modes"] = json!(["GROUP"]);
+    let report = import(&app, &json!([record, plain]), true).await;
+    assert_eq!(report.imported, 2, "{report:?}");
+    let areas = app
+        .data(
+            "query($id: ID!) { service(id: $id) { serviceAreas { postcodePrefix } } }",
+            json!({ "id": id(2) }),
+        )
+        .await;
+    assert_eq!(
+        areas["service"]["serviceAreas"],
+        json!([{ "postcodePrefix": "GL50" }, { "postcodePrefix": "GL51" }]),
+        "{areas}"
+    );
+
+    let query = r#"query($f: ServiceFilter) { search(text: "dads", filter: $f) { edges { node {
+        id levelOfNeed deliveryModes eligibility { fromPregnancy audiences }
+        referral { selfReferral professionalReferral } } } } }"#;
+    let data = app
+        .data(
+            query,
+            json!({ "f": { "audiences": ["FATHERS"], "deliveryModes": ["ONLINE"], "pregnant": true } }),
+        )
+        .await;
+    let edges = data["search"]["edges"].as_array().expect("edges");
+    assert_eq!(edges.len(), 1, "{data}");
+    let node = &edges[0]["node"];
+    assert_eq!(node["id"], id(2).as_str());
+    assert_eq!(node["levelOfNeed"], "SPECIALIST");
+    assert_eq!(node["eligibility"]["fromPregnancy"], true);
+    assert_eq!(
+        node["eligibility"]["audiences"],
+        json!(["FATHERS", "CO_PARENTS"])
+    );
+    assert_eq!(node["deliveryModes"], json!(["ONLINE", "HOME_VISIT"]));
+    assert_eq!(node["referral"]["selfReferral"], false);
+    assert_eq!(node["referral"]["professionalReferral"], true);
+
+    // A later feed without the fields leaves them as they are; one with them changes them.
+    let mut again = feed_service(2, 20, "Dads in mind");
+    again["description"] = json!("Dads in mind: now with evening groups.");
+    import(&app, &json!([again]), true).await;
+    let data = app
+        .data(query, json!({ "f": { "audiences": ["FATHERS"] } }))
+        .await;
+    let node = &data["search"]["edges"][0]["node"];
+    assert_eq!(node["levelOfNeed"], "SPECIALIST", "{data}");
+    assert_eq!(node["deliveryModes"], json!(["ONLINE", "HOME_VISIT"]));
+    let mut changed = again.clone();
+    changed["audiences"] = json!(["MOTHERS"]);
+    changed["from_pregnancy"] = json!(false);
+    import(&app, &json!([changed]), true).await;
+    let data = app
+        .data(query, json!({ "f": { "audiences": ["MOTHERS"] } }))
+        .await;
+    let node = &data["search"]["edges"][0]["node"];
+    assert_eq!(node["eligibility"]["audiences"], json!(["MOTHERS"]), "{data}");
+    assert_eq!(node["eligibility"]["fromPregnancy"], false);
+}
