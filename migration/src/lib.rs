@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
 mod m20261124_000002_change_notify;
+mod m20261124_000003_service_listing_index;
 
 /// Runs Signpost's migrations in order.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_change_notify::Migration),
+            Box::new(m20261124_000003_service_listing_index::Migration),
         ]
     }
 }

@@ -1,15 +1,24 @@
 //! One pass over the matching documents: geography (distance, radius, catchment of services
 //! without a location), final scores, keyset paging, the top of the page, totals and facets.
 
-use std::{cmp::Ordering, collections::BinaryHeap, collections::HashMap};
+use std::{
+    cmp::Ordering,
+    collections::{BinaryHeap, HashMap},
+    sync::{Arc, Mutex},
+};
 
 use tantivy::{
     DocAddress, DocId, Score, SegmentOrdinal, SegmentReader,
+    index::SegmentId,
     collector::{Collector, SegmentCollector},
     columnar::{Column, StrColumn},
 };
 
-use crate::{geo::distance_km, request::Sort, schema::unpack_location};
+use crate::{
+    geo::{distance_km, longitude_span},
+    request::Sort,
+    schema::unpack_location,
+};
 
 /// The facet fields, in the order of [`crate::request::Facets`].
 pub const FACET_FIELDS: [&str; 5] = ["category", "level", "audience", "mode", "referral"];
@@ -75,6 +84,7 @@ pub struct After {
 /// The collector's settings.
 #[derive(Clone, Debug)]
 pub struct PageCollector {
+    pub columns: Arc<ColumnCache>,
     pub sort: Sort,
     /// How many hits to keep (the page size plus one, to know whether more follow).
     pub keep: usize,
@@ -111,6 +121,8 @@ const STALE_AFTER_DAYS: i64 = 365;
 const STALE_FACTOR: f32 = 0.85;
 /// The distance factor for services with no location (national lines, online services).
 const NO_LOCATION_FACTOR: f32 = 0.85;
+/// The distance factor of the farthest services.
+const FAR_FACTOR: f32 = 0.5;
 /// For a service whose age range excludes the age the text mentions.
 const AGE_MISMATCH_FACTOR: f32 = 0.6;
 /// For a service not open from pregnancy when the text mentions one.
@@ -125,6 +137,81 @@ fn distance_factor(distance: Option<f64>) -> f32 {
         )]
         Some(km) => (0.5 + 0.5 * (-km / 30.0).exp()) as f32,
         None => NO_LOCATION_FACTOR,
+    }
+}
+
+/// A segment's fast-field columns. Opening a column decodes its block metadata, which cost
+/// more than many searches themselves; segments never change, so they are opened once.
+#[derive(Clone)]
+pub struct SegmentColumns {
+    id_hi: Column<u64>,
+    id_lo: Column<u64>,
+    location: Column<u64>,
+    assured: Column<i64>,
+    min_age: Column<f64>,
+    max_age: Column<f64>,
+    pregnancy: Option<StrColumn>,
+    name_sort: Option<StrColumn>,
+    covers: Option<StrColumn>,
+    facets: Vec<Option<StrColumn>>,
+}
+
+impl SegmentColumns {
+    fn open(reader: &SegmentReader) -> tantivy::Result<Self> {
+        let fast = reader.fast_fields();
+        Ok(SegmentColumns {
+            id_hi: fast.u64("id_hi")?,
+            id_lo: fast.u64("id_lo")?,
+            location: fast.u64("location")?,
+            assured: fast.i64("assured")?,
+            min_age: fast.f64("min_age")?,
+            max_age: fast.f64("max_age")?,
+            pregnancy: fast.str("pregnancy")?,
+            name_sort: fast.str("name_sort")?,
+            covers: fast.str("covers")?,
+            facets: FACET_FIELDS
+                .iter()
+                .map(|f| fast.str(f))
+                .collect::<tantivy::Result<Vec<_>>>()?,
+        })
+    }
+}
+
+/// Opened columns by segment, shared by every search of an index.
+#[derive(Default)]
+pub struct ColumnCache {
+    segments: Mutex<HashMap<SegmentId, Arc<SegmentColumns>>>,
+}
+
+impl std::fmt::Debug for ColumnCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ColumnCache").finish_non_exhaustive()
+    }
+}
+
+impl ColumnCache {
+    /// The columns of a segment, opened on first use.
+    fn get(&self, reader: &SegmentReader) -> tantivy::Result<Arc<SegmentColumns>> {
+        let id = reader.segment_id();
+        if let Ok(segments) = self.segments.lock()
+            && let Some(columns) = segments.get(&id)
+        {
+            return Ok(columns.clone());
+        }
+        let columns = Arc::new(SegmentColumns::open(reader)?);
+        if let Ok(mut segments) = self.segments.lock() {
+            segments.insert(id, columns.clone());
+        }
+        Ok(columns)
+    }
+
+    /// Forgets segments no longer in `live` (merged or deleted ones).
+    pub fn retain(&self, live: &[SegmentId]) {
+        if let Ok(mut segments) = self.segments.lock()
+            && segments.len() > live.len()
+        {
+            segments.retain(|id, _| live.contains(id));
+        }
     }
 }
 
@@ -146,6 +233,8 @@ pub struct PageSegmentCollector {
     total: u64,
     heap: BinaryHeap<Candidate>,
     text: String,
+    /// Degrees of longitude that surely cover the radius around the point.
+    lon_span: f64,
 }
 
 impl Collector for PageCollector {
@@ -157,10 +246,9 @@ impl Collector for PageCollector {
         segment: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<PageSegmentCollector> {
-        let fast = reader.fast_fields();
-        let covers = fast.str("covers")?;
+        let columns = self.columns.get(reader)?;
         let mut covers_ords = Vec::new();
-        if let Some(column) = &covers {
+        if let Some(column) = &columns.covers {
             for term in &self.point_coverage {
                 if let Some(ord) = column.dictionary().term_ord(term.as_bytes())? {
                     covers_ords.push(ord);
@@ -168,31 +256,33 @@ impl Collector for PageCollector {
             }
         }
         let facet_columns = if self.facets {
-            FACET_FIELDS
-                .iter()
-                .map(|f| fast.str(f))
-                .collect::<tantivy::Result<Vec<_>>>()?
+            columns.facets.clone()
         } else {
             Vec::new()
         };
+        let columns = SegmentColumns::clone(&columns);
         Ok(PageSegmentCollector {
             settings: self.clone(),
             segment,
-            id_hi: fast.u64("id_hi")?,
-            id_lo: fast.u64("id_lo")?,
-            location: fast.u64("location")?,
-            assured: fast.i64("assured")?,
-            min_age: fast.f64("min_age")?,
-            max_age: fast.f64("max_age")?,
-            pregnancy: fast.str("pregnancy")?,
-            name_sort: fast.str("name_sort")?,
-            covers,
+            id_hi: columns.id_hi,
+            id_lo: columns.id_lo,
+            location: columns.location,
+            assured: columns.assured,
+            min_age: columns.min_age,
+            max_age: columns.max_age,
+            pregnancy: columns.pregnancy,
+            name_sort: columns.name_sort,
+            covers: columns.covers,
             covers_ords,
             facet_counts: vec![HashMap::new(); facet_columns.len()],
             facet_columns,
             total: 0,
             heap: BinaryHeap::new(),
             text: String::new(),
+            lon_span: self
+                .point
+                .and_then(|(lat, _, radius)| radius.map(|r| longitude_span(lat, r)))
+                .unwrap_or(f64::INFINITY),
         })
     }
 
@@ -224,29 +314,45 @@ impl PageSegmentCollector {
         let Some((lat, lon, radius)) = self.settings.point else {
             return Some(None);
         };
+        let box_km = radius.map(|r| (r * 1.01 / 111.0 + 1e-6, self.lon_span));
+        let mut located = false;
         let nearest = self
             .location
             .values_for_doc(doc)
-            .map(|packed| {
+            .filter_map(|packed| {
+                located = true;
                 let (plat, plon) = unpack_location(packed);
-                distance_km(lat, lon, plat, plon)
+                // Outside the box around the radius: surely too far, no need to measure.
+                if let Some((dlat, dlon)) = box_km
+                    && ((plat - lat).abs() > dlat || (plon - lon).abs() > dlon)
+                {
+                    return None;
+                }
+                Some(distance_km(lat, lon, plat, plon))
             })
             .min_by(f64::total_cmp);
+        if located && nearest.is_none() {
+            return None;
+        }
         Some(match (nearest, radius) {
             (Some(km), Some(radius)) if km > radius => return None,
             (Some(km), _) => Some(km),
             (None, Some(_)) => {
-                let covered = self.covers.as_ref().is_some_and(|column| {
-                    column
-                        .term_ords(doc)
-                        .any(|ord| self.covers_ords.contains(&ord))
-                });
-                if !covered {
+                if !self.covers_point(doc) {
                     return None;
                 }
                 None
             }
             (None, None) => None,
+        })
+    }
+
+    /// Whether the service's catchment covers the place searched from.
+    fn covers_point(&self, doc: DocId) -> bool {
+        self.covers.as_ref().is_some_and(|column| {
+            column
+                .term_ords(doc)
+                .any(|ord| self.covers_ords.contains(&ord))
         })
     }
 
@@ -291,12 +397,30 @@ impl SegmentCollector for PageSegmentCollector {
             }
         }
         let mut final_score = if self.settings.has_text { score } else { 1.0 };
+        // Every factor below is at most 1: by relevance, a match whose text score cannot beat
+        // the worst of a full page is counted but goes no further.
+        if self.settings.sort == Sort::Relevance
+            && self.settings.after.is_none()
+            && self.heap.len() >= self.settings.keep
+            && self.heap.peek().is_some_and(|worst| match worst.key {
+                SortKey::Number(key) => -f64::from(final_score) > key,
+                SortKey::Text(_) => false,
+            })
+        {
+            return;
+        }
         let assured = self.assured.first(doc).unwrap_or(i64::MIN);
         if assured == i64::MIN || self.settings.today - assured > STALE_AFTER_DAYS {
             final_score *= STALE_FACTOR;
         }
         if self.settings.point.is_some() {
-            final_score *= distance_factor(distance);
+            final_score *= match distance {
+                Some(_) => distance_factor(distance),
+                // Without a location, a service is near when its catchment covers the place,
+                // and as good as far away when it does not.
+                None if self.covers_point(doc) => NO_LOCATION_FACTOR,
+                None => FAR_FACTOR,
+            };
         }
         if let Some(age) = self.settings.age_hint {
             let fits = self.min_age.first(doc).unwrap_or(-1.0) <= age

@@ -284,13 +284,24 @@ impl Geocoder {
         let start = self
             .by_latitude
             .partition_point(|s| s.latitude < latitude - dlat);
+        let dlon = longitude_span(latitude, radius_km);
         self.by_latitude[start..]
             .iter()
             .take_while(|s| s.latitude <= latitude + dlat)
+            .filter(|s| (s.longitude - longitude).abs() <= dlon)
             .filter(|s| distance_km(latitude, longitude, s.latitude, s.longitude) <= radius_km)
             .map(|s| s.name.clone())
             .collect()
     }
+}
+
+/// Degrees of longitude that surely cover `km` either side of a point at `latitude` (with a
+/// margin, so that a box test can rule points out before the exact distance is computed).
+pub fn longitude_span(latitude: f64, km: f64) -> f64 {
+    let cos = latitude.abs().min(89.0).to_radians().cos();
+    // Along the parallel of the box's edge nearest a pole a degree is shortest.
+    let edge = (latitude.abs() + km / 111.0).min(89.0).to_radians().cos();
+    km * 1.01 / (111.0 * cos.min(edge)) + 1e-6
 }
 
 /// Great-circle distance in kilometres (haversine, mean Earth radius).

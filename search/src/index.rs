@@ -3,7 +3,7 @@
 
 use std::{
     path::Path,
-    sync::{Mutex, RwLock},
+    sync::{Arc, Mutex, RwLock},
 };
 
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::{
     SearchError,
-    collector::{After, FACET_FIELDS, PageCollector, SortKey},
+    collector::{After, ColumnCache, FACET_FIELDS, PageCollector, SortKey},
     doc::ServiceDoc,
     query::{self, analyse},
     request::{Facets, Highlight, Hit, SearchRequest, SearchResults, Sort},
@@ -49,6 +49,7 @@ pub struct Index {
     synonyms: Synonyms,
     vocabulary: RwLock<Vec<String>>,
     last_seq: RwLock<Option<i64>>,
+    columns: Arc<ColumnCache>,
 }
 
 /// Days since 1970-01-01 of a date.
@@ -124,6 +125,7 @@ impl Index {
             synonyms,
             vocabulary: RwLock::new(Vec::new()),
             last_seq: RwLock::new(last_seq),
+            columns: Arc::default(),
         })
     }
 
@@ -265,6 +267,12 @@ impl Index {
     /// Runs a search.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
+        let live: Vec<_> = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| r.segment_id())
+            .collect();
+        self.columns.retain(&live);
         let (query, has_text, hints) = query::build(
             &self.index,
             &searcher,
@@ -279,6 +287,7 @@ impl Index {
             .map(|c| decode_cursor(c, request.sort))
             .transpose()?;
         let collector = PageCollector {
+            columns: self.columns.clone(),
             sort: request.sort,
             keep: request.first + 1,
             after,
@@ -294,7 +303,7 @@ impl Index {
                 .unwrap_or_default(),
             has_text,
             today: request.today,
-            facets: true,
+            facets: request.facets,
             min_score: if has_text && request.sort != Sort::Relevance {
                 let best = searcher.search(&*query, &TopDocs::with_limit(1).order_by_score())?;
                 best.first()
@@ -308,7 +317,7 @@ impl Index {
         let mut fruit = searcher.search(&*query, &collector)?;
         let has_next_page = fruit.candidates.len() > request.first;
         fruit.candidates.truncate(request.first);
-        let snippets = if has_text {
+        let snippets = if has_text && request.highlights {
             Some((
                 SnippetGenerator::create(&searcher, &*query, self.fields.name)?,
                 SnippetGenerator::create(&searcher, &*query, self.fields.description)?,
@@ -318,9 +327,11 @@ impl Index {
         };
         let mut hits = Vec::with_capacity(fruit.candidates.len());
         for candidate in fruit.candidates {
-            let doc: TantivyDocument = searcher.doc(candidate.address)?;
             let highlights = match &snippets {
-                Some((name, description)) => highlights(&doc, name, description),
+                Some((name, description)) => {
+                    let doc: TantivyDocument = searcher.doc(candidate.address)?;
+                    highlights(&doc, name, description)
+                }
                 None => Vec::new(),
             };
             hits.push(Hit {
@@ -527,6 +538,8 @@ mod tests {
             filter,
             first: 10,
             today: 20_000,
+            facets: true,
+            highlights: true,
             ..SearchRequest::default()
         }
     }

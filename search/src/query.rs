@@ -317,15 +317,28 @@ fn all_words_query(
 }
 
 /// A filter clause that matches without scoring.
-fn must(query: impl Query) -> (Occur, Box<dyn Query>) {
-    (
-        Occur::Must,
-        Box::new(ConstScoreQuery::new(Box::new(query), 0.0)),
-    )
+fn must(query: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
+    (Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0)))
 }
 
-fn any_of(field: Field, values: &[String]) -> TermSetQuery {
-    TermSetQuery::new(values.iter().map(|v| Term::from_field_text(field, v)))
+/// Documents with any of `values` in `field`. A term set builds an automaton for each search,
+/// which costs more than it saves for the few values filters usually hold.
+fn any_of(field: Field, values: &[String]) -> Box<dyn Query> {
+    let term = |v: &String| {
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, v),
+            IndexRecordOption::Basic,
+        )) as Box<dyn Query>
+    };
+    match values {
+        [one] => term(one),
+        few if few.len() <= 16 => Box::new(BooleanQuery::new(
+            few.iter().map(|v| (Occur::Should, term(v))).collect(),
+        )),
+        many => Box::new(TermSetQuery::new(
+            many.iter().map(|v| Term::from_field_text(field, v)),
+        )),
+    }
 }
 
 /// The filter clauses for `filter`.
@@ -352,10 +365,7 @@ pub fn filter_clauses(fields: &Fields, filter: &Filter) -> Vec<(Occur, Box<dyn Q
         }
     }
     if let Some(org) = filter.organization_id {
-        clauses.push(must(TermQuery::new(
-            Term::from_field_text(fields.organization_id, &org.to_string()),
-            IndexRecordOption::Basic,
-        )));
+        clauses.push(must(any_of(fields.organization_id, &[org.to_string()])));
     }
     for (on, field, value) in [
         (filter.pregnant, fields.pregnancy, "yes"),
@@ -363,27 +373,24 @@ pub fn filter_clauses(fields: &Fields, filter: &Filter) -> Vec<(Occur, Box<dyn Q
         (filter.self_referral, fields.referral, "SELF"),
     ] {
         if on {
-            clauses.push(must(TermQuery::new(
-                Term::from_field_text(field, value),
-                IndexRecordOption::Basic,
-            )));
+            clauses.push(must(any_of(field, &[value.to_owned()])));
         }
     }
     if let Some(age) = filter.infant_age_months {
-        clauses.push(must(RangeQuery::new(
+        clauses.push(must(Box::new(RangeQuery::new(
             Bound::Unbounded,
             Bound::Included(Term::from_field_f64(fields.min_age, age)),
-        )));
-        clauses.push(must(RangeQuery::new(
+        ))));
+        clauses.push(must(Box::new(RangeQuery::new(
             Bound::Included(Term::from_field_f64(fields.max_age, age)),
             Bound::Unbounded,
-        )));
+        ))));
     }
     if let Some(since) = filter.verified_since_day {
-        clauses.push(must(RangeQuery::new(
+        clauses.push(must(Box::new(RangeQuery::new(
             Bound::Included(Term::from_field_i64(fields.assured, since)),
             Bound::Unbounded,
-        )));
+        ))));
     }
     if let Some(place) = &filter.covers {
         clauses.push(must(any_of(fields.covers, &place.terms())));

@@ -64,6 +64,11 @@ pub struct SearchRequest {
     pub after: Option<String>,
     /// Today, in days since 1970-01-01 (freshness is judged against it).
     pub today: i64,
+    /// Count facets over the whole filtered set (costs a look at every match).
+    pub facets: bool,
+    /// Highlight the matched words in each hit's name and description (reads each hit's
+    /// stored text).
+    pub highlights: bool,
 }
 
 /// A highlighted snippet of one field.

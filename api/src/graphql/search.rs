@@ -354,6 +354,13 @@ impl SearchQuery {
             first,
             after: after.clone(),
             today,
+            // Only what the selection asks for: facets and highlights cost per match and hit.
+            facets: ctx.look_ahead().field("facets").exists(),
+            highlights: ctx
+                .look_ahead()
+                .field("edges")
+                .field("highlights")
+                .exists(),
         };
         let shared = state(ctx)?;
         let results = run_search(ctx, request).await?;

@@ -659,6 +659,8 @@ async fn services_by_catchment(
         first: usize::try_from(first).unwrap_or_default(),
         after: after.clone(),
         today,
+        facets: false,
+        highlights: false,
     };
     let results = super::search::run_search(ctx, request).await?;
     let loaders = ctx.data::<Loaders>()?;
@@ -721,18 +723,26 @@ impl ServiceQuery {
         }
         let filter = filter.into_store()?;
         let after_key = name_after(after.as_deref())?;
-        let page =
-            store::service::list(&state(ctx)?.db, &filter, first, after_key.as_ref()).await?;
+        let count = ctx.look_ahead().field("totalCount").exists();
+        let page = store::service::list(
+            &state(ctx)?.db,
+            &filter,
+            first,
+            after_key.as_ref(),
+            count,
+        )
+        .await?;
         prefetch(
             ctx,
             ctx.look_ahead().field("edges").field("node"),
             &page.rows,
         )
         .await?;
+        // Without `totalCount` in the selection nothing was counted and nothing is shown.
         Ok(service_connection(
             page.rows,
             page.has_next_page,
-            page.total_count,
+            page.total_count.unwrap_or_default(),
             after.is_some(),
         ))
     }

@@ -458,6 +458,8 @@ impl ServiceQuery {
             first: MAX_SEARCH_HITS,
             after: None,
             today: search::day_number(Utc::now().date_naive()),
+            facets: false,
+            highlights: false,
         };
         let index = state.indexer.index().clone();
         let results = tokio::task::spawn_blocking(move || index.search(&request))

@@ -41,7 +41,8 @@ pub struct ServiceFilter {
 pub struct ServicePage {
     pub rows: Vec<service::Model>,
     pub has_next_page: bool,
-    pub total_count: u64,
+    /// How many match in all, when asked for (counting visits every match).
+    pub total_count: Option<u64>,
 }
 
 /// The SQL condition for `filter`.
@@ -115,18 +116,26 @@ async fn condition(db: &DatabaseConnection, filter: &ServiceFilter) -> ApiResult
     Ok(cond)
 }
 
-/// A page of services matching `filter`, ordered by name then id, after the keyset position.
+/// A page of services matching `filter`, ordered by name then id, after the keyset position;
+/// with the number of all matches when `count`.
 pub async fn list(
     db: &DatabaseConnection,
     filter: &ServiceFilter,
     first: u64,
     after: Option<&After>,
+    count: bool,
 ) -> ApiResult<ServicePage> {
     let cond = condition(db, filter).await?;
-    let total_count = service::Entity::find()
-        .filter(cond.clone())
-        .count(db)
-        .await?;
+    let total_count = if count {
+        Some(
+            service::Entity::find()
+                .filter(cond.clone())
+                .count(db)
+                .await?,
+        )
+    } else {
+        None
+    };
     let mut page_cond = cond;
     if let Some(after) = after {
         page_cond = page_cond.add(keyset_after(
