@@ -4,6 +4,11 @@ use clap::Parser;
 use signpost_api::cli::{Cli, run};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: searches allocate and free many short-lived buffers, which the system allocator
+/// spends a quarter of a search's CPU on.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()

@@ -35,7 +35,10 @@ impl Loaders {
     /// Fresh loaders over `db`.
     pub fn new(db: &DatabaseConnection) -> Self {
         fn make<T: Loader<Uuid>>(loader: T) -> RequestLoader<T> {
+            // No waiting for more keys: resolvers prefetch a whole page's keys at once, and
+            // the default 1 ms wait (on a timer thread) was most of an unloaded search.
             DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
+                .delay(std::time::Duration::ZERO)
         }
         Self {
             organization: make(ById::new(db)),
