@@ -1,0 +1,111 @@
+//! `bench`: generates a directory, loads it through Signpost's own import, and measures Signpost
+//! against its ceiling (bare axum, async-graphql), its engine floor (the `search` crate in
+//! process) and its peers (PostgreSQL full-text search, Typesense) in one run; writes
+//! `bench/RESULTS.md` and a JSON file per run.
+
+mod ceiling;
+mod dataset;
+mod engine;
+mod http;
+mod load;
+mod measure;
+mod model;
+mod peers;
+mod procs;
+mod queries;
+mod report;
+mod run;
+mod signpost;
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+/// Signpost's benchmark.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    options: run::Options,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the ceiling endpoints (`GET /plain`, `POST /graphql`) on an address.
+    #[command(hide = true)]
+    Ceiling {
+        #[arg(long)]
+        addr: SocketAddr,
+    },
+    /// Run the search queries of a query file against an index directory in process and print
+    /// the measurement as JSON.
+    #[command(hide = true)]
+    Engine {
+        #[arg(long)]
+        index: PathBuf,
+        #[arg(long)]
+        queries: PathBuf,
+        #[arg(long)]
+        seconds: f64,
+    },
+    /// Drive a running Signpost with one class of a query file (closed loop), for profiling.
+    Drive {
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long)]
+        queries: PathBuf,
+        /// search, fetch, listing or suggest.
+        #[arg(long, default_value = "search")]
+        class: String,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Ceiling { addr }) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(ceiling::serve(addr)),
+        Some(Command::Engine {
+            index,
+            queries,
+            seconds,
+        }) => {
+            let file: queries::QueryFile = serde_json::from_slice(
+                &std::fs::read(&queries)
+                    .with_context(|| format!("cannot read {}", queries.display()))?,
+            )?;
+            let floor = engine::floor(
+                &index,
+                dataset::term_names()?,
+                &file.queries,
+                Duration::from_secs_f64(seconds),
+            )?;
+            println!("{}", serde_json::to_string(&floor)?);
+            Ok(())
+        }
+        Some(Command::Drive {
+            addr,
+            queries,
+            class,
+            seconds,
+            connections,
+        }) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(run::drive(addr, &queries, &class, seconds, connections)),
+        // The load generator runs on one thread, on the core the servers do not use.
+        None => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(run::run(cli.options)),
+    }
+}

@@ -1,0 +1,421 @@
+//! Signpost itself: its server process, the GraphQL every query kind sends, and the admin
+//! update phase that measures how soon an edit is searchable.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+use crate::{
+    http::HttpConn,
+    load::Target,
+    measure::{Latency, percentiles},
+    model::{PAGE, Place, Query},
+    procs::{self, Server},
+};
+
+const SEARCH: &str = "query($text: String, $filter: ServiceFilter, $near: NearInput, $sort: SearchSort) { \
+    search(text: $text, filter: $filter, near: $near, sort: $sort, first: 20) { totalCount \
+    edges { distanceKm node { id name organization { name } } } } }";
+const FETCH: &str = "query($id: ID!) { service(id: $id) { id name description levelOfNeed \
+    organization { id name } locations { name city postcode latitude longitude } \
+    taxonomyTerms { id name } phones { number } referral { selfReferral professionalReferral instructions } \
+    eligibility { fromPregnancy minAgeMonths maxAgeMonths audiences } } }";
+const LISTING: &str = "query($filter: ServiceFilter, $after: String) { services(filter: $filter, first: 20, after: $after) { \
+    edges { node { id name levelOfNeed organization { name } taxonomyTerms { name } locations { name postcode } } } \
+    pageInfo { endCursor hasNextPage } } }";
+const SUGGEST: &str = "query($prefix: String!) { suggest(prefix: $prefix, limit: 8) }";
+/// Everything `updateService` needs, in the input's shape.
+const EDITABLE: &str = "query($id: ID!) { service(id: $id) { version organization { id } name alternateName \
+    description url email status levelOfNeed \
+    eligibility { fromPregnancy minAgeMonths maxAgeMonths audiences description } \
+    referral { selfReferral professionalReferral instructions } deliveryModes languages free \
+    feesDescription fundingSource fundingEndsOn \
+    serviceAreas { kind name postcodePrefix latitude longitude radiusKm } \
+    locations { name city postcode latitude longitude accessibility } \
+    contacts { name title email phone visibility } phones { number description visibility } \
+    schedules { weekday opensAt closesAt description } taxonomyTerms { id } } }";
+const UPDATE: &str = "mutation($id: ID!, $version: Int!, $input: ServiceInput!) { \
+    updateService(id: $id, expectedVersion: $version, input: $input) { id version } }";
+const FIND: &str = "query($text: String) { search(text: $text, first: 20) { edges { node { id } } } }";
+
+/// Where listing page `n` of a category starts: the cursor of the page before.
+type Cursors = HashMap<(Option<String>, u32), Option<String>>;
+
+/// The Signpost GraphQL endpoint as a load target.
+pub struct Signpost {
+    pub addr: SocketAddr,
+    /// The cursors of listing pages walked so far, shared by all connections (as clients
+    /// following "next page" links hold them); a page not yet known is walked to once.
+    cursors: Mutex<Cursors>,
+}
+
+impl Signpost {
+    /// A target at `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        Signpost {
+            addr,
+            cursors: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// A connection.
+pub struct SignpostConn {
+    http: HttpConn,
+}
+
+fn near(place: &Place, radius_km: Option<f64>) -> Value {
+    json!({ "postcode": place.postcode, "radiusKm": radius_km })
+}
+
+fn filter(category: &Option<String>, age: &Option<f64>) -> Value {
+    json!({ "categories": category.as_ref().map(|c| vec![c]), "infantAgeMonths": age })
+}
+
+/// The `data` of a GraphQL answer; errors are errors.
+pub fn data(answer: Value) -> Result<Value> {
+    if let Some(errors) = answer.get("errors") {
+        bail!("GraphQL errors: {errors}");
+    }
+    answer.get("data").cloned().context("no data")
+}
+
+fn edge_ids(list: &Value) -> Vec<String> {
+    list["edges"]
+        .as_array()
+        .map(|edges| {
+            edges
+                .iter()
+                .filter_map(|e| e["node"]["id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Signpost {
+    async fn graphql(conn: &mut HttpConn, query: &str, variables: Value) -> Result<Value> {
+        data(
+            conn.post_json(
+                "/graphql",
+                &[],
+                &json!({ "query": query, "variables": variables }),
+            )
+            .await?,
+        )
+    }
+
+    async fn listing(&self, conn: &mut SignpostConn, category: &Option<String>, page: u32) -> Result<Value> {
+        // The cursor of the page before, walking from the first page when not yet known.
+        let mut after: Option<String> = None;
+        for p in 0..page {
+            let known = self
+                .cursors
+                .lock()
+                .ok()
+                .and_then(|c| c.get(&(category.clone(), p + 1)).cloned());
+            if let Some(known) = known {
+                after = known;
+                continue;
+            }
+            let variables = json!({ "filter": filter(category, &None), "after": after });
+            let data = Self::graphql(&mut conn.http, LISTING, variables).await?;
+            let info = &data["services"]["pageInfo"];
+            after = info["endCursor"].as_str().map(str::to_owned);
+            if let Ok(mut cursors) = self.cursors.lock() {
+                cursors.insert((category.clone(), p + 1), after.clone());
+            }
+        }
+        let variables = json!({ "filter": filter(category, &None), "after": after });
+        Self::graphql(&mut conn.http, LISTING, variables).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Target for Signpost {
+    type Conn = SignpostConn;
+
+    fn name(&self) -> &str {
+        "Signpost"
+    }
+
+    async fn connect(&self) -> Result<SignpostConn> {
+        Ok(SignpostConn {
+            http: HttpConn::connect(self.addr).await?,
+        })
+    }
+
+    async fn run(&self, conn: &mut SignpostConn, query: &Query) -> Result<Vec<String>> {
+        match query {
+            Query::Keyword {
+                text,
+                category,
+                infant_age_months,
+                near: place,
+                radius_km,
+            } => {
+                let variables = json!({
+                    "text": text,
+                    "filter": filter(category, infant_age_months),
+                    "near": place.as_ref().map(|p| near(p, *radius_km)),
+                });
+                let data = Self::graphql(&mut conn.http, SEARCH, variables).await?;
+                Ok(edge_ids(&data["search"]))
+            }
+            Query::Distance {
+                category,
+                infant_age_months,
+                near: place,
+                radius_km,
+            } => {
+                let variables = json!({
+                    "filter": filter(category, infant_age_months),
+                    "near": near(place, Some(*radius_km)),
+                    "sort": "DISTANCE",
+                });
+                let data = Self::graphql(&mut conn.http, SEARCH, variables).await?;
+                Ok(edge_ids(&data["search"]))
+            }
+            Query::Fetch { id } => {
+                let data = Self::graphql(&mut conn.http, FETCH, json!({ "id": id })).await?;
+                match data["service"]["id"].as_str() {
+                    Some(found) if found == id => Ok(vec![id.clone()]),
+                    _ => bail!("service {id} not found"),
+                }
+            }
+            Query::Listing { category, page } => {
+                let data = self.listing(conn, category, *page).await?;
+                let ids = edge_ids(&data["services"]);
+                if ids.len() > PAGE {
+                    bail!("a page of {} services", ids.len());
+                }
+                Ok(ids)
+            }
+            Query::Suggest { prefix } => {
+                let data = Self::graphql(&mut conn.http, SUGGEST, json!({ "prefix": prefix })).await?;
+                if !data["suggest"].is_array() {
+                    bail!("no suggestions list");
+                }
+                Ok(Vec::new())
+            }
+        }
+    }
+}
+
+/// How a Signpost server process is started.
+#[derive(Clone, Debug)]
+pub struct Install {
+    pub binary: PathBuf,
+    pub data_dir: PathBuf,
+    /// `DATABASE_URL`, when not the embedded SQLite file of `data_dir`.
+    pub database_url: Option<String>,
+}
+
+impl Install {
+    fn command(&self, core: Option<usize>) -> tokio::process::Command {
+        let mut cmd = match core {
+            Some(core) => procs::pinned(core, &self.binary),
+            None => {
+                let mut cmd = tokio::process::Command::new(&self.binary);
+                cmd.kill_on_drop(true);
+                cmd
+            }
+        };
+        cmd.env("SIGNPOST_DATA_DIR", &self.data_dir)
+            .env("SIGNPOST_SEED_DEMO", "false")
+            .env("SIGNPOST_RATE_LIMIT_ANONYMOUS", "0")
+            .env("SIGNPOST_RATE_LIMIT_TOKEN", "0")
+            .env("RUST_LOG", "warn");
+        match &self.database_url {
+            Some(url) => cmd.env("DATABASE_URL", url),
+            None => cmd.env_remove("DATABASE_URL"),
+        };
+        cmd
+    }
+
+    /// Runs a command of the `signpost` binary to completion, feeding `stdin`; returns stdout.
+    pub async fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<String> {
+        let mut cmd = self.command(None);
+        cmd.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().context("cannot start signpost")?;
+        if let Some(mut pipe) = child.stdin.take() {
+            if let Some(text) = stdin {
+                pipe.write_all(text.as_bytes()).await?;
+            }
+        }
+        let out = child.wait_with_output().await?;
+        if !out.status.success() {
+            bail!(
+                "signpost {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Starts `signpost serve` pinned to `core` and waits until it answers a search.
+    pub async fn serve(&self, core: usize, log: &Path) -> Result<Server> {
+        let port = procs::free_port()?;
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let log = std::fs::File::create(log)?;
+        let mut cmd = self.command(Some(core));
+        cmd.arg("serve")
+            .env("SIGNPOST_BIND", addr.to_string())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        let started = Instant::now();
+        let child = cmd.spawn().context("cannot start signpost serve")?;
+        let mut server = Server {
+            child,
+            addr,
+            started,
+        };
+        procs::wait_until(&mut server, Duration::from_secs(600), answers_search).await?;
+        Ok(server)
+    }
+}
+
+/// Whether a server answers a search.
+pub async fn answers_search(addr: SocketAddr) -> bool {
+    let Ok(mut conn) = HttpConn::connect(addr).await else {
+        return false;
+    };
+    let body = json!({ "query": "{ search(text: \"baby\", first: 1) { totalCount } }" });
+    match conn.post_json("/graphql", &[], &body).await {
+        Ok(answer) => answer["data"]["search"]["totalCount"].is_number(),
+        Err(_) => false,
+    }
+}
+
+/// Creates an admin account and signs in; returns a bearer token.
+pub async fn admin_token(install: &Install, addr: SocketAddr) -> Result<String> {
+    let email = "bench-admin@example.org";
+    let password = "benchmark password 1001";
+    // The account may exist from an earlier run on the same data.
+    let _ = install
+        .run(
+            &["user", "add", "--email", email, "--role", "admin", "--password-stdin"],
+            Some(password),
+        )
+        .await;
+    let mut conn = HttpConn::connect(addr).await?;
+    let data = Signpost::graphql(
+        &mut conn,
+        "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+        json!({ "e": email, "p": password }),
+    )
+    .await?;
+    data["login"]["token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no token")
+}
+
+/// Freshness: each update's latency on the instance that took it (which answers once the edit
+/// is searchable there) and the time from its answer until a search on a second instance
+/// finds it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Freshness {
+    pub updates: usize,
+    pub same_instance: Latency,
+    pub other_instance: Latency,
+    /// Searches on the first instance right after the answer that did not find the edit.
+    pub same_instance_misses: usize,
+}
+
+/// A word no listing holds, unique to update `n`.
+fn marker(n: usize) -> String {
+    let mut word = String::from("freshmark");
+    let mut x = n + 26 * 26;
+    while x > 0 {
+        word.push(char::from(b'a' + (x % 26) as u8));
+        x /= 26;
+    }
+    word
+}
+
+async fn found(conn: &mut HttpConn, word: &str, id: &str) -> Result<bool> {
+    let data = Signpost::graphql(conn, FIND, json!({ "text": word })).await?;
+    Ok(edge_ids(&data["search"]).iter().any(|x| x == id))
+}
+
+/// Edits each service's description on `first` and waits for it to be searchable on `second`.
+pub async fn updates(
+    first: SocketAddr,
+    second: SocketAddr,
+    token: &str,
+    ids: &[String],
+) -> Result<Freshness> {
+    let auth = format!("Bearer {token}");
+    let headers = [("authorization", auth.as_str())];
+    let mut writer = HttpConn::connect(first).await?;
+    let mut reader_same = HttpConn::connect(first).await?;
+    let mut reader_other = HttpConn::connect(second).await?;
+    let (mut same, mut other, mut misses) = (Vec::new(), Vec::new(), 0);
+    for (n, id) in ids.iter().enumerate() {
+        let body = json!({ "query": EDITABLE, "variables": { "id": id } });
+        let current = data(writer.post_json("/graphql", &headers, &body).await?)?;
+        let mut service = current["service"].clone();
+        let version = service["version"].clone();
+        let word = marker(n);
+        let input = service.as_object_mut().context("no service")?;
+        let organization = input.remove("organization").unwrap_or_default();
+        let terms = input.remove("taxonomyTerms").unwrap_or_default();
+        input.remove("version");
+        input.insert("organizationId".into(), organization["id"].clone());
+        input.insert(
+            "taxonomyTermIds".into(),
+            Value::Array(
+                terms
+                    .as_array()
+                    .map(|t| t.iter().map(|x| x["id"].clone()).collect())
+                    .unwrap_or_default(),
+            ),
+        );
+        let description = input["description"].as_str().unwrap_or_default().to_owned();
+        input.insert(
+            "description".into(),
+            Value::String(format!("{description} Updated: {word}.")),
+        );
+        let body = json!({
+            "query": UPDATE,
+            "variables": { "id": id, "version": version, "input": Value::Object(input.clone()) },
+        });
+        let began = Instant::now();
+        data(writer.post_json("/graphql", &headers, &body).await?)?;
+        let answered = Instant::now();
+        same.push((answered - began).as_micros() as u64);
+        if !found(&mut reader_same, &word, id).await? {
+            misses += 1;
+        }
+        let deadline = answered + Duration::from_secs(30);
+        loop {
+            if found(&mut reader_other, &word, id).await? {
+                other.push(answered.elapsed().as_micros() as u64);
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("update {n} was not searchable on the second instance after 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    Ok(Freshness {
+        updates: ids.len(),
+        same_instance: percentiles(same, 0, 0.0),
+        other_instance: percentiles(other, 0, 0.0),
+        same_instance_misses: misses,
+    })
+}
