@@ -18,7 +18,7 @@ use sea_orm::{
     QuerySelect,
 };
 use search::{Catchment, Index, ServiceDoc, geo::Geocoder};
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, Semaphore, watch};
 use uuid::Uuid;
 
 use crate::{feed, store::find_by_ids};
@@ -35,6 +35,9 @@ pub struct Indexer {
     geo: Arc<Geocoder>,
     applied: watch::Sender<i64>,
     running: Mutex<()>,
+    /// Searches at once: as many as there are cores. They are CPU work, so more at once adds
+    /// nothing but threads, each keeping its own allocations.
+    readers: Semaphore,
 }
 
 impl Indexer {
@@ -52,6 +55,9 @@ impl Indexer {
             geo,
             applied,
             running: Mutex::new(()),
+            readers: Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            ),
         });
         if indexer.index.last_seq().is_none() {
             indexer.rebuild().await?;
@@ -70,6 +76,16 @@ impl Indexer {
     /// The search index.
     pub fn index(&self) -> &Arc<Index> {
         &self.index
+    }
+
+    /// Runs `read` against the index on the blocking pool, at most one per core at a time.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Index) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let _permit = self.readers.acquire().await?;
+        let index = self.index.clone();
+        Ok(tokio::task::spawn_blocking(move || read(&index)).await?)
     }
 
     /// The geocoder.

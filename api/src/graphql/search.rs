@@ -292,14 +292,12 @@ pub async fn run_search(
     ctx: &Context<'_>,
     request: SearchRequest,
 ) -> ApiResult<search::SearchResults> {
-    let index = state(ctx)
+    state(ctx)
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("no state")))?
         .indexer
-        .index()
-        .clone();
-    tokio::task::spawn_blocking(move || index.search(&request))
+        .read(move |index| index.search(&request))
         .await
-        .map_err(|err| ApiError::Internal(err.into()))?
+        .map_err(ApiError::Internal)?
         .map_err(|err| match err {
             search::SearchError::BadCursor => {
                 ApiError::bad_input("after is not a cursor from this search")
@@ -356,11 +354,7 @@ impl SearchQuery {
             today,
             // Only what the selection asks for: facets and highlights cost per match and hit.
             facets: ctx.look_ahead().field("facets").exists(),
-            highlights: ctx
-                .look_ahead()
-                .field("edges")
-                .field("highlights")
-                .exists(),
+            highlights: ctx.look_ahead().field("edges").field("highlights").exists(),
         };
         let shared = state(ctx)?;
         let results = run_search(ctx, request).await?;
@@ -451,11 +445,12 @@ impl SearchQuery {
         if prefix.chars().count() > 100 {
             return Err(ApiError::bad_input("prefix must be at most 100 characters").into());
         }
-        let index = state(ctx)?.indexer.index().clone();
         let limit = usize::try_from(limit).unwrap_or(8);
-        let found = tokio::task::spawn_blocking(move || index.suggest(&prefix, limit))
+        let found = state(ctx)?
+            .indexer
+            .read(move |index| index.suggest(&prefix, limit))
             .await
-            .map_err(|err| ApiError::Internal(err.into()))?
+            .map_err(ApiError::Internal)?
             .map_err(|err| ApiError::Internal(err.into()))?;
         Ok(found)
     }

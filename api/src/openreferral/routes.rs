@@ -461,8 +461,9 @@ impl ServiceQuery {
             facets: false,
             highlights: false,
         };
-        let index = state.indexer.index().clone();
-        let results = tokio::task::spawn_blocking(move || index.search(&request))
+        let results = state
+            .indexer
+            .read(move |index| index.search(&request))
             .await
             .map_err(OrError::internal)?
             .map_err(OrError::internal)?;
