@@ -27,7 +27,10 @@ impl Root {
 pub async fn serve(addr: SocketAddr) -> Result<()> {
     let schema = Schema::new(Root, EmptyMutation, EmptySubscription);
     let app = Router::new()
-        .route("/plain", get(|| async { axum::Json(json!({ "ok": true })) }))
+        .route(
+            "/plain",
+            get(|| async { axum::Json(json!({ "ok": true })) }),
+        )
         .route_service("/graphql", GraphQL::new(schema));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     axum::serve(listener, app).await?;
@@ -65,7 +68,9 @@ impl Target for CeilingTarget {
     async fn run(&self, conn: &mut HttpConn, _query: &Query) -> Result<Vec<String>> {
         match self.kind {
             Ceiling::Plain => {
-                let (status, _) = conn.request(Method::GET, "/plain", &[], Bytes::new()).await?;
+                let (status, _) = conn
+                    .request(Method::GET, "/plain", &[], Bytes::new())
+                    .await?;
                 if status != StatusCode::OK {
                     bail!("HTTP {status}");
                 }

@@ -56,7 +56,11 @@ pub enum Catchment {
     /// Postcode districts or areas.
     Prefixes(Vec<String>),
     /// A circle around a point.
-    Radius { latitude: f64, longitude: f64, km: f64 },
+    Radius {
+        latitude: f64,
+        longitude: f64,
+        km: f64,
+    },
     /// The whole country.
     National,
 }
@@ -127,8 +131,16 @@ struct Kind {
 
 const KINDS: &[Kind] = &[
     Kind {
-        names: &["{town} Specialist Perinatal Mental Health Team", "Community Perinatal Mental Health Service ({county})", "{town} Perinatal Mental Health Outreach"],
-        terms: &["severe-perinatal-mental-illness", "postnatal-depression-anxiety", "perinatal-mental-health"],
+        names: &[
+            "{town} Specialist Perinatal Mental Health Team",
+            "Community Perinatal Mental Health Service ({county})",
+            "{town} Perinatal Mental Health Outreach",
+        ],
+        terms: &[
+            "severe-perinatal-mental-illness",
+            "postnatal-depression-anxiety",
+            "perinatal-mental-health",
+        ],
         level: &["SPECIALIST"],
         ages: &[(Some(0.0), Some(12.0)), (Some(0.0), Some(24.0))],
         from_pregnancy: 0.95,
@@ -136,14 +148,38 @@ const KINDS: &[Kind] = &[
         modes: &["HOME_VISIT", "IN_PERSON", "PHONE"],
         self_referral: 0.05,
         org: "{county} NHS Foundation Trust",
-        lead: &["A specialist community team for women with moderate to severe mental illness in pregnancy and the first year after birth.", "Psychiatrists, nurses and psychologists support mothers with severe postnatal depression, bipolar disorder or postpartum psychosis."],
-        words: &["psychiatrist", "psychosis", "bipolar", "severe", "medication", "preconception", "advice", "crisis", "nurse", "psychologist", "assessment", "care", "plan"],
+        lead: &[
+            "A specialist community team for women with moderate to severe mental illness in pregnancy and the first year after birth.",
+            "Psychiatrists, nurses and psychologists support mothers with severe postnatal depression, bipolar disorder or postpartum psychosis.",
+        ],
+        words: &[
+            "psychiatrist",
+            "psychosis",
+            "bipolar",
+            "severe",
+            "medication",
+            "preconception",
+            "advice",
+            "crisis",
+            "nurse",
+            "psychologist",
+            "assessment",
+            "care",
+            "plan",
+        ],
         weight: 3.0,
         national: false,
     },
     Kind {
-        names: &["{town} Perinatal Talking Therapies", "Talking Therapies for Parents ({town})", "{town} NHS Talking Therapies: perinatal pathway"],
-        terms: &["perinatal-talking-therapies", "postnatal-depression-anxiety"],
+        names: &[
+            "{town} Perinatal Talking Therapies",
+            "Talking Therapies for Parents ({town})",
+            "{town} NHS Talking Therapies: perinatal pathway",
+        ],
+        terms: &[
+            "perinatal-talking-therapies",
+            "postnatal-depression-anxiety",
+        ],
         level: &["TARGETED"],
         ages: &[(Some(0.0), Some(24.0))],
         from_pregnancy: 0.9,
@@ -151,14 +187,39 @@ const KINDS: &[Kind] = &[
         modes: &["IN_PERSON", "ONLINE", "PHONE"],
         self_referral: 0.9,
         org: "{county} NHS Foundation Trust",
-        lead: &["Free talking therapy for parents with low mood, anxiety or postnatal depression, with priority for expectant and new parents.", "Cognitive behavioural therapy, counselling and guided self-help for anxiety and depression in pregnancy and after birth."],
-        words: &["therapy", "counselling", "anxiety", "depression", "cbt", "low", "mood", "worry", "panic", "ocd", "intrusive", "thoughts", "self-help"],
+        lead: &[
+            "Free talking therapy for parents with low mood, anxiety or postnatal depression, with priority for expectant and new parents.",
+            "Cognitive behavioural therapy, counselling and guided self-help for anxiety and depression in pregnancy and after birth.",
+        ],
+        words: &[
+            "therapy",
+            "counselling",
+            "anxiety",
+            "depression",
+            "cbt",
+            "low",
+            "mood",
+            "worry",
+            "panic",
+            "ocd",
+            "intrusive",
+            "thoughts",
+            "self-help",
+        ],
         weight: 5.0,
         national: false,
     },
     Kind {
-        names: &["{town} Parent-Infant Relationship Team", "{town} Infant Mental Health Service", "Parent-Infant Psychotherapy ({county})"],
-        terms: &["parent-infant-therapy", "infant-mental-health", "bonding-attachment"],
+        names: &[
+            "{town} Parent-Infant Relationship Team",
+            "{town} Infant Mental Health Service",
+            "Parent-Infant Psychotherapy ({county})",
+        ],
+        terms: &[
+            "parent-infant-therapy",
+            "infant-mental-health",
+            "bonding-attachment",
+        ],
         level: &["SPECIALIST", "TARGETED"],
         ages: &[(Some(0.0), Some(24.0))],
         from_pregnancy: 0.8,
@@ -166,14 +227,37 @@ const KINDS: &[Kind] = &[
         modes: &["HOME_VISIT", "IN_PERSON"],
         self_referral: 0.2,
         org: "{county} NHS Foundation Trust",
-        lead: &["Parent-infant psychotherapists help parents and babies whose relationship is under strain, from pregnancy to the second birthday.", "A specialist infant mental health team working with babies and their parents when bonding is difficult."],
-        words: &["psychotherapy", "relationship", "bonding", "attachment", "infant", "video", "interaction", "guidance", "trauma", "baby", "cues"],
+        lead: &[
+            "Parent-infant psychotherapists help parents and babies whose relationship is under strain, from pregnancy to the second birthday.",
+            "A specialist infant mental health team working with babies and their parents when bonding is difficult.",
+        ],
+        words: &[
+            "psychotherapy",
+            "relationship",
+            "bonding",
+            "attachment",
+            "infant",
+            "video",
+            "interaction",
+            "guidance",
+            "trauma",
+            "baby",
+            "cues",
+        ],
         weight: 3.0,
         national: false,
     },
     Kind {
-        names: &["Home-Start {town}: Baby Bond", "{town} Volunteer Home Visiting", "Bumps to Babies Befriending ({town})"],
-        terms: &["volunteer-home-visiting", "bonding-attachment", "peer-support"],
+        names: &[
+            "Home-Start {town}: Baby Bond",
+            "{town} Volunteer Home Visiting",
+            "Bumps to Babies Befriending ({town})",
+        ],
+        terms: &[
+            "volunteer-home-visiting",
+            "bonding-attachment",
+            "peer-support",
+        ],
         level: &["TARGETED"],
         ages: &[(Some(0.0), Some(24.0)), (Some(0.0), Some(60.0))],
         from_pregnancy: 0.7,
@@ -181,13 +265,30 @@ const KINDS: &[Kind] = &[
         modes: &["HOME_VISIT"],
         self_referral: 0.85,
         org: "Home-Start {town}",
-        lead: &["Trained volunteers visit families at home once a week to support parents with mild to moderate difficulties such as low mood, isolation or a difficult start with their baby."],
-        words: &["volunteer", "visits", "befriending", "isolation", "confidence", "routines", "weekly", "home", "practical", "emotional"],
+        lead: &[
+            "Trained volunteers visit families at home once a week to support parents with mild to moderate difficulties such as low mood, isolation or a difficult start with their baby.",
+        ],
+        words: &[
+            "volunteer",
+            "visits",
+            "befriending",
+            "isolation",
+            "confidence",
+            "routines",
+            "weekly",
+            "home",
+            "practical",
+            "emotional",
+        ],
         weight: 5.0,
         national: false,
     },
     Kind {
-        names: &["{town} Mums' Wellbeing Group", "Bumps and Babies Peer Support ({town})", "{town} Postnatal Peer Support Circle"],
+        names: &[
+            "{town} Mums' Wellbeing Group",
+            "Bumps and Babies Peer Support ({town})",
+            "{town} Postnatal Peer Support Circle",
+        ],
         terms: &["peer-support", "postnatal-depression-anxiety"],
         level: &["UNIVERSAL", "TARGETED"],
         ages: &[(Some(0.0), Some(12.0)), (Some(0.0), Some(24.0))],
@@ -196,13 +297,30 @@ const KINDS: &[Kind] = &[
         modes: &["GROUP", "ONLINE"],
         self_referral: 1.0,
         org: "{town} Mind",
-        lead: &["A friendly group where mums who are struggling with low mood or anxiety meet others who understand, with trained peer supporters."],
-        words: &["peer", "group", "friendly", "mums", "wellbeing", "share", "understand", "coffee", "crèche", "drop-in"],
+        lead: &[
+            "A friendly group where mums who are struggling with low mood or anxiety meet others who understand, with trained peer supporters.",
+        ],
+        words: &[
+            "peer",
+            "group",
+            "friendly",
+            "mums",
+            "wellbeing",
+            "share",
+            "understand",
+            "coffee",
+            "crèche",
+            "drop-in",
+        ],
         weight: 7.0,
         national: false,
     },
     Kind {
-        names: &["{town} Dads' Group", "Dad Matters {town}", "{town} Fathers' Wellbeing Walk"],
+        names: &[
+            "{town} Dads' Group",
+            "Dad Matters {town}",
+            "{town} Fathers' Wellbeing Walk",
+        ],
         terms: &["support-for-fathers", "peer-support"],
         level: &["UNIVERSAL"],
         ages: &[(Some(0.0), Some(24.0)), (Some(0.0), Some(60.0))],
@@ -211,13 +329,30 @@ const KINDS: &[Kind] = &[
         modes: &["GROUP", "ONLINE"],
         self_referral: 1.0,
         org: "{town} Family Hubs",
-        lead: &["A group for dads, dads-to-be and male carers to meet other fathers, talk about how they are feeling and play with their children."],
-        words: &["dads", "fathers", "men", "football", "walk", "talk", "paternal", "struggling", "dad", "partner"],
+        lead: &[
+            "A group for dads, dads-to-be and male carers to meet other fathers, talk about how they are feeling and play with their children.",
+        ],
+        words: &[
+            "dads",
+            "fathers",
+            "men",
+            "football",
+            "walk",
+            "talk",
+            "paternal",
+            "struggling",
+            "dad",
+            "partner",
+        ],
         weight: 4.0,
         national: false,
     },
     Kind {
-        names: &["{town} Stay and Play", "Baby Rhyme Time ({town} Library)", "{town} Baby and Toddler Group"],
+        names: &[
+            "{town} Stay and Play",
+            "Baby Rhyme Time ({town} Library)",
+            "{town} Baby and Toddler Group",
+        ],
         terms: &["baby-groups", "baby-massage-play", "family-hub-information"],
         level: &["UNIVERSAL"],
         ages: &[(Some(0.0), Some(24.0)), (Some(0.0), Some(48.0))],
@@ -226,13 +361,22 @@ const KINDS: &[Kind] = &[
         modes: &["GROUP"],
         self_referral: 1.0,
         org: "{town} Family Hubs",
-        lead: &["A free weekly session of songs, rhymes, messy play and stories for babies and toddlers with their parents and carers."],
-        words: &["play", "songs", "rhymes", "stories", "toddlers", "messy", "sensory", "library", "weekly", "fun"],
+        lead: &[
+            "A free weekly session of songs, rhymes, messy play and stories for babies and toddlers with their parents and carers.",
+        ],
+        words: &[
+            "play", "songs", "rhymes", "stories", "toddlers", "messy", "sensory", "library",
+            "weekly", "fun",
+        ],
         weight: 12.0,
         national: false,
     },
     Kind {
-        names: &["{town} Baby Massage", "Baby Massage and Yoga ({town})", "{town} Baby Massage Course"],
+        names: &[
+            "{town} Baby Massage",
+            "Baby Massage and Yoga ({town})",
+            "{town} Baby Massage Course",
+        ],
         terms: &["baby-massage-play", "bonding-attachment"],
         level: &["UNIVERSAL"],
         ages: &[(Some(1.0), Some(12.0)), (Some(0.0), Some(9.0))],
@@ -241,13 +385,21 @@ const KINDS: &[Kind] = &[
         modes: &["GROUP"],
         self_referral: 1.0,
         org: "{town} Family Hubs",
-        lead: &["A five-week baby massage course that helps parents relax, bond with their baby and soothe colic and wind."],
-        words: &["massage", "yoga", "colic", "wind", "soothe", "relax", "touch", "course", "oil", "calm"],
+        lead: &[
+            "A five-week baby massage course that helps parents relax, bond with their baby and soothe colic and wind.",
+        ],
+        words: &[
+            "massage", "yoga", "colic", "wind", "soothe", "relax", "touch", "course", "oil", "calm",
+        ],
         weight: 5.0,
         national: false,
     },
     Kind {
-        names: &["{town} Breastfeeding Support", "Infant Feeding Team ({town})", "{town} Breastfeeding Peer Supporters"],
+        names: &[
+            "{town} Breastfeeding Support",
+            "Infant Feeding Team ({town})",
+            "{town} Breastfeeding Peer Supporters",
+        ],
         terms: &["breastfeeding-support", "infant-feeding-advice"],
         level: &["UNIVERSAL", "TARGETED"],
         ages: &[(Some(0.0), Some(12.0)), (Some(0.0), Some(24.0))],
@@ -256,13 +408,30 @@ const KINDS: &[Kind] = &[
         modes: &["GROUP", "PHONE", "HOME_VISIT"],
         self_referral: 0.95,
         org: "{county} NHS Foundation Trust",
-        lead: &["Help with breastfeeding, expressing, bottle feeding and introducing solid food, from trained peer supporters and infant feeding specialists."],
-        words: &["breastfeeding", "latch", "expressing", "bottle", "formula", "weaning", "solids", "tongue-tie", "feeding", "milk"],
+        lead: &[
+            "Help with breastfeeding, expressing, bottle feeding and introducing solid food, from trained peer supporters and infant feeding specialists.",
+        ],
+        words: &[
+            "breastfeeding",
+            "latch",
+            "expressing",
+            "bottle",
+            "formula",
+            "weaning",
+            "solids",
+            "tongue-tie",
+            "feeding",
+            "milk",
+        ],
         weight: 8.0,
         national: false,
     },
     Kind {
-        names: &["{town} Sleep and Crying Clinic", "Calmer Nights ({town})", "{town} Infant Sleep Service"],
+        names: &[
+            "{town} Sleep and Crying Clinic",
+            "Calmer Nights ({town})",
+            "{town} Infant Sleep Service",
+        ],
         terms: &["infant-sleep", "excessive-crying"],
         level: &["TARGETED"],
         ages: &[(Some(0.0), Some(24.0)), (Some(3.0), Some(36.0))],
@@ -271,13 +440,30 @@ const KINDS: &[Kind] = &[
         modes: &["IN_PERSON", "PHONE"],
         self_referral: 0.6,
         org: "{town} Family Hubs",
-        lead: &["Practical help for parents of babies who cry a lot or sleep badly, with advice on routines, reflux and coping when you are exhausted."],
-        words: &["sleep", "crying", "routine", "reflux", "settling", "night", "exhausted", "coping", "colic", "waking"],
+        lead: &[
+            "Practical help for parents of babies who cry a lot or sleep badly, with advice on routines, reflux and coping when you are exhausted.",
+        ],
+        words: &[
+            "sleep",
+            "crying",
+            "routine",
+            "reflux",
+            "settling",
+            "night",
+            "exhausted",
+            "coping",
+            "colic",
+            "waking",
+        ],
         weight: 3.0,
         national: false,
     },
     Kind {
-        names: &["{town} Baby Loss Support", "Bereavement Midwife Service ({town})", "{town} Miscarriage and Stillbirth Support Group"],
+        names: &[
+            "{town} Baby Loss Support",
+            "Bereavement Midwife Service ({town})",
+            "{town} Miscarriage and Stillbirth Support Group",
+        ],
         terms: &["stillbirth-neonatal-death", "pregnancy-loss"],
         level: &["TARGETED"],
         ages: &[(None, None)],
@@ -286,13 +472,30 @@ const KINDS: &[Kind] = &[
         modes: &["GROUP", "PHONE", "IN_PERSON"],
         self_referral: 1.0,
         org: "{town} Sands group",
-        lead: &["Support for parents after miscarriage, stillbirth or the death of a baby, and in a pregnancy after loss."],
-        words: &["bereavement", "grief", "loss", "miscarriage", "stillbirth", "memory", "remembrance", "counsellor", "rainbow", "pregnancy"],
+        lead: &[
+            "Support for parents after miscarriage, stillbirth or the death of a baby, and in a pregnancy after loss.",
+        ],
+        words: &[
+            "bereavement",
+            "grief",
+            "loss",
+            "miscarriage",
+            "stillbirth",
+            "memory",
+            "remembrance",
+            "counsellor",
+            "rainbow",
+            "pregnancy",
+        ],
         weight: 3.0,
         national: false,
     },
     Kind {
-        names: &["{town} Domestic Abuse Service", "Safe Start ({town})", "{town} Freedom Programme"],
+        names: &[
+            "{town} Domestic Abuse Service",
+            "Safe Start ({town})",
+            "{town} Freedom Programme",
+        ],
         terms: &["domestic-abuse-advocacy", "domestic-abuse-recovery"],
         level: &["TARGETED", "SPECIALIST"],
         ages: &[(None, None)],
@@ -301,13 +504,30 @@ const KINDS: &[Kind] = &[
         modes: &["IN_PERSON", "PHONE"],
         self_referral: 0.9,
         org: "{town} Women's Aid",
-        lead: &["Confidential advocacy and recovery groups for pregnant women and parents experiencing domestic abuse."],
-        words: &["abuse", "safety", "advocate", "idva", "refuge", "confidential", "recovery", "coercive", "control", "safe"],
+        lead: &[
+            "Confidential advocacy and recovery groups for pregnant women and parents experiencing domestic abuse.",
+        ],
+        words: &[
+            "abuse",
+            "safety",
+            "advocate",
+            "idva",
+            "refuge",
+            "confidential",
+            "recovery",
+            "coercive",
+            "control",
+            "safe",
+        ],
         weight: 3.0,
         national: false,
     },
     Kind {
-        names: &["{town} Health Visiting", "Health Visitor Clinic ({town})", "{town} 0-19 Public Health Nursing"],
+        names: &[
+            "{town} Health Visiting",
+            "Health Visitor Clinic ({town})",
+            "{town} 0-19 Public Health Nursing",
+        ],
         terms: &["health-visiting", "infant-feeding-advice"],
         level: &["UNIVERSAL"],
         ages: &[(Some(0.0), Some(60.0))],
@@ -316,14 +536,35 @@ const KINDS: &[Kind] = &[
         modes: &["HOME_VISIT", "IN_PERSON"],
         self_referral: 1.0,
         org: "{county} Community Health Services",
-        lead: &["Health visitors see every family from late pregnancy until the child starts school, with checks, weighing clinics and advice."],
-        words: &["health", "visitor", "weighing", "clinic", "development", "checks", "immunisation", "growth", "reviews", "advice"],
+        lead: &[
+            "Health visitors see every family from late pregnancy until the child starts school, with checks, weighing clinics and advice.",
+        ],
+        words: &[
+            "health",
+            "visitor",
+            "weighing",
+            "clinic",
+            "development",
+            "checks",
+            "immunisation",
+            "growth",
+            "reviews",
+            "advice",
+        ],
         weight: 6.0,
         national: false,
     },
     Kind {
-        names: &["{town} Antenatal Classes", "Midwifery Team ({town})", "{town} Hypnobirthing and Birth Preparation"],
-        terms: &["antenatal-education", "midwifery", "birth-trauma-tokophobia"],
+        names: &[
+            "{town} Antenatal Classes",
+            "Midwifery Team ({town})",
+            "{town} Hypnobirthing and Birth Preparation",
+        ],
+        terms: &[
+            "antenatal-education",
+            "midwifery",
+            "birth-trauma-tokophobia",
+        ],
         level: &["UNIVERSAL"],
         ages: &[(None, Some(1.0))],
         from_pregnancy: 1.0,
@@ -331,13 +572,30 @@ const KINDS: &[Kind] = &[
         modes: &["IN_PERSON", "GROUP", "ONLINE"],
         self_referral: 1.0,
         org: "{county} NHS Foundation Trust",
-        lead: &["Classes and midwife appointments to prepare for labour, birth and the first weeks with a new baby."],
-        words: &["antenatal", "labour", "birth", "midwife", "classes", "hypnobirthing", "preparation", "pregnant", "partners", "newborn"],
+        lead: &[
+            "Classes and midwife appointments to prepare for labour, birth and the first weeks with a new baby.",
+        ],
+        words: &[
+            "antenatal",
+            "labour",
+            "birth",
+            "midwife",
+            "classes",
+            "hypnobirthing",
+            "preparation",
+            "pregnant",
+            "partners",
+            "newborn",
+        ],
         weight: 5.0,
         national: false,
     },
     Kind {
-        names: &["{town} Birth Reflections", "Tokophobia Clinic ({county})", "{town} Birth Trauma Service"],
+        names: &[
+            "{town} Birth Reflections",
+            "Tokophobia Clinic ({county})",
+            "{town} Birth Trauma Service",
+        ],
         terms: &["birth-trauma-tokophobia", "perinatal-mental-health"],
         level: &["TARGETED", "SPECIALIST"],
         ages: &[(None, Some(12.0))],
@@ -346,13 +604,30 @@ const KINDS: &[Kind] = &[
         modes: &["IN_PERSON", "ONLINE"],
         self_referral: 0.5,
         org: "{county} NHS Foundation Trust",
-        lead: &["A chance to talk through a difficult or traumatic birth, and specialist help for severe fear of childbirth."],
-        words: &["trauma", "fear", "childbirth", "tokophobia", "flashbacks", "ptsd", "debrief", "reflections", "birth", "emdr"],
+        lead: &[
+            "A chance to talk through a difficult or traumatic birth, and specialist help for severe fear of childbirth.",
+        ],
+        words: &[
+            "trauma",
+            "fear",
+            "childbirth",
+            "tokophobia",
+            "flashbacks",
+            "ptsd",
+            "debrief",
+            "reflections",
+            "birth",
+            "emdr",
+        ],
         weight: 2.0,
         national: false,
     },
     Kind {
-        names: &["{town} Family Hub", "Family Hub Information Bus ({town})", "{town} Start for Life Family Hub"],
+        names: &[
+            "{town} Family Hub",
+            "Family Hub Information Bus ({town})",
+            "{town} Start for Life Family Hub",
+        ],
         terms: &["family-hub-information", "baby-groups"],
         level: &["UNIVERSAL"],
         ages: &[(Some(0.0), Some(60.0))],
@@ -361,14 +636,40 @@ const KINDS: &[Kind] = &[
         modes: &["IN_PERSON"],
         self_referral: 1.0,
         org: "{town} Family Hubs",
-        lead: &["The family hub brings together services for families with babies and young children, with drop-ins, advice and information."],
-        words: &["hub", "information", "drop-in", "advice", "bus", "outreach", "services", "start", "life", "families"],
+        lead: &[
+            "The family hub brings together services for families with babies and young children, with drop-ins, advice and information.",
+        ],
+        words: &[
+            "hub",
+            "information",
+            "drop-in",
+            "advice",
+            "bus",
+            "outreach",
+            "services",
+            "start",
+            "life",
+            "families",
+        ],
         weight: 4.0,
         national: false,
     },
     Kind {
-        names: &["PANDAS Helpline", "National Perinatal Support Line", "Dads' Mental Health Text Line", "Baby Loss Helpline", "Breastfeeding Helpline", "Online Perinatal Anxiety Course"],
-        terms: &["postnatal-depression-anxiety", "peer-support", "support-for-fathers", "pregnancy-loss", "breastfeeding-support"],
+        names: &[
+            "PANDAS Helpline",
+            "National Perinatal Support Line",
+            "Dads' Mental Health Text Line",
+            "Baby Loss Helpline",
+            "Breastfeeding Helpline",
+            "Online Perinatal Anxiety Course",
+        ],
+        terms: &[
+            "postnatal-depression-anxiety",
+            "peer-support",
+            "support-for-fathers",
+            "pregnancy-loss",
+            "breastfeeding-support",
+        ],
         level: &["UNIVERSAL", "TARGETED"],
         ages: &[(Some(0.0), Some(24.0)), (None, None)],
         from_pregnancy: 0.9,
@@ -376,8 +677,21 @@ const KINDS: &[Kind] = &[
         modes: &["PHONE", "ONLINE"],
         self_referral: 1.0,
         org: "National perinatal charity {n}",
-        lead: &["A free national helpline and online support for parents, open every day, staffed by trained volunteers who have been through it themselves."],
-        words: &["helpline", "national", "online", "chat", "text", "call", "volunteers", "every", "day", "free"],
+        lead: &[
+            "A free national helpline and online support for parents, open every day, staffed by trained volunteers who have been through it themselves.",
+        ],
+        words: &[
+            "helpline",
+            "national",
+            "online",
+            "chat",
+            "text",
+            "call",
+            "volunteers",
+            "every",
+            "day",
+            "free",
+        ],
         weight: 1.2,
         national: true,
     },
@@ -385,41 +699,294 @@ const KINDS: &[Kind] = &[
 
 /// The general vocabulary of descriptions, most frequent first (drawn with Zipf weights).
 const VOCABULARY: &[&str] = &[
-    "the", "and", "to", "for", "with", "of", "a", "your", "you", "in", "support", "parents", "baby", "families", "we", "are", "can", "on", "or", "is",
-    "help", "who", "from", "group", "health", "their", "babies", "mental", "pregnancy", "children", "wellbeing", "feeling", "new", "be", "at", "free", "weekly", "local", "our", "home",
-    "advice", "mums", "dads", "young", "service", "time", "information", "anxiety", "low", "mood", "birth", "first", "year", "sessions", "meet", "other", "team", "trained", "staff", "referral",
-    "self", "professional", "midwife", "visitor", "gp", "talk", "listen", "confidential", "safe", "space", "play", "feeding", "sleep", "routines", "bonding", "confidence", "relationship", "stress", "worries", "isolation",
-    "partners", "carers", "community", "centre", "hub", "venue", "online", "phone", "appointment", "referrals", "accepted", "welcome", "everyone", "families", "toddlers", "under", "twos", "months", "age", "weeks",
-    "specialist", "nurse", "practitioner", "therapist", "counsellor", "volunteers", "peer", "supporters", "workers", "experience", "lived", "understand", "struggling", "coping", "difficult", "start", "early", "days", "transition", "parenthood",
-    "postnatal", "antenatal", "perinatal", "depression", "postpartum", "psychosis", "ocd", "trauma", "loss", "grief", "abuse", "domestic", "crying", "colic", "reflux", "weaning", "breastfeeding", "bottle", "formula", "solids",
-    "language", "interpreters", "urdu", "polish", "punjabi", "bengali", "somali", "arabic", "romanian", "gujarati", "access", "step-free", "parking", "buggy", "park", "baby", "change", "crèche", "refreshments", "provided",
-    "evening", "weekend", "morning", "afternoon", "term", "holidays", "booking", "needed", "drop", "in", "course", "programme", "six", "eight", "week", "follow-up", "review", "plan", "goals", "strengths",
-    "resilience", "calm", "kind", "gentle", "practical", "emotional", "social", "financial", "housing", "benefits", "employment", "debt", "food", "bank", "clothing", "equipment", "cots", "car", "seats", "safety",
+    "the",
+    "and",
+    "to",
+    "for",
+    "with",
+    "of",
+    "a",
+    "your",
+    "you",
+    "in",
+    "support",
+    "parents",
+    "baby",
+    "families",
+    "we",
+    "are",
+    "can",
+    "on",
+    "or",
+    "is",
+    "help",
+    "who",
+    "from",
+    "group",
+    "health",
+    "their",
+    "babies",
+    "mental",
+    "pregnancy",
+    "children",
+    "wellbeing",
+    "feeling",
+    "new",
+    "be",
+    "at",
+    "free",
+    "weekly",
+    "local",
+    "our",
+    "home",
+    "advice",
+    "mums",
+    "dads",
+    "young",
+    "service",
+    "time",
+    "information",
+    "anxiety",
+    "low",
+    "mood",
+    "birth",
+    "first",
+    "year",
+    "sessions",
+    "meet",
+    "other",
+    "team",
+    "trained",
+    "staff",
+    "referral",
+    "self",
+    "professional",
+    "midwife",
+    "visitor",
+    "gp",
+    "talk",
+    "listen",
+    "confidential",
+    "safe",
+    "space",
+    "play",
+    "feeding",
+    "sleep",
+    "routines",
+    "bonding",
+    "confidence",
+    "relationship",
+    "stress",
+    "worries",
+    "isolation",
+    "partners",
+    "carers",
+    "community",
+    "centre",
+    "hub",
+    "venue",
+    "online",
+    "phone",
+    "appointment",
+    "referrals",
+    "accepted",
+    "welcome",
+    "everyone",
+    "families",
+    "toddlers",
+    "under",
+    "twos",
+    "months",
+    "age",
+    "weeks",
+    "specialist",
+    "nurse",
+    "practitioner",
+    "therapist",
+    "counsellor",
+    "volunteers",
+    "peer",
+    "supporters",
+    "workers",
+    "experience",
+    "lived",
+    "understand",
+    "struggling",
+    "coping",
+    "difficult",
+    "start",
+    "early",
+    "days",
+    "transition",
+    "parenthood",
+    "postnatal",
+    "antenatal",
+    "perinatal",
+    "depression",
+    "postpartum",
+    "psychosis",
+    "ocd",
+    "trauma",
+    "loss",
+    "grief",
+    "abuse",
+    "domestic",
+    "crying",
+    "colic",
+    "reflux",
+    "weaning",
+    "breastfeeding",
+    "bottle",
+    "formula",
+    "solids",
+    "language",
+    "interpreters",
+    "urdu",
+    "polish",
+    "punjabi",
+    "bengali",
+    "somali",
+    "arabic",
+    "romanian",
+    "gujarati",
+    "access",
+    "step-free",
+    "parking",
+    "buggy",
+    "park",
+    "baby",
+    "change",
+    "crèche",
+    "refreshments",
+    "provided",
+    "evening",
+    "weekend",
+    "morning",
+    "afternoon",
+    "term",
+    "holidays",
+    "booking",
+    "needed",
+    "drop",
+    "in",
+    "course",
+    "programme",
+    "six",
+    "eight",
+    "week",
+    "follow-up",
+    "review",
+    "plan",
+    "goals",
+    "strengths",
+    "resilience",
+    "calm",
+    "kind",
+    "gentle",
+    "practical",
+    "emotional",
+    "social",
+    "financial",
+    "housing",
+    "benefits",
+    "employment",
+    "debt",
+    "food",
+    "bank",
+    "clothing",
+    "equipment",
+    "cots",
+    "car",
+    "seats",
+    "safety",
 ];
 
 /// Query words and phrases professionals type, most frequent first.
 pub const QUERY_TERMS: &[&str] = &[
-    "postnatal depression", "anxiety", "baby group", "breastfeeding", "low mood", "dads", "bonding", "health visitor", "baby massage", "sleep",
-    "perinatal mental health", "crying", "peer support", "home visiting", "birth trauma", "domestic abuse", "stillbirth", "miscarriage", "antenatal classes", "feeding",
-    "fathers", "talking therapy", "psychosis", "tokophobia", "infant mental health", "parent infant", "weaning", "colic", "family hub", "stay and play",
-    "volunteer", "isolation", "counselling", "ocd", "intrusive thoughts", "bipolar", "rhyme time", "reflux", "helpline", "bereavement",
+    "postnatal depression",
+    "anxiety",
+    "baby group",
+    "breastfeeding",
+    "low mood",
+    "dads",
+    "bonding",
+    "health visitor",
+    "baby massage",
+    "sleep",
+    "perinatal mental health",
+    "crying",
+    "peer support",
+    "home visiting",
+    "birth trauma",
+    "domestic abuse",
+    "stillbirth",
+    "miscarriage",
+    "antenatal classes",
+    "feeding",
+    "fathers",
+    "talking therapy",
+    "psychosis",
+    "tokophobia",
+    "infant mental health",
+    "parent infant",
+    "weaning",
+    "colic",
+    "family hub",
+    "stay and play",
+    "volunteer",
+    "isolation",
+    "counselling",
+    "ocd",
+    "intrusive thoughts",
+    "bipolar",
+    "rhyme time",
+    "reflux",
+    "helpline",
+    "bereavement",
 ];
 
 /// Organisation descriptions per organisation template.
 fn org_description(template: &str, place: &str) -> String {
     if template.contains("NHS") || template.contains("Health Services") {
-        format!("Runs hospital and community health services across {place}, including maternity, health visiting and perinatal mental health.")
+        format!(
+            "Runs hospital and community health services across {place}, including maternity, health visiting and perinatal mental health."
+        )
     } else if template.contains("Family Hubs") {
-        format!("The council's family hubs for {place}: one place for families with babies and young children.")
+        format!(
+            "The council's family hubs for {place}: one place for families with babies and young children."
+        )
     } else if template.contains("national") || template.contains("National") {
-        "A national charity supporting parents' mental health in pregnancy and the first years.".to_owned()
+        "A national charity supporting parents' mental health in pregnancy and the first years."
+            .to_owned()
     } else {
         format!("A local charity supporting families with babies and young children in {place}.")
     }
 }
 
-const VENUES: &[&str] = &["Family Hub", "Children's Centre", "Library", "Community Centre", "St Mary's Church Hall", "Health Centre", "Leisure Centre", "Methodist Church", "Village Hall", "Maternity Unit"];
-const STREETS: &[&str] = &["High Street", "Station Road", "Church Lane", "Park Road", "London Road", "Victoria Road", "Green Lane", "Mill Lane", "Queen Street", "King's Road"];
+const VENUES: &[&str] = &[
+    "Family Hub",
+    "Children's Centre",
+    "Library",
+    "Community Centre",
+    "St Mary's Church Hall",
+    "Health Centre",
+    "Leisure Centre",
+    "Methodist Church",
+    "Village Hall",
+    "Maternity Unit",
+];
+const STREETS: &[&str] = &[
+    "High Street",
+    "Station Road",
+    "Church Lane",
+    "Park Road",
+    "London Road",
+    "Victoria Road",
+    "Green Lane",
+    "Mill Lane",
+    "Queen Street",
+    "King's Road",
+];
 const OTHER_LANGUAGES: &[&str] = &["ur", "pl", "pa", "bn", "so", "ar", "ro", "gu", "pt", "tr"];
 
 /// The generated directory.
@@ -467,6 +1034,10 @@ pub fn zipf(n: usize) -> Vec<f64> {
     cumulative((0..n).map(|r| 1.0 / ((r + 1) as f64).powf(1.07)))
 }
 
+fn pick_str(rng: &mut Rng, items: &[&'static str]) -> &'static str {
+    items[rng.usize(..items.len())]
+}
+
 fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {
     &items[rng.usize(..items.len())]
 }
@@ -494,7 +1065,10 @@ fn fill(template: &str, town: &Town, n: usize) -> String {
 /// The district ("GL50") and area ("GL") of a sector ("GL50 3").
 pub fn district_and_area(sector: &str) -> (String, String) {
     let district = sector.split(' ').next().unwrap_or(sector).to_owned();
-    let area: String = district.chars().take_while(char::is_ascii_alphabetic).collect();
+    let area: String = district
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect();
     (district, area)
 }
 
@@ -581,7 +1155,7 @@ impl Dataset {
                 }
             };
 
-            let mut name = fill(*pick(&mut rng, kind.names), town, 0);
+            let mut name = fill(pick_str(&mut rng, kind.names), town, 0);
             let site = if kind.national || rng.f64() < 0.08 {
                 None
             } else {
@@ -652,7 +1226,7 @@ impl Dataset {
             }
 
             let mut description = String::new();
-            description.push_str(*pick(&mut rng, kind.lead));
+            description.push_str(pick_str(&mut rng, kind.lead));
             let target = rng.usize(40..=150);
             let mut count = description.split_whitespace().count();
             while count < target {
@@ -691,7 +1265,7 @@ impl Dataset {
                 min_age_months: min_age,
                 max_age_months: max_age,
                 from_pregnancy: rng.f64() < kind.from_pregnancy,
-                level_of_need: *pick(&mut rng, kind.level),
+                level_of_need: pick_str(&mut rng, kind.level),
                 audiences: some(&mut rng, kind.audiences, 3),
                 delivery_modes: some(&mut rng, kind.modes, 2),
                 self_referral,
@@ -791,9 +1365,7 @@ impl Dataset {
             .languages
             .iter()
             .enumerate()
-            .map(|(i, code)| {
-                json!({ "id": offset(lang_id, i), "code": code })
-            })
+            .map(|(i, code)| json!({ "id": offset(lang_id, i), "code": code }))
             .collect();
         let assured = today - chrono::Days::new(u64::from(s.assured_days_ago));
         let slug: String = s
@@ -842,7 +1414,11 @@ impl Dataset {
 
     /// Writes the directory as Open Referral feeds of at most `per_file` services each
     /// (`part-0001.json`, ...) into `dir`; returns the files in order.
-    pub fn write_openreferral(&self, dir: &Path, per_file: usize) -> Result<Vec<std::path::PathBuf>> {
+    pub fn write_openreferral(
+        &self,
+        dir: &Path,
+        per_file: usize,
+    ) -> Result<Vec<std::path::PathBuf>> {
         std::fs::create_dir_all(dir)?;
         let today = chrono::Utc::now().date_naive();
         let mut files = Vec::new();
@@ -893,7 +1469,11 @@ impl Dataset {
                     name: s.name.clone(),
                     organization: self.orgs[s.org].name.clone(),
                     description: s.description.clone(),
-                    term_names: s.terms.iter().map(|&t| self.terms[t].name.clone()).collect(),
+                    term_names: s
+                        .terms
+                        .iter()
+                        .map(|&t| self.terms[t].name.clone())
+                        .collect(),
                     term_ids,
                     min_age_months: s.min_age_months,
                     max_age_months: s.max_age_months,

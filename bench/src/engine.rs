@@ -92,7 +92,12 @@ pub fn request(query: &Query, today: i64) -> Option<SearchRequest> {
 }
 
 /// Opens the index in `dir` and runs the search queries in a loop for `duration`.
-pub fn floor(dir: &Path, vocabulary: Vec<String>, queries: &[Query], duration: Duration) -> Result<Floor> {
+pub fn floor(
+    dir: &Path,
+    vocabulary: Vec<String>,
+    queries: &[Query],
+    duration: Duration,
+) -> Result<Floor> {
     let index = Index::open(dir, Synonyms::parse([search::synonyms::BUILT_IN]))?;
     index.set_vocabulary(vocabulary);
     let today = search::day_number(chrono::Utc::now().date_naive());

@@ -69,7 +69,12 @@ impl HttpConn {
         let mut all = vec![("content-type", "application/json")];
         all.extend_from_slice(headers);
         let (status, bytes) = self
-            .request(Method::POST, path, &all, Bytes::from(serde_json::to_vec(body)?))
+            .request(
+                Method::POST,
+                path,
+                &all,
+                Bytes::from(serde_json::to_vec(body)?),
+            )
             .await?;
         if status != StatusCode::OK {
             bail!("{path}: HTTP {status}: {}", String::from_utf8_lossy(&bytes));
@@ -83,7 +88,9 @@ impl HttpConn {
         path: &str,
         headers: &[(&str, &str)],
     ) -> Result<serde_json::Value> {
-        let (status, bytes) = self.request(Method::GET, path, headers, Bytes::new()).await?;
+        let (status, bytes) = self
+            .request(Method::GET, path, headers, Bytes::new())
+            .await?;
         if status != StatusCode::OK {
             bail!("{path}: HTTP {status}: {}", String::from_utf8_lossy(&bytes));
         }

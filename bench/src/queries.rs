@@ -84,9 +84,9 @@ impl QueryFile {
             let roll = rng.f64();
             let query = if roll < 0.45 {
                 let near = (rng.f64() < 0.6).then(|| data.place(&mut rng, &towns));
-                let radius_km = near
-                    .as_ref()
-                    .and_then(|_| (rng.f64() < 0.5).then(|| [10.0, 15.0, 20.0, 30.0][rng.usize(..4)]));
+                let radius_km = near.as_ref().and_then(|_| {
+                    (rng.f64() < 0.5).then(|| [10.0, 15.0, 20.0, 30.0][rng.usize(..4)])
+                });
                 Query::Keyword {
                     text: keywords(&mut rng, &terms),
                     category: category(&mut rng),
@@ -115,7 +115,12 @@ impl QueryFile {
                 let phrase = QUERY_TERMS[Dataset::draw(&mut rng, &terms)];
                 let len = rng.usize(3..=phrase.len().clamp(3, 7));
                 Query::Suggest {
-                    prefix: phrase.chars().take(len).collect::<String>().trim().to_owned(),
+                    prefix: phrase
+                        .chars()
+                        .take(len)
+                        .collect::<String>()
+                        .trim()
+                        .to_owned(),
                 }
             };
             queries.push(query);

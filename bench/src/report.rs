@@ -14,7 +14,7 @@ fn num(x: f64) -> String {
     let digits = whole.abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -62,7 +62,11 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(
         s,
         "Written by `cargo run --release -p bench --{}` on {}. Do not edit by hand: run it again.\n",
-        if r.quick { " --quick".to_owned() } else { format!(" --size {}", r.services) },
+        if r.quick {
+            " --quick".to_owned()
+        } else {
+            format!(" --size {}", r.services)
+        },
         r.date
     );
     let _ = writeln!(
@@ -100,11 +104,14 @@ pub fn markdown(r: &Results) -> String {
         let (ov, mean) = match (f.system.as_str(), overlap_of(&f.system)) {
             (SIGNPOST, _) => (
                 "1.00".to_owned(),
-                r.overlap
-                    .first()
-                    .map_or("n/a".to_owned(), |o| format!("{:.1}", o.signpost_mean_results)),
+                r.overlap.first().map_or("n/a".to_owned(), |o| {
+                    format!("{:.1}", o.signpost_mean_results)
+                }),
             ),
-            (_, Some(o)) => (format!("{:.2}", o.overlap_at_10), format!("{:.1}", o.mean_results)),
+            (_, Some(o)) => (
+                format!("{:.2}", o.overlap_at_10),
+                format!("{:.1}", o.mean_results),
+            ),
             _ => ("–".to_owned(), "–".to_owned()),
         };
         let _ = writeln!(
@@ -180,8 +187,16 @@ pub fn markdown(r: &Results) -> String {
         r.index_build_seconds,
         num(r.index_docs_per_second)
     );
-    let _ = writeln!(s, "| cold start to first search answer | {:.2} s |", r.cold_start_seconds);
-    let _ = writeln!(s, "| Signpost peak RSS (whole run) | {:.0} MiB |", r.peak_rss_mib);
+    let _ = writeln!(
+        s,
+        "| cold start to first search answer | {:.2} s |",
+        r.cold_start_seconds
+    );
+    let _ = writeln!(
+        s,
+        "| Signpost peak RSS (whole run) | {:.0} MiB |",
+        r.peak_rss_mib
+    );
     if let Some(f) = &r.freshness {
         let _ = writeln!(
             s,
@@ -210,11 +225,27 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(s, "\n## Targets (at 100k services)\n");
     let _ = writeln!(s, "| target | aim | this run |\n|---|---|---|");
     let search = find(r, SIGNPOST, "search");
-    let _ = writeln!(s, "| search throughput ÷ PostgreSQL FTS | ≥ 20× | {} |", ratio(signpost.unwrap_or(f64::NAN), pg));
-    let _ = writeln!(s, "| search throughput ÷ Typesense | ≥ 6× | {} |", ratio(signpost.unwrap_or(f64::NAN), ts));
+    let _ = writeln!(
+        s,
+        "| search throughput ÷ PostgreSQL FTS | ≥ 20× | {} |",
+        ratio(signpost.unwrap_or(f64::NAN), pg)
+    );
+    let _ = writeln!(
+        s,
+        "| search throughput ÷ Typesense | ≥ 6× | {} |",
+        ratio(signpost.unwrap_or(f64::NAN), ts)
+    );
     if let Some(f) = search {
-        let _ = writeln!(s, "| p99 at half load | < 5 ms | {} ms |", ms(f.half_load.p99_ms));
-        let _ = writeln!(s, "| unloaded p50 | < 0.6 ms | {} ms |", ms(f.unloaded.p50_ms));
+        let _ = writeln!(
+            s,
+            "| p99 at half load | < 5 ms | {} ms |",
+            ms(f.half_load.p99_ms)
+        );
+        let _ = writeln!(
+            s,
+            "| unloaded p50 | < 0.6 ms | {} ms |",
+            ms(f.unloaded.p50_ms)
+        );
         if let (Some(cpu), Some(e)) = (f.cpu_us_per_request, &r.engine) {
             let _ = writeln!(
                 s,
@@ -223,12 +254,28 @@ pub fn markdown(r: &Results) -> String {
             );
         }
     }
-    let _ = writeln!(s, "| full index build | < 10 s | {:.2} s |", r.index_build_seconds);
+    let _ = writeln!(
+        s,
+        "| full index build | < 10 s | {:.2} s |",
+        r.index_build_seconds
+    );
     if let Some(f) = &r.freshness {
-        let _ = writeln!(s, "| update to searchable p99, same instance | < 100 ms | {} ms |", ms(f.same_instance.p99_ms));
-        let _ = writeln!(s, "| update to searchable p99, second instance | < 1 s | {} ms |", ms(f.other_instance.p99_ms));
+        let _ = writeln!(
+            s,
+            "| update to searchable p99, same instance | < 100 ms | {} ms |",
+            ms(f.same_instance.p99_ms)
+        );
+        let _ = writeln!(
+            s,
+            "| update to searchable p99, second instance | < 1 s | {} ms |",
+            ms(f.other_instance.p99_ms)
+        );
     }
-    let _ = writeln!(s, "| peak RSS | < 300 MB | {:.0} MB |", r.peak_rss_mib * 1.048_576);
+    let _ = writeln!(
+        s,
+        "| peak RSS | < 300 MB | {:.0} MB |",
+        r.peak_rss_mib * 1.048_576
+    );
     if !r.notes.is_empty() {
         let _ = writeln!(s, "\n## Notes\n");
         for n in &r.notes {

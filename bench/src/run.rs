@@ -53,7 +53,11 @@ pub struct Options {
     #[arg(long)]
     pub no_peers: bool,
     /// PostgreSQL for the full-text search reference.
-    #[arg(long, env = "BENCH_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    #[arg(
+        long,
+        env = "BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
     pub postgres_url: String,
     /// Run Signpost on this database instead of its embedded SQLite file.
     #[arg(long)]
@@ -153,11 +157,23 @@ fn signpost_binary(options: &Options) -> Result<PathBuf> {
     }
     let here = std::env::current_exe()?;
     let dir = here.parent().context("no directory")?;
-    let profile = if dir.ends_with("release") { "--release" } else { "--profile=dev" };
+    let profile = if dir.ends_with("release") {
+        "--release"
+    } else {
+        "--profile=dev"
+    };
     eprintln!("building the signpost binary ({profile})");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = std::process::Command::new(cargo)
-        .args(["build", "-q", profile, "-p", "signpost-api", "--bin", "signpost"])
+        .args([
+            "build",
+            "-q",
+            profile,
+            "-p",
+            "signpost-api",
+            "--bin",
+            "signpost",
+        ])
         .status()?;
     if !status.success() {
         bail!("cannot build the signpost binary");
@@ -198,7 +214,8 @@ async fn figures<T: Target>(
         single.push(measure::unloaded(target, &queries, options.phase / 2).await?);
         repeats.push(closed);
     }
-    let med = |f: &dyn Fn(&Latency) -> f64, v: &[Latency]| median(&v.iter().map(f).collect::<Vec<_>>());
+    let med =
+        |f: &dyn Fn(&Latency) -> f64, v: &[Latency]| median(&v.iter().map(f).collect::<Vec<_>>());
     let summary = |v: &[Latency]| Latency {
         requests: v.iter().map(|l| l.requests).sum(),
         errors: v.iter().map(|l| l.errors).sum(),
@@ -269,7 +286,11 @@ fn overlap(system: &str, signpost: &[Vec<String>], other: &[Vec<String>]) -> Ove
     Overlap {
         system: system.to_owned(),
         queries: counted,
-        overlap_at_10: if counted == 0 { f64::NAN } else { sum / counted as f64 },
+        overlap_at_10: if counted == 0 {
+            f64::NAN
+        } else {
+            sum / counted as f64
+        },
         mean_results: mean(other),
         signpost_mean_results: mean(signpost),
     }
@@ -325,7 +346,13 @@ pub async fn drive(
     let target = Arc::new(Signpost::new(addr));
     let queries = Arc::new(file.of(class));
     measure::check(&target, &queries[..queries.len().min(40)]).await?;
-    let closed = measure::closed(&target, &queries, connections, Duration::from_secs_f64(seconds)).await?;
+    let closed = measure::closed(
+        &target,
+        &queries,
+        connections,
+        Duration::from_secs_f64(seconds),
+    )
+    .await?;
     println!("{}", serde_json::to_string(&closed)?);
     Ok(())
 }
@@ -333,11 +360,22 @@ pub async fn drive(
 /// Runs the benchmark.
 pub async fn run(options: Options) -> Result<()> {
     let machine = Machine::describe();
-    let size = if options.quick { 10_000 } else { parse_size(&options.size)? };
+    let size = if options.quick {
+        10_000
+    } else {
+        parse_size(&options.size)?
+    };
     let settings = Settings {
         quick: options.quick,
-        repeats: options.repeats.unwrap_or(if options.quick { 1 } else { 3 }).max(1),
-        phase: Duration::from_secs_f64(options.seconds.unwrap_or(if options.quick { 1.5 } else { 8.0 })),
+        repeats: options
+            .repeats
+            .unwrap_or(if options.quick { 1 } else { 3 })
+            .max(1),
+        phase: Duration::from_secs_f64(options.seconds.unwrap_or(if options.quick {
+            1.5
+        } else {
+            8.0
+        })),
         warmup: Duration::from_secs_f64(if options.quick { 0.5 } else { 3.0 }),
         connections: options.connections.max(1),
     };
@@ -349,7 +387,10 @@ pub async fn run(options: Options) -> Result<()> {
         eprintln!("one core only: server and load generator share it");
     }
     let binary = signpost_binary(&options)?;
-    procs::pin(std::process::id(), &LOAD_CORE.min(machine.cores.saturating_sub(1)).to_string())?;
+    procs::pin(
+        std::process::id(),
+        &LOAD_CORE.min(machine.cores.saturating_sub(1)).to_string(),
+    )?;
     let server_core = SERVER_CORE;
     let mut notes = Vec::new();
 
@@ -384,7 +425,9 @@ pub async fn run(options: Options) -> Result<()> {
     let began = Instant::now();
     for f in &files {
         let path = f.to_string_lossy();
-        install.run(&["import", "--strict", path.as_ref()], None).await?;
+        install
+            .run(&["import", "--strict", path.as_ref()], None)
+            .await?;
     }
     let import_seconds = began.elapsed().as_secs_f64();
     eprintln!("  imported in {import_seconds:.1} s");
@@ -392,7 +435,9 @@ pub async fn run(options: Options) -> Result<()> {
     install.run(&["reindex"], None).await?;
     let index_build_seconds = began.elapsed().as_secs_f64();
     eprintln!("  index built in {index_build_seconds:.2} s");
-    let server = install.serve(server_core, &work.join("signpost.log")).await?;
+    let server = install
+        .serve(server_core, &work.join("signpost.log"))
+        .await?;
     let cold_start_seconds = server.started.elapsed().as_secs_f64();
     eprintln!("  cold start to first answer {cold_start_seconds:.2} s");
     let pid = server.pid()?;
@@ -426,7 +471,16 @@ pub async fn run(options: Options) -> Result<()> {
         let cpid = ceiling.pid()?;
         for kind in [Ceiling::Plain, Ceiling::Typename] {
             let t = Arc::new(CeilingTarget { addr, kind });
-            all.push(figures(&t, QueryClass::Search, &search_queries, &settings, Some(cpid)).await?);
+            all.push(
+                figures(
+                    &t,
+                    QueryClass::Search,
+                    &search_queries,
+                    &settings,
+                    Some(cpid),
+                )
+                .await?,
+            );
         }
         ceiling.stop().await?;
     }
@@ -437,7 +491,10 @@ pub async fn run(options: Options) -> Result<()> {
             data_dir: work.join("signpost-second"),
             database_url: Some(match &options.database_url {
                 Some(url) => url.clone(),
-                None => format!("sqlite://{}?mode=rwc", install.data_dir.join("signpost.db").display()),
+                None => format!(
+                    "sqlite://{}?mode=rwc",
+                    install.data_dir.join("signpost.db").display()
+                ),
             }),
             ..install.clone()
         };
@@ -452,7 +509,10 @@ pub async fn run(options: Options) -> Result<()> {
             Ok(f) => {
                 eprintln!(
                     "  update to searchable: same instance p50 {:.1} ms p99 {:.1} ms; second instance p50 {:.1} ms p99 {:.1} ms",
-                    f.same_instance.p50_ms, f.same_instance.p99_ms, f.other_instance.p50_ms, f.other_instance.p99_ms
+                    f.same_instance.p50_ms,
+                    f.same_instance.p99_ms,
+                    f.other_instance.p50_ms,
+                    f.other_instance.p99_ms
                 );
                 Some(f)
             }
@@ -472,11 +532,17 @@ pub async fn run(options: Options) -> Result<()> {
             .arg(install.data_dir.join("index"))
             .arg("--queries")
             .arg(&query_path)
-            .args(["--seconds", &format!("{}", settings.phase.as_secs_f64() * settings.repeats as f64)])
+            .args([
+                "--seconds",
+                &format!("{}", settings.phase.as_secs_f64() * settings.repeats as f64),
+            ])
             .output()
             .await?;
         if !out.status.success() {
-            bail!("the engine floor failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "the engine floor failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let floor: Floor = serde_json::from_slice(&out.stdout)?;
         eprintln!(
@@ -526,7 +592,8 @@ pub async fn run(options: Options) -> Result<()> {
             Ok(bin) => {
                 let dir = work.join("typesense");
                 fresh_dir(&dir)?;
-                let ts = Typesense::start(&bin, &dir, procs::free_port()?, Some(server_core)).await?;
+                let ts =
+                    Typesense::start(&bin, &dir, procs::free_port()?, Some(server_core)).await?;
                 let took = ts.load(&docs).await?;
                 peers_loaded.push(Loaded {
                     system: ts.name().to_owned(),
@@ -561,7 +628,12 @@ pub async fn run(options: Options) -> Result<()> {
         repeats: settings.repeats,
         phase_seconds: settings.phase.as_secs_f64(),
         connections: settings.connections,
-        database: if options.database_url.is_some() { "PostgreSQL" } else { "SQLite (embedded)" }.to_owned(),
+        database: if options.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite (embedded)"
+        }
+        .to_owned(),
         queries: file.queries.len(),
         generate_seconds,
         feed_mib: feed_bytes as f64 / 1024.0 / 1024.0,
@@ -580,7 +652,10 @@ pub async fn run(options: Options) -> Result<()> {
     let (out, json_dir) = if options.quick {
         (work.join("RESULTS.md"), work.clone())
     } else {
-        (PathBuf::from("bench/RESULTS.md"), PathBuf::from("bench/results"))
+        (
+            PathBuf::from("bench/RESULTS.md"),
+            PathBuf::from("bench/results"),
+        )
     };
     let out = options.out.clone().unwrap_or(out);
     let json_dir = options.json_dir.clone().unwrap_or(json_dir);

@@ -45,7 +45,8 @@ const EDITABLE: &str = "query($id: ID!) { service(id: $id) { version organizatio
     schedules { weekday opensAt closesAt description } taxonomyTerms { id } } }";
 const UPDATE: &str = "mutation($id: ID!, $version: Int!, $input: ServiceInput!) { \
     updateService(id: $id, expectedVersion: $version, input: $input) { id version } }";
-const FIND: &str = "query($text: String) { search(text: $text, first: 20) { edges { node { id } } } }";
+const FIND: &str =
+    "query($text: String) { search(text: $text, first: 20) { edges { node { id } } } }";
 
 /// Where listing page `n` of a category starts: the cursor of the page before.
 type Cursors = HashMap<(Option<String>, u32), Option<String>>;
@@ -113,7 +114,12 @@ impl Signpost {
         )
     }
 
-    async fn listing(&self, conn: &mut SignpostConn, category: &Option<String>, page: u32) -> Result<Value> {
+    async fn listing(
+        &self,
+        conn: &mut SignpostConn,
+        category: &Option<String>,
+        page: u32,
+    ) -> Result<Value> {
         // The cursor of the page before, walking from the first page when not yet known.
         let mut after: Option<String> = None;
         for p in 0..page {
@@ -200,7 +206,8 @@ impl Target for Signpost {
                 Ok(ids)
             }
             Query::Suggest { prefix } => {
-                let data = Self::graphql(&mut conn.http, SUGGEST, json!({ "prefix": prefix })).await?;
+                let data =
+                    Self::graphql(&mut conn.http, SUGGEST, json!({ "prefix": prefix })).await?;
                 if !data["suggest"].is_array() {
                     bail!("no suggestions list");
                 }
@@ -249,10 +256,8 @@ impl Install {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().context("cannot start signpost")?;
-        if let Some(mut pipe) = child.stdin.take() {
-            if let Some(text) = stdin {
-                pipe.write_all(text.as_bytes()).await?;
-            }
+        if let (Some(mut pipe), Some(text)) = (child.stdin.take(), stdin) {
+            pipe.write_all(text.as_bytes()).await?;
         }
         let out = child.wait_with_output().await?;
         if !out.status.success() {
@@ -306,7 +311,15 @@ pub async fn admin_token(install: &Install, addr: SocketAddr) -> Result<String> 
     // The account may exist from an earlier run on the same data.
     let _ = install
         .run(
-            &["user", "add", "--email", email, "--role", "admin", "--password-stdin"],
+            &[
+                "user",
+                "add",
+                "--email",
+                email,
+                "--role",
+                "admin",
+                "--password-stdin",
+            ],
             Some(password),
         )
         .await;

@@ -26,7 +26,12 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_index(Index::drop().name(NAME).table(Alias::new("service")).to_owned())
+            .drop_index(
+                Index::drop()
+                    .name(NAME)
+                    .table(Alias::new("service"))
+                    .to_owned(),
+            )
             .await
     }
 }

@@ -9,9 +9,9 @@ use std::{
 
 use tantivy::{
     DocAddress, DocId, Score, SegmentOrdinal, SegmentReader,
-    index::SegmentId,
     collector::{Collector, SegmentCollector},
     columnar::{Column, StrColumn},
+    index::SegmentId,
 };
 
 use crate::{

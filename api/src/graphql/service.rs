@@ -724,14 +724,8 @@ impl ServiceQuery {
         let filter = filter.into_store()?;
         let after_key = name_after(after.as_deref())?;
         let count = ctx.look_ahead().field("totalCount").exists();
-        let page = store::service::list(
-            &state(ctx)?.db,
-            &filter,
-            first,
-            after_key.as_ref(),
-            count,
-        )
-        .await?;
+        let page = store::service::list(&state(ctx)?.db, &filter, first, after_key.as_ref(), count)
+            .await?;
         prefetch(
             ctx,
             ctx.look_ahead().field("edges").field("node"),

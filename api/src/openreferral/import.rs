@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
-    Audience, ChangeOp, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, StringList, Visibility, attribute,
-    audit_event, change, contact, location, organization, phone, schedule, service, service_area,
-    service_at_location, taxonomy, taxonomy_term,
+    Audience, ChangeOp, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, StringList,
+    Visibility, attribute, audit_event, change, contact, location, organization, phone, schedule,
+    service, service_area, service_at_location, taxonomy, taxonomy_term,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
@@ -486,10 +486,10 @@ fn code_list(
     let items = extra.get(key)?.as_array()?;
     let mut codes: Vec<String> = Vec::new();
     for code in items.iter().filter_map(Value::as_str) {
-        if let Some(code) = parse(code.trim().to_ascii_uppercase().as_str()) {
-            if !codes.iter().any(|c| c == code) {
-                codes.push(code.to_owned());
-            }
+        if let Some(code) = parse(code.trim().to_ascii_uppercase().as_str())
+            && !codes.iter().any(|c| c == code)
+        {
+            codes.push(code.to_owned());
         }
     }
     Some(StringList(codes))
@@ -1328,7 +1328,9 @@ impl Plan {
         let self_referral = extra.get("self_referral").and_then(Value::as_bool);
         let professional_referral = extra.get("professional_referral").and_then(Value::as_bool);
         let from_pregnancy = extra.get("from_pregnancy").and_then(Value::as_bool);
-        let audiences = code_list(&extra, "audiences", |c| Audience::parse(c).map(Audience::as_str));
+        let audiences = code_list(&extra, "audiences", |c| {
+            Audience::parse(c).map(Audience::as_str)
+        });
         let delivery_modes = code_list(&extra, "delivery_modes", |c| {
             DeliveryMode::parse(c).map(DeliveryMode::as_str)
         });

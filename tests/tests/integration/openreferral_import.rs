@@ -491,7 +491,10 @@ async fn signpost_extension_fields_are_imported_and_filterable() {
     for (key, value) in [
         ("level_of_need", json!("specialist")),
         ("from_pregnancy", json!(true)),
-        ("audiences", json!(["FATHERS", "co_parents", "FATHERS", "NOBODY"])),
+        (
+            "audiences",
+            json!(["FATHERS", "co_parents", "FATHERS", "NOBODY"]),
+        ),
         ("delivery_modes", json!(["ONLINE", "HOME_VISIT"])),
         ("self_referral", json!(false)),
         ("professional_referral", json!(true)),
@@ -558,6 +561,10 @@ async fn signpost_extension_fields_are_imported_and_filterable() {
         .data(query, json!({ "f": { "audiences": ["MOTHERS"] } }))
         .await;
     let node = &data["search"]["edges"][0]["node"];
-    assert_eq!(node["eligibility"]["audiences"], json!(["MOTHERS"]), "{data}");
+    assert_eq!(
+        node["eligibility"]["audiences"],
+        json!(["MOTHERS"]),
+        "{data}"
+    );
     assert_eq!(node["eligibility"]["fromPregnancy"], false);
 }
