@@ -142,7 +142,6 @@ fn distance_factor(distance: Option<f64>) -> f32 {
 
 /// A segment's fast-field columns. Opening a column decodes its block metadata, which cost
 /// more than many searches themselves; segments never change, so they are opened once.
-#[derive(Clone)]
 pub struct SegmentColumns {
     id_hi: Column<u64>,
     id_lo: Column<u64>,
@@ -218,15 +217,7 @@ impl ColumnCache {
 pub struct PageSegmentCollector {
     settings: PageCollector,
     segment: SegmentOrdinal,
-    id_hi: Column<u64>,
-    id_lo: Column<u64>,
-    location: Column<u64>,
-    assured: Column<i64>,
-    min_age: Column<f64>,
-    max_age: Column<f64>,
-    pregnancy: Option<StrColumn>,
-    name_sort: Option<StrColumn>,
-    covers: Option<StrColumn>,
+    columns: Arc<SegmentColumns>,
     covers_ords: Vec<u64>,
     facet_columns: Vec<Option<StrColumn>>,
     facet_counts: Vec<HashMap<u64, u64>>,
@@ -260,19 +251,10 @@ impl Collector for PageCollector {
         } else {
             Vec::new()
         };
-        let columns = SegmentColumns::clone(&columns);
         Ok(PageSegmentCollector {
             settings: self.clone(),
             segment,
-            id_hi: columns.id_hi,
-            id_lo: columns.id_lo,
-            location: columns.location,
-            assured: columns.assured,
-            min_age: columns.min_age,
-            max_age: columns.max_age,
-            pregnancy: columns.pregnancy,
-            name_sort: columns.name_sort,
-            covers: columns.covers,
+            columns,
             covers_ords,
             facet_counts: vec![HashMap::new(); facet_columns.len()],
             facet_columns,
@@ -317,6 +299,7 @@ impl PageSegmentCollector {
         let box_km = radius.map(|r| (r * 1.01 / 111.0 + 1e-6, self.lon_span));
         let mut located = false;
         let nearest = self
+            .columns
             .location
             .values_for_doc(doc)
             .filter_map(|packed| {
@@ -349,7 +332,7 @@ impl PageSegmentCollector {
 
     /// Whether the service's catchment covers the place searched from.
     fn covers_point(&self, doc: DocId) -> bool {
-        self.covers.as_ref().is_some_and(|column| {
+        self.columns.covers.as_ref().is_some_and(|column| {
             column
                 .term_ords(doc)
                 .any(|ord| self.covers_ords.contains(&ord))
@@ -360,14 +343,14 @@ impl PageSegmentCollector {
         match self.settings.sort {
             Sort::Relevance => SortKey::Number(-f64::from(score)),
             Sort::Distance => SortKey::Number(distance.unwrap_or(f64::INFINITY)),
-            Sort::RecentlyVerified => match self.assured.first(doc) {
+            Sort::RecentlyVerified => match self.columns.assured.first(doc) {
                 #[expect(clippy::cast_precision_loss, reason = "day numbers are small")]
                 Some(day) if day > i64::MIN => SortKey::Number(-(day as f64)),
                 _ => SortKey::Number(f64::INFINITY),
             },
             Sort::Name => {
                 self.text.clear();
-                if let Some(column) = &self.name_sort
+                if let Some(column) = &self.columns.name_sort
                     && let Some(ord) = column.term_ords(doc).next()
                 {
                     let _ = column.ord_to_str(ord, &mut self.text);
@@ -409,7 +392,7 @@ impl SegmentCollector for PageSegmentCollector {
         {
             return;
         }
-        let assured = self.assured.first(doc).unwrap_or(i64::MIN);
+        let assured = self.columns.assured.first(doc).unwrap_or(i64::MIN);
         if assured == i64::MIN || self.settings.today - assured > STALE_AFTER_DAYS {
             final_score *= STALE_FACTOR;
         }
@@ -423,14 +406,15 @@ impl SegmentCollector for PageSegmentCollector {
             };
         }
         if let Some(age) = self.settings.age_hint {
-            let fits = self.min_age.first(doc).unwrap_or(-1.0) <= age
-                && self.max_age.first(doc).unwrap_or(f64::MAX) >= age;
+            let fits = self.columns.min_age.first(doc).unwrap_or(-1.0) <= age
+                && self.columns.max_age.first(doc).unwrap_or(f64::MAX) >= age;
             if !fits {
                 final_score *= AGE_MISMATCH_FACTOR;
             }
         }
         if self.settings.pregnancy_hint {
             let from_pregnancy = self
+                .columns
                 .pregnancy
                 .as_ref()
                 .is_some_and(|column| column.term_ords(doc).next().is_some());
@@ -438,8 +422,8 @@ impl SegmentCollector for PageSegmentCollector {
                 final_score *= PREGNANCY_MISMATCH_FACTOR;
             }
         }
-        let id = (u128::from(self.id_hi.first(doc).unwrap_or_default()) << 64)
-            | u128::from(self.id_lo.first(doc).unwrap_or_default());
+        let id = (u128::from(self.columns.id_hi.first(doc).unwrap_or_default()) << 64)
+            | u128::from(self.columns.id_lo.first(doc).unwrap_or_default());
         let key = self.sort_key(doc, final_score, distance);
         let candidate = Candidate {
             key,
