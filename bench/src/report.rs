@@ -64,8 +64,13 @@ pub fn markdown(r: &Results) -> String {
         "Written by `cargo run --release -p bench --{}` on {}. Do not edit by hand: run it again.\n",
         if r.quick {
             " --quick".to_owned()
-        } else {
+        } else if r.phase_seconds == 8.0 && r.repeats == 3 {
             format!(" --size {}", r.services)
+        } else {
+            format!(
+                " --size {} --seconds {} --repeats {}",
+                r.services, r.phase_seconds, r.repeats
+            )
         },
         r.date
     );
