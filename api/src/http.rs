@@ -37,6 +37,8 @@ use crate::{
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The most operations one batched request may carry.
 pub const MAX_BATCH: usize = 5;
+/// The largest GraphQL response sent, in bytes; a larger one is replaced by an error.
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Requests a minute per caller, keyed by token or address.
 pub type Limiter = governor::DefaultKeyedRateLimiter<String>;
@@ -77,6 +79,7 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .merge(crate::openreferral::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(too_large_as_json))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
@@ -84,6 +87,21 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A body over the size limit is refused by the limit layers with plain text; clients get the
+/// GraphQL error shape instead.
+async fn too_large_as_json(response: axum::response::Response) -> axum::response::Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "the request body is larger than {} KiB",
+                MAX_BODY_BYTES / 1024
+            ),
+        );
+    }
+    response
 }
 
 /// A transport-level refusal in the GraphQL error shape.
@@ -193,7 +211,7 @@ async fn graphql_post(
     match batch {
         BatchRequest::Single(request) => {
             let response = execute(&state, request, &caller, address).await;
-            axum::Json(response).into_response()
+            json_reply(StatusCode::OK, &response)
         }
         BatchRequest::Batch(requests) => {
             if requests.is_empty() {
@@ -212,7 +230,28 @@ async fn graphql_post(
             for request in requests {
                 responses.push(execute(&state, request, &caller, address).await);
             }
-            axum::Json(responses).into_response()
+            json_reply(StatusCode::OK, &responses)
+        }
+    }
+}
+
+/// Serialises a GraphQL reply once, refusing it when it is larger than [`MAX_RESPONSE_BYTES`].
+fn json_reply(status: StatusCode, reply: &impl serde::Serialize) -> axum::response::Response {
+    match serde_json::to_vec(reply) {
+        Ok(body) if body.len() <= MAX_RESPONSE_BYTES => {
+            (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Ok(_) => refuse(
+            StatusCode::OK,
+            &format!(
+                "the response would be larger than {} MiB; ask for fewer results or fields",
+                MAX_RESPONSE_BYTES / (1024 * 1024)
+            ),
+        ),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot serialise a response");
+            let body = json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] });
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
         }
     }
 }
@@ -223,6 +262,12 @@ async fn graphql_get(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> axum::response::Response {
+    if query.as_ref().is_some_and(|q| q.len() > MAX_BODY_BYTES) {
+        return refuse(
+            StatusCode::URI_TOO_LONG,
+            &format!("a GET query may be at most {MAX_BODY_BYTES} bytes; send larger ones by POST"),
+        );
+    }
     let Some(query) = query.filter(|q| !q.is_empty()) else {
         return Html(
             GraphiQLSource::build()
@@ -255,7 +300,7 @@ async fn graphql_get(
     } else {
         StatusCode::OK
     };
-    (status, axum::Json(response)).into_response()
+    json_reply(status, &response)
 }
 
 /// The address a request came from, for rate limits and listing reports.
@@ -336,4 +381,33 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         state.operations.load(Ordering::Relaxed),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(response: axum::response::Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("the body");
+        serde_json::from_slice(&bytes).expect("JSON")
+    }
+
+    #[tokio::test]
+    async fn replies_over_the_size_limit_become_a_clear_error() {
+        let small = json!({ "data": { "x": "y".repeat(1_000) } });
+        let body = body_of(json_reply(StatusCode::OK, &small)).await;
+        assert_eq!(body, small);
+
+        let large = json!({ "data": { "x": "y".repeat(MAX_RESPONSE_BYTES) } });
+        let body = body_of(json_reply(StatusCode::OK, &large)).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("larger than 4 MiB")),
+            "{body}"
+        );
+    }
 }

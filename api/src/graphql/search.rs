@@ -314,7 +314,7 @@ pub struct SearchQuery;
 impl SearchQuery {
     /// Finds services: free text with synonyms and typo tolerance, exact filters (statuses
     /// default to ACTIVE), distance from a place, facets and highlights.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity + 1")]
     #[expect(clippy::too_many_arguments, reason = "the contract's arguments")]
     async fn search(
         &self,

@@ -1,10 +1,12 @@
 //! Signpost's integration tests: one binary, each test with its own server and database.
 
 mod accounts;
+mod attacks;
 mod browse;
 mod changes;
 mod editing;
 mod filters;
+mod fuzz;
 mod openreferral;
 mod openreferral_import;
 mod property;
