@@ -111,29 +111,33 @@ async fn admit(
     {
         Ok(caller) => caller,
         Err(err) => {
-            // Failed authentications count against the address, like anonymous requests.
-            if let Some(limiter) = &state.anonymous_limit
+            // Failed authentications count against the address, like anonymous requests (a
+            // token that could not be checked for a database outage is not a failure).
+            if !matches!(err, ApiError::Unavailable(_))
+                && let Some(limiter) = &state.anonymous_limit
                 && limiter.check_key(&address.ip().to_string()).is_err()
             {
                 return Err(rate_limited());
             }
-            let code = err.code();
-            let status = if code == "INTERNAL" {
-                StatusCode::INTERNAL_SERVER_ERROR
-            } else {
-                StatusCode::UNAUTHORIZED
+            err.log("authentication failed");
+            let status = match &err {
+                ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                // The token could not be checked; the same request may succeed shortly.
+                ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::UNAUTHORIZED,
             };
-            let message = if code == "INTERNAL" {
-                "internal error".to_owned()
-            } else {
-                err.to_string()
-            };
-            if let ApiError::Internal(cause) = &err {
-                tracing::error!(error = ?cause, "authentication failed");
+            let body = json!({ "errors": [{
+                "message": err.to_string(),
+                "extensions": { "code": err.code() },
+            }] });
+            let mut response = (status, axum::Json(body)).into_response();
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+                );
             }
-            let body =
-                json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-            return Err((status, axum::Json(body)).into_response());
+            return Err(response);
         }
     };
     let (limiter, key) = match &caller {
