@@ -296,27 +296,46 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// The longest `/readyz` waits for the database before answering 503.
+pub const READY_CHECK_TIMEOUT: Duration = Duration::from_millis(800);
+
 async fn readyz(State(state): State<Arc<AppState>>) -> axum::response::Response {
     let not_ready = |body: serde_json::Value| {
         (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
     };
-    if let Err(err) = state.db.ping().await {
-        tracing::warn!(error = %err, "database unreachable");
-        return not_ready(json!({ "status": "not ready", "database": "unreachable" }));
-    }
-    match state.indexer.lag().await {
-        Ok(0) => (
+    let unreachable = || not_ready(json!({ "status": "not ready", "database": "unreachable" }));
+    // Both checks share one deadline, so an unreachable database is reported within a second
+    // rather than after the pool's acquire timeout.
+    let checks = async {
+        if let Err(err) = state.db.ping().await {
+            tracing::warn!(error = %err, "database unreachable");
+            return None;
+        }
+        match state.indexer.lag().await {
+            Ok(behind) => Some(behind),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the change feed");
+                None
+            }
+        }
+    };
+    match tokio::time::timeout(READY_CHECK_TIMEOUT, checks).await {
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = READY_CHECK_TIMEOUT.as_millis(),
+                "database unreachable: no answer in time"
+            );
+            unreachable()
+        }
+        Ok(None) => unreachable(),
+        Ok(Some(0)) => (
             StatusCode::OK,
             axum::Json(json!({ "status": "ready", "database": "ok", "index": "current" })),
         )
             .into_response(),
-        Ok(behind) => not_ready(
+        Ok(Some(behind)) => not_ready(
             json!({ "status": "not ready", "database": "ok", "index": "behind", "behind": behind }),
         ),
-        Err(err) => {
-            tracing::warn!(error = %err, "cannot read the change feed");
-            not_ready(json!({ "status": "not ready", "database": "unreachable" }))
-        }
     }
 }
 
