@@ -549,6 +549,10 @@ pub async fn run(options: Options) -> Result<()> {
                 })
                 .collect();
             let capacity = crate::soak::mix_capacity(&shares);
+            // An edit's cost to the server: its latency on this instance (50 ms when unmeasured).
+            let edit_cost = freshness
+                .as_ref()
+                .map_or(0.05, |f| f.same_instance.p50_ms / 1000.0);
             Some(
                 crate::soak::soak(
                     &target,
@@ -557,6 +561,7 @@ pub async fn run(options: Options) -> Result<()> {
                     &Arc::new(file.queries.clone()),
                     &file.updates,
                     capacity,
+                    Duration::from_secs_f64(edit_cost),
                     Duration::from_secs_f64(seconds),
                 )
                 .await?,

@@ -21,9 +21,10 @@ use crate::{
     signpost::{self, Signpost},
 };
 
-/// The share of the measured capacity the reads ask for.
+/// The share of the measured capacity the soak asks for, reads and edits together.
 pub const LOAD_SHARE: f64 = 0.8;
-/// Edits a second, as a share of the read rate (at least one a second, at most ten).
+/// Edits a second, as a share of the capacity (at least one every two seconds, at most ten a
+/// second).
 const EDIT_SHARE: f64 = 0.01;
 /// Connections of the read pool.
 const POOL: usize = 64;
@@ -42,10 +43,11 @@ pub struct Window {
 /// The soak's figures.
 #[derive(Clone, Debug, Serialize)]
 pub struct Soak {
+    /// The soak's length (requests still running at its end are waited for).
     pub seconds: f64,
     /// The closed-loop capacity of the read mix, from the measured classes.
     pub capacity_per_second: f64,
-    /// Reads a second asked for ([`LOAD_SHARE`] of the capacity).
+    /// Reads a second asked for (see [`rates`]).
     pub read_rate: f64,
     /// Edits a second asked for, and achieved.
     pub edit_rate: f64,
@@ -100,8 +102,19 @@ struct Sample {
     outcome: Result<u64, String>,
 }
 
-/// Runs the soak against a running Signpost (process `pid`) for `length`: `queries` in order at
-/// [`LOAD_SHARE`] of `capacity`, and edits of `services` (round robin) with `token`.
+/// The read and edit rates: edits at [`EDIT_SHARE`] of the capacity, each taking the server
+/// about `edit_cost` (the measured update latency), and reads filling the rest of
+/// [`LOAD_SHARE`] of the server's time (at least a tenth of it).
+pub fn rates(capacity: f64, edit_cost: Duration) -> (f64, f64) {
+    let edit_rate = (capacity * EDIT_SHARE).clamp(0.5, 10.0);
+    let edit_busy = edit_rate * edit_cost.as_secs_f64();
+    let read_share = (LOAD_SHARE - edit_busy).max(LOAD_SHARE / 10.0);
+    ((capacity * read_share).max(1.0), edit_rate)
+}
+
+/// Runs the soak against a running Signpost (process `pid`) for `length`: `queries` in order
+/// and edits of `services` (round robin, with `token`) at the [`rates`] for `capacity`.
+#[allow(clippy::too_many_arguments)]
 pub async fn soak(
     target: &Arc<Signpost>,
     pid: u32,
@@ -109,14 +122,14 @@ pub async fn soak(
     queries: &Arc<Vec<Query>>,
     services: &[String],
     capacity: f64,
+    edit_cost: Duration,
     length: Duration,
 ) -> Result<Soak> {
-    let read_rate = (capacity * LOAD_SHARE).max(1.0);
-    let edit_rate = (read_rate * EDIT_SHARE).clamp(1.0, 10.0);
+    let (read_rate, edit_rate) = rates(capacity, edit_cost);
     let window = window_length(length);
     let rss_start = procs::rss_mib(pid)?;
     eprintln!(
-        "  soak: {:.0} s at {read_rate:.0} reads/s ({:.0}% of {capacity:.0}/s) and {edit_rate:.1} edits/s",
+        "  soak: {:.0} s at {read_rate:.0} reads/s and {edit_rate:.1} edits/s ({:.0}% of a capacity of {capacity:.0}/s)",
         length.as_secs_f64(),
         LOAD_SHARE * 100.0
     );
@@ -254,7 +267,6 @@ pub async fn soak(
     let (edit_samples, edit_errors) = editor.await?;
     let rss_max = sampler.await?;
     let rss_end = procs::rss_mib(pid)?;
-    let seconds = start.elapsed().as_secs_f64();
 
     let read_errors: u64 = errors.values().sum();
     errors.extend(edit_errors);
@@ -282,7 +294,7 @@ pub async fn soak(
         .map_or(f64::NAN, |w| w.p99_ms);
     let edits = edit_samples.len() as f64;
     let soak = Soak {
-        seconds,
+        seconds: length.as_secs_f64(),
         capacity_per_second: capacity,
         read_rate,
         edit_rate,
@@ -345,6 +357,17 @@ mod tests {
         let capacity = mix_capacity(&[(0.5, 100.0), (0.5, 300.0)]);
         assert!((capacity - 150.0).abs() < 1e-9);
         assert!(mix_capacity(&[]).is_nan());
+    }
+
+    #[test]
+    fn edits_take_their_share_of_the_load() {
+        // 1,000/s: 10 edits a second of 20 ms each keep the server busy a fifth of the time.
+        let (reads, edits) = rates(1_000.0, Duration::from_millis(20));
+        assert!((edits - 10.0).abs() < 1e-9);
+        assert!((reads - 600.0).abs() < 1e-6);
+        // Edits costlier than the whole share still leave some reads.
+        let (reads, _) = rates(100.0, Duration::from_secs(2));
+        assert!((reads - 8.0).abs() < 1e-6);
     }
 
     #[test]
