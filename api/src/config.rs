@@ -37,6 +37,9 @@ pub struct Settings {
     pub rate_limit_token: u32,
     /// `SIGNPOST_PRODUCTION`: production mode turns GraphQL field suggestions off (default false).
     pub production: bool,
+    /// `SIGNPOST_DB_ACQUIRE_TIMEOUT_MS`: the longest a request waits for a database connection
+    /// before it is answered `UNAVAILABLE` (default 2,000 ms).
+    pub db_acquire_timeout: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -55,6 +58,7 @@ impl std::fmt::Debug for Settings {
             .field("rate_limit_anonymous", &self.rate_limit_anonymous)
             .field("rate_limit_token", &self.rate_limit_token)
             .field("production", &self.production)
+            .field("db_acquire_timeout", &self.db_acquire_timeout)
             .finish()
     }
 }
@@ -75,6 +79,7 @@ impl Default for Settings {
             rate_limit_anonymous: 600,
             rate_limit_token: 3_000,
             production: false,
+            db_acquire_timeout: Duration::from_millis(2_000),
         }
     }
 }
@@ -110,6 +115,12 @@ impl Settings {
                 .parse()
                 .with_context(|| format!("SIGNPOST_FEED_POLL_MS is not a whole number: {ms}"))?;
             settings.feed_poll_interval = Duration::from_millis(ms.max(10));
+        }
+        if let Some(ms) = lookup("SIGNPOST_DB_ACQUIRE_TIMEOUT_MS") {
+            let ms: u64 = ms.parse().with_context(|| {
+                format!("SIGNPOST_DB_ACQUIRE_TIMEOUT_MS is not a whole number: {ms}")
+            })?;
+            settings.db_acquire_timeout = Duration::from_millis(ms.max(100));
         }
         settings.jwt_secret = lookup("SIGNPOST_JWT_SECRET").filter(|s| !s.is_empty());
         settings.jwt_public_key =

@@ -129,29 +129,33 @@ async fn admit(
     {
         Ok(caller) => caller,
         Err(err) => {
-            // Failed authentications count against the address, like anonymous requests.
-            if let Some(limiter) = &state.anonymous_limit
+            // Failed authentications count against the address, like anonymous requests (a
+            // token that could not be checked for a database outage is not a failure).
+            if !matches!(err, ApiError::Unavailable(_))
+                && let Some(limiter) = &state.anonymous_limit
                 && limiter.check_key(&address.ip().to_string()).is_err()
             {
                 return Err(rate_limited());
             }
-            let code = err.code();
-            let status = if code == "INTERNAL" {
-                StatusCode::INTERNAL_SERVER_ERROR
-            } else {
-                StatusCode::UNAUTHORIZED
+            err.log("authentication failed");
+            let status = match &err {
+                ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                // The token could not be checked; the same request may succeed shortly.
+                ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::UNAUTHORIZED,
             };
-            let message = if code == "INTERNAL" {
-                "internal error".to_owned()
-            } else {
-                err.to_string()
-            };
-            if let ApiError::Internal(cause) = &err {
-                tracing::error!(error = ?cause, "authentication failed");
+            let body = json!({ "errors": [{
+                "message": err.to_string(),
+                "extensions": { "code": err.code() },
+            }] });
+            let mut response = (status, axum::Json(body)).into_response();
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+                );
             }
-            let body =
-                json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-            return Err((status, axum::Json(body)).into_response());
+            return Err(response);
         }
     };
     let (limiter, key) = match &caller {
@@ -337,27 +341,46 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// The longest `/readyz` waits for the database before answering 503.
+pub const READY_CHECK_TIMEOUT: Duration = Duration::from_millis(800);
+
 async fn readyz(State(state): State<Arc<AppState>>) -> axum::response::Response {
     let not_ready = |body: serde_json::Value| {
         (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
     };
-    if let Err(err) = state.db.ping().await {
-        tracing::warn!(error = %err, "database unreachable");
-        return not_ready(json!({ "status": "not ready", "database": "unreachable" }));
-    }
-    match state.indexer.lag().await {
-        Ok(0) => (
+    let unreachable = || not_ready(json!({ "status": "not ready", "database": "unreachable" }));
+    // Both checks share one deadline, so an unreachable database is reported within a second
+    // rather than after the pool's acquire timeout.
+    let checks = async {
+        if let Err(err) = state.db.ping().await {
+            tracing::warn!(error = %err, "database unreachable");
+            return None;
+        }
+        match state.indexer.lag().await {
+            Ok(behind) => Some(behind),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the change feed");
+                None
+            }
+        }
+    };
+    match tokio::time::timeout(READY_CHECK_TIMEOUT, checks).await {
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = READY_CHECK_TIMEOUT.as_millis(),
+                "database unreachable: no answer in time"
+            );
+            unreachable()
+        }
+        Ok(None) => unreachable(),
+        Ok(Some(0)) => (
             StatusCode::OK,
             axum::Json(json!({ "status": "ready", "database": "ok", "index": "current" })),
         )
             .into_response(),
-        Ok(behind) => not_ready(
+        Ok(Some(behind)) => not_ready(
             json!({ "status": "not ready", "database": "ok", "index": "behind", "behind": behind }),
         ),
-        Err(err) => {
-            tracing::warn!(error = %err, "cannot read the change feed");
-            not_ready(json!({ "status": "not ready", "database": "unreachable" }))
-        }
     }
 }
 

@@ -395,6 +395,116 @@ impl TestApp {
     }
 }
 
+/// A data directory and, when `TEST_DATABASE_URL` is set, a PostgreSQL database of its own
+/// (dropped with it), for a server run as a separate process of the `signpost` binary.
+pub struct TestDatabase {
+    /// The data directory (the SQLite file and the search index).
+    pub data_dir: tempfile::TempDir,
+    /// The PostgreSQL URL, or none for the embedded SQLite file in the data directory.
+    pub database_url: Option<String>,
+    postgres: Option<PostgresDatabase>,
+}
+
+impl TestDatabase {
+    /// A fresh data directory, and a fresh PostgreSQL database when `TEST_DATABASE_URL` is set.
+    pub async fn create() -> Self {
+        let made = async {
+            let data_dir = tempfile::tempdir()?;
+            let mut database_url = None;
+            let mut postgres = None;
+            if let Ok(admin_url) = std::env::var("TEST_DATABASE_URL")
+                && !admin_url.trim().is_empty()
+            {
+                let name = format!("signpost_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(admin_url.clone()).await?;
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await?;
+                admin.close().await?;
+                database_url = Some(with_database(&admin_url, &name)?);
+                postgres = Some(PostgresDatabase { admin_url, name });
+            }
+            anyhow::Ok(Self {
+                data_dir,
+                database_url,
+                postgres,
+            })
+        };
+        made.await
+            .unwrap_or_else(|err| panic!("cannot make the test database: {err:#}"))
+    }
+
+    /// Whether the database is PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// A connection of the test's own to the database, for checks.
+    pub async fn connect(&self) -> DatabaseConnection {
+        let url = match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rw",
+                self.data_dir
+                    .path()
+                    .join(signpost_api::db::SQLITE_FILE)
+                    .display()
+            ),
+        };
+        Database::connect(url)
+            .await
+            .unwrap_or_else(|err| panic!("cannot connect to the test database: {err}"))
+    }
+
+    /// A `signpost` command on this data directory and database, with no other `SIGNPOST_*`
+    /// setting from the test's environment and warnings only in its log.
+    pub fn command(&self, binary: &std::path::Path) -> std::process::Command {
+        let mut command = std::process::Command::new(binary);
+        for (name, _) in std::env::vars_os() {
+            if name
+                .to_str()
+                .is_some_and(|name| name.starts_with("SIGNPOST_") || name == "DATABASE_URL")
+            {
+                command.env_remove(name);
+            }
+        }
+        command
+            .env("SIGNPOST_DATA_DIR", self.data_dir.path())
+            .env("RUST_LOG", "warn");
+        if let Some(url) = &self.database_url {
+            command.env("DATABASE_URL", url);
+        }
+        command
+    }
+}
+
+/// The `signpost` binary next to the test binary's directory, built when missing or older.
+pub fn signpost_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe()
+        .unwrap_or_else(|err| panic!("the test binary's path is unknown: {err}"));
+    let dir = exe
+        .ancestors()
+        .find(|dir| dir.file_name().is_some_and(|name| name == "deps"))
+        .and_then(|deps| deps.parent())
+        .unwrap_or_else(|| panic!("the test binary does not live in a deps directory"))
+        .to_path_buf();
+    let binary = dir.join(format!("signpost{}", std::env::consts::EXE_SUFFIX));
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let stale = match (modified(&binary), modified(&exe)) {
+        (Some(binary), Some(tests)) => binary < tests,
+        _ => true,
+    };
+    if stale {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "signpost-api", "--bin", "signpost"])
+            .status()
+            .unwrap_or_else(|err| panic!("cargo does not run: {err}"));
+        assert!(status.success(), "building signpost failed");
+    }
+    assert!(binary.exists(), "no {}", binary.display());
+    binary
+}
+
 /// The code and message of a response's first error.
 pub fn first_error(body: &Value) -> (String, String) {
     let error = &body["errors"][0];

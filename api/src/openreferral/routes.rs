@@ -357,9 +357,7 @@ impl ServiceQuery {
             cond = cond.add(service::Column::MaxAgeMonths.lte(months + EPSILON));
         }
         if let Some(term) = self.taxonomy_term_id {
-            let terms = crate::store::taxonomy::with_descendants(&state.db, &[term])
-                .await
-                .map_err(OrError::internal)?;
+            let terms = crate::store::taxonomy::with_descendants(&state.db, &[term]).await?;
             cond = cond.add(
                 service::Column::Id.in_subquery(
                     Query::select()
@@ -627,8 +625,7 @@ async fn taxonomy_terms(AxumState(state): AxumState<State>, RawQuery(raw): RawQu
     let taxonomy_id = params.uuid("taxonomy_id")?;
     let parent_id = params.uuid("parent_id")?;
     let terms: Vec<taxonomy_term::Model> = crate::store::taxonomy::all_terms(&state.db)
-        .await
-        .map_err(OrError::internal)?
+        .await?
         .into_iter()
         .filter(|t| taxonomy_id.is_none_or(|id| t.taxonomy_id == Some(id)))
         .filter(|t| parent_id.is_none_or(|id| t.parent_id == Some(id)))

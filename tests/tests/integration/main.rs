@@ -4,6 +4,7 @@ mod accounts;
 mod attacks;
 mod browse;
 mod changes;
+mod database_faults;
 mod editing;
 mod filters;
 mod fuzz;
