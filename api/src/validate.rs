@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 
 /// The years a date may fall in: wide enough for any real listing, narrow enough for every
 /// database and date sum.
-pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
 
 /// Whether a date falls in [`YEARS`].
 pub fn sane_year(date: impl Datelike) -> bool {

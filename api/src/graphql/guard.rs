@@ -378,78 +378,130 @@ impl<'a> Measure<'a> {
 }
 
 /// Refuses text that no listing, name or search can hold: NUL and the other control characters
-/// but tab, line feed and carriage return, in the document's values or the variables.
+/// but tab, line feed and carriage return, anywhere in the arguments a document passes (given
+/// inline, by variable, or as a variable's default). The error names the argument's path, as
+/// the editing validators do (`input.phones[0].number: ...`).
 fn check_text(document: &ExecutableDocument, variables: &Variables) -> Result<(), String> {
-    fn has_control(text: &str) -> bool {
-        text.chars()
-            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r') && (c as u32) < 0x80)
-    }
-    fn const_value(input: &Value) -> bool {
-        match input {
-            Value::String(text) => has_control(text),
-            Value::List(items) => items.iter().any(const_value),
-            Value::Object(fields) => fields
-                .iter()
-                .any(|(name, value)| has_control(name) || const_value(value)),
-            _ => false,
+    let mut values: HashMap<&str, &Value> = HashMap::new();
+    for (_, operation) in document.operations.iter() {
+        for definition in &operation.node.variable_definitions {
+            let name = &definition.node.name.node;
+            let given =
+                variables
+                    .get(name)
+                    .or(definition.node.default_value.as_ref().map(|d| &d.node));
+            if let Some(value) = given {
+                values.entry(name.as_str()).or_insert(value);
+            }
         }
     }
-    fn value(input: &async_graphql_value::Value) -> bool {
-        use async_graphql_value::Value as V;
-        match input {
-            V::String(text) => has_control(text),
-            V::List(items) => items.iter().any(value),
-            V::Object(fields) => fields.values().any(value),
-            _ => false,
-        }
+    let check = TextCheck { values };
+    let sets = document
+        .operations
+        .iter()
+        .map(|(_, operation)| &operation.node.selection_set.node)
+        .chain(
+            document
+                .fragments
+                .values()
+                .map(|fragment| &fragment.node.selection_set.node),
+        );
+    for set in sets {
+        check.selection_set(set).map_err(|mut path| {
+            path.reverse();
+            format!(
+                "{}: must not contain control characters (tab and line breaks are allowed)",
+                path.concat()
+            )
+        })?;
     }
-    fn selection_set(set: &SelectionSet) -> bool {
-        set.items.iter().any(|selection| match &selection.node {
-            Selection::Field(field) => {
-                field.node.arguments.iter().any(|(_, v)| value(&v.node))
-                    || field
+    Ok(())
+}
+
+/// Walks arguments for control characters; an error is the offending value's path, innermost
+/// segment first.
+struct TextCheck<'a> {
+    values: HashMap<&'a str, &'a Value>,
+}
+
+impl TextCheck<'_> {
+    fn selection_set(&self, set: &SelectionSet) -> Result<(), Vec<String>> {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let directives = field
                         .node
                         .directives
                         .iter()
-                        .any(|d| d.node.arguments.iter().any(|(_, v)| value(&v.node)))
-                    || selection_set(&field.node.selection_set.node)
+                        .flat_map(|d| d.node.arguments.iter());
+                    for (name, value) in field.node.arguments.iter().chain(directives) {
+                        self.value(&value.node).map_err(|mut path| {
+                            path.push(name.node.to_string());
+                            path
+                        })?;
+                    }
+                    self.selection_set(&field.node.selection_set.node)?;
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.selection_set(&fragment.node.selection_set.node)?;
+                }
+                Selection::FragmentSpread(_) => {}
             }
-            Selection::InlineFragment(fragment) => selection_set(&fragment.node.selection_set.node),
-            Selection::FragmentSpread(_) => false,
-        })
+        }
+        Ok(())
     }
-    let refused = || {
-        "text must not contain control characters (such as NUL); only tab and line breaks are \
-         allowed"
-            .to_owned()
-    };
-    if variables.iter().any(|(_, v)| const_value(v)) {
-        return Err(refused());
-    }
-    for (_, operation) in document.operations.iter() {
-        let defaults = operation
-            .node
-            .variable_definitions
-            .iter()
-            .any(|definition| {
-                definition
-                    .node
-                    .default_value
-                    .as_ref()
-                    .is_some_and(|default| const_value(&default.node))
-            });
-        if defaults || selection_set(&operation.node.selection_set.node) {
-            return Err(refused());
+
+    fn value(&self, value: &async_graphql_value::Value) -> Result<(), Vec<String>> {
+        use async_graphql_value::Value as V;
+        match value {
+            V::Variable(name) => match self.values.get(name.as_str()) {
+                Some(given) => const_text(given),
+                None => Ok(()),
+            },
+            V::String(text) if has_control(text) => Err(Vec::new()),
+            V::List(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+                self.value(item).map_err(|mut path| {
+                    path.push(format!("[{i}]"));
+                    path
+                })
+            }),
+            V::Object(fields) => fields.iter().try_for_each(|(key, item)| {
+                self.value(item).map_err(|mut path| {
+                    path.push(format!(".{key}"));
+                    path
+                })
+            }),
+            _ => Ok(()),
         }
     }
-    if document
-        .fragments
-        .values()
-        .any(|fragment| selection_set(&fragment.node.selection_set.node))
-    {
-        return Err(refused());
+}
+
+fn const_text(value: &Value) -> Result<(), Vec<String>> {
+    match value {
+        Value::String(text) if has_control(text) => Err(Vec::new()),
+        Value::List(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+            const_text(item).map_err(|mut path| {
+                path.push(format!("[{i}]"));
+                path
+            })
+        }),
+        Value::Object(fields) => fields.iter().try_for_each(|(key, item)| {
+            if has_control(key) {
+                return Err(vec![".<key>".to_owned()]);
+            }
+            const_text(item).map_err(|mut path| {
+                path.push(format!(".{key}"));
+                path
+            })
+        }),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// Whether `text` holds an ASCII control character other than tab and line breaks.
+fn has_control(text: &str) -> bool {
+    text.bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
 }
 
 fn has_mutation(document: &ExecutableDocument) -> bool {

@@ -419,7 +419,7 @@ pub struct ServiceFilter {
 
 /// What a service's child list (locations, phones, schedules, ...) counts as in the query
 /// complexity: a listing's usual number of rows, so that nesting lists multiplies the cost.
-const CHILD_ROWS: usize = 3;
+const CHILD_ROWS: usize = 2;
 
 /// The largest infant age, in months, a filter may ask about.
 pub const MAX_AGE_MONTHS: f64 = 60.0;
