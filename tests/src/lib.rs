@@ -4,7 +4,12 @@
 //! SQLite by default (a fresh data directory per test); with `TEST_DATABASE_URL=postgres://...`
 //! each test gets its own PostgreSQL database, dropped afterwards.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    process::{Command, Stdio},
+    sync::Arc,
+};
 
 use anyhow::Context;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
@@ -393,6 +398,56 @@ impl TestApp {
             .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
             .unwrap_or_else(|| panic!("no metric {name} in {text}"))
     }
+}
+
+/// The `signpost` binary next to this test binary's directory, built when missing or older.
+pub fn signpost_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe
+        .ancestors()
+        .find(|dir| dir.file_name().is_some_and(|name| name == "deps"))
+        .and_then(|deps| deps.parent())
+        .expect("the test binary lives in a deps directory")
+        .to_path_buf();
+    let binary = dir.join(format!("signpost{}", std::env::consts::EXE_SUFFIX));
+    let modified = |path: &PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let stale = match (modified(&binary), modified(&exe)) {
+        (Some(binary), Some(tests)) => binary < tests,
+        _ => true,
+    };
+    if stale {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-q", "-p", "signpost-api", "--bin", "signpost"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building signpost failed");
+    }
+    assert!(binary.exists(), "no {}", binary.display());
+    binary
+}
+
+/// A `signpost` command on the data directory and database of `settings`, with no other
+/// `SIGNPOST_*` or `DATABASE_URL` from the test's environment and warnings only in its log.
+pub fn signpost_command(settings: &Settings) -> Command {
+    let mut command = Command::new(signpost_binary());
+    for (name, _) in std::env::vars_os() {
+        if name
+            .to_str()
+            .is_some_and(|name| name.starts_with("SIGNPOST_") || name == "DATABASE_URL")
+        {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env("SIGNPOST_DATA_DIR", &settings.data_dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(url) = &settings.database_url {
+        command.env("DATABASE_URL", url);
+    }
+    command
 }
 
 /// The code and message of a response's first error.

@@ -5,6 +5,7 @@ mod browse;
 mod changes;
 mod editing;
 mod filters;
+mod index_faults;
 mod openreferral;
 mod openreferral_import;
 mod property;
