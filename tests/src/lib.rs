@@ -4,7 +4,11 @@
 //! SQLite by default (a fresh data directory per test); with `TEST_DATABASE_URL=postgres://...`
 //! each test gets its own PostgreSQL database, dropped afterwards.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::SocketAddr,
+    process::{Command, Stdio},
+    sync::Arc,
+};
 
 use anyhow::Context;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
@@ -458,23 +462,8 @@ impl TestDatabase {
 
     /// A `signpost` command on this data directory and database, with no other `SIGNPOST_*`
     /// setting from the test's environment and warnings only in its log.
-    pub fn command(&self, binary: &std::path::Path) -> std::process::Command {
-        let mut command = std::process::Command::new(binary);
-        for (name, _) in std::env::vars_os() {
-            if name
-                .to_str()
-                .is_some_and(|name| name.starts_with("SIGNPOST_") || name == "DATABASE_URL")
-            {
-                command.env_remove(name);
-            }
-        }
-        command
-            .env("SIGNPOST_DATA_DIR", self.data_dir.path())
-            .env("RUST_LOG", "warn");
-        if let Some(url) = &self.database_url {
-            command.env("DATABASE_URL", url);
-        }
-        command
+    pub fn command(&self, binary: &std::path::Path) -> Command {
+        configured_command(binary, self.data_dir.path(), self.database_url.as_deref())
     }
 }
 
@@ -503,6 +492,46 @@ pub fn signpost_binary() -> std::path::PathBuf {
     }
     assert!(binary.exists(), "no {}", binary.display());
     binary
+}
+
+/// A `signpost` command on the data directory and database of `settings`, with no other
+/// `SIGNPOST_*` or `DATABASE_URL` from the test's environment and warnings only in its log.
+pub fn signpost_command(settings: &Settings) -> Command {
+    let mut command = configured_command(
+        &signpost_binary(),
+        &settings.data_dir,
+        settings.database_url.as_deref(),
+    );
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// `binary` on `data_dir` and `database_url`, with no other `SIGNPOST_*` or `DATABASE_URL` from
+/// the test's environment and warnings only in its log.
+fn configured_command(
+    binary: &std::path::Path,
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+) -> Command {
+    let mut command = Command::new(binary);
+    for (name, _) in std::env::vars_os() {
+        if name
+            .to_str()
+            .is_some_and(|name| name.starts_with("SIGNPOST_") || name == "DATABASE_URL")
+        {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env("SIGNPOST_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn");
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    command
 }
 
 /// The code and message of a response's first error.

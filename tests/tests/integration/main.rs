@@ -8,6 +8,7 @@ mod database_faults;
 mod editing;
 mod filters;
 mod fuzz;
+mod index_faults;
 mod openreferral;
 mod openreferral_import;
 mod property;
