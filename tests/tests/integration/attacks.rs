@@ -357,3 +357,20 @@ async fn failed_logins_elsewhere_cannot_lock_the_owner_out() {
         .expect("JSON");
     assert_eq!(first_error(&body).0, "RATE_LIMITED", "{body}");
 }
+
+#[tokio::test]
+async fn an_alias_flood_of_searches_is_refused_as_too_complex() {
+    let app = TestApp::spawn().await;
+    let text = "baby ".repeat(90);
+    let one = |n: usize| format!("s{n}: search(text: \"{text}\", first: 1) {{ totalCount }}");
+    let flood: Vec<String> = (0..30).map(one).collect();
+    let (code, message) = app
+        .error(&format!("{{ {} }}", flood.join(" ")), json!({}))
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(message.to_lowercase().contains("complex"), "{message}");
+    // A few searches in one document are fine.
+    let few: Vec<String> = (0..3).map(one).collect();
+    app.data(&format!("{{ {} }}", few.join(" ")), json!({}))
+        .await;
+}
