@@ -31,6 +31,10 @@ pub const MAX_DIRECTIVES: usize = 50;
 pub const MAX_DIRECTIVES_ON_A_FIELD: usize = 8;
 /// The deepest field nesting a document may reach through its fragments.
 pub const MAX_EXPANDED_DEPTH: usize = 30;
+/// The deepest nesting of introspection lists (`types { fields { args } }` is three).
+pub const MAX_INTROSPECTION_LISTS: usize = 3;
+/// The most introspection roots (`__schema`, `__type`) a document may hold.
+pub const MAX_INTROSPECTION_ROOTS: u64 = 3;
 /// The most selections a document may expand to, with every fragment spread multiplied out
 /// (validation and the complexity count walk the expanded document).
 pub const MAX_EXPANDED_SELECTIONS: u64 = 5_000;
@@ -277,7 +281,6 @@ fn check_shape(document: &ExecutableDocument) -> Result<(), String> {
         fragments: HashMap::new(),
         open: HashSet::new(),
     };
-    let mut expanded: u64 = 0;
     let sets = document
         .operations
         .iter()
@@ -288,12 +291,32 @@ fn check_shape(document: &ExecutableDocument) -> Result<(), String> {
                 .values()
                 .map(|fragment| &fragment.node.selection_set.node),
         );
+    let mut whole = Size::default();
     for set in sets {
-        let size = measure.selection_set(set)?;
-        expanded = expanded.saturating_add(size.selections);
-        if expanded > MAX_EXPANDED_SELECTIONS {
+        whole.add(measure.selection_set(set)?);
+        check_introspection(whole)?;
+        if whole.selections > MAX_EXPANDED_SELECTIONS {
             return Err(too_many_selections());
         }
+    }
+    Ok(())
+}
+
+/// Refuses introspection that would multiply: lists nested more deeply than the standard
+/// introspection query nests them (types, their fields, the fields' arguments), or more than a
+/// few introspection roots in one document.
+fn check_introspection(size: Size) -> Result<(), String> {
+    if size.introspection_lists > MAX_INTROSPECTION_LISTS {
+        return Err(format!(
+            "introspection lists may be nested at most {MAX_INTROSPECTION_LISTS} deep (as in \
+             types {{ fields {{ args }} }})"
+        ));
+    }
+    if size.introspection_roots > MAX_INTROSPECTION_ROOTS {
+        return Err(format!(
+            "a query may hold at most {MAX_INTROSPECTION_ROOTS} introspection fields \
+             (__schema, __type)"
+        ));
     }
     Ok(())
 }
@@ -312,7 +335,37 @@ struct Size {
     selections: u64,
     /// The deepest field nesting.
     depth: usize,
+    /// The most introspection lists nested in one another on one path.
+    introspection_lists: usize,
+    /// Introspection roots (`__schema`, `__type`) in all.
+    introspection_roots: u64,
 }
+
+impl Size {
+    /// This size and `other` side by side.
+    fn add(&mut self, other: Size) {
+        self.selections = self.selections.saturating_add(other.selections);
+        self.depth = self.depth.max(other.depth);
+        self.introspection_lists = self.introspection_lists.max(other.introspection_lists);
+        self.introspection_roots = self
+            .introspection_roots
+            .saturating_add(other.introspection_roots);
+    }
+}
+
+/// The list fields of GraphQL's introspection types. Nested through `type` and `ofType` they
+/// multiply (types, each type's fields, each field type's fields, ...), and their cost is not
+/// in the complexity count, so their nesting is bounded here.
+const INTROSPECTION_LISTS: [&str; 8] = [
+    "types",
+    "fields",
+    "args",
+    "inputFields",
+    "interfaces",
+    "possibleTypes",
+    "enumValues",
+    "directives",
+];
 
 /// Measures selection sets with fragment spreads multiplied out, each fragment worked out
 /// once, so the work is linear in the document whatever its spreads.
@@ -331,9 +384,15 @@ impl<'a> Measure<'a> {
             let size = match &selection.node {
                 Selection::Field(field) => {
                     let below = self.selection_set(&field.node.selection_set.node)?;
+                    let name = field.node.name.node.as_str();
                     Size {
                         selections: below.selections.saturating_add(1),
                         depth: below.depth + 1,
+                        introspection_lists: below.introspection_lists
+                            + usize::from(INTROSPECTION_LISTS.contains(&name)),
+                        introspection_roots: below
+                            .introspection_roots
+                            .saturating_add(u64::from(matches!(name, "__schema" | "__type"))),
                     }
                 }
                 Selection::InlineFragment(fragment) => {
@@ -343,8 +402,8 @@ impl<'a> Measure<'a> {
                     self.fragment(&spread.node.fragment_name.node)?
                 }
             };
-            total.selections = total.selections.saturating_add(size.selections);
-            total.depth = total.depth.max(size.depth);
+            total.add(size);
+            check_introspection(total)?;
             if total.selections > MAX_EXPANDED_SELECTIONS {
                 return Err(too_many_selections());
             }

@@ -374,3 +374,55 @@ async fn an_alias_flood_of_searches_is_refused_as_too_complex() {
     app.data(&format!("{{ {} }}", few.join(" ")), json!({}))
         .await;
 }
+
+#[tokio::test]
+async fn introspection_cannot_multiply_a_response() {
+    let app = TestApp::spawn().await;
+    // fields { type { ofType { fields { ... } } } }: each level multiplies by a type's fields.
+    let mut chain = String::from("name");
+    // Within the depth limit, so only the introspection bound refuses it.
+    for _ in 0..3 {
+        chain = format!(
+            "name fields {{ name type {{ name fields {{ {chain} }} ofType {{ name fields {{ {chain} }} }} }} }}"
+        );
+    }
+    for query in [
+        format!("{{ __schema {{ types {{ {chain} }} }} }}"),
+        format!("{{ __type(name: \"Service\") {{ {chain} }} }}"),
+    ] {
+        let started = Instant::now();
+        let (code, message) = app.error(&query, json!({})).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{message}");
+        assert!(message.contains("introspection"), "{message}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    // Aliased copies of the whole schema.
+    let copies: Vec<String> = (0..50)
+        .map(|n| format!("s{n}: __schema {{ types {{ name fields {{ name args {{ name }} }} }} }}"))
+        .collect();
+    let (code, message) = app
+        .error(&format!("{{ {} }}", copies.join(" ")), json!({}))
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+    assert!(message.contains("introspection"), "{message}");
+
+    // The standard introspection query (as GraphiQL sends it) still works.
+    let standard = "query IntrospectionQuery { __schema { queryType { name } mutationType { name } \
+        subscriptionType { name } types { ...FullType } directives { name description locations \
+        args { ...InputValue } } } } \
+        fragment FullType on __Type { kind name description fields(includeDeprecated: true) { \
+        name description args { ...InputValue } type { ...TypeRef } isDeprecated \
+        deprecationReason } inputFields { ...InputValue } interfaces { ...TypeRef } \
+        enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } \
+        possibleTypes { ...TypeRef } } \
+        fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue } \
+        fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { \
+        kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }";
+    let data = app.data(standard, json!({})).await;
+    assert!(
+        data["__schema"]["types"]
+            .as_array()
+            .is_some_and(|t| t.len() > 20)
+    );
+    assert_alive(&app).await;
+}
