@@ -29,7 +29,7 @@ pub const MAX_DIRECTIVES: usize = 50;
 
 /// The most directives one field may carry.
 pub const MAX_DIRECTIVES_ON_A_FIELD: usize = 8;
-/// The deepest field nesting a document may reach through its fragments.
+/// The deepest nesting of fields and fragments (inline or spread) a document may reach.
 pub const MAX_EXPANDED_DEPTH: usize = 30;
 /// The deepest nesting of introspection lists (`types { fields { args } }` is three).
 pub const MAX_INTROSPECTION_LISTS: usize = 3;
@@ -333,7 +333,7 @@ fn too_many_selections() -> String {
 struct Size {
     /// Selections in all.
     selections: u64,
-    /// The deepest field nesting.
+    /// The deepest nesting of fields and fragments.
     depth: usize,
     /// The most introspection lists nested in one another on one path.
     introspection_lists: usize,
@@ -395,11 +395,16 @@ impl<'a> Measure<'a> {
                             .saturating_add(u64::from(matches!(name, "__schema" | "__type"))),
                     }
                 }
+                // A fragment is a level of its own when the query runs, as a field is.
                 Selection::InlineFragment(fragment) => {
-                    self.selection_set(&fragment.node.selection_set.node)?
+                    let mut below = self.selection_set(&fragment.node.selection_set.node)?;
+                    below.depth += 1;
+                    below
                 }
                 Selection::FragmentSpread(spread) => {
-                    self.fragment(&spread.node.fragment_name.node)?
+                    let mut below = self.fragment(&spread.node.fragment_name.node)?;
+                    below.depth += 1;
+                    below
                 }
             };
             total.add(size);

@@ -137,6 +137,22 @@ async fn fragment_bombs_are_refused_before_validation_and_health_stays_quick() {
         });
     }
     assert_alive(&app).await;
+    // A long chain of spreads: each is a level when the query runs.
+    let chain = |links: usize| {
+        let mut query = String::from("query { ...F0 }\n");
+        for n in 0..links {
+            query.push_str(&format!("fragment F{n} on Query {{ ...F{} }}\n", n + 1));
+        }
+        query.push_str(&format!(
+            "fragment F{links} on Query {{ services(first: 1) {{ totalCount }} }}"
+        ));
+        query
+    };
+    let (code, message) = app.error(&chain(1_000), json!({})).await;
+    assert_eq!(code, "BAD_USER_INPUT", "{message}");
+    assert!(message.contains("nested too deeply"), "{message}");
+    let data = app.data(&chain(25), json!({})).await;
+    assert!(data["services"]["totalCount"].as_u64().is_some(), "{data}");
     while let Some(done) = in_flight.join_next().await {
         let (took, body) = done.expect("the request task");
         let (code, message) = first_error(&body);
