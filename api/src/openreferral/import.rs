@@ -29,7 +29,10 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::mapping::derived_id;
-use crate::{feed, store::find_by_ids};
+use crate::{
+    feed,
+    store::{audit, find_by_ids},
+};
 
 /// The largest document the command line accepts, in bytes.
 pub const CLI_MAX_BYTES: usize = 50 * 1024 * 1024;
@@ -83,23 +86,7 @@ pub enum DocumentError {
 }
 
 /// Who imports, for the audit log.
-#[derive(Clone, Debug)]
-pub struct Actor {
-    /// The user or token id; none for the command line.
-    pub id: Option<Uuid>,
-    /// A readable label.
-    pub label: String,
-}
-
-impl Actor {
-    /// The command line.
-    pub fn system() -> Self {
-        Self {
-            id: None,
-            label: "system".to_owned(),
-        }
-    }
-}
+pub use crate::store::audit::Actor;
 
 /// Imports a document given as bytes, refusing it when it is bigger than `max_bytes`.
 pub async fn import_bytes(
@@ -1638,21 +1625,14 @@ impl Journal<'_> {
         after: Option<Value>,
         feed_row: bool,
     ) {
-        let now = Utc::now();
-        self.audits.push(
-            audit_event::Model {
-                id: Uuid::new_v4(),
-                actor_id: self.actor.id,
-                actor: self.actor.label.clone(),
-                action: format!("{entity}.import"),
-                entity: entity.to_owned(),
-                entity_id: id,
-                before,
-                after,
-                at: now,
-            }
-            .into_active_model(),
-        );
+        self.audits.push(audit::row(
+            self.actor,
+            &format!("{entity}.import"),
+            entity,
+            id,
+            before,
+            after,
+        ));
         if feed_row {
             self.changes.push(feed::row(entity, id, op));
         }
