@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::{Application, config::Settings, db, seed, shutdown_signal};
+use crate::{Application, config::Settings, db, seed, shutdown_signal, store::audit::Actor};
 
 /// Signpost: a GraphQL directory of first 1001 days services.
 ///
@@ -152,10 +152,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 entity::Role::Editor
             };
-            let user =
-                crate::store::accounts::create_user(&db, &email, password, role, organization)
-                    .await
-                    .map_err(|err| anyhow::anyhow!("{err}"))?;
+            let user = crate::store::accounts::create_user(
+                &db,
+                &Actor::command_line(),
+                &email,
+                password,
+                role,
+                organization,
+            )
+            .await
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
             println!("added {} ({:?}) with id {}", user.email, user.role, user.id);
             Ok(())
         }
@@ -163,9 +169,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::from_env()?;
             let db = database(&settings).await?;
             let auth = crate::auth::Authenticator::from_settings(&settings, db.clone())?;
-            let issued = crate::store::accounts::issue_token(&db, auth.keys(), &name, days, None)
-                .await
-                .map_err(|err| anyhow::anyhow!("{err}"))?;
+            let issued = crate::store::accounts::issue_token(
+                &db,
+                &Actor::command_line(),
+                auth.keys(),
+                &name,
+                days,
+            )
+            .await
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
             eprintln!(
                 "token id {} expires {}",
                 issued.id,
@@ -177,7 +189,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(TokenCommand::Revoke { id }) => {
             let settings = Settings::from_env()?;
             let db = database(&settings).await?;
-            let revoked = crate::store::accounts::revoke_token(&db, id)
+            let revoked = crate::store::accounts::revoke_token(&db, &Actor::command_line(), id)
                 .await
                 .map_err(|err| anyhow::anyhow!("{err}"))?;
             println!(

@@ -8,6 +8,8 @@
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use uuid::Uuid;
 
+use entity::codes::{self, MAX_AGE_MONTHS};
+
 use crate::error::{ApiError, ApiResult};
 
 /// The years a date may fall in: wide enough for any real listing, narrow enough for every
@@ -23,8 +25,6 @@ pub fn sane_year(date: impl Datelike) -> bool {
 pub const MAX_EMAIL_CHARS: usize = 254;
 /// The longest URL accepted.
 pub const MAX_URL_CHARS: usize = 2048;
-/// The oldest age, in months, a service's age range may name (five years).
-pub const MAX_AGE_MONTHS: f64 = 60.0;
 /// The largest radius, in kilometres, an editor may give.
 pub const MAX_RADIUS_KM: f64 = 500.0;
 /// The longest an event may last.
@@ -33,23 +33,6 @@ pub const MAX_EVENT_DAYS: i64 = 14;
 pub const LATITUDE_BOUNDS: (f64, f64) = (49.5, 61.5);
 /// Great Britain's and Northern Ireland's rough longitude bounds.
 pub const LONGITUDE_BOUNDS: (f64, f64) = (-8.8, 2.2);
-
-/// The ISO 639-1 language codes, sorted (the 183 current codes; withdrawn ones such as `iw`,
-/// `in`, `ji`, `jw`, `mo`, `sh` and `bh` are left out).
-pub const ISO_639_1: [&str; 183] = [
-    "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be", "bg", "bi",
-    "bm", "bn", "bo", "br", "bs", "ca", "ce", "ch", "co", "cr", "cs", "cu", "cv", "cy", "da", "de",
-    "dv", "dz", "ee", "el", "en", "eo", "es", "et", "eu", "fa", "ff", "fi", "fj", "fo", "fr", "fy",
-    "ga", "gd", "gl", "gn", "gu", "gv", "ha", "he", "hi", "ho", "hr", "ht", "hu", "hy", "hz", "ia",
-    "id", "ie", "ig", "ii", "ik", "io", "is", "it", "iu", "ja", "jv", "ka", "kg", "ki", "kj", "kk",
-    "kl", "km", "kn", "ko", "kr", "ks", "ku", "kv", "kw", "ky", "la", "lb", "lg", "li", "ln", "lo",
-    "lt", "lu", "lv", "mg", "mh", "mi", "mk", "ml", "mn", "mr", "ms", "mt", "my", "na", "nb", "nd",
-    "ne", "ng", "nl", "nn", "no", "nr", "nv", "ny", "oc", "oj", "om", "or", "os", "pa", "pi", "pl",
-    "ps", "pt", "qu", "rm", "rn", "ro", "ru", "rw", "sa", "sc", "sd", "se", "sg", "si", "sk", "sl",
-    "sm", "sn", "so", "sq", "sr", "ss", "st", "su", "sv", "sw", "ta", "te", "tg", "th", "ti", "tk",
-    "tl", "tn", "to", "tr", "ts", "tt", "tw", "ty", "ug", "uk", "ur", "uz", "ve", "vi", "vo", "wa",
-    "wo", "xh", "yi", "yo", "za", "zh", "zu",
-];
 
 /// A bad-input error whose message is `"{field}: {what}"`.
 fn bad(field: &str, what: impl std::fmt::Display) -> ApiError {
@@ -342,7 +325,7 @@ pub fn language(field: &str, code: &str) -> ApiResult<String> {
         return Err(bad(field, "not a two-letter ISO 639-1 language code"));
     }
     let lower = trimmed.to_ascii_lowercase();
-    if ISO_639_1.binary_search(&lower.as_str()).is_err() {
+    if codes::language_by_code(&lower).is_none() {
         return Err(bad(
             field,
             format_args!("unknown ISO 639-1 language code {lower:?}"),
@@ -381,7 +364,7 @@ pub fn opening(
     closes: Option<&str>,
 ) -> ApiResult<(Option<String>, Option<String>)> {
     if let Some(day) = weekday
-        && !(1..=7).contains(&day)
+        && codes::weekday(day).is_none()
     {
         return Err(bad(
             &format!("{field}.weekday"),
@@ -843,9 +826,10 @@ mod tests {
 
     #[test]
     fn language_list_is_sorted_lowercase_pairs() {
-        assert!(ISO_639_1.windows(2).all(|w| w[0] < w[1]));
+        let codes: Vec<&str> = codes::LANGUAGES.iter().map(|l| l.code).collect();
+        assert!(codes.windows(2).all(|w| w[0] < w[1]));
         assert!(
-            ISO_639_1
+            codes
                 .iter()
                 .all(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_lowercase()))
         );

@@ -11,6 +11,7 @@ pub mod app_user;
 pub mod attribute;
 pub mod audit_event;
 pub mod change;
+pub mod codes;
 pub mod contact;
 pub mod enums;
 pub mod event;

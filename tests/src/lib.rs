@@ -13,7 +13,7 @@ use std::{
 use anyhow::Context;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
-use signpost_api::{Application, config::Settings, indexing::Indexer};
+use signpost_api::{Application, config::Settings, indexing::Indexer, store::audit::Actor};
 use tokio::sync::oneshot;
 
 /// A running server for one test.
@@ -344,9 +344,16 @@ impl TestApp {
         organization: Option<uuid::Uuid>,
     ) -> String {
         let password = "correct horse battery staple";
-        signpost_api::store::accounts::create_user(&self.db, email, password, role, organization)
-            .await
-            .unwrap_or_else(|err| panic!("cannot add {email}: {err}"));
+        signpost_api::store::accounts::create_user(
+            &self.db,
+            &Actor::command_line(),
+            email,
+            password,
+            role,
+            organization,
+        )
+        .await
+        .unwrap_or_else(|err| panic!("cannot add {email}: {err}"));
         let data = self
             .data(
                 "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
@@ -370,10 +377,16 @@ impl TestApp {
         let auth =
             signpost_api::auth::Authenticator::from_settings(&self.settings(), self.db.clone())
                 .unwrap_or_else(|err| panic!("keys: {err}"));
-        signpost_api::store::accounts::issue_token(&self.db, auth.keys(), "test partner", 30, None)
-            .await
-            .unwrap_or_else(|err| panic!("cannot issue a token: {err}"))
-            .token
+        signpost_api::store::accounts::issue_token(
+            &self.db,
+            &Actor::command_line(),
+            auth.keys(),
+            "test partner",
+            30,
+        )
+        .await
+        .unwrap_or_else(|err| panic!("cannot issue a token: {err}"))
+        .token
     }
 
     /// POSTs a GraphQL operation that must fail and returns its first error's code and message.

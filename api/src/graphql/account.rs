@@ -4,7 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::Role as StoredRole;
 
 use super::{organization::Organization, parse_id, scalars::DateTime, state};
-use crate::{auth::Caller, error::ApiError, store};
+use crate::{auth::Caller, error::ApiError, store, store::audit::Actor};
 
 /// A role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
@@ -190,7 +190,8 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: UserInput,
     ) -> async_graphql::Result<Viewer> {
-        ctx.data::<Caller>()?.require_admin()?;
+        let caller = ctx.data::<Caller>()?;
+        caller.require_admin()?;
         let organization = input
             .organization_id
             .as_ref()
@@ -198,20 +199,11 @@ impl AccountMutation {
             .transpose()?;
         let user = store::accounts::create_user(
             &state(ctx)?.db,
+            &Actor::from(caller),
             &input.email,
             &input.password,
             StoredRole::from(input.role),
             organization,
-        )
-        .await?;
-        let after = serde_json::json!({ "email": user.email, "role": user.role, "organization_id": user.organization_id });
-        store::editing::record_audit(
-            &state(ctx)?.db,
-            ctx.data::<Caller>()?,
-            "user.create",
-            "app_user",
-            user.id,
-            Some(after),
         )
         .await?;
         Ok(Viewer {
@@ -234,20 +226,10 @@ impl AccountMutation {
         let shared = state(ctx)?;
         let issued = store::accounts::issue_token(
             &shared.db,
+            &Actor::from(caller),
             shared.auth.keys(),
             &name,
             expires_in_days,
-            caller.actor_id(),
-        )
-        .await?;
-        let after = serde_json::json!({ "name": name, "expires_at": issued.expires_at });
-        store::editing::record_audit(
-            &shared.db,
-            caller,
-            "token.issue",
-            "api_token",
-            issued.id,
-            Some(after),
         )
         .await?;
         Ok(IssuedToken {
@@ -259,21 +241,9 @@ impl AccountMutation {
 
     /// Revokes a partner token at once, on every instance (admins); false when already revoked.
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
-        ctx.data::<Caller>()?.require_admin()?;
+        let caller = ctx.data::<Caller>()?;
+        caller.require_admin()?;
         let id = parse_id(&id, "id")?;
-        let db = &state(ctx)?.db;
-        let revoked = store::accounts::revoke_token(db, id).await?;
-        if revoked {
-            store::editing::record_audit(
-                db,
-                ctx.data::<Caller>()?,
-                "token.revoke",
-                "api_token",
-                id,
-                None,
-            )
-            .await?;
-        }
-        Ok(revoked)
+        Ok(store::accounts::revoke_token(&state(ctx)?.db, &Actor::from(caller), id).await?)
     }
 }

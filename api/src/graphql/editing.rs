@@ -889,16 +889,6 @@ impl EditingMutation {
         let note = validate::optional_text("note", note.as_deref(), 2_000)?;
         let db = &state(ctx)?.db;
         let resolved = store::editing::resolve_report(db, caller, id, note).await?;
-        let after = serde_json::json!({ "resolved_at": resolved.resolved_at, "resolution_note": resolved.resolution_note });
-        store::editing::record_audit(
-            db,
-            caller,
-            "report.resolve",
-            "listing_report",
-            resolved.id,
-            Some(after),
-        )
-        .await?;
         Ok(resolved.into())
     }
 }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Lookahead, Object, SimpleObject};
 use entity::{
-    Visibility as StoredVisibility, contact, location, phone, schedule, service, service_area,
-    taxonomy_term,
+    Visibility as StoredVisibility, codes::MAX_AGE_MONTHS, contact, location, phone, schedule,
+    service, service_area, taxonomy_term,
 };
 use sea_orm::DbErr;
 use uuid::Uuid;
@@ -421,8 +421,6 @@ pub struct ServiceFilter {
 /// complexity: a listing's usual number of rows, so that nesting lists multiplies the cost.
 const CHILD_ROWS: usize = 2;
 
-/// The largest infant age, in months, a filter may ask about.
-pub const MAX_AGE_MONTHS: f64 = 60.0;
 /// The most days `verifiedWithinDays` may reach back (a hundred years).
 pub const MAX_VERIFIED_WITHIN_DAYS: u32 = 36_500;
 /// The most distinct values one filter list may hold.
@@ -467,9 +465,9 @@ impl ServiceFilter {
         if let Some(age) = self.infant_age_months
             && !(0.0..=MAX_AGE_MONTHS).contains(&age)
         {
-            return Err(ApiError::bad_input(
-                "filter.infantAgeMonths must be between 0 and 60",
-            ));
+            return Err(ApiError::bad_input(format!(
+                "filter.infantAgeMonths must be between 0 and {MAX_AGE_MONTHS}"
+            )));
         }
         let verified_within_days = match self.verified_within_days {
             Some(days) => Some(

@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     Audience, ChangeOp, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, StringList,
-    Visibility, attribute, audit_event, change, contact, location, organization, phone, schedule,
-    service, service_area, service_at_location, taxonomy, taxonomy_term,
+    Visibility, attribute, audit_event, change, codes, contact, location, organization, phone,
+    schedule, service, service_area, service_at_location, taxonomy, taxonomy_term,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
@@ -29,7 +29,10 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::mapping::derived_id;
-use crate::{feed, store::find_by_ids};
+use crate::{
+    feed,
+    store::{audit, find_by_ids},
+};
 
 /// The largest document the command line accepts, in bytes.
 pub const CLI_MAX_BYTES: usize = 50 * 1024 * 1024;
@@ -83,23 +86,7 @@ pub enum DocumentError {
 }
 
 /// Who imports, for the audit log.
-#[derive(Clone, Debug)]
-pub struct Actor {
-    /// The user or token id; none for the command line.
-    pub id: Option<Uuid>,
-    /// A readable label.
-    pub label: String,
-}
-
-impl Actor {
-    /// The command line.
-    pub fn system() -> Self {
-        Self {
-            id: None,
-            label: "system".to_owned(),
-        }
-    }
-}
+pub use crate::store::audit::Actor;
 
 /// Imports a document given as bytes, refusing it when it is bigger than `max_bytes`.
 pub async fn import_bytes(
@@ -510,133 +497,27 @@ fn months(years: f64) -> f64 {
     }
 }
 
-fn parse_status(value: &str) -> Option<ServiceStatus> {
-    match value
-        .trim()
-        .to_ascii_lowercase()
-        .replace(['_', '-'], " ")
-        .as_str()
-    {
-        "active" => Some(ServiceStatus::Active),
-        "inactive" => Some(ServiceStatus::Inactive),
-        "defunct" => Some(ServiceStatus::Defunct),
-        "temporarily closed" => Some(ServiceStatus::TemporarilyClosed),
-        _ => None,
-    }
-}
-
 fn parse_date(value: &str) -> Option<NaiveDate> {
     let value = value.trim();
     NaiveDate::parse_from_str(value.get(..10).unwrap_or(value), "%Y-%m-%d").ok()
 }
 
-fn weekday(code: &str) -> Option<i32> {
-    match code.trim().to_ascii_uppercase().as_str() {
-        "MO" => Some(1),
-        "TU" => Some(2),
-        "WE" => Some(3),
-        "TH" => Some(4),
-        "FR" => Some(5),
-        "SA" => Some(6),
-        "SU" => Some(7),
-        _ => None,
-    }
-}
-
-/// "HH:MM:SS" (or "HH:MM") as Signpost's "HH:MM".
-fn clock(value: &str) -> String {
-    let value = value.trim();
-    let bytes = value.as_bytes();
-    if bytes.len() >= 8 && bytes[2] == b':' && bytes[5] == b':' && value.get(5..8) == Some(":00") {
-        value.get(..5).unwrap_or(value).to_owned()
-    } else {
-        value.to_owned()
-    }
-}
-
-/// ISO 639-1 codes of common languages, by English name and ISO 639-2/3 code.
-const LANGUAGES: &[(&str, &str, &str)] = &[
-    ("en", "english", "eng"),
-    ("cy", "welsh", "cym"),
-    ("gd", "scottish gaelic", "gla"),
-    ("ga", "irish", "gle"),
-    ("ur", "urdu", "urd"),
-    ("pa", "punjabi", "pan"),
-    ("bn", "bengali", "ben"),
-    ("gu", "gujarati", "guj"),
-    ("hi", "hindi", "hin"),
-    ("ar", "arabic", "ara"),
-    ("fa", "persian", "fas"),
-    ("ps", "pashto", "pus"),
-    ("so", "somali", "som"),
-    ("pl", "polish", "pol"),
-    ("ro", "romanian", "ron"),
-    ("lt", "lithuanian", "lit"),
-    ("pt", "portuguese", "por"),
-    ("es", "spanish", "spa"),
-    ("fr", "french", "fra"),
-    ("it", "italian", "ita"),
-    ("tr", "turkish", "tur"),
-    ("ku", "kurdish", "kur"),
-    ("ti", "tigrinya", "tir"),
-    ("uk", "ukrainian", "ukr"),
-    ("ru", "russian", "rus"),
-    ("zh", "chinese", "zho"),
-    ("ta", "tamil", "tam"),
-    ("sq", "albanian", "sqi"),
-    ("sk", "slovak", "slk"),
-    ("cs", "czech", "ces"),
-    ("de", "german", "deu"),
-    ("bg", "bulgarian", "bul"),
-    ("hu", "hungarian", "hun"),
-    ("lv", "latvian", "lav"),
-    ("am", "amharic", "amh"),
-    ("sw", "swahili", "swa"),
-    ("ne", "nepali", "nep"),
-    ("ml", "malayalam", "mal"),
-    ("te", "telugu", "tel"),
-    ("vi", "vietnamese", "vie"),
-];
-
-/// An ISO 639-1 code for a language object or string.
+/// An ISO 639-1 code for a language object or string: by its code (ISO 639-1, with any region
+/// such as `en-GB`, or ISO 639-3 / 639-2), else by its English name.
 fn language_code(value: &Value) -> Option<String> {
     let (code, name) = match value {
         Value::String(s) => (Some(s.clone()), Some(s.clone())),
         Value::Object(obj) => (filled(obj, "code"), filled(obj, "name")),
         _ => (None, None),
     };
-    if let Some(code) = code {
+    let by_code = code.and_then(|code| {
         let code = code.trim().to_ascii_lowercase();
         let base = code.split(['-', '_']).next().unwrap_or(&code).to_owned();
-        if base.len() == 2 && base.chars().all(|c| c.is_ascii_lowercase()) {
-            return Some(base);
-        }
-        if let Some((two, _, _)) = LANGUAGES.iter().find(|(_, _, three)| *three == base) {
-            return Some((*two).to_owned());
-        }
-    }
-    let name = name?.trim().to_ascii_lowercase();
-    LANGUAGES
-        .iter()
-        .find(|(_, english, _)| *english == name)
-        .map(|(two, _, _)| (*two).to_owned())
-}
-
-/// An upper-case postcode area or district without spaces, when `value` is one.
-fn postcode_prefix(value: &str) -> Option<String> {
-    let prefix: String = value
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_uppercase();
-    let letters = prefix.chars().take_while(char::is_ascii_alphabetic).count();
-    let rest = &prefix[letters..];
-    let ok = (1..=2).contains(&letters)
-        && (rest.is_empty()
-            || (rest.len() <= 3
-                && rest.starts_with(|c: char| c.is_ascii_digit())
-                && rest.chars().all(|c| c.is_ascii_alphanumeric())));
-    ok.then_some(prefix)
+        codes::language_by_code(&base).or_else(|| codes::language_by_code3(&base))
+    });
+    by_code
+        .or_else(|| codes::language_by_english_name(&name?))
+        .map(|language| language.code.to_owned())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -999,7 +880,7 @@ impl Plan {
         };
         let status = match filled(obj, "status") {
             None => ServiceStatus::Active,
-            Some(s) => parse_status(&s).ok_or_else(|| {
+            Some(s) => codes::status_by_code(&s).ok_or_else(|| {
                 err(
                     &format!("{path}/status"),
                     format!(
@@ -1158,13 +1039,15 @@ impl Plan {
                 text(s, "byday")
                     .unwrap_or_default()
                     .split(',')
-                    .filter_map(|d| weekday(d).map(|w| (d.trim().to_ascii_uppercase(), w)))
+                    .filter_map(|d| {
+                        codes::weekday_by_byday(d).map(|w| (d.trim().to_ascii_uppercase(), w))
+                    })
                     .collect()
             } else {
                 Vec::new()
             };
-            let opens_at = filled(s, "opens_at").map(|t| clock(&t));
-            let closes_at = filled(s, "closes_at").map(|t| clock(&t));
+            let opens_at = filled(s, "opens_at").map(|t| codes::time_from_hsds(&t));
+            let closes_at = filled(s, "closes_at").map(|t| codes::time_from_hsds(&t));
             let description = filled(s, "description");
             if days.is_empty() {
                 schedules.push(schedule::Model {
@@ -1257,7 +1140,7 @@ impl Plan {
                     let prefixes: Option<Vec<String>> = extent
                         .split([',', ';'])
                         .filter(|p| !p.trim().is_empty())
-                        .map(postcode_prefix)
+                        .map(search::geo::normalise_prefix)
                         .collect();
                     let mut prefixes = prefixes.unwrap_or_default();
                     // A prefix given twice is one catchment.
@@ -1638,21 +1521,14 @@ impl Journal<'_> {
         after: Option<Value>,
         feed_row: bool,
     ) {
-        let now = Utc::now();
-        self.audits.push(
-            audit_event::Model {
-                id: Uuid::new_v4(),
-                actor_id: self.actor.id,
-                actor: self.actor.label.clone(),
-                action: format!("{entity}.import"),
-                entity: entity.to_owned(),
-                entity_id: id,
-                before,
-                after,
-                at: now,
-            }
-            .into_active_model(),
-        );
+        self.audits.push(audit::row(
+            self.actor,
+            &format!("{entity}.import"),
+            entity,
+            id,
+            before,
+            after,
+        ));
         if feed_row {
             self.changes.push(feed::row(entity, id, op));
         }
@@ -2266,4 +2142,31 @@ pub fn report_json(report: &ImportReport) -> Value {
         "unchanged": report.unchanged,
         "failed": report.failed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::language_code;
+
+    #[test]
+    fn languages_map_by_code_three_letter_code_or_english_name() {
+        for (given, want) in [
+            (json!("en"), Some("en")),
+            (json!({ "code": "en-GB" }), Some("en")),
+            (json!({ "code": "wel" }), Some("cy")),
+            (json!({ "code": "cym" }), Some("cy")),
+            (json!({ "code": "urd" }), Some("ur")),
+            (json!({ "code": "ger" }), Some("de")),
+            (json!({ "name": "Polish" }), Some("pl")),
+            (json!({ "name": "norwegian bokmål" }), Some("nb")),
+            (json!({ "code": "xx", "name": "Klingon" }), None),
+            (json!({ "code": "iw" }), None),
+            (json!("sh"), None),
+            (json!(3), None),
+        ] {
+            assert_eq!(language_code(&given).as_deref(), want, "{given}");
+        }
+    }
 }

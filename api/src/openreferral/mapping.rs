@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::SecondsFormat;
 use entity::{
-    ServiceAreaKind, ServiceStatus, Visibility, attribute, contact, location, organization, phone,
+    ServiceAreaKind, Visibility, attribute, codes, contact, location, organization, phone,
     schedule, service, service_area, service_at_location, taxonomy, taxonomy_term,
 };
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryOrder, QuerySelect};
@@ -17,30 +17,6 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::store::find_by_ids;
-
-/// HSDS `service.status` for a Signpost status (lower case, with a space).
-pub fn status(status: ServiceStatus) -> &'static str {
-    match status {
-        ServiceStatus::Active => "active",
-        ServiceStatus::Inactive => "inactive",
-        ServiceStatus::Defunct => "defunct",
-        ServiceStatus::TemporarilyClosed => "temporarily closed",
-    }
-}
-
-/// iCal `BYDAY` for a Signpost weekday (1 = Monday .. 7 = Sunday).
-pub fn byday(weekday: i32) -> Option<&'static str> {
-    match weekday {
-        1 => Some("MO"),
-        2 => Some("TU"),
-        3 => Some("WE"),
-        4 => Some("TH"),
-        5 => Some("FR"),
-        6 => Some("SA"),
-        7 => Some("SU"),
-        _ => None,
-    }
-}
 
 /// An age in months as years, to two decimal places.
 pub fn years(months: f64) -> f64 {
@@ -59,50 +35,6 @@ pub fn derived_id(parent: Uuid, label: &str) -> Uuid {
         ^ (u128::from(fnv(0xcbf2_9ce4_8422_2325)) << 64)
         ^ u128::from(fnv(0x8422_2325_cbf2_9ce4));
     uuid::Builder::from_random_bytes(mixed.to_be_bytes()).into_uuid()
-}
-
-/// "HH:MM" as "HH:MM:SS".
-fn time(value: &str) -> String {
-    if value.len() == 5 {
-        format!("{value}:00")
-    } else {
-        value.to_owned()
-    }
-}
-
-/// English names of the languages directories commonly list, by ISO 639-1 code.
-fn language_name(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "en" => "English",
-        "cy" => "Welsh",
-        "gd" => "Scottish Gaelic",
-        "ga" => "Irish",
-        "ur" => "Urdu",
-        "pa" => "Punjabi",
-        "bn" => "Bengali",
-        "gu" => "Gujarati",
-        "hi" => "Hindi",
-        "ar" => "Arabic",
-        "fa" => "Persian",
-        "ps" => "Pashto",
-        "so" => "Somali",
-        "pl" => "Polish",
-        "ro" => "Romanian",
-        "lt" => "Lithuanian",
-        "pt" => "Portuguese",
-        "es" => "Spanish",
-        "fr" => "French",
-        "it" => "Italian",
-        "tr" => "Turkish",
-        "ku" => "Kurdish",
-        "ti" => "Tigrinya",
-        "uk" => "Ukrainian",
-        "ru" => "Russian",
-        "zh" => "Chinese",
-        "ta" => "Tamil",
-        "sq" => "Albanian",
-        _ => return None,
-    })
 }
 
 /// Drops `null` members from objects, recursively: the profile's schemas type fields as
@@ -297,7 +229,7 @@ pub fn service_summary(svc: &service::Model) -> Value {
         "description": svc.description,
         "url": svc.url,
         "email": svc.email,
-        "status": status(svc.status),
+        "status": codes::status_code(svc.status),
         "application_process": svc.referral_instructions,
         "fees_description": svc.fees_description,
         "eligibility_description": svc.eligibility_description,
@@ -495,15 +427,15 @@ fn service_area_json(area: &service_area::Model) -> Value {
 }
 
 fn schedule_json(row: &schedule::Model) -> Value {
-    let day = row.weekday.and_then(byday);
+    let day = row.weekday.and_then(codes::weekday).map(|day| day.byday);
     without_nulls(json!({
         "id": row.id,
         "service_id": row.service_id,
         "freq": day.map(|_| "WEEKLY"),
         "interval": day.map(|_| 1),
         "byday": day,
-        "opens_at": row.opens_at.as_deref().map(time),
-        "closes_at": row.closes_at.as_deref().map(time),
+        "opens_at": row.opens_at.as_deref().map(codes::time_to_hsds),
+        "closes_at": row.closes_at.as_deref().map(codes::time_to_hsds),
         "description": row.description,
     }))
 }
@@ -544,7 +476,7 @@ fn full_service(svc: &service::Model, related: &Related) -> Value {
                 "id": derived_id(svc.id, &format!("language:{code}")),
                 "service_id": svc.id,
                 "code": code,
-                "name": language_name(code),
+                "name": codes::language_by_code(code).map(|language| language.english),
             }))
         })
         .collect();

@@ -14,8 +14,8 @@ use axum::{
 };
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use entity::{
-    ServiceStatus, attribute, location, organization, schedule, service, service_at_location,
-    taxonomy, taxonomy_term,
+    ServiceStatus, attribute, codes, location, organization, schedule, service,
+    service_at_location, taxonomy, taxonomy_term,
 };
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -254,25 +254,11 @@ fn parse_time(name: &str, value: &str) -> Result<String, OrError> {
 
 /// A day as 1 (Monday) .. 7 (Sunday), from "MO".."SU" or an English day name.
 fn parse_day(value: &str) -> Result<i32, OrError> {
-    let lower = value.to_ascii_lowercase();
-    let days = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
-    days.iter()
-        .zip(1..)
-        .find(|(day, _)| lower == **day || (lower.len() >= 2 && day.starts_with(&lower)))
-        .map(|(_, n)| n)
-        .ok_or_else(|| {
-            OrError::bad_request(format!(
-                "day: {value:?} is not a day (MO, TU, WE, TH, FR, SA, SU or a day name)"
-            ))
-        })
+    codes::weekday_by_name(value).ok_or_else(|| {
+        OrError::bad_request(format!(
+            "day: {value:?} is not a day (MO, TU, WE, TH, FR, SA, SU or a day name)"
+        ))
+    })
 }
 
 impl ServiceQuery {

@@ -15,8 +15,13 @@ use sea_orm::{
     QueryOrder,
     sea_query::{Expr, ExprTrait as _},
 };
+use serde_json::json;
 use uuid::Uuid;
 
+use super::{
+    audit::{self, Actor},
+    begin_write,
+};
 use crate::{
     auth::{LOGIN_LIFETIME, jwt::JwtKeys, password},
     error::{ApiError, ApiResult},
@@ -32,9 +37,11 @@ const LOCK_MINUTES: i64 = 15;
 /// The longest a partner token may last.
 pub const MAX_TOKEN_DAYS: i32 = 730;
 
-/// Creates a staff account (the password is hashed with argon2id).
+/// Creates a staff account (the password is hashed with argon2id), audited as `actor`'s
+/// "user.create" in the same transaction.
 pub async fn create_user(
     db: &DatabaseConnection,
+    actor: &Actor,
     email: &str,
     password_text: &str,
     role: Role,
@@ -103,7 +110,22 @@ pub async fn create_user(
         created_at: now,
         updated_at: now,
     };
-    Ok(user.into_active_model().insert(db).await?)
+    let txn = begin_write(db).await?;
+    let user = user.into_active_model().insert(&txn).await?;
+    let after =
+        json!({ "email": user.email, "role": user.role, "organization_id": user.organization_id });
+    audit::record(
+        &txn,
+        actor,
+        "user.create",
+        "app_user",
+        user.id,
+        None,
+        Some(after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
 }
 
 /// Waits longer the more failures came before this attempt.
@@ -345,13 +367,14 @@ pub struct IssuedToken {
     pub expires_at: chrono::DateTime<Utc>,
 }
 
-/// Issues a PARTNER token that lasts `days`.
+/// Issues a PARTNER token that lasts `days`, created by `actor` and audited as its
+/// "token.issue" in the same transaction.
 pub async fn issue_token(
     db: &DatabaseConnection,
+    actor: &Actor,
     keys: &JwtKeys,
     name: &str,
     days: i32,
-    created_by: Option<Uuid>,
 ) -> ApiResult<IssuedToken> {
     let name = validate::text("name", name, 1, 200)?;
     if !(1..=MAX_TOKEN_DAYS).contains(&days) {
@@ -377,12 +400,25 @@ pub async fn issue_token(
         jti,
         name,
         role: Role::Partner,
-        created_by,
+        created_by: actor.id,
         created_at: Utc::now(),
         expires_at,
         revoked_at: None,
     };
-    row.into_active_model().insert(db).await?;
+    let txn = begin_write(db).await?;
+    let row = row.into_active_model().insert(&txn).await?;
+    let after = json!({ "name": row.name, "expires_at": row.expires_at });
+    audit::record(
+        &txn,
+        actor,
+        "token.issue",
+        "api_token",
+        id,
+        None,
+        Some(after),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(IssuedToken {
         id,
         token,
@@ -390,10 +426,12 @@ pub async fn issue_token(
     })
 }
 
-/// Revokes a partner token; false when it was already revoked.
-pub async fn revoke_token(db: &DatabaseConnection, id: Uuid) -> ApiResult<bool> {
+/// Revokes a partner token, audited as `actor`'s "token.revoke" in the same transaction; false
+/// (and no audit row) when it was already revoked.
+pub async fn revoke_token(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> ApiResult<bool> {
+    let txn = begin_write(db).await?;
     let token = api_token::Entity::find_by_id(id)
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or_else(|| ApiError::NotFound("no token with this id".into()))?;
     if token.revoked_at.is_some() {
@@ -401,7 +439,9 @@ pub async fn revoke_token(db: &DatabaseConnection, id: Uuid) -> ApiResult<bool> 
     }
     let mut active = token.into_active_model();
     active.revoked_at = Set(Some(Utc::now()));
-    active.update(db).await?;
+    active.update(&txn).await?;
+    audit::record(&txn, actor, "token.revoke", "api_token", id, None, None).await?;
+    txn.commit().await?;
     Ok(true)
 }
 

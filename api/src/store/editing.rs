@@ -10,13 +10,13 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryOrder,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::audit::{self, Actor};
 use crate::{
     auth::Caller,
     error::{ApiError, ApiResult},
@@ -83,42 +83,6 @@ pub async fn snapshot(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<V
         "schedules": schedules,
         "taxonomyTermIds": terms,
     })))
-}
-
-async fn audit(
-    txn: &impl ConnectionTrait,
-    caller: &Caller,
-    action: &str,
-    entity: &str,
-    id: Uuid,
-    before: Option<Value>,
-    after: Option<Value>,
-) -> ApiResult<()> {
-    let row = audit_event::Model {
-        id: Uuid::new_v4(),
-        actor_id: caller.actor_id(),
-        actor: caller.label(),
-        action: action.to_owned(),
-        entity: entity.to_owned(),
-        entity_id: id,
-        before,
-        after,
-        at: Utc::now(),
-    };
-    row.into_active_model().insert(txn).await?;
-    Ok(())
-}
-
-/// Records an action outside a listing transaction (accounts, tokens, reports) in the audit log.
-pub async fn record_audit(
-    db: &DatabaseConnection,
-    caller: &Caller,
-    action: &str,
-    entity: &str,
-    id: Uuid,
-    after: Option<Value>,
-) -> ApiResult<()> {
-    audit(db, caller, action, entity, id, None, after).await
 }
 
 /// Replaces a service's children with the draft's.
@@ -242,17 +206,10 @@ fn position_of(index: usize) -> i32 {
     i32::try_from(index).unwrap_or(i32::MAX)
 }
 
-/// Starts a write: on SQLite the write lock is taken at `BEGIN IMMEDIATE`, so concurrent
-/// writers queue (on the busy timeout) and then read what the previous one committed; a
-/// deferred transaction would read first and fail with `SQLITE_BUSY` when it came to write,
-/// an internal error where the caller should get CONFLICT. PostgreSQL queues on the feed lock.
+/// Starts a listing write: a write transaction (see [`super::begin_write`]) holding the feed
+/// lock, so that PostgreSQL writers queue on it too.
 async fn begin(db: &DatabaseConnection) -> ApiResult<DatabaseTransaction> {
-    let txn = db
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        })
-        .await?;
+    let txn = super::begin_write(db).await?;
     feed::lock(&txn).await?;
     Ok(txn)
 }
@@ -277,7 +234,16 @@ pub async fn create_service(
     let created = row.into_active_model().insert(&txn).await?;
     write_children(&txn, id, &draft).await?;
     let after = snapshot(&txn, id).await?;
-    audit(&txn, caller, "service.create", "service", id, None, after).await?;
+    audit::record(
+        &txn,
+        &Actor::from(caller),
+        "service.create",
+        "service",
+        id,
+        None,
+        after,
+    )
+    .await?;
     let seq = feed::record(&txn, "service", id, ChangeOp::Create).await?;
     txn.commit().await?;
     Ok((created, seq))
@@ -344,7 +310,16 @@ pub async fn update_service(
     let updated = active.update(&txn).await?;
     write_children(&txn, id, &draft).await?;
     let after = snapshot(&txn, id).await?;
-    audit(&txn, caller, "service.update", "service", id, before, after).await?;
+    audit::record(
+        &txn,
+        &Actor::from(caller),
+        "service.update",
+        "service",
+        id,
+        before,
+        after,
+    )
+    .await?;
     let seq = feed::record(&txn, "service", id, ChangeOp::Update).await?;
     txn.commit().await?;
     Ok((updated, seq))
@@ -370,9 +345,9 @@ pub async fn archive_service(
     active.updated_at = Set(Utc::now());
     let updated = active.update(&txn).await?;
     let after = snapshot(&txn, id).await?;
-    audit(
+    audit::record(
         &txn,
-        caller,
+        &Actor::from(caller),
         "service.archive",
         "service",
         id,
@@ -405,7 +380,16 @@ pub async fn verify_service(
     active.updated_at = Set(Utc::now());
     let updated = active.update(&txn).await?;
     let after = snapshot(&txn, id).await?;
-    audit(&txn, caller, "service.verify", "service", id, before, after).await?;
+    audit::record(
+        &txn,
+        &Actor::from(caller),
+        "service.verify",
+        "service",
+        id,
+        before,
+        after,
+    )
+    .await?;
     let seq = feed::record(&txn, "service", id, ChangeOp::Update).await?;
     txn.commit().await?;
     Ok((updated, seq))
@@ -461,9 +445,9 @@ pub async fn save_organization(
     } else {
         "organization.update"
     };
-    audit(
+    audit::record(
         &txn,
-        caller,
+        &Actor::from(caller),
         action,
         "organization",
         saved.id,
@@ -492,9 +476,9 @@ pub async fn create_event(
         ..draft
     };
     let created = row.into_active_model().insert(&txn).await?;
-    audit(
+    audit::record(
         &txn,
-        caller,
+        &Actor::from(caller),
         "event.create",
         "event",
         created.id,
@@ -551,22 +535,37 @@ pub async fn reports(
     Ok(query.all(db).await?)
 }
 
-/// Marks a report resolved.
+/// Marks a report resolved, with its audit row in the same transaction.
 pub async fn resolve_report(
     db: &DatabaseConnection,
     caller: &Caller,
     id: Uuid,
     note: Option<String>,
 ) -> ApiResult<listing_report::Model> {
+    let txn = super::begin_write(db).await?;
     let report = listing_report::Entity::find_by_id(id)
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or_else(|| ApiError::NotFound("no report with this id".into()))?;
     let mut active = report.into_active_model();
     active.resolved_at = Set(Some(Utc::now()));
     active.resolved_by = Set(caller.actor_id());
     active.resolution_note = Set(note);
-    Ok(active.update(db).await?)
+    let resolved = active.update(&txn).await?;
+    let after =
+        json!({ "resolved_at": resolved.resolved_at, "resolution_note": resolved.resolution_note });
+    audit::record(
+        &txn,
+        &Actor::from(caller),
+        "report.resolve",
+        "listing_report",
+        resolved.id,
+        None,
+        Some(after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(resolved)
 }
 
 /// The audit history of a record, oldest first.

@@ -2,6 +2,7 @@
 //! stay in `graphql`.
 
 pub mod accounts;
+pub mod audit;
 pub mod editing;
 pub mod event;
 pub mod organization;
@@ -9,7 +10,8 @@ pub mod service;
 pub mod taxonomy;
 
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
     sea_query::{Expr, ExprTrait, SimpleExpr},
 };
 use uuid::Uuid;
@@ -60,4 +62,16 @@ where
         );
     }
     Ok(rows)
+}
+
+/// Starts a write transaction. On SQLite the write lock is taken at `BEGIN IMMEDIATE`, so
+/// concurrent writers queue (on the busy timeout) and then read what the previous one
+/// committed; a deferred transaction would read first and fail with `SQLITE_BUSY` when it came
+/// to write, an internal error where the caller should get CONFLICT.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }

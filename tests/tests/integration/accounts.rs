@@ -18,8 +18,12 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, ModelTrait, PaginatorTrait,
 };
 use serde_json::{Value, json};
-use signpost_api::{auth::jwt::SECRET_FILE, config::Settings, store::accounts};
-use tests::{Options, TestApp, first_error, signpost_binary};
+use signpost_api::{
+    auth::jwt::SECRET_FILE,
+    config::Settings,
+    store::{accounts, audit::Actor},
+};
+use tests::{Options, TestApp, TestDatabase, first_error, signpost_binary};
 use uuid::Uuid;
 
 /// The password `TestApp::sign_in_new` gives its accounts.
@@ -103,7 +107,7 @@ async fn version(app: &TestApp, id: &str) -> i32 {
 async fn issue_partner(app: &TestApp, name: &str) -> accounts::IssuedToken {
     let auth = signpost_api::auth::Authenticator::from_settings(&app.settings(), app.db.clone())
         .expect("the server's keys");
-    accounts::issue_token(&app.db, auth.keys(), name, 30, None)
+    accounts::issue_token(&app.db, &Actor::command_line(), auth.keys(), name, 30)
         .await
         .expect("a partner token")
 }
@@ -1098,9 +1102,16 @@ async fn user_row(app: &TestApp, id: Uuid) -> app_user::Model {
 async fn logins_are_checked_slowed_and_locked() {
     let app = TestApp::spawn_with(Options { seed_demo: false }).await;
     let email = "health.visitor@example.org";
-    let user = accounts::create_user(&app.db, email, PASSWORD, Role::Admin, None)
-        .await
-        .expect("the user");
+    let user = accounts::create_user(
+        &app.db,
+        &Actor::command_line(),
+        email,
+        PASSWORD,
+        Role::Admin,
+        None,
+    )
+    .await
+    .expect("the user");
 
     // A login gives a token for about an hour, and `me` with it is the user.
     let started = Utc::now();
@@ -1200,9 +1211,16 @@ async fn logins_are_checked_slowed_and_locked() {
 async fn concurrent_guesses_cannot_outrun_the_lock() {
     let app = TestApp::spawn_with(Options { seed_demo: false }).await;
     let email = "practice.manager@example.org";
-    let user = accounts::create_user(&app.db, email, PASSWORD, Role::Admin, None)
-        .await
-        .expect("the user");
+    let user = accounts::create_user(
+        &app.db,
+        &Actor::command_line(),
+        email,
+        PASSWORD,
+        Role::Admin,
+        None,
+    )
+    .await
+    .expect("the user");
 
     // Twenty wrong guesses at once: no more may be checked than one after another.
     let mut guesses = tokio::task::JoinSet::new();
@@ -1703,6 +1721,156 @@ async fn the_command_line_sets_up_accounts_and_tokens() {
     )
     .await;
     assert!(!unknown.success, "revoking an unknown token fails");
+}
+
+/// Runs `signpost args` on `database` (SQLite or the test's PostgreSQL database), with `stdin`,
+/// off the async runtime.
+async fn signpost_on(
+    database: &TestDatabase,
+    binary: &std::path::Path,
+    args: &[&str],
+    stdin: &str,
+) -> Output {
+    let mut command = database.command(binary);
+    command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let stdin = stdin.to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        use std::io::Write as _;
+        let mut child = command.spawn().expect("signpost starts");
+        if let Some(mut pipe) = child.stdin.take() {
+            pipe.write_all(stdin.as_bytes()).expect("write stdin");
+        }
+        child.wait_with_output().expect("signpost finishes")
+    })
+    .await
+    .expect("the command's task");
+    Output {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn the_command_lines_account_and_token_actions_are_audited() {
+    let binary = signpost_binary();
+    let mut database = TestDatabase::create().await;
+    let password = "a long admin pass phrase";
+    let added = signpost_on(
+        &database,
+        &binary,
+        &[
+            "user",
+            "add",
+            "--email",
+            "cli.admin@example.org",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    )
+    .await;
+    succeeded("user add", &added);
+    let user_id = added
+        .stdout
+        .split_whitespace()
+        .find_map(|word| Uuid::parse_str(word).ok())
+        .expect("the user's id on stdout");
+    let issued = signpost_on(
+        &database,
+        &binary,
+        &[
+            "token",
+            "issue",
+            "--name",
+            "audited partner",
+            "--days",
+            "30",
+        ],
+        "",
+    )
+    .await;
+    succeeded("token issue", &issued);
+    let token_id = issued
+        .stderr
+        .split_whitespace()
+        .find_map(|word| Uuid::parse_str(word).ok())
+        .expect("the token's id on stderr");
+    let revoked = signpost_on(
+        &database,
+        &binary,
+        &["token", "revoke", &token_id.to_string()],
+        "",
+    )
+    .await;
+    succeeded("token revoke", &revoked);
+    assert_eq!(revoked.stdout.trim(), "revoked");
+
+    // A server on the same data directory and database.
+    let data_dir = std::mem::replace(
+        &mut database.data_dir,
+        tempfile::tempdir().expect("a spare directory"),
+    );
+    let settings = Settings {
+        data_dir: data_dir.path().to_path_buf(),
+        bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        seed_demo: false,
+        database_url: database.database_url.clone(),
+        ..Settings::default()
+    };
+    let app = TestApp::spawn_on(settings, data_dir).await;
+    let body = login(&app, "cli.admin@example.org", password).await;
+    let admin = text(&body["data"]["login"]["token"]);
+    let log = |id: Uuid| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let data = app
+                .data_as(
+                    Some(&admin),
+                    "query($id: ID!) { auditLog(entityId: $id) { action actor entity entityId after } }",
+                    json!({ "id": id }),
+                )
+                .await;
+            data["auditLog"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    let user_log = log(user_id).await;
+    assert_eq!(user_log.len(), 1, "{user_log:?}");
+    assert_eq!(user_log[0]["action"], "user.create");
+    assert_eq!(user_log[0]["actor"], "command line");
+    assert_eq!(user_log[0]["entity"], "app_user");
+    assert_eq!(user_log[0]["entityId"], json!(user_id));
+    assert_eq!(user_log[0]["after"]["email"], "cli.admin@example.org");
+    assert_eq!(user_log[0]["after"]["role"], "ADMIN");
+    assert!(
+        user_log[0]["after"].get("password_hash").is_none(),
+        "no password hash in the audit log"
+    );
+    let token_log = log(token_id).await;
+    let seen: Vec<(&str, &str, &str)> = token_log
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default(),
+                e["actor"].as_str().unwrap_or_default(),
+                e["entity"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("token.issue", "command line", "api_token"),
+            ("token.revoke", "command line", "api_token"),
+        ]
+    );
+    assert_eq!(token_log[0]["after"]["name"], "audited partner");
 }
 
 #[tokio::test]

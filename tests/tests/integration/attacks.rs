@@ -326,6 +326,7 @@ async fn failed_logins_elsewhere_cannot_lock_the_owner_out() {
     let password = "the owner's long pass phrase";
     signpost_api::store::accounts::create_user(
         &app.db,
+        &signpost_api::store::audit::Actor::command_line(),
         &email,
         password,
         entity::Role::Admin,
