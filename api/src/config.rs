@@ -152,3 +152,33 @@ fn parse_bool(value: &str) -> anyhow::Result<bool> {
         other => anyhow::bail!("not a boolean: {other}"),
     }
 }
+
+/// How the binary writes its logs to standard error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines, coloured only when standard error is a terminal.
+    #[default]
+    Text,
+    /// One JSON object a line, with the current spans (and so the request id).
+    Json,
+}
+
+impl LogFormat {
+    /// `SIGNPOST_LOG_FORMAT` (`text`, the default, or `json`) from the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        match std::env::var("SIGNPOST_LOG_FORMAT") {
+            Ok(value) => Self::parse(&value),
+            Err(std::env::VarError::NotPresent) => Ok(Self::Text),
+            Err(err) => Err(err).context("SIGNPOST_LOG_FORMAT is not valid text"),
+        }
+    }
+
+    /// Reads a log format name.
+    pub fn parse(value: &str) -> anyhow::Result<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => anyhow::bail!("SIGNPOST_LOG_FORMAT must be text or json, not {other}"),
+        }
+    }
+}

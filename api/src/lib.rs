@@ -10,6 +10,7 @@ pub mod feed;
 pub mod graphql;
 pub mod http;
 pub mod indexing;
+pub mod observe;
 pub mod openreferral;
 pub mod seed;
 pub mod store;

@@ -84,6 +84,7 @@ pub fn build_schema(shared: Option<Shared>, production: bool) -> SignpostSchema 
     if production {
         builder = builder.disable_suggestions();
     }
+    builder = builder.extension(crate::observe::OperationMetrics);
     builder.finish()
 }
 

@@ -19,7 +19,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 use signpost_api::{auth::jwt::SECRET_FILE, config::Settings, store::accounts};
-use tests::{Options, TestApp, first_error};
+use tests::{Options, TestApp, first_error, signpost_binary};
 use uuid::Uuid;
 
 /// The password `TestApp::sign_in_new` gives its accounts.
@@ -1389,32 +1389,6 @@ async fn issued_tokens_read_and_revocation_is_immediate_everywhere() {
 
 // ---------------------------------------------------------------------------------------------
 // 5. The command line, end to end
-
-/// The `signpost` binary next to this test binary's directory, built when missing or older.
-fn signpost_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let dir = exe
-        .ancestors()
-        .find(|dir| dir.file_name().is_some_and(|name| name == "deps"))
-        .and_then(|deps| deps.parent())
-        .expect("the test binary lives in a deps directory")
-        .to_path_buf();
-    let binary = dir.join(format!("signpost{}", std::env::consts::EXE_SUFFIX));
-    let modified = |path: &PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let stale = match (modified(&binary), modified(&exe)) {
-        (Some(binary), Some(tests)) => binary < tests,
-        _ => true,
-    };
-    if stale {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "signpost-api", "--bin", "signpost"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building signpost failed");
-    }
-    assert!(binary.exists(), "no {}", binary.display());
-    binary
-}
 
 /// What one command printed.
 struct Output {

@@ -7,6 +7,7 @@ mod editing;
 mod filters;
 mod openreferral;
 mod openreferral_import;
+mod operators;
 mod property;
 mod protection;
 mod relevance;
