@@ -37,6 +37,18 @@ pub struct Settings {
     pub rate_limit_token: u32,
     /// `SIGNPOST_PRODUCTION`: production mode turns GraphQL field suggestions off (default false).
     pub production: bool,
+    /// `SIGNPOST_HEADER_TIMEOUT_SECS`: how long a client may take to send a request's head,
+    /// counted from the connection opening or the previous response (default 10).
+    pub header_timeout: Duration,
+    /// `SIGNPOST_IDLE_TIMEOUT_SECS`: a connection on which nothing moves for this long while no
+    /// request is being handled is closed (default 60).
+    pub idle_timeout: Duration,
+    /// `SIGNPOST_MAX_CONNECTIONS`: connections served at once; more are answered with HTTP 503
+    /// and closed (default 512).
+    pub max_connections: usize,
+    /// `SIGNPOST_SHUTDOWN_GRACE_SECS`: on SIGTERM, how long requests in flight may take to finish
+    /// before the remaining connections are closed (default 20).
+    pub shutdown_grace: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -55,6 +67,10 @@ impl std::fmt::Debug for Settings {
             .field("rate_limit_anonymous", &self.rate_limit_anonymous)
             .field("rate_limit_token", &self.rate_limit_token)
             .field("production", &self.production)
+            .field("header_timeout", &self.header_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("shutdown_grace", &self.shutdown_grace)
             .finish()
     }
 }
@@ -75,6 +91,10 @@ impl Default for Settings {
             rate_limit_anonymous: 600,
             rate_limit_token: 3_000,
             production: false,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 512,
+            shutdown_grace: Duration::from_secs(20),
         }
     }
 }
@@ -104,6 +124,29 @@ impl Settings {
                 format!("SIGNPOST_REQUEST_TIMEOUT_SECS is not a whole number: {secs}")
             })?;
             settings.request_timeout = Duration::from_secs(secs.max(1));
+        }
+        for (name, slot) in [
+            ("SIGNPOST_HEADER_TIMEOUT_SECS", &mut settings.header_timeout),
+            ("SIGNPOST_IDLE_TIMEOUT_SECS", &mut settings.idle_timeout),
+        ] {
+            if let Some(secs) = lookup(name) {
+                let secs: u64 = secs
+                    .parse()
+                    .with_context(|| format!("{name} is not a whole number: {secs}"))?;
+                *slot = Duration::from_secs(secs.max(1));
+            }
+        }
+        if let Some(secs) = lookup("SIGNPOST_SHUTDOWN_GRACE_SECS") {
+            let secs: u64 = secs.parse().with_context(|| {
+                format!("SIGNPOST_SHUTDOWN_GRACE_SECS is not a whole number: {secs}")
+            })?;
+            settings.shutdown_grace = Duration::from_secs(secs);
+        }
+        if let Some(max) = lookup("SIGNPOST_MAX_CONNECTIONS") {
+            let max: usize = max.parse().with_context(|| {
+                format!("SIGNPOST_MAX_CONNECTIONS is not a whole number: {max}")
+            })?;
+            settings.max_connections = max.max(1);
         }
         if let Some(ms) = lookup("SIGNPOST_FEED_POLL_MS") {
             let ms: u64 = ms

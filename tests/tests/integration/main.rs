@@ -3,6 +3,7 @@
 mod accounts;
 mod browse;
 mod changes;
+mod connections;
 mod editing;
 mod filters;
 mod openreferral;
