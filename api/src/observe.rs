@@ -412,7 +412,9 @@ pub async fn request_context(request: Request, next: Next) -> axum::response::Re
         .and_then(|value| value.to_str().ok())
         .filter(|value| is_request_id(value))
         .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned);
-    let span = tracing::info_span!("request", request_id = %id);
+    // At ERROR level so that the span, and so the id, is there whatever level lines inside it
+    // are logged at under any filter.
+    let span = tracing::error_span!("request", request_id = %id);
     let mut response = next.run(request).instrument(span).await;
     metrics().count_status(response.status().as_u16());
     if let Ok(value) = HeaderValue::from_str(&id) {
