@@ -65,6 +65,54 @@ impl From<&Settings> for ConnectionLimits {
     }
 }
 
+/// Descriptors kept free beyond the connection cap, for the database, the index and logs.
+const RESERVED_FILES: u64 = 256;
+
+/// Raises the process's soft limit on open files to its hard limit (many systems start
+/// services at 1,024), and warns when the connection cap does not fit under the result.
+pub fn raise_open_file_limit(max_connections: usize) {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        let Some(current) = limit.current else {
+            return;
+        };
+        // Linux refuses more than its per-process ceiling (2^20 by default).
+        let wanted = limit.maximum.unwrap_or(u64::MAX).min(1 << 20);
+        let mut in_force = current;
+        if wanted > current {
+            match setrlimit(
+                Resource::Nofile,
+                Rlimit {
+                    current: Some(wanted),
+                    maximum: limit.maximum,
+                },
+            ) {
+                Ok(()) => {
+                    tracing::info!(from = current, to = wanted, "raised the open-file limit");
+                    in_force = wanted;
+                }
+                Err(err) => tracing::debug!(error = %err, "cannot raise the open-file limit"),
+            }
+        }
+        let needed = u64::try_from(max_connections)
+            .unwrap_or(u64::MAX)
+            .saturating_add(MAX_REFUSALS as u64)
+            .saturating_add(RESERVED_FILES);
+        if in_force < needed {
+            tracing::warn!(
+                open_file_limit = in_force,
+                max_connections,
+                "the open-file limit is too low for SIGNPOST_MAX_CONNECTIONS; lower it or raise \
+                 the limit (ulimit -n)"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = max_connections;
+}
+
 /// Serves `router` on `listener` until `shutdown` completes; then stops accepting, lets
 /// requests in flight finish for up to the grace period, closes idle and slow connections, and
 /// returns once every connection has ended or the deadline has passed.
@@ -74,6 +122,7 @@ pub async fn serve(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    raise_open_file_limit(limits.max_connections);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
     let (stop, stopping) = watch::channel(false);
