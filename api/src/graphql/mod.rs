@@ -72,6 +72,8 @@ pub fn build_schema(shared: Option<Shared>, production: bool) -> SignpostSchema 
         .limit_complexity(MAX_COMPLEXITY)
         .limit_directives(8)
         .limit_recursive_depth(MAX_DEPTH * 2)
+        // First, so that it sees every document whichever later extension parses it.
+        .extension(crate::observe::OperationMetrics)
         .extension(guard::DocumentGuard);
     if let Some(shared) = shared {
         builder = builder.data(shared);
@@ -84,7 +86,6 @@ pub fn build_schema(shared: Option<Shared>, production: bool) -> SignpostSchema 
     if production {
         builder = builder.disable_suggestions();
     }
-    builder = builder.extension(crate::observe::OperationMetrics);
     builder.finish()
 }
 
