@@ -164,10 +164,12 @@ impl Authenticator {
         let value = header
             .to_str()
             .map_err(|_| unauthenticated("the authorization header is not valid"))?;
+        // The scheme is case-insensitive (RFC 7235); the token follows after white space.
         let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
+            .trim_start()
+            .split_once([' ', '\t'])
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthenticated("send the token as Authorization: Bearer <token>"))?;
         let claims = self

@@ -49,6 +49,9 @@ pub struct Settings {
     /// `SIGNPOST_SHUTDOWN_GRACE_SECS`: on SIGTERM, how long requests in flight may take to finish
     /// before the remaining connections are closed (default 20).
     pub shutdown_grace: Duration,
+    /// `SIGNPOST_DB_ACQUIRE_TIMEOUT_MS`: the longest a request waits for a database connection
+    /// before it is answered `UNAVAILABLE` (default 2,000 ms).
+    pub db_acquire_timeout: Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -71,6 +74,7 @@ impl std::fmt::Debug for Settings {
             .field("idle_timeout", &self.idle_timeout)
             .field("max_connections", &self.max_connections)
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("db_acquire_timeout", &self.db_acquire_timeout)
             .finish()
     }
 }
@@ -95,6 +99,7 @@ impl Default for Settings {
             idle_timeout: Duration::from_secs(60),
             max_connections: 512,
             shutdown_grace: Duration::from_secs(20),
+            db_acquire_timeout: Duration::from_millis(2_000),
         }
     }
 }
@@ -153,6 +158,12 @@ impl Settings {
                 .parse()
                 .with_context(|| format!("SIGNPOST_FEED_POLL_MS is not a whole number: {ms}"))?;
             settings.feed_poll_interval = Duration::from_millis(ms.max(10));
+        }
+        if let Some(ms) = lookup("SIGNPOST_DB_ACQUIRE_TIMEOUT_MS") {
+            let ms: u64 = ms.parse().with_context(|| {
+                format!("SIGNPOST_DB_ACQUIRE_TIMEOUT_MS is not a whole number: {ms}")
+            })?;
+            settings.db_acquire_timeout = Duration::from_millis(ms.max(100));
         }
         settings.jwt_secret = lookup("SIGNPOST_JWT_SECRET").filter(|s| !s.is_empty());
         settings.jwt_public_key =

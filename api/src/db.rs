@@ -5,7 +5,7 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use anyhow::Context;
@@ -16,6 +16,9 @@ use crate::config::Settings;
 
 /// The file name of the embedded database inside the data directory.
 pub const SQLITE_FILE: &str = "signpost.db";
+
+/// How long the server waits at start for a database that cannot be reached yet.
+pub const STARTUP_WAIT: Duration = Duration::from_secs(10);
 
 /// Counts the SQL statements the server runs (exported on `/metrics`).
 #[derive(Debug, Default)]
@@ -60,12 +63,21 @@ pub async fn connect(
         }
     };
     options
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(settings.db_acquire_timeout)
         .sqlx_logging(false);
-    let mut db = Database::connect(options)
-        .await
-        .context("cannot connect to the database")?;
+    // A database that is still starting is waited for (up to STARTUP_WAIT), even though each
+    // attempt gives up after the short acquire timeout that requests use.
+    let started = Instant::now();
+    let mut db = loop {
+        match Database::connect(options.clone()).await {
+            Ok(db) => break db,
+            Err(err) if crate::error::db_unavailable(&err) && started.elapsed() < STARTUP_WAIT => {
+                tracing::warn!(error = %err, "the database is not reachable yet; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(err) => return Err(err).context("cannot connect to the database"),
+        }
+    };
     db.set_metric_callback(move |_info| {
         counter.0.fetch_add(1, Ordering::Relaxed);
     });

@@ -37,6 +37,8 @@ use crate::{
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The most operations one batched request may carry.
 pub const MAX_BATCH: usize = 5;
+/// The largest GraphQL response sent, in bytes; a larger one is replaced by an error.
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Requests a minute per caller, keyed by token or address.
 pub type Limiter = governor::DefaultKeyedRateLimiter<String>;
@@ -77,6 +79,7 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .merge(crate::openreferral::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(too_large_as_json))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
@@ -85,6 +88,21 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(crate::observe::request_context))
         .with_state(state)
+}
+
+/// A body over the size limit is refused by the limit layers with plain text; clients get the
+/// GraphQL error shape instead.
+async fn too_large_as_json(response: axum::response::Response) -> axum::response::Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "the request body is larger than {} KiB",
+                MAX_BODY_BYTES / 1024
+            ),
+        );
+    }
+    response
 }
 
 /// A transport-level refusal in the GraphQL error shape.
@@ -112,29 +130,33 @@ async fn admit(
     {
         Ok(caller) => caller,
         Err(err) => {
-            // Failed authentications count against the address, like anonymous requests.
-            if let Some(limiter) = &state.anonymous_limit
+            // Failed authentications count against the address, like anonymous requests (a
+            // token that could not be checked for a database outage is not a failure).
+            if !matches!(err, ApiError::Unavailable(_))
+                && let Some(limiter) = &state.anonymous_limit
                 && limiter.check_key(&address.ip().to_string()).is_err()
             {
                 return Err(rate_limited());
             }
-            let code = err.code();
-            let status = if code == "INTERNAL" {
-                StatusCode::INTERNAL_SERVER_ERROR
-            } else {
-                StatusCode::UNAUTHORIZED
+            err.log("authentication failed");
+            let status = match &err {
+                ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                // The token could not be checked; the same request may succeed shortly.
+                ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::UNAUTHORIZED,
             };
-            let message = if code == "INTERNAL" {
-                "internal error".to_owned()
-            } else {
-                err.to_string()
-            };
-            if let ApiError::Internal(cause) = &err {
-                tracing::error!(error = ?cause, "authentication failed");
+            let body = json!({ "errors": [{
+                "message": err.to_string(),
+                "extensions": { "code": err.code() },
+            }] });
+            let mut response = (status, axum::Json(body)).into_response();
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+                );
             }
-            let body =
-                json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-            return Err((status, axum::Json(body)).into_response());
+            return Err(response);
         }
     };
     let (limiter, key) = match &caller {
@@ -194,7 +216,7 @@ async fn graphql_post(
     match batch {
         BatchRequest::Single(request) => {
             let response = execute(&state, request, &caller, address).await;
-            axum::Json(response).into_response()
+            json_reply(StatusCode::OK, &response)
         }
         BatchRequest::Batch(requests) => {
             if requests.is_empty() {
@@ -213,7 +235,28 @@ async fn graphql_post(
             for request in requests {
                 responses.push(execute(&state, request, &caller, address).await);
             }
-            axum::Json(responses).into_response()
+            json_reply(StatusCode::OK, &responses)
+        }
+    }
+}
+
+/// Serialises a GraphQL reply once, refusing it when it is larger than [`MAX_RESPONSE_BYTES`].
+fn json_reply(status: StatusCode, reply: &impl serde::Serialize) -> axum::response::Response {
+    match serde_json::to_vec(reply) {
+        Ok(body) if body.len() <= MAX_RESPONSE_BYTES => {
+            (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Ok(_) => refuse(
+            StatusCode::OK,
+            &format!(
+                "the response would be larger than {} MiB; ask for fewer results or fields",
+                MAX_RESPONSE_BYTES / (1024 * 1024)
+            ),
+        ),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot serialise a response");
+            let body = json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] });
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
         }
     }
 }
@@ -224,6 +267,12 @@ async fn graphql_get(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> axum::response::Response {
+    if query.as_ref().is_some_and(|q| q.len() > MAX_BODY_BYTES) {
+        return refuse(
+            StatusCode::URI_TOO_LONG,
+            &format!("a GET query may be at most {MAX_BODY_BYTES} bytes; send larger ones by POST"),
+        );
+    }
     let Some(query) = query.filter(|q| !q.is_empty()) else {
         return Html(
             GraphiQLSource::build()
@@ -256,7 +305,7 @@ async fn graphql_get(
     } else {
         StatusCode::OK
     };
-    (status, axum::Json(response)).into_response()
+    json_reply(status, &response)
 }
 
 /// The address a request came from, for rate limits and listing reports.
@@ -294,27 +343,46 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// The longest `/readyz` waits for the database before answering 503.
+pub const READY_CHECK_TIMEOUT: Duration = Duration::from_millis(800);
+
 async fn readyz(State(state): State<Arc<AppState>>) -> axum::response::Response {
     let not_ready = |body: serde_json::Value| {
         (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
     };
-    if let Err(err) = state.db.ping().await {
-        tracing::warn!(error = %err, "database unreachable");
-        return not_ready(json!({ "status": "not ready", "database": "unreachable" }));
-    }
-    match state.indexer.lag().await {
-        Ok(0) => (
+    let unreachable = || not_ready(json!({ "status": "not ready", "database": "unreachable" }));
+    // Both checks share one deadline, so an unreachable database is reported within a second
+    // rather than after the pool's acquire timeout.
+    let checks = async {
+        if let Err(err) = state.db.ping().await {
+            tracing::warn!(error = %err, "database unreachable");
+            return None;
+        }
+        match state.indexer.lag().await {
+            Ok(behind) => Some(behind),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the change feed");
+                None
+            }
+        }
+    };
+    match tokio::time::timeout(READY_CHECK_TIMEOUT, checks).await {
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = READY_CHECK_TIMEOUT.as_millis(),
+                "database unreachable: no answer in time"
+            );
+            unreachable()
+        }
+        Ok(None) => unreachable(),
+        Ok(Some(0)) => (
             StatusCode::OK,
             axum::Json(json!({ "status": "ready", "database": "ok", "index": "current" })),
         )
             .into_response(),
-        Ok(behind) => not_ready(
+        Ok(Some(behind)) => not_ready(
             json!({ "status": "not ready", "database": "ok", "index": "behind", "behind": behind }),
         ),
-        Err(err) => {
-            tracing::warn!(error = %err, "cannot read the change feed");
-            not_ready(json!({ "status": "not ready", "database": "unreachable" }))
-        }
     }
 }
 
@@ -339,4 +407,33 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     );
     crate::observe::render(&mut body, &state.db, &state.indexer).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(response: axum::response::Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("the body");
+        serde_json::from_slice(&bytes).expect("JSON")
+    }
+
+    #[tokio::test]
+    async fn replies_over_the_size_limit_become_a_clear_error() {
+        let small = json!({ "data": { "x": "y".repeat(1_000) } });
+        let body = body_of(json_reply(StatusCode::OK, &small)).await;
+        assert_eq!(body, small);
+
+        let large = json!({ "data": { "x": "y".repeat(MAX_RESPONSE_BYTES) } });
+        let body = body_of(json_reply(StatusCode::OK, &large)).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("larger than 4 MiB")),
+            "{body}"
+        );
+    }
 }

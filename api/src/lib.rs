@@ -81,14 +81,26 @@ pub fn synonyms(settings: &Settings) -> anyhow::Result<Synonyms> {
     ]))
 }
 
-/// Opens this instance's index in the data directory and brings it up to date.
+/// Opens this instance's index in the data directory and brings it up to date. An index that
+/// cannot be read in full is moved aside (see [`search::dir`]) and rebuilt from the database.
 pub async fn open_index(
     settings: &Settings,
     db: &DatabaseConnection,
 ) -> anyhow::Result<Arc<Indexer>> {
     let dir = settings.data_dir.join(INDEX_DIR);
     let synonyms = synonyms(settings)?;
-    let index = tokio::task::spawn_blocking(move || Index::open(&dir, synonyms)).await??;
+    let index = tokio::task::spawn_blocking(move || Index::open(&dir, synonyms))
+        .await?
+        .context("cannot open the search index")?;
+    start_indexer(settings, db, index).await
+}
+
+/// Gives `index` the taxonomy vocabulary and the geocoder and brings it up to date.
+async fn start_indexer(
+    settings: &Settings,
+    db: &DatabaseConnection,
+    index: Index,
+) -> anyhow::Result<Arc<Indexer>> {
     let index = Arc::new(index);
     let terms = store::taxonomy::all_terms(db).await?;
     index.set_vocabulary(terms.into_iter().map(|t| t.name).collect());
@@ -193,13 +205,39 @@ impl Application {
 }
 
 /// Rebuilds the search index of `settings`' data directory from the database; returns how
-/// many services it indexed.
+/// many services it indexed. The new index is built in a directory of its own and then
+/// renamed into place, so this works whatever state the old index is in (damaged, missing);
+/// a damaged old index is kept aside as on start, a readable one deleted. Refuses while a
+/// server holds the index.
 pub async fn reindex(settings: &Settings) -> anyhow::Result<u64> {
+    let dir = settings.data_dir.join(INDEX_DIR);
+    let building = search::dir::building_dir(&dir)?;
+    {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || search::dir::ensure_unused(&dir))
+            .await?
+            .context("cannot rebuild the search index")?;
+    }
     let db = db::connect(settings, Arc::default()).await?;
     db::migrate(&db).await?;
-    let indexer = open_index(settings, &db).await?;
-    let count = indexer.rebuild().await?;
+    let synonyms = synonyms(settings)?;
+    let index = {
+        let target = building.clone();
+        tokio::task::spawn_blocking(move || Index::create_fresh(&target, synonyms))
+            .await?
+            .with_context(|| {
+                format!("cannot create a new search index in {}", building.display())
+            })?
+    };
+    // A new index has no applied position: starting it builds it from the database.
+    let indexer = start_indexer(settings, &db, index).await?;
+    let count = indexer.index().num_docs();
     indexer.close().await;
+    drop(indexer);
+    // A damaged old index is logged where it was kept by the swap itself.
+    tokio::task::spawn_blocking(move || search::dir::swap_in(&building, &dir))
+        .await?
+        .context("cannot put the new search index in place")?;
     Ok(count)
 }
 

@@ -5,10 +5,19 @@
 //! [`ApiError::BadUserInput`] whose message starts with that path, then says what is wrong,
 //! lowercase and without a trailing period (`"input.email: not an email address"`).
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+
+/// The years a date may fall in: wide enough for any real listing, narrow enough for every
+/// database and date sum.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
+/// Whether a date falls in [`YEARS`].
+pub fn sane_year(date: impl Datelike) -> bool {
+    YEARS.contains(&date.year())
+}
 
 /// The longest email address accepted (RFC 5321's path limit less the angle brackets).
 pub const MAX_EMAIL_CHARS: usize = 254;

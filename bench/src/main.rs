@@ -16,6 +16,7 @@ mod queries;
 mod report;
 mod run;
 mod signpost;
+mod soak;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 

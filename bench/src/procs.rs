@@ -61,12 +61,22 @@ fn clock_ticks() -> f64 {
 
 /// Peak resident memory of a process, in MiB (`VmHWM`).
 pub fn peak_rss_mib(pid: u32) -> Result<f64> {
+    status_mib(pid, "VmHWM")
+}
+
+/// Resident memory of a process now, in MiB (`VmRSS`).
+pub fn rss_mib(pid: u32) -> Result<f64> {
+    status_mib(pid, "VmRSS")
+}
+
+/// A kB field of `/proc/PID/status`, in MiB.
+fn status_mib(pid: u32, field: &str) -> Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kib: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next())
-        .context("no VmHWM")?
+        .with_context(|| format!("no {field}"))?
         .parse()?;
     Ok(kib / 1024.0)
 }

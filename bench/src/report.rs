@@ -4,7 +4,10 @@ use std::{fmt::Write, path::Path};
 
 use anyhow::Result;
 
-use crate::run::{Figures, Results};
+use crate::{
+    run::{Figures, Results},
+    soak::Soak,
+};
 
 fn num(x: f64) -> String {
     if !x.is_finite() {
@@ -65,11 +68,14 @@ pub fn markdown(r: &Results) -> String {
         if r.quick {
             " --quick".to_owned()
         } else if r.phase_seconds == 8.0 && r.repeats == 3 {
-            format!(" --size {}", r.services)
+            format!(" --size {}{}", r.services, soak_option(r))
         } else {
             format!(
-                " --size {} --seconds {} --repeats {}",
-                r.services, r.phase_seconds, r.repeats
+                " --size {} --seconds {} --repeats {}{}",
+                r.services,
+                r.phase_seconds,
+                r.repeats,
+                soak_option(r)
             )
         },
         r.date
@@ -227,6 +233,10 @@ pub fn markdown(r: &Results) -> String {
         );
     }
 
+    if let Some(soak) = &r.soak {
+        soak_section(&mut s, soak);
+    }
+
     let _ = writeln!(s, "\n## Targets (at 100k services)\n");
     let _ = writeln!(s, "| target | aim | this run |\n|---|---|---|");
     let search = find(r, SIGNPOST, "search");
@@ -288,6 +298,98 @@ pub fn markdown(r: &Results) -> String {
         }
     }
     s
+}
+
+/// ` --soak N` when the run had a soak phase of its own asking.
+fn soak_option(r: &Results) -> String {
+    r.soak
+        .as_ref()
+        .map_or(String::new(), |soak| format!(" --soak {:.0}", soak.seconds))
+}
+
+/// The soak's summary and its windows.
+fn soak_section(s: &mut String, soak: &Soak) {
+    let _ = writeln!(s, "\n## Soak\n");
+    let _ = writeln!(
+        s,
+        "The whole query mix on an open-loop schedule and admin edits alongside, together at \
+         about {:.0}% of the measured capacity (reads fill what the edits leave), for {:.0} s; \
+         latency counts from each request's scheduled start.\n",
+        crate::soak::LOAD_SHARE * 100.0,
+        soak.seconds
+    );
+    let _ = writeln!(s, "| figure | value |\n|---|---|");
+    let _ = writeln!(
+        s,
+        "| asked for | {} reads/s and {:.1} edits/s (capacity of the mix {} /s) |",
+        num(soak.read_rate),
+        soak.edit_rate,
+        num(soak.capacity_per_second)
+    );
+    let _ = writeln!(
+        s,
+        "| reads | {} (p50 {} ms, p99 {} ms, p99.9 {} ms) |",
+        num(soak.reads.requests as f64),
+        ms(soak.reads.p50_ms),
+        ms(soak.reads.p99_ms),
+        ms(soak.reads.p999_ms)
+    );
+    let _ = writeln!(
+        s,
+        "| edits | {} at {:.1} /s (p50 {} ms, p99 {} ms) |",
+        num(soak.edits.requests as f64),
+        soak.edits_per_second,
+        ms(soak.edits.p50_ms),
+        ms(soak.edits.p99_ms)
+    );
+    let errors = if soak.errors.is_empty() {
+        "none".to_owned()
+    } else {
+        soak.errors
+            .iter()
+            .map(|(kind, n)| format!("{kind} × {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(s, "| errors | {errors} |");
+    let drift = if soak.p99_first_ms > 0.0 {
+        format!(
+            " ({:+.0}%)",
+            (soak.p99_last_ms / soak.p99_first_ms - 1.0) * 100.0
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        s,
+        "| read p99, first window → last | {} ms → {} ms{drift} |",
+        ms(soak.p99_first_ms),
+        ms(soak.p99_last_ms)
+    );
+    let _ = writeln!(
+        s,
+        "| Signpost RSS, start → end (max) | {:.0} → {:.0} MiB ({:+.0} MiB; max {:.0} MiB) |",
+        soak.rss_start_mib,
+        soak.rss_end_mib,
+        soak.rss_end_mib - soak.rss_start_mib,
+        soak.rss_max_mib
+    );
+    let _ = writeln!(
+        s,
+        "\n| window (from s, {:.0} s each) | reads | errors | p50 ms | p99 ms |\n|---|---|---|---|---|",
+        soak.window_seconds
+    );
+    for w in &soak.windows {
+        let _ = writeln!(
+            s,
+            "| {:.0} | {} | {} | {} | {} |",
+            w.start_seconds,
+            num(w.requests as f64),
+            w.errors,
+            ms(w.p50_ms),
+            ms(w.p99_ms)
+        );
+    }
 }
 
 /// Writes the Markdown report to `out` and the run's JSON into `json_dir`.

@@ -22,6 +22,7 @@ use crate::{
     queries::QueryFile,
     report,
     signpost::{self, Freshness, Install, Signpost},
+    soak::Soak,
 };
 
 /// The server's core and the load generator's.
@@ -49,6 +50,11 @@ pub struct Options {
     /// Connections of the closed loop.
     #[arg(long, default_value_t = 32)]
     pub connections: usize,
+    /// Seconds of a soak phase after the measurements: the query mix at about 80% of the
+    /// measured capacity with admin edits alongside, reporting errors by kind, p99 per minute
+    /// and memory growth. Off by default; 5 s in a quick run.
+    #[arg(long)]
+    pub soak: Option<f64>,
     /// Skip PostgreSQL full-text search and Typesense.
     #[arg(long)]
     pub no_peers: bool,
@@ -133,6 +139,7 @@ pub struct Results {
     pub figures: Vec<Figures>,
     pub engine: Option<Floor>,
     pub freshness: Option<Freshness>,
+    pub soak: Option<Soak>,
     pub peers_loaded: Vec<Loaded>,
     pub overlap: Vec<Overlap>,
     pub notes: Vec<String>,
@@ -486,6 +493,7 @@ pub async fn run(options: Options) -> Result<()> {
     }
 
     // Freshness: updates on this instance, searched for on a second one.
+    let token = signpost::admin_token(&install, server.addr).await?;
     let freshness = {
         let second_install = Install {
             data_dir: work.join("signpost-second"),
@@ -502,7 +510,6 @@ pub async fn run(options: Options) -> Result<()> {
         let second = second_install
             .serve(server_core, &work.join("signpost-second.log"))
             .await?;
-        let token = signpost::admin_token(&install, server.addr).await?;
         let fresh = signpost::updates(server.addr, second.addr, &token, &file.updates).await;
         second.stop().await?;
         match fresh {
@@ -523,6 +530,45 @@ pub async fn run(options: Options) -> Result<()> {
         }
     };
     let peak_rss_mib = procs::peak_rss_mib(pid)?;
+
+    // The soak: the whole query mix at a steady share of its capacity, with edits alongside.
+    let soak_seconds = options
+        .soak
+        .or(options.quick.then_some(5.0))
+        .filter(|s| *s > 0.0);
+    let soak = match soak_seconds {
+        Some(seconds) => {
+            let total = file.queries.len().max(1) as f64;
+            let shares: Vec<(f64, f64)> = QueryClass::ALL
+                .into_iter()
+                .filter_map(|class| {
+                    let share = file.of(class).len() as f64 / total;
+                    all.iter()
+                        .find(|f| f.system == target.name() && f.class == class.name())
+                        .map(|f| (share, f.throughput))
+                })
+                .collect();
+            let capacity = crate::soak::mix_capacity(&shares);
+            // An edit's cost to the server: its latency on this instance (50 ms when unmeasured).
+            let edit_cost = freshness
+                .as_ref()
+                .map_or(0.05, |f| f.same_instance.p50_ms / 1000.0);
+            Some(
+                crate::soak::soak(
+                    &target,
+                    pid,
+                    &token,
+                    &Arc::new(file.queries.clone()),
+                    &file.updates,
+                    capacity,
+                    Duration::from_secs_f64(edit_cost),
+                    Duration::from_secs_f64(seconds),
+                )
+                .await?,
+            )
+        }
+        None => None,
+    };
     server.stop().await?;
 
     // The engine floor: the same search queries against the same index, in process.
@@ -645,6 +691,7 @@ pub async fn run(options: Options) -> Result<()> {
         figures: all,
         engine,
         freshness,
+        soak,
         peers_loaded,
         overlap: overlaps,
         notes,

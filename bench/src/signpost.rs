@@ -350,7 +350,12 @@ pub struct Freshness {
 
 /// A word no listing holds, unique to update `n`.
 fn marker(n: usize) -> String {
-    let mut word = String::from("freshmark");
+    marked("freshmark", n)
+}
+
+/// `prefix` followed by letters unique to `n`.
+pub fn marked(prefix: &str, n: usize) -> String {
+    let mut word = String::from(prefix);
     let mut x = n + 26 * 26;
     while x > 0 {
         word.push(char::from(b'a' + (x % 26) as u8));
@@ -362,6 +367,48 @@ fn marker(n: usize) -> String {
 async fn found(conn: &mut HttpConn, word: &str, id: &str) -> Result<bool> {
     let data = Signpost::graphql(conn, FIND, json!({ "text": word })).await?;
     Ok(edge_ids(&data["search"]).iter().any(|x| x == id))
+}
+
+/// The `updateService` request that appends `word` to a service's description, as an admin would
+/// make it: the listing is read, then written back whole with the version read.
+pub async fn edit_request(
+    writer: &mut HttpConn,
+    headers: &[(&str, &str)],
+    id: &str,
+    word: &str,
+) -> Result<Value> {
+    let body = json!({ "query": EDITABLE, "variables": { "id": id } });
+    let current = data(writer.post_json("/graphql", headers, &body).await?)?;
+    let mut service = current["service"].clone();
+    let version = service["version"].clone();
+    let input = service.as_object_mut().context("no service")?;
+    let organization = input.remove("organization").unwrap_or_default();
+    let terms = input.remove("taxonomyTerms").unwrap_or_default();
+    input.remove("version");
+    input.insert("organizationId".into(), organization["id"].clone());
+    input.insert(
+        "taxonomyTermIds".into(),
+        Value::Array(
+            terms
+                .as_array()
+                .map(|t| t.iter().map(|x| x["id"].clone()).collect())
+                .unwrap_or_default(),
+        ),
+    );
+    // An earlier edit's word is replaced, so that repeated edits do not grow the listing.
+    let description = input["description"].as_str().unwrap_or_default();
+    let description = description
+        .rsplit_once(" Updated: ")
+        .map_or(description, |(before, _)| before)
+        .to_owned();
+    input.insert(
+        "description".into(),
+        Value::String(format!("{description} Updated: {word}.")),
+    );
+    Ok(json!({
+        "query": UPDATE,
+        "variables": { "id": id, "version": version, "input": Value::Object(input.clone()) },
+    }))
 }
 
 /// Edits each service's description on `first` and waits for it to be searchable on `second`.
@@ -378,34 +425,8 @@ pub async fn updates(
     let mut reader_other = HttpConn::connect(second).await?;
     let (mut same, mut other, mut misses) = (Vec::new(), Vec::new(), 0);
     for (n, id) in ids.iter().enumerate() {
-        let body = json!({ "query": EDITABLE, "variables": { "id": id } });
-        let current = data(writer.post_json("/graphql", &headers, &body).await?)?;
-        let mut service = current["service"].clone();
-        let version = service["version"].clone();
         let word = marker(n);
-        let input = service.as_object_mut().context("no service")?;
-        let organization = input.remove("organization").unwrap_or_default();
-        let terms = input.remove("taxonomyTerms").unwrap_or_default();
-        input.remove("version");
-        input.insert("organizationId".into(), organization["id"].clone());
-        input.insert(
-            "taxonomyTermIds".into(),
-            Value::Array(
-                terms
-                    .as_array()
-                    .map(|t| t.iter().map(|x| x["id"].clone()).collect())
-                    .unwrap_or_default(),
-            ),
-        );
-        let description = input["description"].as_str().unwrap_or_default().to_owned();
-        input.insert(
-            "description".into(),
-            Value::String(format!("{description} Updated: {word}.")),
-        );
-        let body = json!({
-            "query": UPDATE,
-            "variables": { "id": id, "version": version, "input": Value::Object(input.clone()) },
-        });
+        let body = edit_request(&mut writer, &headers, id, &word).await?;
         let began = Instant::now();
         data(writer.post_json("/graphql", &headers, &body).await?)?;
         let answered = Instant::now();

@@ -60,43 +60,91 @@ pub fn day_number(date: chrono::NaiveDate) -> i64 {
 
 impl Index {
     /// Opens the index in `dir`, creating it, or recreating it empty when its schema version
-    /// differs (then [`Index::last_seq`] is `None` and the caller rebuilds).
+    /// differs or it cannot be read in full (then [`Index::last_seq`] is `None` and the caller
+    /// rebuilds). Every segment is read on opening (see [`crate::dir`]), so damage shows here
+    /// rather than at the first search; a damaged index is moved aside, kept for inspection
+    /// (the newest [`crate::dir::KEEP_DAMAGED`] copies), and replaced by an empty one. Fails
+    /// only when another process holds the index or the directory cannot be written.
     pub fn open(dir: &Path, synonyms: Synonyms) -> Result<Self, SearchError> {
-        std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema::build();
-        let existing = TantivyIndex::open_in_dir(dir).ok();
-        let mut last_seq = None;
-        let index = match existing {
-            Some(index) => {
-                let payload = index
-                    .load_metas()
-                    .ok()
-                    .and_then(|metas| metas.payload)
-                    .and_then(|p| serde_json::from_str::<Payload>(&p).ok());
-                match payload {
-                    Some(p) if p.schema == SCHEMA_VERSION && index.schema() == schema => {
-                        last_seq = Some(p.seq);
-                        index
-                    }
-                    _ => {
-                        tracing::info!(
-                            "the search index has another schema version; rebuilding it"
-                        );
-                        drop(index);
-                        std::fs::remove_dir_all(dir)?;
-                        std::fs::create_dir_all(dir)?;
-                        TantivyIndex::create(MmapDirectory::open(dir)?, schema, Default::default())?
-                    }
-                }
-            }
-            None => {
-                // Whatever is in the directory is not a usable index.
-                std::fs::remove_dir_all(dir)?;
-                std::fs::create_dir_all(dir)?;
-                TantivyIndex::create(MmapDirectory::open(dir)?, schema, Default::default())?
+        // Held while the index is checked and, when damaged, moved: never under another
+        // process's feet.
+        let held = crate::dir::lock(dir)?;
+        let (index, last_seq) = match Self::existing(dir, &schema) {
+            Ok(Some((index, seq))) => (index, Some(seq)),
+            Ok(None) => (Self::create_in(dir, schema)?, None),
+            Err(err) => {
+                let aside = crate::dir::set_aside(dir)?;
+                tracing::warn!(
+                    error = %err,
+                    moved_to = %aside.display(),
+                    "the search index cannot be read; moved it aside and rebuilding it from the database"
+                );
+                (Self::create_in(dir, schema)?, None)
             }
         };
+        drop(held);
         Self::from_index(index, fields, synonyms, last_seq)
+    }
+
+    /// Creates an empty index in `dir`, replacing whatever is there (for a full rebuild into
+    /// a directory of its own; see [`crate::dir::swap_in`]).
+    pub fn create_fresh(dir: &Path, synonyms: Synonyms) -> Result<Self, SearchError> {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        let (schema, fields) = schema::build();
+        let index = Self::create_in(dir, schema)?;
+        Self::from_index(index, fields, synonyms, None)
+    }
+
+    /// The usable index in `dir` and its applied sequence; `None` when there is none yet or
+    /// it has another schema version (then the directory is emptied); an error when it
+    /// cannot be read in full.
+    fn existing(
+        dir: &Path,
+        schema: &tantivy::schema::Schema,
+    ) -> Result<Option<(TantivyIndex, i64)>, SearchError> {
+        if crate::dir::is_blank(dir)? {
+            return Ok(None);
+        }
+        let index = TantivyIndex::open_in_dir(dir)?;
+        let payload = index
+            .load_metas()?
+            .payload
+            .and_then(|p| serde_json::from_str::<Payload>(&p).ok());
+        match payload {
+            Some(p) if p.schema == SCHEMA_VERSION && index.schema() == *schema => {
+                crate::dir::verify(&index)?;
+                Ok(Some((index, p.seq)))
+            }
+            _ => {
+                tracing::info!("the search index has another schema version; rebuilding it");
+                drop(index);
+                for entry in std::fs::read_dir(dir)? {
+                    let entry = entry?;
+                    if crate::dir::is_lock_file(&entry.file_name()) {
+                        // Held by this open.
+                        continue;
+                    }
+                    if entry.file_type()?.is_dir() {
+                        std::fs::remove_dir_all(entry.path())?;
+                    } else {
+                        std::fs::remove_file(entry.path())?;
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn create_in(dir: &Path, schema: tantivy::schema::Schema) -> Result<TantivyIndex, SearchError> {
+        std::fs::create_dir_all(dir)?;
+        Ok(TantivyIndex::create(
+            MmapDirectory::open(dir)?,
+            schema,
+            Default::default(),
+        )?)
     }
 
     /// An index held in memory (for tests and benchmarks).
@@ -642,5 +690,179 @@ mod persistence_tests {
         let index = Index::open(dir.path(), Synonyms::default()).expect("reopen");
         assert_eq!(index.last_seq(), None);
         assert_eq!(index.num_docs(), 0);
+    }
+}
+
+#[cfg(test)]
+mod healing_tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::dir::{KEEP_DAMAGED, building_dir, damaged_copies, swap_in};
+
+    fn docs(n: usize) -> Vec<ServiceDoc> {
+        (0..n)
+            .map(|i| ServiceDoc {
+                id: Uuid::new_v4(),
+                name: format!("Service {i}"),
+                description: format!("Postnatal support group number {i}"),
+                status: "ACTIVE".into(),
+                ..ServiceDoc::default()
+            })
+            .collect()
+    }
+
+    /// A written index in `<tempdir>/index`.
+    fn written() -> (tempfile::TempDir, PathBuf) {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = root.path().join("index");
+        let index = Index::open(&dir, Synonyms::default()).expect("open");
+        index.rebuild(docs(20), 5).expect("rebuild");
+        index.apply(&docs(3), &[], 6).expect("apply");
+        (root, dir)
+    }
+
+    fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+        let found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("read dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect();
+        assert!(!found.is_empty(), "no .{ext} file");
+        found
+    }
+
+    /// Opens the damaged index and checks it was set aside and replaced by an empty one.
+    fn assert_healed(dir: &Path) {
+        let index = Index::open(dir, Synonyms::default()).expect("open a damaged index");
+        assert_eq!(index.last_seq(), None, "a rebuild is asked for");
+        assert_eq!(index.num_docs(), 0);
+        let copies = damaged_copies(dir).expect("copies");
+        assert_eq!(copies.len(), 1, "{copies:?}");
+        assert!(copies[0].is_dir());
+    }
+
+    #[test]
+    fn a_readable_index_opens_as_it_was() {
+        let (_root, dir) = written();
+        let index = Index::open(&dir, Synonyms::default()).expect("open");
+        assert_eq!(index.last_seq(), Some(6));
+        assert_eq!(index.num_docs(), 23);
+        assert!(damaged_copies(&dir).expect("copies").is_empty());
+    }
+
+    #[test]
+    fn each_kind_of_segment_file_damage_is_found_on_open() {
+        for ext in ["term", "idx", "pos", "store", "fast", "fieldnorm"] {
+            for delete in [false, true] {
+                let (_root, dir) = written();
+                let file = &files(&dir, ext)[0];
+                if delete {
+                    std::fs::remove_file(file).expect("delete");
+                } else {
+                    let len = std::fs::metadata(file).expect("metadata").len();
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(file)
+                        .and_then(|f| f.set_len(len - 1))
+                        .expect("truncate");
+                }
+                assert_healed(&dir);
+            }
+        }
+    }
+
+    #[test]
+    fn a_flipped_byte_is_found_by_its_checksum() {
+        let (_root, dir) = written();
+        let file = &files(&dir, "store")[0];
+        let mut bytes = std::fs::read(file).expect("read");
+        bytes[0] ^= 0xff;
+        std::fs::write(file, bytes).expect("write");
+        assert_healed(&dir);
+    }
+
+    #[test]
+    fn a_damaged_or_lost_meta_json_is_found_on_open() {
+        let (_root, dir) = written();
+        std::fs::write(dir.join("meta.json"), b"\0\xff not json").expect("damage");
+        assert_healed(&dir);
+
+        let (_root, dir) = written();
+        std::fs::remove_file(dir.join("meta.json")).expect("delete");
+        let index = Index::open(&dir, Synonyms::default()).expect("open");
+        assert_eq!(index.last_seq(), None);
+        assert_eq!(damaged_copies(&dir).expect("copies").len(), 1);
+    }
+
+    #[test]
+    fn only_the_newest_damaged_copies_are_kept() {
+        let (_root, dir) = written();
+        for round in 0..KEEP_DAMAGED + 2 {
+            {
+                let index = Index::open(&dir, Synonyms::default()).expect("open");
+                index.rebuild(docs(2), 1).expect("rebuild");
+            }
+            std::fs::write(dir.join("meta.json"), b"garbage").expect("damage");
+            drop(Index::open(&dir, Synonyms::default()).expect("open"));
+            assert_eq!(
+                damaged_copies(&dir).expect("copies").len(),
+                (round + 1).min(KEEP_DAMAGED)
+            );
+        }
+    }
+
+    #[test]
+    fn an_index_in_use_is_neither_opened_nor_moved() {
+        let (_root, dir) = written();
+        let first = Index::open(&dir, Synonyms::default()).expect("open");
+        std::fs::write(dir.join("meta.json"), b"garbage").expect("damage");
+        let second = Index::open(&dir, Synonyms::default());
+        assert!(
+            matches!(second, Err(SearchError::InUse(_))),
+            "{:?}",
+            second.err()
+        );
+        assert!(damaged_copies(&dir).expect("copies").is_empty());
+        assert!(crate::dir::ensure_unused(&dir).is_err());
+        drop(first);
+        assert!(crate::dir::ensure_unused(&dir).is_ok());
+    }
+
+    #[test]
+    fn a_built_index_is_swapped_in_whatever_the_old_one_is() {
+        let build = |dir: &Path, n: usize| {
+            let building = building_dir(dir).expect("building dir");
+            let index = Index::create_fresh(&building, Synonyms::default()).expect("create");
+            index.rebuild(docs(n), 9).expect("rebuild");
+            drop(index);
+            swap_in(&building, dir).expect("swap")
+        };
+        // Readable: replaced and deleted.
+        let (root, dir) = written();
+        assert_eq!(build(&dir, 4), None);
+        let index = Index::open(&dir, Synonyms::default()).expect("open");
+        assert_eq!((index.last_seq(), index.num_docs()), (Some(9), 4));
+        drop(index);
+        assert_eq!(std::fs::read_dir(root.path()).expect("ls").count(), 1);
+        // Damaged: replaced and kept aside.
+        std::fs::remove_file(&files(&dir, "term")[0]).expect("delete");
+        let kept = build(&dir, 5).expect("the damaged index is kept");
+        assert!(kept.exists());
+        let index = Index::open(&dir, Synonyms::default()).expect("open");
+        assert_eq!((index.last_seq(), index.num_docs()), (Some(9), 5));
+        // In use: refused.
+        let building = building_dir(&dir).expect("building dir");
+        drop(Index::create_fresh(&building, Synonyms::default()).expect("create"));
+        assert!(matches!(
+            swap_in(&building, &dir),
+            Err(SearchError::InUse(_))
+        ));
+        drop(index);
+        // Missing: moved in.
+        std::fs::remove_dir_all(&dir).expect("delete");
+        assert_eq!(build(&dir, 6), None);
+        let index = Index::open(&dir, Synonyms::default()).expect("open");
+        assert_eq!((index.last_seq(), index.num_docs()), (Some(9), 6));
     }
 }

@@ -2,6 +2,7 @@
 //! geography) and offline postcode geography. No tantivy type leaves this crate.
 
 mod collector;
+pub mod dir;
 pub mod doc;
 pub mod geo;
 mod index;
@@ -38,4 +39,13 @@ pub enum SearchError {
     /// A writer panicked earlier.
     #[error("the search index writer is unusable")]
     Poisoned,
+    /// Another process holds the index's writer lock.
+    #[error(
+        "the search index in {} is in use by another process (stop the server using this data directory)",
+        .0.display()
+    )]
+    InUse(std::path::PathBuf),
+    /// The index's files cannot be read in full.
+    #[error("the search index is damaged: {0}")]
+    Damaged(String),
 }

@@ -7,7 +7,6 @@
 use std::{
     io::BufRead as _,
     net::SocketAddr,
-    path::PathBuf,
     process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -402,23 +401,92 @@ impl TestApp {
     }
 }
 
-/// The `signpost` binary next to this test binary's directory, built when missing or older.
-pub fn signpost_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap_or_else(|err| panic!("the test binary's path: {err}"));
+/// A data directory and, when `TEST_DATABASE_URL` is set, a PostgreSQL database of its own
+/// (dropped with it), for a server run as a separate process of the `signpost` binary.
+pub struct TestDatabase {
+    /// The data directory (the SQLite file and the search index).
+    pub data_dir: tempfile::TempDir,
+    /// The PostgreSQL URL, or none for the embedded SQLite file in the data directory.
+    pub database_url: Option<String>,
+    postgres: Option<PostgresDatabase>,
+}
+
+impl TestDatabase {
+    /// A fresh data directory, and a fresh PostgreSQL database when `TEST_DATABASE_URL` is set.
+    pub async fn create() -> Self {
+        let made = async {
+            let data_dir = tempfile::tempdir()?;
+            let mut database_url = None;
+            let mut postgres = None;
+            if let Ok(admin_url) = std::env::var("TEST_DATABASE_URL")
+                && !admin_url.trim().is_empty()
+            {
+                let name = format!("signpost_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(admin_url.clone()).await?;
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await?;
+                admin.close().await?;
+                database_url = Some(with_database(&admin_url, &name)?);
+                postgres = Some(PostgresDatabase { admin_url, name });
+            }
+            anyhow::Ok(Self {
+                data_dir,
+                database_url,
+                postgres,
+            })
+        };
+        made.await
+            .unwrap_or_else(|err| panic!("cannot make the test database: {err:#}"))
+    }
+
+    /// Whether the database is PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// A connection of the test's own to the database, for checks.
+    pub async fn connect(&self) -> DatabaseConnection {
+        let url = match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rw",
+                self.data_dir
+                    .path()
+                    .join(signpost_api::db::SQLITE_FILE)
+                    .display()
+            ),
+        };
+        Database::connect(url)
+            .await
+            .unwrap_or_else(|err| panic!("cannot connect to the test database: {err}"))
+    }
+
+    /// A `signpost` command on this data directory and database, with no other `SIGNPOST_*`
+    /// setting from the test's environment and warnings only in its log.
+    pub fn command(&self, binary: &std::path::Path) -> Command {
+        configured_command(binary, self.data_dir.path(), self.database_url.as_deref())
+    }
+}
+
+/// The `signpost` binary next to the test binary's directory, built when missing or older.
+pub fn signpost_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe()
+        .unwrap_or_else(|err| panic!("the test binary's path is unknown: {err}"));
     let dir = exe
         .ancestors()
         .find(|dir| dir.file_name().is_some_and(|name| name == "deps"))
         .and_then(|deps| deps.parent())
-        .unwrap_or_else(|| panic!("the test binary lives in a deps directory"))
+        .unwrap_or_else(|| panic!("the test binary does not live in a deps directory"))
         .to_path_buf();
     let binary = dir.join(format!("signpost{}", std::env::consts::EXE_SUFFIX));
-    let modified = |path: &PathBuf| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
     let stale = match (modified(&binary), modified(&exe)) {
         (Some(binary), Some(tests)) => binary < tests,
         _ => true,
     };
     if stale {
-        let status = Command::new(env!("CARGO"))
+        let status = std::process::Command::new(env!("CARGO"))
             .args(["build", "-q", "-p", "signpost-api", "--bin", "signpost"])
             .status()
             .unwrap_or_else(|err| panic!("cargo does not run: {err}"));
@@ -426,6 +494,46 @@ pub fn signpost_binary() -> PathBuf {
     }
     assert!(binary.exists(), "no {}", binary.display());
     binary
+}
+
+/// A `signpost` command on the data directory and database of `settings`, with no other
+/// `SIGNPOST_*` or `DATABASE_URL` from the test's environment and warnings only in its log.
+pub fn signpost_command(settings: &Settings) -> Command {
+    let mut command = configured_command(
+        &signpost_binary(),
+        &settings.data_dir,
+        settings.database_url.as_deref(),
+    );
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// `binary` on `data_dir` and `database_url`, with no other `SIGNPOST_*` or `DATABASE_URL` from
+/// the test's environment and warnings only in its log.
+fn configured_command(
+    binary: &std::path::Path,
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+) -> Command {
+    let mut command = Command::new(binary);
+    for (name, _) in std::env::vars_os() {
+        if name
+            .to_str()
+            .is_some_and(|name| name.starts_with("SIGNPOST_") || name == "DATABASE_URL")
+        {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env("SIGNPOST_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn");
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    command
 }
 
 /// A `signpost serve` process on SQLite in a fresh data directory, with standard error piped

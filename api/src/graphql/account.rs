@@ -132,6 +132,7 @@ impl AccountQuery {
     }
 
     /// Partner tokens, newest first (admins).
+    #[graphql(complexity = "100 * child_complexity + 1")]
     async fn api_tokens(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiTokenInfo>> {
         ctx.data::<Caller>()?.require_admin()?;
         let tokens = store::accounts::tokens(&state(ctx)?.db).await?;
@@ -162,8 +163,12 @@ impl AccountMutation {
         password: String,
     ) -> async_graphql::Result<AuthPayload> {
         let shared = state(ctx)?;
+        let address = ctx
+            .data_opt::<crate::http::ClientAddress>()
+            .map(|address| address.0.ip());
         let login =
-            store::accounts::login(&shared.db, shared.auth.keys(), &email, &password).await?;
+            store::accounts::login(&shared.db, shared.auth.keys(), &email, &password, address)
+                .await?;
         let caller = Caller::Staff {
             user_id: login.user.id,
             email: login.user.email.clone(),

@@ -71,7 +71,7 @@ pub struct ChangesQuery;
 impl ChangesQuery {
     /// The partner sync feed, oldest first (partners and staff). Apply it from the beginning,
     /// fetching each changed record, and keep the last cursor to continue later.
-    #[graphql(complexity = "first.unwrap_or(100).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "first.unwrap_or(100).clamp(0, 100) as usize * child_complexity + 1")]
     async fn changes(
         &self,
         ctx: &Context<'_>,

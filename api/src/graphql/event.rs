@@ -133,7 +133,7 @@ pub struct EventQuery;
 impl EventQuery {
     /// Events of active services in start order, overlapping [`from`, `to`) when given; with
     /// `near`, each with its distance, and only those within `near.radiusKm` when given.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity + 1")]
     async fn events(
         &self,
         ctx: &Context<'_>,

@@ -47,7 +47,7 @@ impl Organization {
         self.0.charity_number.as_deref()
     }
     /// Its active services, in name order.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity + 1")]
     async fn services(
         &self,
         ctx: &Context<'_>,
@@ -116,7 +116,7 @@ impl OrganizationQuery {
     }
 
     /// Organisations in name order.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity + 1")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,

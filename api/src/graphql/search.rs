@@ -310,11 +310,17 @@ pub async fn run_search(
 #[derive(Default)]
 pub struct SearchQuery;
 
+/// What one search counts in the query complexity before its results: a search is the
+/// costliest thing a field can ask for, so a document (or an alias flood) may hold only a few.
+const SEARCH_COST: usize = 1_000;
+
 #[Object]
 impl SearchQuery {
     /// Finds services: free text with synonyms and typo tolerance, exact filters (statuses
     /// default to ACTIVE), distance from a place, facets and highlights.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    #[graphql(
+        complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity + SEARCH_COST"
+    )]
     #[expect(clippy::too_many_arguments, reason = "the contract's arguments")]
     async fn search(
         &self,

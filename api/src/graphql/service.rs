@@ -180,16 +180,19 @@ impl Service {
         Ok(Organization(model))
     }
     /// Where the service is delivered.
+    #[graphql(complexity = "CHILD_ROWS * child_complexity + 1")]
     async fn locations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Location>> {
         let rows = children(&ctx.data::<Loaders>()?.locations, self.0.id).await?;
         Ok(rows.into_iter().map(Location).collect())
     }
     /// The catchment: where families must live to use the service.
+    #[graphql(complexity = "CHILD_ROWS * child_complexity + 1")]
     async fn service_areas(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ServiceArea>> {
         let rows = children(&ctx.data::<Loaders>()?.service_areas, self.0.id).await?;
         Ok(rows.into_iter().map(ServiceArea).collect())
     }
     /// Named contacts; PROFESSIONAL ones only for authenticated callers.
+    #[graphql(complexity = "CHILD_ROWS * child_complexity + 1")]
     async fn contacts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
         let caller = ctx.data::<Caller>()?;
         let rows = children(&ctx.data::<Loaders>()?.contacts, self.0.id).await?;
@@ -200,6 +203,7 @@ impl Service {
             .collect())
     }
     /// Phone lines; PROFESSIONAL ones only for authenticated callers.
+    #[graphql(complexity = "CHILD_ROWS * child_complexity + 1")]
     async fn phones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Phone>> {
         let caller = ctx.data::<Caller>()?;
         let rows = children(&ctx.data::<Loaders>()?.phones, self.0.id).await?;
@@ -210,11 +214,13 @@ impl Service {
             .collect())
     }
     /// Weekly opening hours.
+    #[graphql(complexity = "CHILD_ROWS * child_complexity + 1")]
     async fn schedules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Schedule>> {
         let rows = children(&ctx.data::<Loaders>()?.schedules, self.0.id).await?;
         Ok(rows.into_iter().map(Schedule).collect())
     }
     /// The service's categories.
+    #[graphql(complexity = "CHILD_ROWS * child_complexity + 1")]
     async fn taxonomy_terms(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaxonomyTerm>> {
         let rows = children(&ctx.data::<Loaders>()?.terms, self.0.id).await?;
         Ok(rows.into_iter().map(TaxonomyTerm).collect())
@@ -411,8 +417,33 @@ pub struct ServiceFilter {
     pub statuses: Option<Vec<ServiceStatus>>,
 }
 
+/// What a service's child list (locations, phones, schedules, ...) counts as in the query
+/// complexity: a listing's usual number of rows, so that nesting lists multiplies the cost.
+const CHILD_ROWS: usize = 2;
+
 /// The largest infant age, in months, a filter may ask about.
 pub const MAX_AGE_MONTHS: f64 = 60.0;
+/// The most days `verifiedWithinDays` may reach back (a hundred years).
+pub const MAX_VERIFIED_WITHIN_DAYS: u32 = 36_500;
+/// The most distinct values one filter list may hold.
+pub const MAX_FILTER_VALUES: usize = 50;
+
+/// A filter list without repeats; more than [`MAX_FILTER_VALUES`] distinct values are refused
+/// (each becomes a term of the query, and databases bound how many one statement may hold).
+fn distinct<T: PartialEq>(items: impl IntoIterator<Item = T>, field: &str) -> ApiResult<Vec<T>> {
+    let mut out: Vec<T> = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            if out.len() == MAX_FILTER_VALUES {
+                return Err(ApiError::bad_input(format!(
+                    "{field} may hold at most {MAX_FILTER_VALUES} different values"
+                )));
+            }
+            out.push(item);
+        }
+    }
+    Ok(out)
+}
 
 impl ServiceFilter {
     /// Anonymous callers see ACTIVE listings only; asking for others needs credentials.
@@ -441,9 +472,16 @@ impl ServiceFilter {
             ));
         }
         let verified_within_days = match self.verified_within_days {
-            Some(days) => Some(u32::try_from(days).map_err(|_| {
-                ApiError::bad_input("filter.verifiedWithinDays must not be negative")
-            })?),
+            Some(days) => Some(
+                u32::try_from(days)
+                    .ok()
+                    .filter(|days| *days <= MAX_VERIFIED_WITHIN_DAYS)
+                    .ok_or_else(|| {
+                        ApiError::bad_input(format!(
+                            "filter.verifiedWithinDays must be from 0 to {MAX_VERIFIED_WITHIN_DAYS}"
+                        ))
+                    })?,
+            ),
             None => None,
         };
         let languages = self
@@ -461,48 +499,53 @@ impl ServiceFilter {
                 }
             })
             .collect::<ApiResult<Vec<_>>>()?;
+        let categories = self
+            .categories
+            .unwrap_or_default()
+            .iter()
+            .map(|id| parse_id(id, "filter.categories"))
+            .collect::<ApiResult<Vec<_>>>()?;
         Ok(store::service::ServiceFilter {
-            categories: self
-                .categories
-                .unwrap_or_default()
-                .iter()
-                .map(|id| parse_id(id, "filter.categories"))
-                .collect::<ApiResult<_>>()?,
-            level_of_need: self
-                .level_of_need
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-            audiences: self
-                .audiences
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-            delivery_modes: self
-                .delivery_modes
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            categories: distinct(categories, "filter.categories")?,
+            level_of_need: distinct(
+                self.level_of_need
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Into::into),
+                "filter.levelOfNeed",
+            )?,
+            audiences: distinct(
+                self.audiences
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Into::into),
+                "filter.audiences",
+            )?,
+            delivery_modes: distinct(
+                self.delivery_modes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Into::into),
+                "filter.deliveryModes",
+            )?,
             infant_age_months: self.infant_age_months,
             pregnant: self.pregnant.unwrap_or(false),
             self_referral: self.self_referral.unwrap_or(false),
             free_only: self.free_only.unwrap_or(false),
-            languages,
+            languages: distinct(languages, "filter.languages")?,
             organization_id: self
                 .organization_id
                 .as_ref()
                 .map(|id| parse_id(id, "filter.organizationId"))
                 .transpose()?,
             verified_within_days,
-            statuses: self
-                .statuses
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            statuses: distinct(
+                self.statuses
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Into::into),
+                "filter.statuses",
+            )?,
         })
     }
 }
@@ -706,7 +749,7 @@ impl ServiceQuery {
     }
 
     /// Services in name order, narrowed by `filter` (statuses default to ACTIVE).
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity + 1")]
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity + 1")]
     async fn services(
         &self,
         ctx: &Context<'_>,

@@ -45,6 +45,7 @@ impl TaxonomyTerm {
         Ok(found.map(TaxonomyTerm))
     }
     /// The narrower terms.
+    #[graphql(complexity = "5 * child_complexity + 1")]
     async fn children(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaxonomyTerm>> {
         let rows = children(&ctx.data::<Loaders>()?.term_children, self.0.id).await?;
         Ok(rows.into_iter().map(TaxonomyTerm).collect())
@@ -58,6 +59,7 @@ pub struct TaxonomyQuery;
 #[Object]
 impl TaxonomyQuery {
     /// Every taxonomy term, top-level terms first (follow `children` for the tree).
+    #[graphql(complexity = "50 * child_complexity + 1")]
     async fn taxonomy_terms(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaxonomyTerm>> {
         let mut terms = store::taxonomy::all_terms(&state(ctx)?.db).await?;
         terms.sort_by_key(|term| term.parent_id.is_some());

@@ -62,18 +62,51 @@ impl OrError {
             message: "internal error".into(),
         }
     }
+
+    /// 503 with `Retry-After`: the database could not be reached; the cause is logged.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "open referral request failed: database unavailable");
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "the database is unavailable; try again shortly".into(),
+        }
+    }
 }
 
 impl From<sea_orm::DbErr> for OrError {
+    /// 503 when the database could not be reached, 500 otherwise (the same classification as
+    /// GraphQL's `UNAVAILABLE` and `INTERNAL`).
     fn from(err: sea_orm::DbErr) -> Self {
-        Self::internal(err)
+        if crate::error::db_unavailable(&err) {
+            Self::unavailable(err)
+        } else {
+            Self::internal(err)
+        }
+    }
+}
+
+impl From<crate::error::ApiError> for OrError {
+    /// 503 for [`ApiError::Unavailable`](crate::error::ApiError::Unavailable), 500 otherwise.
+    fn from(err: crate::error::ApiError) -> Self {
+        match err {
+            crate::error::ApiError::Unavailable(cause) => Self::unavailable(format!("{cause:#}")),
+            crate::error::ApiError::Internal(cause) => Self::internal(format!("{cause:#}")),
+            other => Self::internal(other),
+        }
     }
 }
 
 impl IntoResponse for OrError {
     fn into_response(self) -> Response {
         let body = json!({ "code": self.status.as_u16(), "message": self.message });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 

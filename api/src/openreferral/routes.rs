@@ -27,6 +27,8 @@ use uuid::Uuid;
 use super::{OPENAPI_URL, OrError, PROFILE_URL, State, VERSION, mapping};
 use crate::store::find_by_ids;
 
+/// The highest page number (or page size, before it is capped) a request may name.
+const MAX_PAGE: u64 = 1_000_000;
 /// The page size when `per_page` is not given.
 pub const DEFAULT_PER_PAGE: u64 = 50;
 /// The largest page size; larger requests are served this many.
@@ -129,9 +131,9 @@ impl Params {
             match self.text(name) {
                 None => Ok(default),
                 Some(v) => match v.parse::<u64>() {
-                    Ok(n) if n >= 1 => Ok(n),
+                    Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
                     _ => Err(OrError::bad_request(format!(
-                        "{name}: must be a whole number of at least 1"
+                        "{name}: must be a whole number from 1 to {MAX_PAGE}"
                     ))),
                 },
             }
@@ -204,8 +206,23 @@ struct ServiceQuery {
     proximity_km: Option<f64>,
 }
 
-/// A date-time (RFC 3339, or without offset meaning UTC) or a date (from its midnight UTC).
+/// A date-time (RFC 3339, or without offset meaning UTC) or a date (from its midnight UTC), in
+/// a year Signpost takes.
 fn parse_datetime(name: &str, value: &str) -> Result<DateTime<Utc>, OrError> {
+    let at = parse_any_datetime(name, value)?;
+    if crate::validate::sane_year(at) {
+        Ok(at)
+    } else {
+        let years = crate::validate::YEARS;
+        Err(OrError::bad_request(format!(
+            "{name}: the year must be from {} to {}",
+            years.start(),
+            years.end()
+        )))
+    }
+}
+
+fn parse_any_datetime(name: &str, value: &str) -> Result<DateTime<Utc>, OrError> {
     if let Ok(at) = DateTime::parse_from_rfc3339(value) {
         return Ok(at.with_timezone(&Utc));
     }
@@ -340,9 +357,7 @@ impl ServiceQuery {
             cond = cond.add(service::Column::MaxAgeMonths.lte(months + EPSILON));
         }
         if let Some(term) = self.taxonomy_term_id {
-            let terms = crate::store::taxonomy::with_descendants(&state.db, &[term])
-                .await
-                .map_err(OrError::internal)?;
+            let terms = crate::store::taxonomy::with_descendants(&state.db, &[term]).await?;
             cond = cond.add(
                 service::Column::Id.in_subquery(
                     Query::select()
@@ -610,8 +625,7 @@ async fn taxonomy_terms(AxumState(state): AxumState<State>, RawQuery(raw): RawQu
     let taxonomy_id = params.uuid("taxonomy_id")?;
     let parent_id = params.uuid("parent_id")?;
     let terms: Vec<taxonomy_term::Model> = crate::store::taxonomy::all_terms(&state.db)
-        .await
-        .map_err(OrError::internal)?
+        .await?
         .into_iter()
         .filter(|t| taxonomy_id.is_none_or(|id| t.taxonomy_id == Some(id)))
         .filter(|t| parent_id.is_none_or(|id| t.parent_id == Some(id)))

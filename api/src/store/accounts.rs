@@ -2,6 +2,7 @@
 
 use std::{
     collections::HashMap,
+    net::IpAddr,
     sync::{LazyLock, Mutex},
 };
 
@@ -116,15 +117,19 @@ async fn slow_down(earlier_failures: i32) {
     }
 }
 
-/// Failed logins of email addresses with no account (on this instance): the attempt count and
-/// the lock's end.
-type UnknownFailures = HashMap<String, (i32, Option<chrono::DateTime<Utc>>)>;
+/// Who is trying to sign in: the email address and the client's network address. Locks are
+/// kept per pair, so that guesses from one place cannot lock the account's owner out elsewhere.
+type Attempter = (String, Option<IpAddr>);
+
+/// Failed logins of email addresses with no account (on this instance), by attempter: the
+/// attempt count and the lock's end.
+type UnknownFailures = HashMap<Attempter, (i32, Option<chrono::DateTime<Utc>>)>;
 static UNKNOWN_FAILURES: LazyLock<Mutex<UnknownFailures>> = LazyLock::new(Mutex::default);
-/// Addresses remembered at most; past that, entries whose lock has ended are forgotten.
+/// Attempters remembered at most; past that, entries whose lock has ended are forgotten.
 const MAX_UNKNOWN: usize = 10_000;
 
 /// Counts an attempt for an address with no account; `None` while it is locked.
-fn unknown_attempt(email: &str) -> Option<i32> {
+fn unknown_attempt(who: &Attempter) -> Option<i32> {
     let now = Utc::now();
     let mut failures = UNKNOWN_FAILURES
         .lock()
@@ -132,7 +137,7 @@ fn unknown_attempt(email: &str) -> Option<i32> {
     if failures.len() >= MAX_UNKNOWN {
         failures.retain(|_, (_, until)| until.is_some_and(|until| until > now));
     }
-    let entry = failures.entry(email.to_owned()).or_insert((0, None));
+    let entry = failures.entry(who.clone()).or_insert((0, None));
     match entry.1 {
         Some(until) if until > now => return None,
         Some(_) => *entry = (0, None),
@@ -142,14 +147,47 @@ fn unknown_attempt(email: &str) -> Option<i32> {
     Some(entry.0)
 }
 
-fn lock_unknown(email: &str) {
+fn lock_unknown(who: &Attempter) {
     let mut failures = UNKNOWN_FAILURES
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     failures.insert(
-        email.to_owned(),
+        who.clone(),
         (0, Some(Utc::now() + Duration::minutes(LOCK_MINUTES))),
     );
+}
+
+/// Recent sign-in attempts on accounts that exist, by attempter (on this instance): how many,
+/// and when the last one came. Forgotten [`LOCK_MINUTES`] after the last attempt.
+type Attempts = HashMap<Attempter, (i32, chrono::DateTime<Utc>)>;
+static ATTEMPTS: LazyLock<Mutex<Attempts>> = LazyLock::new(Mutex::default);
+
+/// Counts an attempt on an existing account; returns how many came before it from the same
+/// attempter within [`LOCK_MINUTES`].
+fn count_attempt(who: &Attempter) -> i32 {
+    let now = Utc::now();
+    let window = Duration::minutes(LOCK_MINUTES);
+    let mut attempts = ATTEMPTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if attempts.len() >= MAX_UNKNOWN {
+        attempts.retain(|_, (_, last)| *last + window > now);
+    }
+    let entry = attempts.entry(who.clone()).or_insert((0, now));
+    if entry.1 + window <= now {
+        entry.0 = 0;
+    }
+    let earlier = entry.0;
+    *entry = (earlier.saturating_add(1), now);
+    earlier
+}
+
+/// Forgets an attempter's attempts (after a successful sign-in).
+fn clear_attempts(who: &Attempter) {
+    ATTEMPTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(who);
 }
 
 /// A successful login.
@@ -166,15 +204,21 @@ pub struct Login {
 /// the lock, so guesses sent at the same time cannot outrun the count: no more than
 /// [`LOCK_AFTER`] wrong passwords are checked before the account locks, however many arrive
 /// together.
+///
+/// A lock holds against the places the failures came from: an attempt from an address that has
+/// not tried this account lately is still checked (once, without counting against the account,
+/// whose lock stays), so nobody can lock an account's owner out from elsewhere.
 pub async fn login(
     db: &DatabaseConnection,
     keys: &JwtKeys,
     email: &str,
     password_text: &str,
+    address: Option<IpAddr>,
 ) -> ApiResult<Login> {
     let refused = || ApiError::Unauthenticated("the email address or password is not right".into());
     let locked = || ApiError::RateLimited("too many failed logins; try again later".into());
     let email = email.trim().to_lowercase();
+    let who: Attempter = (email.clone(), address);
     let user = app_user::Entity::find()
         .filter(app_user::Column::Email.eq(&email))
         .one(db)
@@ -182,21 +226,36 @@ pub async fn login(
     let Some(user) = user else {
         // Addresses with no account are counted, slowed and locked the same way, so neither
         // the answer nor its timing tells whether an account exists.
-        let Some(attempt) = unknown_attempt(&email) else {
+        let Some(attempt) = unknown_attempt(&who) else {
             return Err(locked());
         };
         if attempt > LOCK_AFTER {
-            lock_unknown(&email);
+            lock_unknown(&who);
             return Err(locked());
         }
         slow_down(attempt - 1).await;
         let _ = password::verify(password_text.to_owned(), password::dummy_hash().to_owned()).await;
         if attempt >= LOCK_AFTER {
-            lock_unknown(&email);
+            lock_unknown(&who);
         }
         return Err(refused());
     };
     let now = Utc::now();
+    let earlier = count_attempt(&who);
+    if user.locked_until.is_some_and(|until| until > now) {
+        // Locked by failures: refused where attempts came from; checked once from elsewhere.
+        if earlier > 0 {
+            return Err(locked());
+        }
+        let matches = password::verify(password_text.to_owned(), user.password_hash.clone())
+            .await
+            .unwrap_or(false);
+        if !matches || user.disabled {
+            return Err(refused());
+        }
+        clear_attempts(&who);
+        return issue_login(keys, user);
+    }
     // Count this attempt as a failure until the password proves right.
     let counted = app_user::Entity::update_many()
         .col_expr(
@@ -235,6 +294,13 @@ pub async fn login(
     active.failed_logins = Set(0);
     active.locked_until = Set(None);
     let user = active.update(db).await?;
+    clear_attempts(&who);
+    issue_login(keys, user)
+}
+
+/// A signed-in user's token.
+fn issue_login(keys: &JwtKeys, user: app_user::Model) -> ApiResult<Login> {
+    let refused = || ApiError::Unauthenticated("the email address or password is not right".into());
     let role = match user.role {
         Role::Admin => "ADMIN",
         Role::Editor => "EDITOR",

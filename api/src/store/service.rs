@@ -109,8 +109,11 @@ async fn condition(db: &DatabaseConnection, filter: &ServiceFilter) -> ApiResult
     if filter.free_only {
         cond = cond.add(service::Column::Free.eq(true));
     }
-    if let Some(days) = filter.verified_within_days {
-        let since = Utc::now().date_naive() - chrono::Days::new(u64::from(days));
+    if let Some(since) = filter.verified_within_days.and_then(|days| {
+        Utc::now()
+            .date_naive()
+            .checked_sub_days(chrono::Days::new(u64::from(days)))
+    }) {
         cond = cond.add(service::Column::AssuredDate.gte(since));
     }
     Ok(cond)

@@ -1,11 +1,15 @@
 //! Signpost's integration tests: one binary, each test with its own server and database.
 
 mod accounts;
+mod attacks;
 mod browse;
 mod changes;
 mod connections;
+mod database_faults;
 mod editing;
 mod filters;
+mod fuzz;
+mod index_faults;
 mod openreferral;
 mod openreferral_import;
 mod operators;
