@@ -37,6 +37,18 @@ pub struct Settings {
     pub rate_limit_token: u32,
     /// `SIGNPOST_PRODUCTION`: production mode turns GraphQL field suggestions off (default false).
     pub production: bool,
+    /// `SIGNPOST_HEADER_TIMEOUT_SECS`: how long a client may take to send a request's head,
+    /// counted from the connection opening or the previous response (default 10).
+    pub header_timeout: Duration,
+    /// `SIGNPOST_IDLE_TIMEOUT_SECS`: a connection on which nothing moves for this long while no
+    /// request is being handled is closed (default 60).
+    pub idle_timeout: Duration,
+    /// `SIGNPOST_MAX_CONNECTIONS`: connections served at once; more are answered with HTTP 503
+    /// and closed (default 512).
+    pub max_connections: usize,
+    /// `SIGNPOST_SHUTDOWN_GRACE_SECS`: on SIGTERM, how long requests in flight may take to finish
+    /// before the remaining connections are closed (default 20).
+    pub shutdown_grace: Duration,
     /// `SIGNPOST_DB_ACQUIRE_TIMEOUT_MS`: the longest a request waits for a database connection
     /// before it is answered `UNAVAILABLE` (default 2,000 ms).
     pub db_acquire_timeout: Duration,
@@ -58,6 +70,10 @@ impl std::fmt::Debug for Settings {
             .field("rate_limit_anonymous", &self.rate_limit_anonymous)
             .field("rate_limit_token", &self.rate_limit_token)
             .field("production", &self.production)
+            .field("header_timeout", &self.header_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("shutdown_grace", &self.shutdown_grace)
             .field("db_acquire_timeout", &self.db_acquire_timeout)
             .finish()
     }
@@ -79,6 +95,10 @@ impl Default for Settings {
             rate_limit_anonymous: 600,
             rate_limit_token: 3_000,
             production: false,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 512,
+            shutdown_grace: Duration::from_secs(20),
             db_acquire_timeout: Duration::from_millis(2_000),
         }
     }
@@ -109,6 +129,29 @@ impl Settings {
                 format!("SIGNPOST_REQUEST_TIMEOUT_SECS is not a whole number: {secs}")
             })?;
             settings.request_timeout = Duration::from_secs(secs.max(1));
+        }
+        for (name, slot) in [
+            ("SIGNPOST_HEADER_TIMEOUT_SECS", &mut settings.header_timeout),
+            ("SIGNPOST_IDLE_TIMEOUT_SECS", &mut settings.idle_timeout),
+        ] {
+            if let Some(secs) = lookup(name) {
+                let secs: u64 = secs
+                    .parse()
+                    .with_context(|| format!("{name} is not a whole number: {secs}"))?;
+                *slot = Duration::from_secs(secs.max(1));
+            }
+        }
+        if let Some(secs) = lookup("SIGNPOST_SHUTDOWN_GRACE_SECS") {
+            let secs: u64 = secs.parse().with_context(|| {
+                format!("SIGNPOST_SHUTDOWN_GRACE_SECS is not a whole number: {secs}")
+            })?;
+            settings.shutdown_grace = Duration::from_secs(secs);
+        }
+        if let Some(max) = lookup("SIGNPOST_MAX_CONNECTIONS") {
+            let max: usize = max.parse().with_context(|| {
+                format!("SIGNPOST_MAX_CONNECTIONS is not a whole number: {max}")
+            })?;
+            settings.max_connections = max.max(1);
         }
         if let Some(ms) = lookup("SIGNPOST_FEED_POLL_MS") {
             let ms: u64 = ms
@@ -161,5 +204,35 @@ fn parse_bool(value: &str) -> anyhow::Result<bool> {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
         other => anyhow::bail!("not a boolean: {other}"),
+    }
+}
+
+/// How the binary writes its logs to standard error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines, coloured only when standard error is a terminal.
+    #[default]
+    Text,
+    /// One JSON object a line, with the current spans (and so the request id).
+    Json,
+}
+
+impl LogFormat {
+    /// `SIGNPOST_LOG_FORMAT` (`text`, the default, or `json`) from the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        match std::env::var("SIGNPOST_LOG_FORMAT") {
+            Ok(value) => Self::parse(&value),
+            Err(std::env::VarError::NotPresent) => Ok(Self::Text),
+            Err(err) => Err(err).context("SIGNPOST_LOG_FORMAT is not valid text"),
+        }
+    }
+
+    /// Reads a log format name.
+    pub fn parse(value: &str) -> anyhow::Result<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => anyhow::bail!("SIGNPOST_LOG_FORMAT must be text or json, not {other}"),
+        }
     }
 }

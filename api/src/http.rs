@@ -86,6 +86,7 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         ))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(crate::observe::request_context))
         .with_state(state)
 }
 
@@ -334,6 +335,7 @@ async fn execute(
             extensions.set("code", "BAD_USER_INPUT");
         }
     }
+    crate::observe::metrics().count_errors(&response);
     response
 }
 
@@ -385,7 +387,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> axum::response::Response 
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    let body = format!(
+    let mut body = format!(
         "# HELP signpost_index_applied_seq Last change-feed sequence applied to the search index.\n\
          # TYPE signpost_index_applied_seq gauge\n\
          signpost_index_applied_seq {}\n\
@@ -403,6 +405,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         state.statements.get(),
         state.operations.load(Ordering::Relaxed),
     );
+    crate::observe::render(&mut body, &state.db, &state.indexer).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }
 

@@ -10,8 +10,10 @@ pub mod feed;
 pub mod graphql;
 pub mod http;
 pub mod indexing;
+pub mod observe;
 pub mod openreferral;
 pub mod seed;
+pub mod server;
 pub mod store;
 pub mod validate;
 
@@ -32,6 +34,7 @@ use crate::{
     http::{AppState, router},
     indexing::Indexer,
     seed::SeedOutcome,
+    server::ConnectionLimits,
 };
 
 /// The search index's directory inside the data directory.
@@ -43,6 +46,7 @@ pub const POSTCODES_FILE: &str = "postcodes.bin";
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    limits: ConnectionLimits,
     db: DatabaseConnection,
     indexer: Arc<Indexer>,
     stop_follower: watch::Sender<bool>,
@@ -159,6 +163,7 @@ impl Application {
         Ok(Self {
             listener,
             router: router(state, settings.request_timeout),
+            limits: ConnectionLimits::from(&settings),
             db,
             indexer,
             stop_follower,
@@ -181,19 +186,13 @@ impl Application {
         &self.indexer
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves until `shutdown` completes, then lets requests in flight finish for up to the
+    /// shutdown grace period and closes the remaining connections.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the server stopped with an error")?;
+        server::serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = self.stop_follower.send(true);
         let _ = self.follower.await;
         self.indexer.close().await;

@@ -1,7 +1,12 @@
 //! The `signpost` binary.
 
+use std::io::IsTerminal as _;
+
 use clap::Parser;
-use signpost_api::cli::{Cli, run};
+use signpost_api::{
+    cli::{Cli, run},
+    config::LogFormat,
+};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc: searches allocate and free many short-lived buffers, which the system allocator
@@ -11,12 +16,27 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
+    let format = match LogFormat::from_env() {
+        Ok(format) => format,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+        // Colour codes only for a terminal: a log file or collector gets plain text.
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
     match run(Cli::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

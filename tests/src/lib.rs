@@ -5,9 +5,11 @@
 //! each test gets its own PostgreSQL database, dropped afterwards.
 
 use std::{
+    io::BufRead as _,
     net::SocketAddr,
-    process::{Command, Stdio},
-    sync::Arc,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
 };
 
 use anyhow::Context;
@@ -545,6 +547,155 @@ fn configured_command(
         command.env("DATABASE_URL", url);
     }
     command
+}
+
+/// A `signpost serve` process on SQLite in a fresh data directory, with standard error piped
+/// and collected; killed when dropped.
+pub struct ServerProcess {
+    /// The address it listens on.
+    pub address: SocketAddr,
+    /// The data directory (kept for the process's life).
+    pub data_dir: tempfile::TempDir,
+    child: Child,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ServerProcess {
+    /// Starts `signpost serve` on a free port with `env` added to a clean environment (no
+    /// `SIGNPOST_*` or `DATABASE_URL` of the caller's; no demo data unless `env` asks for it)
+    /// and waits until it listens.
+    pub async fn start(env: &[(&str, &str)]) -> Self {
+        let binary = signpost_binary();
+        let data_dir = tempfile::tempdir().unwrap_or_else(|err| panic!("{err}"));
+        let mut command = Command::new(binary);
+        for (name, _) in std::env::vars_os() {
+            if name
+                .to_str()
+                .is_some_and(|name| name.starts_with("SIGNPOST_") || name == "DATABASE_URL")
+            {
+                command.env_remove(name);
+            }
+        }
+        command
+            .arg("serve")
+            .env("SIGNPOST_DATA_DIR", data_dir.path())
+            .env("SIGNPOST_BIND", "127.0.0.1:0")
+            .env("SIGNPOST_SEED_DEMO", "false")
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|err| panic!("signpost does not start: {err}"));
+        let pipe = child
+            .stderr
+            .take()
+            .unwrap_or_else(|| panic!("no standard error pipe"));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let (found, listening) = std::sync::mpsc::channel();
+        let collected = stderr.clone();
+        let reader = std::thread::spawn(move || {
+            let mut pipe = std::io::BufReader::new(pipe);
+            let mut line = Vec::new();
+            while matches!(pipe.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+                let text = String::from_utf8_lossy(&line);
+                if text.contains("signpost is listening")
+                    && let Some(address) = text
+                        .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == ':'))
+                        .find_map(|word| word.parse::<SocketAddr>().ok())
+                {
+                    let _ = found.send(address);
+                }
+                collected
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .extend_from_slice(&line);
+                line.clear();
+            }
+        });
+        let started = Instant::now();
+        let address = loop {
+            if let Ok(address) = listening.try_recv() {
+                break address;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let _ = reader.join();
+                let text = String::from_utf8_lossy(
+                    &stderr
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                )
+                .into_owned();
+                panic!("signpost exited ({status}) before listening:\n{text}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "signpost did not start listening within two minutes"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        Self {
+            address,
+            data_dir,
+            child,
+            stderr,
+            reader: Some(reader),
+        }
+    }
+
+    /// A URL on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap_or_else(|err| panic!("kill does not run: {err}"));
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits up to `limit` for the process to exit; its status, or `None` when it still runs.
+    pub async fn wait(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let started = Instant::now();
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    if let Some(reader) = self.reader.take() {
+                        let _ = reader.join();
+                    }
+                    return Some(status);
+                }
+                Ok(None) if started.elapsed() < limit => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Ok(None) => return None,
+                Err(err) => panic!("cannot wait for signpost: {err}"),
+            }
+        }
+    }
+
+    /// What the process has written to standard error so far.
+    pub fn stderr(&self) -> Vec<u8> {
+        self.stderr
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// The code and message of a response's first error.
