@@ -14,8 +14,30 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+/// Each runtime thread's stack: generous, so that the deepest query the limits allow runs with
+/// room to spare (parsing and validation grow their stack on demand besides).
+const THREAD_STACK_BYTES: usize = 8 * 1024 * 1024;
+/// How long exit waits for blocking work still running (index reads, password hashing).
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn main() -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(THREAD_STACK_BYTES)
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run_main());
+    runtime.shutdown_timeout(EXIT_WAIT);
+    code
+}
+
+async fn run_main() -> std::process::ExitCode {
     let format = match LogFormat::from_env() {
         Ok(format) => format,
         Err(err) => {
