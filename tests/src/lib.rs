@@ -526,7 +526,7 @@ pub fn signpost_command(settings: &Settings) -> Command {
 
 /// `binary` on `data_dir` and `database_url`, with no other `SIGNPOST_*` or `DATABASE_URL` from
 /// the test's environment and warnings only in its log.
-fn configured_command(
+pub fn configured_command(
     binary: &std::path::Path,
     data_dir: &std::path::Path,
     database_url: Option<&str>,

@@ -244,6 +244,19 @@ impl Tally {
     }
 }
 
+/// The top-level selection sets of every operation and fragment.
+fn selection_sets(document: &ExecutableDocument) -> impl Iterator<Item = &SelectionSet> {
+    let operations = document
+        .operations
+        .iter()
+        .map(|(_, operation)| &operation.node.selection_set.node);
+    let fragments = document
+        .fragments
+        .values()
+        .map(|fragment| &fragment.node.selection_set.node);
+    operations.chain(fragments)
+}
+
 /// Counts fields, aliases and directives over every operation and fragment, then measures the
 /// document with its fragments spread out.
 fn check_shape(document: &ExecutableDocument) -> Result<(), String> {
@@ -281,18 +294,8 @@ fn check_shape(document: &ExecutableDocument) -> Result<(), String> {
         fragments: HashMap::new(),
         open: HashSet::new(),
     };
-    let sets = document
-        .operations
-        .iter()
-        .map(|(_, operation)| &operation.node.selection_set.node)
-        .chain(
-            document
-                .fragments
-                .values()
-                .map(|fragment| &fragment.node.selection_set.node),
-        );
     let mut whole = Size::default();
-    for set in sets {
+    for set in selection_sets(document) {
         whole.add(measure.selection_set(set)?);
         check_introspection(whole)?;
         if whole.selections > MAX_EXPANDED_SELECTIONS {
@@ -460,17 +463,7 @@ fn check_text(document: &ExecutableDocument, variables: &Variables) -> Result<()
         }
     }
     let check = TextCheck { values };
-    let sets = document
-        .operations
-        .iter()
-        .map(|(_, operation)| &operation.node.selection_set.node)
-        .chain(
-            document
-                .fragments
-                .values()
-                .map(|fragment| &fragment.node.selection_set.node),
-        );
-    for set in sets {
+    for set in selection_sets(document) {
         check.selection_set(set).map_err(|mut path| {
             path.reverse();
             format!(

@@ -4,7 +4,6 @@
 
 use std::{
     fmt::Write as _,
-    path::PathBuf,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -1417,24 +1416,23 @@ struct Output {
 
 /// Runs `signpost args` on `data_dir` (SQLite), with `stdin`, off the async runtime.
 async fn signpost(
-    binary: &PathBuf,
+    binary: &std::path::Path,
     data_dir: &std::path::Path,
     args: &[&str],
     stdin: &str,
 ) -> Output {
-    let mut command = Command::new(binary);
-    for (name, _) in std::env::vars_os() {
-        if name
-            .to_str()
-            .is_some_and(|name| name.starts_with("SIGNPOST_") || name == "DATABASE_URL")
-        {
-            command.env_remove(name);
-        }
-    }
+    run(
+        tests::configured_command(binary, data_dir, None),
+        args,
+        stdin,
+    )
+    .await
+}
+
+/// Runs `command` with `args`, feeding it `stdin`, off the async runtime.
+async fn run(mut command: Command, args: &[&str], stdin: &str) -> Output {
     command
         .args(args)
-        .env("SIGNPOST_DATA_DIR", data_dir)
-        .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -1731,28 +1729,7 @@ async fn signpost_on(
     args: &[&str],
     stdin: &str,
 ) -> Output {
-    let mut command = database.command(binary);
-    command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let stdin = stdin.to_owned();
-    let output = tokio::task::spawn_blocking(move || {
-        use std::io::Write as _;
-        let mut child = command.spawn().expect("signpost starts");
-        if let Some(mut pipe) = child.stdin.take() {
-            pipe.write_all(stdin.as_bytes()).expect("write stdin");
-        }
-        child.wait_with_output().expect("signpost finishes")
-    })
-    .await
-    .expect("the command's task");
-    Output {
-        success: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    run(database.command(binary), args, stdin).await
 }
 
 #[tokio::test]
