@@ -494,6 +494,7 @@ pub async fn run(options: Options) -> Result<()> {
 
     // Freshness: updates on this instance, searched for on a second one.
     let token = signpost::admin_token(&install, server.addr).await?;
+    let edit_cpu_seconds;
     let freshness = {
         let second_install = Install {
             data_dir: work.join("signpost-second"),
@@ -510,8 +511,17 @@ pub async fn run(options: Options) -> Result<()> {
         let second = second_install
             .serve(server_core, &work.join("signpost-second.log"))
             .await?;
+        let cpu_before = procs::cpu_seconds(pid).ok();
         let fresh = signpost::updates(server.addr, second.addr, &token, &file.updates).await;
+        let cpu_after = procs::cpu_seconds(pid).ok();
         second.stop().await?;
+        // What an edit costs this server in CPU (its read-your-write check included).
+        edit_cpu_seconds = match (cpu_before, cpu_after, &fresh) {
+            (Some(before), Some(after), Ok(f)) if f.updates > 0 => {
+                Some((after - before) / f.updates as f64)
+            }
+            _ => None,
+        };
         match fresh {
             Ok(f) => {
                 eprintln!(
@@ -549,10 +559,14 @@ pub async fn run(options: Options) -> Result<()> {
                 })
                 .collect();
             let capacity = crate::soak::mix_capacity(&shares);
-            // An edit's cost to the server: its latency on this instance (50 ms when unmeasured).
-            let edit_cost = freshness
-                .as_ref()
-                .map_or(0.05, |f| f.same_instance.p50_ms / 1000.0);
+            // An edit's cost to the server: the CPU it took in the freshness phase (applying it
+            // to the index is most of it), else its latency on this instance, else 50 ms.
+            let edit_cost = edit_cpu_seconds.unwrap_or_else(|| {
+                freshness
+                    .as_ref()
+                    .map_or(0.05, |f| f.same_instance.p50_ms / 1000.0)
+            });
+            eprintln!("  an edit costs the server {:.1} ms", edit_cost * 1000.0);
             Some(
                 crate::soak::soak(
                     &target,
