@@ -66,6 +66,30 @@ impl Drop for PostgresDatabase {
     }
 }
 
+impl PostgresDatabase {
+    /// A fresh database on `TEST_DATABASE_URL`'s server, or none when it is not set.
+    async fn create() -> anyhow::Result<Option<Self>> {
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            return Ok(None);
+        };
+        if admin_url.trim().is_empty() {
+            return Ok(None);
+        }
+        let name = format!("signpost_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(admin_url.clone()).await?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await?;
+        admin.close().await?;
+        Ok(Some(Self { admin_url, name }))
+    }
+
+    /// The database's URL.
+    fn url(&self) -> anyhow::Result<String> {
+        with_database(&self.admin_url, &self.name)
+    }
+}
+
 /// Replaces the database name of a `postgres://` URL.
 fn with_database(url: &str, name: &str) -> anyhow::Result<String> {
     let (base, query) = match url.split_once('?') {
@@ -149,18 +173,9 @@ impl TestApp {
             seed_demo: options.seed_demo,
             ..Settings::default()
         };
-        let mut postgres = None;
-        if let Ok(admin_url) = std::env::var("TEST_DATABASE_URL")
-            && !admin_url.trim().is_empty()
-        {
-            let name = format!("signpost_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = Database::connect(admin_url.clone()).await?;
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await?;
-            admin.close().await?;
-            settings.database_url = Some(with_database(&admin_url, &name)?);
-            postgres = Some(PostgresDatabase { admin_url, name });
+        let postgres = PostgresDatabase::create().await?;
+        if let Some(pg) = &postgres {
+            settings.database_url = Some(pg.url()?);
         }
         configure(&mut settings);
         Self::start(settings, data_dir, postgres).await
@@ -259,10 +274,7 @@ impl TestApp {
         Settings {
             data_dir: self.data_dir.path().to_path_buf(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database_url: self
-                .postgres
-                .as_ref()
-                .and_then(|pg| with_database(&pg.admin_url, &pg.name).ok()),
+            database_url: self.postgres.as_ref().and_then(|pg| pg.url().ok()),
             ..Settings::default()
         }
     }
@@ -429,20 +441,8 @@ impl TestDatabase {
     pub async fn create() -> Self {
         let made = async {
             let data_dir = tempfile::tempdir()?;
-            let mut database_url = None;
-            let mut postgres = None;
-            if let Ok(admin_url) = std::env::var("TEST_DATABASE_URL")
-                && !admin_url.trim().is_empty()
-            {
-                let name = format!("signpost_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = Database::connect(admin_url.clone()).await?;
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await?;
-                admin.close().await?;
-                database_url = Some(with_database(&admin_url, &name)?);
-                postgres = Some(PostgresDatabase { admin_url, name });
-            }
+            let postgres = PostgresDatabase::create().await?;
+            let database_url = postgres.as_ref().map(PostgresDatabase::url).transpose()?;
             anyhow::Ok(Self {
                 data_dir,
                 database_url,

@@ -1803,20 +1803,7 @@ async fn the_command_lines_account_and_token_actions_are_audited() {
     let app = TestApp::spawn_on(settings, data_dir).await;
     let body = login(&app, "cli.admin@example.org", password).await;
     let admin = text(&body["data"]["login"]["token"]);
-    let log = |id: Uuid| {
-        let app = &app;
-        let admin = admin.clone();
-        async move {
-            let data = app
-                .data_as(
-                    Some(&admin),
-                    "query($id: ID!) { auditLog(entityId: $id) { action actor entity entityId after } }",
-                    json!({ "id": id }),
-                )
-                .await;
-            data["auditLog"].as_array().cloned().unwrap_or_default()
-        }
-    };
+    let log = |id: Uuid| audit_log(&app, &admin, json!(id));
     let user_log = log(user_id).await;
     assert_eq!(user_log.len(), 1, "{user_log:?}");
     assert_eq!(user_log[0]["action"], "user.create");
@@ -1884,20 +1871,7 @@ async fn account_actions_are_audited() {
         json!({ "id": token }),
     )
     .await;
-    let log = |id: Value| {
-        let app = &app;
-        let admin = admin.clone();
-        async move {
-            let data = app
-                .data_as(
-                    Some(&admin),
-                    "query($id: ID!) { auditLog(entityId: $id) { action actor after } }",
-                    json!({ "id": id }),
-                )
-                .await;
-            data["auditLog"].as_array().cloned().unwrap_or_default()
-        }
-    };
+    let log = |id: Value| audit_log(&app, &admin, id);
     let user_log = log(user).await;
     assert_eq!(user_log.len(), 1);
     assert_eq!(user_log[0]["action"], "user.create");
@@ -1949,4 +1923,16 @@ async fn an_address_without_an_account_locks_like_one_with() {
         assert_eq!(&codes[..6], &["UNAUTHENTICATED"; 6], "{email}: {codes:?}");
         assert_eq!(codes[6], "RATE_LIMITED", "{email}: {codes:?}");
     }
+}
+
+/// The audit log of one entity, as `token` (an admin's) reads it.
+async fn audit_log(app: &TestApp, token: &str, id: Value) -> Vec<Value> {
+    let data = app
+        .data_as(
+            Some(token),
+            "query($id: ID!) { auditLog(entityId: $id) { action actor entity entityId after } }",
+            json!({ "id": id }),
+        )
+        .await;
+    data["auditLog"].as_array().cloned().unwrap_or_default()
 }
