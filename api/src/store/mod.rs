@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod editing;
 pub mod event;
+pub mod listing;
 pub mod organization;
 pub mod service;
 pub mod taxonomy;
