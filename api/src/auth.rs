@@ -10,9 +10,10 @@ use entity::{Role, api_token, app_user};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::{config::Settings, error::ApiError};
+use crate::{config::Settings, error::ApiError, store};
 
-/// The caller of one request.
+/// The caller of one request. Its `require_*` checks answer with the store's error, as the store
+/// makes them too before it writes; each face converts that error like any other.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Caller {
     /// No credentials: active listings and public fields only.
@@ -74,20 +75,22 @@ impl Caller {
     }
 
     /// Admins only.
-    pub fn require_admin(&self) -> Result<(), ApiError> {
+    pub fn require_admin(&self) -> store::Result<()> {
         match self {
-            Caller::Anonymous => Err(ApiError::Unauthenticated(
+            Caller::Anonymous => Err(store::Error::Unauthenticated(
                 "sign in as an admin to do this".into(),
             )),
             _ if self.is_admin() => Ok(()),
-            _ => Err(ApiError::Forbidden("only admins may do this".into())),
+            _ => Err(store::Error::Forbidden("only admins may do this".into())),
         }
     }
 
     /// Admins, or editors of `organization`.
-    pub fn require_editor_of(&self, organization: Uuid) -> Result<(), ApiError> {
+    pub fn require_editor_of(&self, organization: Uuid) -> store::Result<()> {
         match self {
-            Caller::Anonymous => Err(ApiError::Unauthenticated("sign in to edit listings".into())),
+            Caller::Anonymous => Err(store::Error::Unauthenticated(
+                "sign in to edit listings".into(),
+            )),
             Caller::Staff {
                 role: Role::Admin, ..
             } => Ok(()),
@@ -96,16 +99,16 @@ impl Caller {
                 organization_id: Some(own),
                 ..
             } if *own == organization => Ok(()),
-            _ => Err(ApiError::Forbidden(
+            _ => Err(store::Error::Forbidden(
                 "you may edit your own organisation's listings only".into(),
             )),
         }
     }
 
     /// Partners, editors and admins.
-    pub fn require_authenticated(&self) -> Result<(), ApiError> {
+    pub fn require_authenticated(&self) -> store::Result<()> {
         match self {
-            Caller::Anonymous => Err(ApiError::Unauthenticated(
+            Caller::Anonymous => Err(store::Error::Unauthenticated(
                 "a partner token or a sign-in is needed".into(),
             )),
             _ => Ok(()),

@@ -71,7 +71,10 @@ pub async fn connect(
     let mut db = loop {
         match Database::connect(options.clone()).await {
             Ok(db) => break db,
-            Err(err) if crate::error::db_unavailable(&err) && started.elapsed() < STARTUP_WAIT => {
+            Err(err)
+                if crate::store::error::db_unavailable(&err)
+                    && started.elapsed() < STARTUP_WAIT =>
+            {
                 tracing::warn!(error = %err, "the database is not reachable yet; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use sea_orm::{DbErr, RuntimeErr, sqlx};
+use sea_orm::DbErr;
+
+use crate::store;
 
 /// An error a request can end in. Client-facing messages are lowercase without a trailing period.
 #[derive(Debug, thiserror::Error)]
@@ -54,17 +56,6 @@ impl ApiError {
         }
     }
 
-    /// A database error as the client should see it: [`ApiError::Unavailable`] when the database
-    /// could not be reached (see [`db_unavailable`]), [`ApiError::Internal`] otherwise. Every
-    /// conversion from [`DbErr`] goes through here.
-    pub fn from_db(err: DbErr) -> Self {
-        if db_unavailable(&err) {
-            Self::Unavailable(err.into())
-        } else {
-            Self::Internal(err.into())
-        }
-    }
-
     /// Logs the cause of an internal or unavailable error (the client sees a generic message).
     pub fn log(&self, what: &str) {
         match self {
@@ -81,61 +72,36 @@ impl ApiError {
 /// database unavailable.
 pub const RETRY_AFTER_SECS: u64 = 2;
 
-/// Whether a database error means the database could not be reached, so that the same request
-/// may succeed later: no pooled connection within the acquire timeout, a closed pool, a failed
-/// or broken connection (refused, reset, closed, any I/O or TLS error), a PostgreSQL connection
-/// exception (SQLSTATE class 08), a server shutting down or starting (57P01-57P03) or out of
-/// connections (53300), and SQLite's busy database. Constraint violations, bad SQL, decoding
-/// failures and the like are not: they stay internal errors (or conflicts, where mapped).
-pub fn db_unavailable(err: &DbErr) -> bool {
-    match err {
-        DbErr::ConnectionAcquire(_) => true,
-        DbErr::Conn(RuntimeErr::SqlxError(err))
-        | DbErr::Exec(RuntimeErr::SqlxError(err))
-        | DbErr::Query(RuntimeErr::SqlxError(err)) => sqlx_unavailable(err),
-        // sea-orm's own connection errors ("Disconnected" after the connection was closed).
-        DbErr::Conn(RuntimeErr::Internal(_)) => true,
-        _ => false,
-    }
-}
-
-fn sqlx_unavailable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => {
-            let Some(code) = db.code() else {
-                return false;
-            };
-            if db
-                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
-                .is_some()
-            {
-                code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
-            } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-                // The primary result code is the low byte of the extended one: SQLITE_BUSY.
-                code.parse::<i32>().is_ok_and(|code| code & 0xff == 5)
-            } else {
-                false
-            }
+impl From<store::Error> for ApiError {
+    /// The store's error as the client sees it: its message under the matching code; a database
+    /// that could not be reached is [`ApiError::Unavailable`], any other failure
+    /// [`ApiError::Internal`] (logged, with a generic message).
+    fn from(err: store::Error) -> Self {
+        match err {
+            store::Error::Invalid(message) => Self::BadUserInput(message),
+            store::Error::Unauthenticated(message) => Self::Unauthenticated(message),
+            store::Error::Forbidden(message) => Self::Forbidden(message),
+            store::Error::NotFound(message) => Self::NotFound(message),
+            store::Error::Conflict(message) => Self::Conflict(message),
+            store::Error::TooManyAttempts(message) => Self::RateLimited(message),
+            store::Error::Unavailable(cause) => Self::Unavailable(cause.into()),
+            store::Error::Database(cause) => Self::Internal(cause.into()),
+            store::Error::Internal(cause) => Self::Internal(cause),
         }
-        _ => false,
     }
 }
 
 impl From<DbErr> for ApiError {
+    /// Classified by the store (see [`store::error::db_unavailable`]).
     fn from(err: DbErr) -> Self {
-        Self::from_db(err)
+        store::Error::from(err).into()
     }
 }
 
 impl From<Arc<DbErr>> for ApiError {
     fn from(err: Arc<DbErr>) -> Self {
         // Loaders share one error among their callers; the classification reads it in place.
-        Self::from_db(Arc::unwrap_or_clone(err))
+        Arc::unwrap_or_clone(err).into()
     }
 }
 
@@ -148,5 +114,12 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
-/// The result type of resolvers and store functions.
+impl From<store::Error> for async_graphql::Error {
+    /// Through [`ApiError`], so that the client sees its `extensions.code`.
+    fn from(err: store::Error) -> Self {
+        ApiError::from(err).into()
+    }
+}
+
+/// The result type of resolvers.
 pub type ApiResult<T> = Result<T, ApiError>;

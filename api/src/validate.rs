@@ -1,16 +1,16 @@
 //! Input validation for the editing mutations: pure functions, one per kind of value.
 //!
 //! Each function takes the GraphQL path of the field it checks (`"input.email"`,
-//! `"input.contacts[2].phone"`) and returns the value normalised, or a
-//! [`ApiError::BadUserInput`] whose message starts with that path, then says what is wrong,
-//! lowercase and without a trailing period (`"input.email: not an email address"`).
+//! `"input.contacts[2].phone"`) and returns the value normalised, or the store's
+//! [`Error::Invalid`] (`BAD_USER_INPUT` to GraphQL clients) whose message starts with that path,
+//! then says what is wrong, lowercase and without a trailing period (`"input.email: not an email address"`).
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use uuid::Uuid;
 
 use entity::codes::{self, MAX_AGE_MONTHS};
 
-use crate::error::{ApiError, ApiResult};
+use crate::store::{Error, Result};
 
 /// The years a date may fall in: wide enough for any real listing, narrow enough for every
 /// database and date sum.
@@ -35,8 +35,8 @@ pub const LATITUDE_BOUNDS: (f64, f64) = (49.5, 61.5);
 pub const LONGITUDE_BOUNDS: (f64, f64) = (-8.8, 2.2);
 
 /// A bad-input error whose message is `"{field}: {what}"`.
-fn bad(field: &str, what: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_input(format!("{field}: {what}"))
+fn bad(field: &str, what: impl std::fmt::Display) -> Error {
+    Error::invalid(format!("{field}: {what}"))
 }
 
 /// `"character"` or `"characters"`.
@@ -46,7 +46,7 @@ fn characters(n: usize) -> &'static str {
 
 /// A required text: trimmed, between `min` and `max` characters (Unicode scalar values), and
 /// free of control characters other than newline and tab.
-pub fn text(field: &str, value: &str, min: usize, max: usize) -> ApiResult<String> {
+pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String> {
     let trimmed = value.trim();
     let len = trimmed.chars().count();
     if len == 0 && min > 0 {
@@ -75,7 +75,7 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> ApiResult<Strin
 
 /// An optional text: trimmed, and `None` when absent or blank; otherwise checked as [`text`]
 /// with at most `max` characters.
-pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<Option<String>> {
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(value) => text(field, value, 1, max).map(Some),
@@ -86,7 +86,7 @@ pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> ApiResult<
 /// 64 characters) without spaces or control characters, and a domain of two or more valid
 /// labels whose last is not all digits. Returns it with the domain lower-cased and the local
 /// part as given.
-pub fn email(field: &str, value: &str) -> ApiResult<String> {
+pub fn email(field: &str, value: &str) -> Result<String> {
     let trimmed = value.trim();
     let not_email = || bad(field, "not an email address");
     if trimmed.is_empty() {
@@ -139,7 +139,7 @@ fn valid_domain(domain: &str) -> bool {
 /// An absolute `http` or `https` URL with a host and without a user name or password, at most
 /// 2048 characters. Returns it in its normalised form (`https://example.org/`: scheme and host
 /// lower-cased, a root path added, unsafe characters percent-encoded).
-pub fn url(field: &str, value: &str) -> ApiResult<String> {
+pub fn url(field: &str, value: &str) -> Result<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(bad(field, "must not be empty"));
@@ -175,7 +175,7 @@ pub fn url(field: &str, value: &str) -> ApiResult<String> {
 /// the national form (`+44` read as `0`), 10 or 11 digits starting with `0`, and not `00`
 /// (other countries' numbers). Freephone (0800, 0808) and the drama ranges (01632, 07700 900)
 /// pass. Returns the value trimmed, its spaces kept as given.
-pub fn uk_phone(field: &str, value: &str) -> ApiResult<String> {
+pub fn uk_phone(field: &str, value: &str) -> Result<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(bad(field, "must not be empty"));
@@ -213,7 +213,7 @@ pub fn uk_phone(field: &str, value: &str) -> ApiResult<String> {
 
 /// A full UK postcode, outward and inward codes (`gl503ab`), returned normalised
 /// (`GL50 3AB`). Whether the postcode exists is not checked here.
-pub fn uk_postcode(field: &str, value: &str) -> ApiResult<String> {
+pub fn uk_postcode(field: &str, value: &str) -> Result<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(bad(field, "must not be empty"));
@@ -234,7 +234,7 @@ pub fn uk_postcode(field: &str, value: &str) -> ApiResult<String> {
 }
 
 /// A postcode area (`GL`) or district (`GL50`), returned upper-cased without spaces.
-pub fn postcode_prefix(field: &str, value: &str) -> ApiResult<String> {
+pub fn postcode_prefix(field: &str, value: &str) -> Result<String> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(bad(field, "must not be empty"));
@@ -247,7 +247,7 @@ pub fn postcode_prefix(field: &str, value: &str) -> ApiResult<String> {
 }
 
 /// One age bound in months: finite and within 0 to 60.
-fn age_months(field: &str, value: f64) -> ApiResult<()> {
+fn age_months(field: &str, value: f64) -> Result<()> {
     if !value.is_finite() {
         return Err(bad(field, "must be a finite number"));
     }
@@ -268,7 +268,7 @@ pub fn age_range(
     field_max: &str,
     min: Option<f64>,
     max: Option<f64>,
-) -> ApiResult<()> {
+) -> Result<()> {
     if let Some(min) = min {
         age_months(field_min, min)?;
     }
@@ -288,7 +288,7 @@ pub fn age_range(
 
 /// A position within Great Britain's and Northern Ireland's rough bounds: latitude 49.5 to
 /// 61.5, longitude -8.8 to 2.2 (WGS84 degrees).
-pub fn latitude_longitude(field: &str, lat: f64, lon: f64) -> ApiResult<()> {
+pub fn latitude_longitude(field: &str, lat: f64, lon: f64) -> Result<()> {
     let (lat_min, lat_max) = LATITUDE_BOUNDS;
     let (lon_min, lon_max) = LONGITUDE_BOUNDS;
     if !lat.is_finite() || !(lat_min..=lat_max).contains(&lat) {
@@ -307,7 +307,7 @@ pub fn latitude_longitude(field: &str, lat: f64, lon: f64) -> ApiResult<()> {
 }
 
 /// A radius in kilometres: finite, above 0 and at most 500.
-pub fn radius_km(field: &str, value: f64) -> ApiResult<()> {
+pub fn radius_km(field: &str, value: f64) -> Result<()> {
     if !value.is_finite() || value <= 0.0 || value > MAX_RADIUS_KM {
         return Err(bad(
             field,
@@ -319,7 +319,7 @@ pub fn radius_km(field: &str, value: f64) -> ApiResult<()> {
 
 /// An ISO 639-1 language code (`en`, `cy`, `PL`), returned lower-cased; unknown codes are
 /// refused.
-pub fn language(field: &str, code: &str) -> ApiResult<String> {
+pub fn language(field: &str, code: &str) -> Result<String> {
     let trimmed = code.trim();
     if trimmed.len() != 2 || !trimmed.chars().all(|c| c.is_ascii_alphabetic()) {
         return Err(bad(field, "not a two-letter ISO 639-1 language code"));
@@ -335,7 +335,7 @@ pub fn language(field: &str, code: &str) -> ApiResult<String> {
 }
 
 /// A time of day, `HH:MM` on the 24-hour clock from `00:00` to `23:59`, returned trimmed.
-pub fn time_of_day(field: &str, value: &str) -> ApiResult<String> {
+pub fn time_of_day(field: &str, value: &str) -> Result<String> {
     let trimmed = value.trim();
     let wrong = || bad(field, "must be a time as HH:MM, from 00:00 to 23:59");
     let bytes = trimmed.as_bytes();
@@ -362,7 +362,7 @@ pub fn opening(
     weekday: Option<i32>,
     opens: Option<&str>,
     closes: Option<&str>,
-) -> ApiResult<(Option<String>, Option<String>)> {
+) -> Result<(Option<String>, Option<String>)> {
     if let Some(day) = weekday
         && codes::weekday(day).is_none()
     {
@@ -388,7 +388,7 @@ pub fn opening(
 }
 
 /// A date on or after `earliest`.
-pub fn date_not_before(field: &str, date: NaiveDate, earliest: NaiveDate) -> ApiResult<()> {
+pub fn date_not_before(field: &str, date: NaiveDate, earliest: NaiveDate) -> Result<()> {
     if date < earliest {
         return Err(bad(
             field,
@@ -400,7 +400,7 @@ pub fn date_not_before(field: &str, date: NaiveDate, earliest: NaiveDate) -> Api
 
 /// An event's times at `field` (`"input"`), whose parts are named `{field}.startsAt` and
 /// `{field}.endsAt` in messages: the end after the start, and at most 14 days after it.
-pub fn ordered_times(field: &str, starts: DateTime<Utc>, ends: DateTime<Utc>) -> ApiResult<()> {
+pub fn ordered_times(field: &str, starts: DateTime<Utc>, ends: DateTime<Utc>) -> Result<()> {
     let ends_field = format!("{field}.endsAt");
     if ends <= starts {
         return Err(bad(
@@ -418,7 +418,7 @@ pub fn ordered_times(field: &str, starts: DateTime<Utc>, ends: DateTime<Utc>) ->
 }
 
 /// A list of at most `max` items.
-pub fn list_len(field: &str, len: usize, max: usize) -> ApiResult<()> {
+pub fn list_len(field: &str, len: usize, max: usize) -> Result<()> {
     if len > max {
         return Err(bad(
             field,
@@ -433,7 +433,7 @@ pub fn list_len(field: &str, len: usize, max: usize) -> ApiResult<()> {
 
 /// A UUID in its usual hyphenated form (`67e55044-10b1-426f-9247-bb680e5fe0c8`), or the
 /// simple, braced and URN forms the `uuid` crate reads.
-pub fn uuid(field: &str, value: &str) -> ApiResult<Uuid> {
+pub fn uuid(field: &str, value: &str) -> Result<Uuid> {
     Uuid::try_parse(value.trim()).map_err(|_| bad(field, "not a valid id"))
 }
 
@@ -445,15 +445,15 @@ mod tests {
     use super::*;
 
     /// The message of a bad-input error; fails the test for anything else.
-    fn message<T: std::fmt::Debug>(result: ApiResult<T>) -> String {
+    fn message<T: std::fmt::Debug>(result: Result<T>) -> String {
         match result {
-            Err(ApiError::BadUserInput(message)) => message,
+            Err(Error::Invalid(message)) => message,
             other => panic!("expected a bad-input error, got {other:?}"),
         }
     }
 
     /// Asserts the error names `field` first and is lowercase without a trailing period.
-    fn assert_names<T: std::fmt::Debug>(result: ApiResult<T>, field: &str) -> String {
+    fn assert_names<T: std::fmt::Debug>(result: Result<T>, field: &str) -> String {
         let message = message(result);
         assert!(
             message.starts_with(&format!("{field}: ")),

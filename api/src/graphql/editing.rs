@@ -237,7 +237,7 @@ pub struct EventInput {
 
 /// Reads an id argument or input field; the message names `field` like every other check here.
 fn id_arg(id: &ID, field: &str) -> ApiResult<uuid::Uuid> {
-    validate::uuid(field, id.as_str())
+    validate::uuid(field, id.as_str()).map_err(ApiError::from)
 }
 
 fn default_languages() -> Vec<String> {
@@ -250,6 +250,7 @@ fn opt_email(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
         .filter(|v| !v.is_empty())
         .map(|v| validate::email(field, v))
         .transpose()
+        .map_err(ApiError::from)
 }
 
 fn opt_url(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
@@ -258,6 +259,7 @@ fn opt_url(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
         .filter(|v| !v.is_empty())
         .map(|v| validate::url(field, v))
         .transpose()
+        .map_err(ApiError::from)
 }
 
 fn opt_phone(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
@@ -266,6 +268,7 @@ fn opt_phone(field: &str, value: Option<&str>) -> ApiResult<Option<String>> {
         .filter(|v| !v.is_empty())
         .map(|v| validate::uk_phone(field, v))
         .transpose()
+        .map_err(ApiError::from)
 }
 
 fn point(
@@ -357,7 +360,7 @@ impl ServiceInput {
             .iter()
             .enumerate()
             .map(|(i, code)| validate::language(&format!("input.languages[{i}]"), code))
-            .collect::<ApiResult<Vec<_>>>()?;
+            .collect::<store::Result<Vec<_>>>()?;
         let mut terms = Vec::new();
         let known: std::collections::HashSet<uuid::Uuid> = store::taxonomy::all_terms(db)
             .await?

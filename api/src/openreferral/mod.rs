@@ -73,26 +73,27 @@ impl OrError {
     }
 }
 
-impl From<sea_orm::DbErr> for OrError {
-    /// 503 when the database could not be reached, 500 otherwise (the same classification as
-    /// GraphQL's `UNAVAILABLE` and `INTERNAL`).
-    fn from(err: sea_orm::DbErr) -> Self {
-        if crate::error::db_unavailable(&err) {
-            Self::unavailable(err)
-        } else {
-            Self::internal(err)
+impl From<crate::store::Error> for OrError {
+    /// 404 and 400 with the store's message for a missing record and bad input; 503 when the
+    /// database could not be reached, 500 otherwise (the same classification as GraphQL's
+    /// `UNAVAILABLE` and `INTERNAL`).
+    fn from(err: crate::store::Error) -> Self {
+        use crate::store::Error;
+        match err {
+            Error::NotFound(message) => Self::not_found(message),
+            Error::Invalid(message) => Self::bad_request(message),
+            Error::Unavailable(cause) => Self::unavailable(cause),
+            Error::Database(cause) => Self::internal(cause),
+            Error::Internal(cause) => Self::internal(format!("{cause:#}")),
+            other => Self::internal(other),
         }
     }
 }
 
-impl From<crate::error::ApiError> for OrError {
-    /// 503 for [`ApiError::Unavailable`](crate::error::ApiError::Unavailable), 500 otherwise.
-    fn from(err: crate::error::ApiError) -> Self {
-        match err {
-            crate::error::ApiError::Unavailable(cause) => Self::unavailable(format!("{cause:#}")),
-            crate::error::ApiError::Internal(cause) => Self::internal(format!("{cause:#}")),
-            other => Self::internal(other),
-        }
+impl From<sea_orm::DbErr> for OrError {
+    /// Classified by the store, like every database error (see [`crate::store::Error`]).
+    fn from(err: sea_orm::DbErr) -> Self {
+        crate::store::Error::from(err).into()
     }
 }
 

@@ -19,12 +19,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
+    Error, Result,
     audit::{self, Actor},
     begin_write,
 };
 use crate::{
     auth::{LOGIN_LIFETIME, jwt::JwtKeys, password},
-    error::{ApiError, ApiResult},
     validate,
 };
 
@@ -46,33 +46,27 @@ pub async fn create_user(
     password_text: &str,
     role: Role,
     organization_id: Option<Uuid>,
-) -> ApiResult<app_user::Model> {
+) -> Result<app_user::Model> {
     let email = validate::email("email", email)?.to_lowercase();
     if password_text.chars().count() < 12 {
-        return Err(ApiError::bad_input(
-            "password: must be at least 12 characters",
-        ));
+        return Err(Error::invalid("password: must be at least 12 characters"));
     }
     if password_text.chars().count() > 1024 {
-        return Err(ApiError::bad_input(
-            "password: must be at most 1024 characters",
-        ));
+        return Err(Error::invalid("password: must be at most 1024 characters"));
     }
     match (role, organization_id) {
         (Role::Editor, None) => {
-            return Err(ApiError::bad_input(
+            return Err(Error::invalid(
                 "organizationId: an editor needs an organisation",
             ));
         }
         (Role::Admin, Some(_)) => {
-            return Err(ApiError::bad_input(
+            return Err(Error::invalid(
                 "organizationId: an admin has no organisation",
             ));
         }
         (Role::Partner, _) => {
-            return Err(ApiError::bad_input(
-                "role: partners use tokens, not accounts",
-            ));
+            return Err(Error::invalid("role: partners use tokens, not accounts"));
         }
         _ => {}
     }
@@ -82,7 +76,7 @@ pub async fn create_user(
             .await?
             .is_none()
     {
-        return Err(ApiError::bad_input("organizationId: no such organisation"));
+        return Err(Error::invalid("organizationId: no such organisation"));
     }
     if app_user::Entity::find()
         .filter(app_user::Column::Email.eq(&email))
@@ -90,13 +84,13 @@ pub async fn create_user(
         .await?
         .is_some()
     {
-        return Err(ApiError::Conflict(
+        return Err(Error::Conflict(
             "email: an account with this email address exists".into(),
         ));
     }
     let hash = password::hash(password_text.to_owned())
         .await
-        .map_err(ApiError::Internal)?;
+        .map_err(Error::Internal)?;
     let now = Utc::now();
     let user = app_user::Model {
         id: Uuid::new_v4(),
@@ -236,9 +230,9 @@ pub async fn login(
     email: &str,
     password_text: &str,
     address: Option<IpAddr>,
-) -> ApiResult<Login> {
-    let refused = || ApiError::Unauthenticated("the email address or password is not right".into());
-    let locked = || ApiError::RateLimited("too many failed logins; try again later".into());
+) -> Result<Login> {
+    let refused = || Error::Unauthenticated("the email address or password is not right".into());
+    let locked = || Error::TooManyAttempts("too many failed logins; try again later".into());
     let email = email.trim().to_lowercase();
     let who: Attempter = (email.clone(), address);
     let user = app_user::Entity::find()
@@ -321,8 +315,8 @@ pub async fn login(
 }
 
 /// A signed-in user's token.
-fn issue_login(keys: &JwtKeys, user: app_user::Model) -> ApiResult<Login> {
-    let refused = || ApiError::Unauthenticated("the email address or password is not right".into());
+fn issue_login(keys: &JwtKeys, user: app_user::Model) -> Result<Login> {
+    let refused = || Error::Unauthenticated("the email address or password is not right".into());
     let role = match user.role {
         Role::Admin => "ADMIN",
         Role::Editor => "EDITOR",
@@ -338,7 +332,7 @@ fn issue_login(keys: &JwtKeys, user: app_user::Model) -> ApiResult<Login> {
             &Uuid::new_v4().to_string(),
             LOGIN_LIFETIME,
         )
-        .map_err(|err| ApiError::Internal(err.into()))?;
+        .map_err(|err| Error::Internal(err.into()))?;
     Ok(Login {
         token,
         expires_at,
@@ -347,7 +341,7 @@ fn issue_login(keys: &JwtKeys, user: app_user::Model) -> ApiResult<Login> {
 }
 
 /// Locks an account for [`LOCK_MINUTES`] from now and starts its count again.
-async fn lock(db: &DatabaseConnection, id: Uuid) -> ApiResult<()> {
+async fn lock(db: &DatabaseConnection, id: Uuid) -> Result<()> {
     app_user::Entity::update_many()
         .col_expr(
             app_user::Column::LockedUntil,
@@ -375,10 +369,10 @@ pub async fn issue_token(
     keys: &JwtKeys,
     name: &str,
     days: i32,
-) -> ApiResult<IssuedToken> {
+) -> Result<IssuedToken> {
     let name = validate::text("name", name, 1, 200)?;
     if !(1..=MAX_TOKEN_DAYS).contains(&days) {
-        return Err(ApiError::bad_input(format!(
+        return Err(Error::invalid(format!(
             "expiresInDays: must be between 1 and {MAX_TOKEN_DAYS}"
         )));
     }
@@ -394,7 +388,7 @@ pub async fn issue_token(
             &jti.to_string(),
             lifetime,
         )
-        .map_err(|err| ApiError::Internal(err.into()))?;
+        .map_err(|err| Error::Internal(err.into()))?;
     let row = api_token::Model {
         id,
         jti,
@@ -428,12 +422,12 @@ pub async fn issue_token(
 
 /// Revokes a partner token, audited as `actor`'s "token.revoke" in the same transaction; false
 /// (and no audit row) when it was already revoked.
-pub async fn revoke_token(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> ApiResult<bool> {
+pub async fn revoke_token(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> Result<bool> {
     let txn = begin_write(db).await?;
     let token = api_token::Entity::find_by_id(id)
         .one(&txn)
         .await?
-        .ok_or_else(|| ApiError::NotFound("no token with this id".into()))?;
+        .ok_or_else(|| Error::NotFound("no token with this id".into()))?;
     if token.revoked_at.is_some() {
         return Ok(false);
     }
@@ -446,7 +440,7 @@ pub async fn revoke_token(db: &DatabaseConnection, actor: &Actor, id: Uuid) -> A
 }
 
 /// Every partner token, newest first.
-pub async fn tokens(db: &DatabaseConnection) -> ApiResult<Vec<api_token::Model>> {
+pub async fn tokens(db: &DatabaseConnection) -> Result<Vec<api_token::Model>> {
     Ok(api_token::Entity::find()
         .order_by_desc(api_token::Column::CreatedAt)
         .all(db)

@@ -8,7 +8,8 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{auth::Caller, error::ApiResult};
+use super::Result;
+use crate::auth::Caller;
 
 /// Who acts, as the audit log records it.
 #[derive(Clone, Debug)]
@@ -79,7 +80,7 @@ pub async fn record(
     id: Uuid,
     before: Option<Value>,
     after: Option<Value>,
-) -> ApiResult<()> {
+) -> Result<()> {
     row(actor, action, entity, id, before, after)
         .insert(txn)
         .await?;

@@ -16,12 +16,11 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::audit::{self, Actor};
-use crate::{
-    auth::Caller,
-    error::{ApiError, ApiResult},
-    feed,
+use super::{
+    Error, Result,
+    audit::{self, Actor},
 };
+use crate::{auth::Caller, feed};
 
 /// A validated service with its children, ready to write (ids of children are assigned here).
 #[derive(Clone, Debug)]
@@ -37,7 +36,7 @@ pub struct ServiceDraft {
 }
 
 /// A service and its children as JSON, for the audit log.
-pub async fn snapshot(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<Value>> {
+pub async fn snapshot(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Value>> {
     let Some(row) = service::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
     };
@@ -86,11 +85,7 @@ pub async fn snapshot(db: &impl ConnectionTrait, id: Uuid) -> ApiResult<Option<V
 }
 
 /// Replaces a service's children with the draft's.
-async fn write_children(
-    txn: &DatabaseTransaction,
-    id: Uuid,
-    draft: &ServiceDraft,
-) -> ApiResult<()> {
+async fn write_children(txn: &DatabaseTransaction, id: Uuid, draft: &ServiceDraft) -> Result<()> {
     service_area::Entity::delete_many()
         .filter(service_area::Column::ServiceId.eq(id))
         .exec(txn)
@@ -208,7 +203,7 @@ fn position_of(index: usize) -> i32 {
 
 /// Starts a listing write: a write transaction (see [`super::begin_write`]) holding the feed
 /// lock, so that PostgreSQL writers queue on it too.
-async fn begin(db: &DatabaseConnection) -> ApiResult<DatabaseTransaction> {
+async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
     let txn = super::begin_write(db).await?;
     feed::lock(&txn).await?;
     Ok(txn)
@@ -219,7 +214,7 @@ pub async fn create_service(
     db: &DatabaseConnection,
     caller: &Caller,
     draft: ServiceDraft,
-) -> ApiResult<(service::Model, i64)> {
+) -> Result<(service::Model, i64)> {
     caller.require_editor_of(draft.service.organization_id)?;
     let txn = begin(db).await?;
     let now = Utc::now();
@@ -250,21 +245,17 @@ pub async fn create_service(
 }
 
 /// Loads a service for a write by `caller`, checking it exists and may be edited.
-async fn editable(
-    txn: &DatabaseTransaction,
-    caller: &Caller,
-    id: Uuid,
-) -> ApiResult<service::Model> {
+async fn editable(txn: &DatabaseTransaction, caller: &Caller, id: Uuid) -> Result<service::Model> {
     let current = service::Entity::find_by_id(id)
         .one(txn)
         .await?
-        .ok_or_else(|| ApiError::NotFound("no service with this id".into()))?;
+        .ok_or_else(|| Error::NotFound("no service with this id".into()))?;
     caller.require_editor_of(current.organization_id)?;
     Ok(current)
 }
 
 /// Bumps the version when it is still `expected`; CONFLICT otherwise.
-async fn bump_version(txn: &DatabaseTransaction, id: Uuid, expected: i32) -> ApiResult<()> {
+async fn bump_version(txn: &DatabaseTransaction, id: Uuid, expected: i32) -> Result<()> {
     let result = service::Entity::update_many()
         .col_expr(
             service::Column::Version,
@@ -275,7 +266,7 @@ async fn bump_version(txn: &DatabaseTransaction, id: Uuid, expected: i32) -> Api
         .exec(txn)
         .await?;
     if result.rows_affected == 0 {
-        return Err(ApiError::Conflict(format!(
+        return Err(Error::Conflict(format!(
             "expectedVersion: the listing changed since version {expected}; reload it and try again"
         )));
     }
@@ -289,7 +280,7 @@ pub async fn update_service(
     id: Uuid,
     expected_version: i32,
     draft: ServiceDraft,
-) -> ApiResult<(service::Model, i64)> {
+) -> Result<(service::Model, i64)> {
     let txn = begin(db).await?;
     let current = editable(&txn, caller, id).await?;
     caller.require_editor_of(draft.service.organization_id)?;
@@ -331,7 +322,7 @@ pub async fn archive_service(
     caller: &Caller,
     id: Uuid,
     expected_version: i32,
-) -> ApiResult<(service::Model, i64)> {
+) -> Result<(service::Model, i64)> {
     let txn = begin(db).await?;
     editable(&txn, caller, id).await?;
     let before = snapshot(&txn, id).await?;
@@ -339,7 +330,7 @@ pub async fn archive_service(
     let current = service::Entity::find_by_id(id)
         .one(&txn)
         .await?
-        .ok_or_else(|| ApiError::NotFound("no service with this id".into()))?;
+        .ok_or_else(|| Error::NotFound("no service with this id".into()))?;
     let mut active = current.into_active_model();
     active.status = Set(ServiceStatus::Defunct);
     active.updated_at = Set(Utc::now());
@@ -365,7 +356,7 @@ pub async fn verify_service(
     db: &DatabaseConnection,
     caller: &Caller,
     id: Uuid,
-) -> ApiResult<(service::Model, i64)> {
+) -> Result<(service::Model, i64)> {
     let txn = begin(db).await?;
     let current = editable(&txn, caller, id).await?;
     let before = snapshot(&txn, id).await?;
@@ -373,7 +364,7 @@ pub async fn verify_service(
     let mut active = service::Entity::find_by_id(id)
         .one(&txn)
         .await?
-        .ok_or_else(|| ApiError::NotFound("no service with this id".into()))?
+        .ok_or_else(|| Error::NotFound("no service with this id".into()))?
         .into_active_model();
     active.assured_date = Set(Some(Utc::now().date_naive()));
     active.assurer = Set(Some(caller.label()));
@@ -401,7 +392,7 @@ pub async fn save_organization(
     caller: &Caller,
     id: Option<Uuid>,
     draft: organization::Model,
-) -> ApiResult<(organization::Model, i64)> {
+) -> Result<(organization::Model, i64)> {
     let txn = begin(db).await?;
     let now = Utc::now();
     let (saved, before, op) = match id {
@@ -423,7 +414,7 @@ pub async fn save_organization(
             let current = organization::Entity::find_by_id(id)
                 .one(&txn)
                 .await?
-                .ok_or_else(|| ApiError::NotFound("no organisation with this id".into()))?;
+                .ok_or_else(|| Error::NotFound("no organisation with this id".into()))?;
             caller.require_editor_of(id)?;
             let before = serde_json::to_value(&current).ok();
             let row = organization::Model {
@@ -465,7 +456,7 @@ pub async fn create_event(
     db: &DatabaseConnection,
     caller: &Caller,
     draft: event::Model,
-) -> ApiResult<(event::Model, i64)> {
+) -> Result<(event::Model, i64)> {
     let txn = begin(db).await?;
     editable(&txn, caller, draft.service_id).await?;
     let now = Utc::now();
@@ -498,15 +489,13 @@ pub async fn report_problem(
     service_id: Uuid,
     message: String,
     address: Option<String>,
-) -> ApiResult<()> {
+) -> Result<()> {
     if service::Entity::find_by_id(service_id)
         .one(db)
         .await?
         .is_none()
     {
-        return Err(ApiError::NotFound(
-            "serviceId: no service with this id".into(),
-        ));
+        return Err(Error::NotFound("serviceId: no service with this id".into()));
     }
     let row = listing_report::Model {
         id: Uuid::new_v4(),
@@ -527,7 +516,7 @@ pub async fn report_problem(
 pub async fn reports(
     db: &DatabaseConnection,
     include_resolved: bool,
-) -> ApiResult<Vec<listing_report::Model>> {
+) -> Result<Vec<listing_report::Model>> {
     let mut query = listing_report::Entity::find().order_by_desc(listing_report::Column::CreatedAt);
     if !include_resolved {
         query = query.filter(listing_report::Column::ResolvedAt.is_null());
@@ -541,12 +530,12 @@ pub async fn resolve_report(
     caller: &Caller,
     id: Uuid,
     note: Option<String>,
-) -> ApiResult<listing_report::Model> {
+) -> Result<listing_report::Model> {
     let txn = super::begin_write(db).await?;
     let report = listing_report::Entity::find_by_id(id)
         .one(&txn)
         .await?
-        .ok_or_else(|| ApiError::NotFound("no report with this id".into()))?;
+        .ok_or_else(|| Error::NotFound("no report with this id".into()))?;
     let mut active = report.into_active_model();
     active.resolved_at = Set(Some(Utc::now()));
     active.resolved_by = Set(caller.actor_id());
@@ -572,7 +561,7 @@ pub async fn resolve_report(
 pub async fn audit_log(
     db: &DatabaseConnection,
     entity_id: Uuid,
-) -> ApiResult<Vec<audit_event::Model>> {
+) -> Result<Vec<audit_event::Model>> {
     Ok(audit_event::Entity::find()
         .filter(audit_event::Column::EntityId.eq(entity_id))
         .order_by_asc(audit_event::Column::At)

@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::error::ApiResult;
+use super::Result;
 
 /// Keyset position after an event.
 #[derive(Clone, Debug)]
@@ -25,7 +25,7 @@ pub async fn list(
     to: Option<DateTime<Utc>>,
     first: u64,
     after: Option<&EventAfter>,
-) -> ApiResult<(Vec<event::Model>, bool, u64)> {
+) -> Result<(Vec<event::Model>, bool, u64)> {
     let active = service::Entity::find()
         .select_only()
         .column(service::Column::Id)

@@ -1,9 +1,11 @@
-//! Database work, by domain. Functions take a connection and plain Rust values; GraphQL types
-//! stay in `graphql`.
+//! Database work, by domain. Functions take a connection and plain Rust values and return the
+//! store's own [`Error`]; GraphQL types and error codes stay in `graphql` and `error`, HTTP
+//! statuses in `openreferral`.
 
 pub mod accounts;
 pub mod audit;
 pub mod editing;
+pub mod error;
 pub mod event;
 pub mod listing;
 pub mod organization;
@@ -16,6 +18,8 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, SimpleExpr},
 };
 use uuid::Uuid;
+
+pub use error::{Error, Result};
 
 /// Keyset position after a row ordered by a text key then id.
 #[derive(Clone, Debug)]

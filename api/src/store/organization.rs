@@ -7,15 +7,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{After, keyset_after};
-use crate::error::ApiResult;
+use super::{After, Result, keyset_after};
 
 /// One page of organisations, ordered by name then id.
 pub async fn list(
     db: &DatabaseConnection,
     first: u64,
     after: Option<&After>,
-) -> ApiResult<(Vec<organization::Model>, bool, u64)> {
+) -> Result<(Vec<organization::Model>, bool, u64)> {
     let total = organization::Entity::find().count(db).await?;
     let mut cond = Condition::all();
     if let Some(after) = after {
@@ -38,6 +37,6 @@ pub async fn list(
 }
 
 /// One organisation by id.
-pub async fn get(db: &DatabaseConnection, id: Uuid) -> ApiResult<Option<organization::Model>> {
+pub async fn get(db: &DatabaseConnection, id: Uuid) -> Result<Option<organization::Model>> {
     Ok(organization::Entity::find_by_id(id).one(db).await?)
 }

@@ -8,8 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{After, json_list_contains_any, keyset_after, taxonomy};
-use crate::error::{ApiError, ApiResult};
+use super::{After, Error, Result, json_list_contains_any, keyset_after, taxonomy};
 
 /// What a caller can narrow a service listing by. Every given criterion must hold (AND);
 /// within a list, any value may match (OR).
@@ -46,7 +45,7 @@ pub struct ServicePage {
 }
 
 /// The SQL condition for `filter`.
-async fn condition(db: &DatabaseConnection, filter: &ServiceFilter) -> ApiResult<Condition> {
+async fn condition(db: &DatabaseConnection, filter: &ServiceFilter) -> Result<Condition> {
     let statuses: Vec<ServiceStatus> = if filter.statuses.is_empty() {
         vec![ServiceStatus::Active]
     } else {
@@ -127,7 +126,7 @@ pub async fn list(
     first: u64,
     after: Option<&After>,
     count: bool,
-) -> ApiResult<ServicePage> {
+) -> Result<ServicePage> {
     let cond = condition(db, filter).await?;
     let total_count = if count {
         Some(
@@ -155,7 +154,7 @@ pub async fn list(
         .all(db)
         .await?;
     let has_next_page = rows.len() as u64 > first;
-    rows.truncate(usize::try_from(first).map_err(|_| ApiError::bad_input("first is too large"))?);
+    rows.truncate(usize::try_from(first).map_err(|_| Error::invalid("first is too large"))?);
     Ok(ServicePage {
         rows,
         has_next_page,
@@ -164,6 +163,6 @@ pub async fn list(
 }
 
 /// One service by id.
-pub async fn get(db: &DatabaseConnection, id: Uuid) -> ApiResult<Option<service::Model>> {
+pub async fn get(db: &DatabaseConnection, id: Uuid) -> Result<Option<service::Model>> {
     Ok(service::Entity::find_by_id(id).one(db).await?)
 }

@@ -6,10 +6,10 @@ use entity::taxonomy_term;
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 use uuid::Uuid;
 
-use crate::error::ApiResult;
+use super::Result;
 
 /// Every taxonomy term, parents before children where positions agree.
-pub async fn all_terms(db: &DatabaseConnection) -> ApiResult<Vec<taxonomy_term::Model>> {
+pub async fn all_terms(db: &DatabaseConnection) -> Result<Vec<taxonomy_term::Model>> {
     Ok(taxonomy_term::Entity::find()
         .order_by_asc(taxonomy_term::Column::Position)
         .order_by_asc(taxonomy_term::Column::Name)
@@ -18,7 +18,7 @@ pub async fn all_terms(db: &DatabaseConnection) -> ApiResult<Vec<taxonomy_term::
 }
 
 /// The given terms and all their descendants.
-pub async fn with_descendants(db: &DatabaseConnection, roots: &[Uuid]) -> ApiResult<Vec<Uuid>> {
+pub async fn with_descendants(db: &DatabaseConnection, roots: &[Uuid]) -> Result<Vec<Uuid>> {
     let terms = all_terms(db).await?;
     Ok(descendants(&terms, roots))
 }
