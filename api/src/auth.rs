@@ -6,11 +6,15 @@ use std::path::Path;
 use anyhow::Context;
 use axum::http::HeaderValue;
 use chrono::Utc;
-use entity::{Role, api_token, app_user};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use entity::Role;
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::{config::Settings, error::ApiError, store};
+use crate::{
+    config::Settings,
+    error::ApiError,
+    store::{self, accounts},
+};
 
 /// The caller of one request. Its `require_*` checks answer with the store's error, as the store
 /// makes them too before it writes; each face converts that error like any other.
@@ -185,9 +189,7 @@ impl Authenticator {
                     .jti
                     .parse()
                     .map_err(|_| unauthenticated("the token is not valid"))?;
-                let found = api_token::Entity::find()
-                    .filter(api_token::Column::Jti.eq(jti))
-                    .one(&self.db)
+                let found = accounts::token_by_jti(&self.db, jti)
                     .await?
                     .ok_or_else(|| unauthenticated("the token is not known here"))?;
                 if found.revoked_at.is_some() {
@@ -206,8 +208,7 @@ impl Authenticator {
                     .sub
                     .parse()
                     .map_err(|_| unauthenticated("the token's user is not known here"))?;
-                let user = app_user::Entity::find_by_id(user_id)
-                    .one(&self.db)
+                let user = accounts::user(&self.db, user_id)
                     .await?
                     .ok_or_else(|| unauthenticated("the token's user is not known here"))?;
                 if user.disabled {

@@ -1,15 +1,13 @@
 //! `changes`: the partner sync feed, every create, update and archive in commit order.
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
-use entity::change;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
     pagination::{PageInfo, decode_cursor, encode_cursor, page_info},
     scalars::DateTime,
     state,
 };
-use crate::{auth::Caller, error::ApiError};
+use crate::{auth::Caller, error::ApiError, store};
 
 /// The most changes one page may hold.
 pub const MAX_CHANGES_PAGE: i32 = 1_000;
@@ -92,18 +90,10 @@ impl ChangesQuery {
                 .map_err(|_| ApiError::bad_input("after is not a cursor from this connection"))?,
             None => 0,
         };
-        let db = &state(ctx)?.db;
-        let query = change::Entity::find().filter(change::Column::Seq.gt(from));
-        let total = query.clone().count(db).await.map_err(ApiError::from)?;
-        let mut rows = query
-            .order_by_asc(change::Column::Seq)
-            .limit(u64::try_from(first).unwrap_or_default() + 1)
-            .all(db)
-            .await
-            .map_err(ApiError::from)?;
-        let has_next = rows.len() > usize::try_from(first).unwrap_or_default();
-        rows.truncate(usize::try_from(first).unwrap_or_default());
-        let edges: Vec<ChangeEdge> = rows
+        let first = u64::try_from(first).unwrap_or_default();
+        let page = store::changes::page(&state(ctx)?.db, from, first).await?;
+        let edges: Vec<ChangeEdge> = page
+            .rows
             .into_iter()
             .map(|row| ChangeEdge {
                 cursor: encode_cursor(&[&row.seq.to_string()]),
@@ -118,8 +108,8 @@ impl ChangesQuery {
             .collect();
         let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
         Ok(ChangeConnection {
-            total_count: i64::try_from(total).unwrap_or(i64::MAX),
-            page_info: page_info(&cursors, has_next, after.is_some()),
+            total_count: i64::try_from(page.total_count).unwrap_or(i64::MAX),
+            page_info: page_info(&cursors, page.has_next_page, after.is_some()),
             edges,
         })
     }

@@ -122,6 +122,20 @@ pub async fn create_user(
     Ok(user)
 }
 
+/// The staff account with this id, if any (the authenticator reads it on every signed-in
+/// request: the database, not the token, says what the user may do now).
+pub async fn user(db: &DatabaseConnection, id: Uuid) -> Result<Option<app_user::Model>> {
+    Ok(app_user::Entity::find_by_id(id).one(db).await?)
+}
+
+/// The partner token whose JWT id is `jti`, if any (revoked and expired ones included).
+pub async fn token_by_jti(db: &DatabaseConnection, jti: Uuid) -> Result<Option<api_token::Model>> {
+    Ok(api_token::Entity::find()
+        .filter(api_token::Column::Jti.eq(jti))
+        .one(db)
+        .await?)
+}
+
 /// Waits longer the more failures came before this attempt.
 async fn slow_down(earlier_failures: i32) {
     if earlier_failures >= SLOW_AFTER {

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod changes;
 pub mod editing;
 pub mod error;
 pub mod event;
