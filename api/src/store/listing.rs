@@ -244,14 +244,11 @@ pub async fn load_with(
             HashMap::new()
         } else {
             by_id(
-                find_by_ids::<taxonomy::Entity, _>(db, taxonomy::Column::Id, &taxonomy_ids)
-                    .await?,
+                find_by_ids::<taxonomy::Entity, _>(db, taxonomy::Column::Id, &taxonomy_ids).await?,
                 |t| t.id,
             )
         };
-        for (service_id, attached) in
-            grouped(attributes, |a| a.link_id, |a| (a.position, a.id))
-        {
+        for (service_id, attached) in grouped(attributes, |a| a.link_id, |a| (a.position, a.id)) {
             let here = attached
                 .into_iter()
                 .filter_map(|attribute| {

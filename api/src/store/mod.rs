@@ -6,6 +6,7 @@ pub mod audit;
 pub mod editing;
 pub mod event;
 pub mod listing;
+pub mod openreferral;
 pub mod organization;
 pub mod service;
 pub mod taxonomy;
