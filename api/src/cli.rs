@@ -221,7 +221,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = database(&settings).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            crate::openreferral::export(&db, &mut out).await?;
+            crate::hsds::encode::export(&db, &mut out).await?;
             std::io::Write::flush(&mut out)?;
             Ok(())
         }

@@ -69,6 +69,16 @@ pub struct AppState {
     pub operations: AtomicU64,
 }
 
+impl axum::extract::FromRef<Arc<AppState>> for crate::openreferral::RestState {
+    /// The Open Referral face's part of the state: the database and the search index.
+    fn from_ref(state: &Arc<AppState>) -> Self {
+        Self {
+            db: state.db.clone(),
+            indexer: state.indexer.clone(),
+        }
+    }
+}
+
 /// The application's router with every protection layer.
 pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
     Router::new()

@@ -9,10 +9,7 @@ use std::{
 };
 
 use anyhow::Context;
-use entity::{
-    ServiceAreaKind, attribute, change, location, organization, service, service_area,
-    service_at_location, taxonomy_term,
-};
+use entity::{ServiceAreaKind, attribute, change, service, service_at_location, taxonomy_term};
 use sea_orm::{
     ActiveEnum, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -21,7 +18,10 @@ use search::{Catchment, Index, ServiceDoc, geo::Geocoder};
 use tokio::sync::{Mutex, Semaphore, watch};
 use uuid::Uuid;
 
-use crate::{feed, store::find_by_ids};
+use crate::{
+    feed,
+    store::listing::{self, Parts},
+};
 
 /// Changes applied per index commit while catching up.
 const BATCH: u64 = 2_000;
@@ -282,59 +282,26 @@ pub async fn build_docs(
     if ids.is_empty() {
         return Ok(out);
     }
-    let services = find_by_ids::<service::Entity, _>(db, service::Column::Id, ids).await?;
-    let org_ids: Vec<Uuid> = services.iter().map(|s| s.organization_id).collect();
-    let organizations: HashMap<Uuid, organization::Model> =
-        find_by_ids::<organization::Entity, _>(db, organization::Column::Id, &org_ids)
-            .await?
-            .into_iter()
-            .map(|o| (o.id, o))
-            .collect();
-    let mut areas: HashMap<Uuid, Vec<service_area::Model>> = HashMap::new();
-    for area in
-        find_by_ids::<service_area::Entity, _>(db, service_area::Column::ServiceId, ids).await?
-    {
-        areas.entry(area.service_id).or_default().push(area);
-    }
-    let links = find_by_ids::<service_at_location::Entity, _>(
-        db,
-        service_at_location::Column::ServiceId,
-        ids,
-    )
-    .await?;
-    let location_ids: Vec<Uuid> = links.iter().map(|l| l.location_id).collect();
-    let locations: HashMap<Uuid, location::Model> =
-        find_by_ids::<location::Entity, _>(db, location::Column::Id, &location_ids)
-            .await?
-            .into_iter()
-            .map(|l| (l.id, l))
-            .collect();
-    let mut service_locations: HashMap<Uuid, Vec<&location::Model>> = HashMap::new();
-    for link in &links {
-        if let Some(found) = locations.get(&link.location_id) {
-            service_locations
-                .entry(link.service_id)
-                .or_default()
-                .push(found);
-        }
-    }
+    let parts = Parts {
+        organization: true,
+        areas: true,
+        locations: true,
+        terms: true,
+        ..Parts::NONE
+    };
+    let records = listing::load_many(db, ids, parts).await?;
+    // Every term, to walk each attached term up to its root.
     let terms: HashMap<Uuid, taxonomy_term::Model> = taxonomy_term::Entity::find()
         .all(db)
         .await?
         .into_iter()
         .map(|t| (t.id, t))
         .collect();
-    let mut service_terms: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for attr in find_by_ids::<attribute::Entity, _>(db, attribute::Column::LinkId, ids).await? {
-        service_terms
-            .entry(attr.link_id)
-            .or_default()
-            .push(attr.taxonomy_term_id);
-    }
-    for svc in services {
+    for record in records {
+        let svc = record.service;
         let mut categories = BTreeSet::new();
-        for term in service_terms.get(&svc.id).into_iter().flatten() {
-            let mut current = Some(*term);
+        for attached in &record.terms {
+            let mut current = Some(attached.term.id);
             // Walk up to the root; the bound guards against a cycle in bad data.
             for _ in 0..16 {
                 let Some(id) = current else { break };
@@ -348,10 +315,9 @@ pub async fn build_docs(
             .iter()
             .filter_map(|id| terms.get(id).map(|t| t.name.clone()))
             .collect();
-        let catchments = areas
-            .get(&svc.id)
-            .into_iter()
-            .flatten()
+        let catchments = record
+            .areas
+            .iter()
             .filter_map(|area| match area.kind {
                 ServiceAreaKind::National => Some(Catchment::National),
                 ServiceAreaKind::PostcodePrefix => area
@@ -367,21 +333,17 @@ pub async fn build_docs(
                 },
             })
             .collect();
-        let here = service_locations.remove(&svc.id).unwrap_or_default();
+        let here = record.locations.iter().map(|place| &place.location);
         let location_districts = here
-            .iter()
+            .clone()
             .filter_map(|l| l.postcode.as_deref())
             .filter_map(|p| search::geo::Postcode::parse(p).ok())
             .map(|p| p.outward)
             .collect();
         let points = here
-            .iter()
             .filter_map(|l| Some((l.latitude?, l.longitude?)))
             .collect();
-        let organization_name = organizations
-            .get(&svc.organization_id)
-            .map(|o| o.name.clone())
-            .unwrap_or_default();
+        let organization_name = record.organization.map(|o| o.name).unwrap_or_default();
         out.insert(
             svc.id,
             ServiceDoc {

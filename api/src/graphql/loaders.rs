@@ -10,7 +10,10 @@ use entity::{
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::store::find_by_ids;
+use crate::store::{
+    find_by_ids,
+    listing::{Parts, ServiceRecord},
+};
 
 /// A loader with a cache that lives as long as its request.
 pub type RequestLoader<T> = DataLoader<T, HashMapCache>;
@@ -53,6 +56,57 @@ impl Loaders {
             terms: make(ServiceTerms(db.clone())),
             term_children: make(TermChildren(db.clone())),
             organization_services: make(OrganizationServices(db.clone())),
+        }
+    }
+}
+
+impl Loaders {
+    /// Feeds the loaders of the relations in `parts` with listings loaded in one go, so that
+    /// their resolvers read them from the request's cache. Every listing gets an entry for each
+    /// such relation (empty when it has no rows), so the cache remembers that too.
+    pub async fn feed(&self, records: &[ServiceRecord], parts: Parts) {
+        if parts.organization {
+            self.organization
+                .feed_many(
+                    records
+                        .iter()
+                        .filter_map(|r| r.organization.clone())
+                        .map(|org| (org.id, org)),
+                )
+                .await;
+        }
+        if parts.areas {
+            self.service_areas
+                .feed_many(records.iter().map(|r| (r.id(), r.areas.clone())))
+                .await;
+        }
+        if parts.locations {
+            let places =
+                |r: &ServiceRecord| r.locations.iter().map(|l| l.location.clone()).collect();
+            self.locations
+                .feed_many(records.iter().map(|r| (r.id(), places(r))))
+                .await;
+        }
+        if parts.contacts {
+            self.contacts
+                .feed_many(records.iter().map(|r| (r.id(), r.contacts.clone())))
+                .await;
+        }
+        if parts.phones {
+            self.phones
+                .feed_many(records.iter().map(|r| (r.id(), r.phones.clone())))
+                .await;
+        }
+        if parts.schedules {
+            self.schedules
+                .feed_many(records.iter().map(|r| (r.id(), r.schedules.clone())))
+                .await;
+        }
+        if parts.terms {
+            let terms = |r: &ServiceRecord| r.terms.iter().map(|t| t.term.clone()).collect();
+            self.terms
+                .feed_many(records.iter().map(|r| (r.id(), terms(r))))
+                .await;
         }
     }
 }

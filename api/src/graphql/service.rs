@@ -1,13 +1,10 @@
 //! The `Service` type, its nested types, the `ServiceFilter` input and the `service(s)` queries.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, ID, InputObject, Lookahead, Object, SimpleObject};
 use entity::{
     Visibility as StoredVisibility, codes::MAX_AGE_MONTHS, contact, location, phone, schedule,
     service, service_area, taxonomy_term,
 };
-use sea_orm::DbErr;
 use uuid::Uuid;
 
 use super::{
@@ -25,7 +22,7 @@ use super::{
 use crate::{
     auth::Caller,
     error::{ApiError, ApiResult},
-    store::{self, After},
+    store::{self, After, listing::Parts},
 };
 
 /// A listed service: who runs it, who it is for, how to refer, where and when.
@@ -570,7 +567,10 @@ pub struct ServiceEdge {
 
 /// Loads, in one statement per relation, every relation the query selects under `node` for a
 /// page of services, so that the page costs the same number of statements whatever its size
-/// (batching by timing alone can split a large page into several batches).
+/// (batching by timing alone can split a large page into several batches). The listing's parts
+/// come from [`store::listing::load_with`] and are fed to the request's loaders; the
+/// organisation, the terms and the other children are loaded side by side, as the three do not
+/// depend on one another.
 pub async fn prefetch(
     ctx: &Context<'_>,
     node: Lookahead<'_>,
@@ -579,6 +579,7 @@ pub async fn prefetch(
     if rows.is_empty() {
         return Ok(());
     }
+    let db = &state(ctx)?.db;
     let loaders = ctx.data::<Loaders>()?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     loaders
@@ -586,58 +587,66 @@ pub async fn prefetch(
         .feed_many(rows.iter().map(|row| (row.id, row.clone())))
         .await;
     let selected = |field: &str| node.field(field).exists();
-    let organizations = async {
-        if selected("organization") {
-            loaders
-                .organization
-                .load_many(rows.iter().map(|row| row.organization_id))
-                .await?;
+    // The listings with `parts`, fed to the loaders.
+    let load = |parts: Parts| async move {
+        if parts == Parts::NONE {
+            return Ok(Vec::new());
         }
-        Ok::<_, Arc<DbErr>>(())
+        let records = store::listing::load_with(db, rows.to_vec(), parts).await?;
+        loaders.feed(&records, parts).await;
+        Ok::<_, ApiError>(records)
+    };
+    let organizations = async {
+        load(Parts {
+            organization: selected("organization"),
+            ..Parts::NONE
+        })
+        .await
+        .map(drop)
     };
     let children = async {
-        if selected("locations") {
-            loaders.locations.load_many(ids.iter().copied()).await?;
-        }
-        if selected("serviceAreas") {
-            loaders.service_areas.load_many(ids.iter().copied()).await?;
-        }
-        if selected("contacts") {
-            loaders.contacts.load_many(ids.iter().copied()).await?;
-        }
-        if selected("phones") {
-            loaders.phones.load_many(ids.iter().copied()).await?;
-        }
-        if selected("schedules") {
-            loaders.schedules.load_many(ids.iter().copied()).await?;
-        }
+        load(Parts {
+            areas: selected("serviceAreas"),
+            locations: selected("locations"),
+            contacts: selected("contacts"),
+            phones: selected("phones"),
+            schedules: selected("schedules"),
+            ..Parts::NONE
+        })
+        .await?;
+        // Events are not part of a listing: their own loader reads them.
         if selected("events") {
             loaders.events.load_many(ids.iter().copied()).await?;
         }
-        Ok::<_, Arc<DbErr>>(())
+        Ok::<_, ApiError>(())
     };
     let terms = async {
         let terms_field = node.field("taxonomyTerms");
-        if terms_field.exists() {
-            let terms = loaders.terms.load_many(ids.iter().copied()).await?;
-            let term_rows: Vec<&taxonomy_term::Model> = terms.values().flatten().collect();
-            if terms_field.field("parent").exists() {
-                loaders
-                    .taxonomy_term
-                    .load_many(term_rows.iter().filter_map(|t| t.parent_id))
-                    .await?;
-            }
-            if terms_field.field("children").exists() {
-                loaders
-                    .term_children
-                    .load_many(term_rows.iter().map(|t| t.id))
-                    .await?;
-            }
+        let records = load(Parts {
+            terms: terms_field.exists(),
+            ..Parts::NONE
+        })
+        .await?;
+        let term_rows: Vec<&taxonomy_term::Model> = records
+            .iter()
+            .flat_map(|record| record.terms.iter().map(|t| &t.term))
+            .collect();
+        if terms_field.field("parent").exists() {
+            loaders
+                .taxonomy_term
+                .load_many(term_rows.iter().filter_map(|t| t.parent_id))
+                .await?;
         }
-        Ok::<_, Arc<DbErr>>(())
+        if terms_field.field("children").exists() {
+            loaders
+                .term_children
+                .load_many(term_rows.iter().map(|t| t.id))
+                .await?;
+        }
+        Ok::<_, ApiError>(())
     };
     let (a, b, c) = tokio::join!(organizations, children, terms);
-    a.and(b).and(c).map_err(ApiError::from)?;
+    a.and(b).and(c)?;
     Ok(())
 }
 

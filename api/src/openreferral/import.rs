@@ -28,7 +28,7 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::mapping::derived_id;
+use crate::hsds::encode::{derived_id, without_nulls};
 use crate::{
     feed,
     store::{audit, find_by_ids},
@@ -458,7 +458,7 @@ fn extra_of(obj: &Map<String, Value>, known: &[&str]) -> Option<Map<String, Valu
     let extra: Map<String, Value> = obj
         .iter()
         .filter(|(k, v)| !v.is_null() && !known.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), super::mapping::without_nulls(v.clone())))
+        .map(|(k, v)| (k.clone(), without_nulls(v.clone())))
         .collect();
     (!extra.is_empty()).then_some(extra)
 }

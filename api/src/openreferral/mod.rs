@@ -1,10 +1,10 @@
-//! The Open Referral UK 3.0 read API (`/openreferral/...`, merged into the app's router) and the HSDS export.
+//! The Open Referral UK 3.0 read API (`/openreferral/...`, merged into the app's router): the
+//! REST face over the store, answering with the objects of [`crate::hsds::encode`].
 //!
 //! Read-only and public: only ACTIVE services are listed or fetched, and only PUBLIC contacts
 //! and phone lines appear. Errors are JSON bodies `{"code": 400, "message": "..."}`.
 
 pub mod import;
-pub mod mapping;
 pub mod routes;
 
 use std::sync::Arc;
@@ -14,10 +14,10 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use sea_orm::ConnectionTrait;
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 
-use crate::http::AppState;
+use crate::indexing::Indexer;
 
 pub use routes::router;
 
@@ -111,16 +111,12 @@ impl IntoResponse for OrError {
     }
 }
 
-/// The shared state the routes read.
-pub type State = Arc<AppState>;
-
-/// Writes every service of every status, fully nested, as one JSON array ordered by id.
-pub async fn export(
-    db: &impl ConnectionTrait,
-    out: &mut impl std::io::Write,
-) -> anyhow::Result<()> {
-    let services = mapping::export_services(db).await?;
-    serde_json::to_writer_pretty(&mut *out, &services)?;
-    writeln!(out)?;
-    Ok(())
+/// What the routes read: the database and the search index (for free text and postcodes).
+/// The application's state provides it through axum's `FromRef`.
+#[derive(Clone)]
+pub struct RestState {
+    /// The database.
+    pub db: DatabaseConnection,
+    /// The search index and the geocoder.
+    pub indexer: Arc<Indexer>,
 }

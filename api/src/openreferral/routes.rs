@@ -9,23 +9,23 @@ use std::collections::{HashMap, HashSet};
 
 use axum::{
     Json, Router,
-    extract::{Path, RawQuery, State as AxumState},
+    extract::{FromRef, Path, RawQuery, State as AxumState},
     routing::{MethodRouter, get},
 };
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use entity::{
-    ServiceStatus, attribute, codes, location, organization, schedule, service,
-    service_at_location, taxonomy, taxonomy_term,
-};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Query,
-};
+use entity::{codes, taxonomy_term};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{OPENAPI_URL, OrError, PROFILE_URL, State, VERSION, mapping};
-use crate::store::find_by_ids;
+use super::{OPENAPI_URL, OrError, PROFILE_URL, RestState, VERSION};
+use crate::{
+    hsds::encode,
+    store::{
+        self,
+        listing::{Parts, ServiceRecord},
+        openreferral::ServiceCriteria,
+    },
+};
 
 /// The highest page number (or page size, before it is capped) a request may name.
 const MAX_PAGE: u64 = 1_000_000;
@@ -44,9 +44,13 @@ const MAX_SEARCH_CHARS: usize = 500;
 pub const PREFIX: &str = "/openreferral";
 
 /// The Open Referral routes under [`PREFIX`] (with and without a trailing slash for `/`), to be
-/// merged into the application's router.
-pub fn router() -> Router<State> {
-    let routes: [(&str, MethodRouter<State>); 12] = [
+/// merged into the router of an application whose state provides the face's own.
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    RestState: FromRef<S>,
+{
+    let routes: [(&str, MethodRouter<S>); 12] = [
         ("/services", get(services)),
         ("/services/{id}", get(service_by_id)),
         ("/organizations", get(organizations)),
@@ -189,21 +193,13 @@ fn parse_id(id: &str) -> Result<Uuid, OrError> {
         .map_err(|_| OrError::bad_request(format!("id: {id:?} is not a UUID")))
 }
 
-/// What `/services` and `/service_at_locations` filter by.
-#[derive(Default)]
+/// What `/services` and `/service_at_locations` filter by: free text and a place go to the
+/// search index, the rest to the database.
 struct ServiceQuery {
     text: Option<String>,
-    taxonomy_term_id: Option<Uuid>,
-    taxonomy_id: Option<Uuid>,
-    organization_id: Option<Uuid>,
-    modified_after: Option<DateTime<Utc>>,
-    minimum_age_months: Option<f64>,
-    maximum_age_months: Option<f64>,
-    weekday: Option<i32>,
-    start_time: Option<String>,
-    end_time: Option<String>,
     place: Option<search::geo::GeoPoint>,
     proximity_km: Option<f64>,
+    criteria: ServiceCriteria,
 }
 
 /// A date-time (RFC 3339, or without offset meaning UTC) or a date (from its midnight UTC), in
@@ -262,7 +258,7 @@ fn parse_day(value: &str) -> Result<i32, OrError> {
 }
 
 impl ServiceQuery {
-    fn from_params(params: &Params, state: &State) -> Result<Self, OrError> {
+    fn from_params(params: &Params, state: &RestState) -> Result<Self, OrError> {
         let text = params.text("search").map(str::to_owned);
         if text
             .as_ref()
@@ -296,8 +292,7 @@ impl ServiceQuery {
         if proximity_km.is_some_and(|p| p <= 0.0) {
             return Err(OrError::bad_request("proximity: must be above 0"));
         }
-        Ok(Self {
-            text,
+        let criteria = ServiceCriteria {
             taxonomy_term_id: params.uuid("taxonomy_term_id")?,
             taxonomy_id: params.uuid("taxonomy_id")?,
             organization_id: params.uuid("organization_id")?,
@@ -316,117 +311,27 @@ impl ServiceQuery {
                 .text("end_time")
                 .map(|v| parse_time("end_time", v))
                 .transpose()?,
+        };
+        Ok(Self {
+            text,
             place,
             proximity_km,
+            criteria,
         })
-    }
-
-    /// The database conditions (everything but text and place).
-    async fn condition(&self, state: &State) -> Result<Condition, OrError> {
-        const EPSILON: f64 = 1e-6;
-        let mut cond = Condition::all().add(service::Column::Status.eq(ServiceStatus::Active));
-        if let Some(org) = self.organization_id {
-            cond = cond.add(service::Column::OrganizationId.eq(org));
-        }
-        if let Some(after) = self.modified_after {
-            cond = cond.add(service::Column::UpdatedAt.gte(after));
-        }
-        if let Some(months) = self.minimum_age_months {
-            // A service without a minimum age starts from birth.
-            let mut any = Condition::any().add(service::Column::MinAgeMonths.gte(months - EPSILON));
-            if months <= EPSILON {
-                any = any.add(service::Column::MinAgeMonths.is_null());
-            }
-            cond = cond.add(any);
-        }
-        if let Some(months) = self.maximum_age_months {
-            cond = cond.add(service::Column::MaxAgeMonths.lte(months + EPSILON));
-        }
-        if let Some(term) = self.taxonomy_term_id {
-            let terms = crate::store::taxonomy::with_descendants(&state.db, &[term]).await?;
-            cond = cond.add(
-                service::Column::Id.in_subquery(
-                    Query::select()
-                        .column(attribute::Column::LinkId)
-                        .from(attribute::Entity)
-                        .and_where(attribute::Column::LinkEntity.eq(attribute::LINK_ENTITY_SERVICE))
-                        .and_where(attribute::Column::TaxonomyTermId.is_in(terms))
-                        .to_owned(),
-                ),
-            );
-        }
-        if let Some(taxonomy) = self.taxonomy_id {
-            cond = cond.add(
-                service::Column::Id.in_subquery(
-                    Query::select()
-                        .column(attribute::Column::LinkId)
-                        .from(attribute::Entity)
-                        .and_where(attribute::Column::LinkEntity.eq(attribute::LINK_ENTITY_SERVICE))
-                        .and_where(
-                            attribute::Column::TaxonomyTermId.in_subquery(
-                                Query::select()
-                                    .column(taxonomy_term::Column::Id)
-                                    .from(taxonomy_term::Entity)
-                                    .and_where(taxonomy_term::Column::TaxonomyId.eq(taxonomy))
-                                    .to_owned(),
-                            ),
-                        )
-                        .to_owned(),
-                ),
-            );
-        }
-        if self.weekday.is_some() || self.start_time.is_some() || self.end_time.is_some() {
-            // One opening row must meet every given part.
-            let mut rows = Query::select();
-            rows.column(schedule::Column::ServiceId)
-                .from(schedule::Entity);
-            if let Some(day) = self.weekday {
-                rows.and_where(schedule::Column::Weekday.eq(day));
-            }
-            if let Some(start) = &self.start_time {
-                rows.and_where(schedule::Column::OpensAt.gte(start.clone()));
-            }
-            if let Some(end) = &self.end_time {
-                rows.and_where(schedule::Column::ClosesAt.lte(end.clone()));
-            }
-            cond = cond.add(service::Column::Id.in_subquery(rows.to_owned()));
-        }
-        Ok(cond)
     }
 
     /// The matching ACTIVE services' ids: by relevance (or distance) when searching text or a
     /// place, by name otherwise.
-    async fn service_ids(&self, state: &State) -> Result<Vec<Uuid>, OrError> {
-        let cond = self.condition(state).await?;
+    async fn service_ids(&self, state: &RestState) -> Result<Vec<Uuid>, OrError> {
         if self.text.is_none() && self.place.is_none() {
-            return Ok(service::Entity::find()
-                .select_only()
-                .column(service::Column::Id)
-                .filter(cond)
-                .order_by_asc(service::Column::Name)
-                .order_by_asc(service::Column::Id)
-                .into_tuple()
-                .all(&state.db)
-                .await?);
+            return Ok(store::openreferral::active_service_ids(&state.db, &self.criteria).await?);
         }
         let hits = self.search(state).await?;
-        let mut kept: HashSet<Uuid> = HashSet::new();
-        for chunk in hits.chunks(5_000) {
-            let rows: Vec<Uuid> = service::Entity::find()
-                .select_only()
-                .column(service::Column::Id)
-                .filter(cond.clone())
-                .filter(service::Column::Id.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(&state.db)
-                .await?;
-            kept.extend(rows);
-        }
-        Ok(hits.into_iter().filter(|id| kept.contains(id)).collect())
+        Ok(store::openreferral::active_among(&state.db, &self.criteria, hits).await?)
     }
 
     /// The search index's answer for the text and place, in its order.
-    async fn search(&self, state: &State) -> Result<Vec<Uuid>, OrError> {
+    async fn search(&self, state: &RestState) -> Result<Vec<Uuid>, OrError> {
         let coverage = self.place.as_ref().map(|point| search::Coverage {
             area: point.parsed.area.clone(),
             district: point.parsed.outward.clone(),
@@ -451,7 +356,7 @@ impl ServiceQuery {
             filter: search::Filter {
                 // Without a radius, the postcode must lie in the service's catchment.
                 covers: if near.is_none() { coverage } else { None },
-                organization_id: self.organization_id,
+                organization_id: self.criteria.organization_id,
                 ..search::Filter::default()
             },
             near,
@@ -472,7 +377,37 @@ impl ServiceQuery {
     }
 }
 
-async fn services(AxumState(state): AxumState<State>, RawQuery(raw): RawQuery) -> Answer {
+/// The listings of `ids` with `parts`, in that order (unknown ids are left out).
+async fn records(
+    state: &RestState,
+    ids: &[Uuid],
+    parts: Parts,
+) -> Result<Vec<ServiceRecord>, OrError> {
+    Ok(store::listing::load_many(&state.db, ids, parts).await?)
+}
+
+/// List-shaped services (one-to-one fields and the organisation) for `ids`, in that order.
+async fn summaries(state: &RestState, ids: &[Uuid]) -> Result<Vec<Value>, OrError> {
+    let parts = Parts {
+        organization: true,
+        ..Parts::NONE
+    };
+    Ok(records(state, ids, parts)
+        .await?
+        .iter()
+        .map(encode::summary_service)
+        .collect())
+}
+
+/// The fully nested service `id`, whatever its status.
+async fn full_service(state: &RestState, id: Uuid) -> Result<Option<Value>, OrError> {
+    Ok(records(state, &[id], Parts::ALL)
+        .await?
+        .first()
+        .map(encode::full_service))
+}
+
+async fn services(AxumState(state): AxumState<RestState>, RawQuery(raw): RawQuery) -> Answer {
     let params = Params::parse(raw);
     let paging = params.paging()?;
     let full = params.flag("full")?;
@@ -481,9 +416,13 @@ async fn services(AxumState(state): AxumState<State>, RawQuery(raw): RawQuery) -
     let ids = query.service_ids(&state).await?;
     let page = paging.slice(&ids);
     let contents = if full {
-        mapping::full_services(&state.db, page).await?
+        records(&state, page, Parts::ALL)
+            .await?
+            .iter()
+            .map(encode::full_service)
+            .collect()
     } else if minimal {
-        mapping::summary_services(&state.db, page)
+        summaries(&state, page)
             .await?
             .into_iter()
             .map(|s| {
@@ -496,206 +435,140 @@ async fn services(AxumState(state): AxumState<State>, RawQuery(raw): RawQuery) -
             })
             .collect()
     } else {
-        mapping::summary_services(&state.db, page).await?
+        summaries(&state, page).await?
     };
     Ok(paging.answer(ids.len() as u64, contents))
 }
 
 /// An ACTIVE service's row, or 404.
-async fn active_service(state: &State, id: Uuid) -> Result<service::Model, OrError> {
-    service::Entity::find_by_id(id)
-        .one(&state.db)
+async fn active_service(state: &RestState, id: Uuid) -> Result<(), OrError> {
+    store::openreferral::active_service(&state.db, id)
         .await?
-        .filter(|s| s.status == ServiceStatus::Active)
+        .map(|_| ())
         .ok_or_else(|| OrError::not_found(format!("no service with id {id}")))
 }
 
-async fn service_by_id(AxumState(state): AxumState<State>, Path(id): Path<String>) -> Answer {
+async fn service_by_id(AxumState(state): AxumState<RestState>, Path(id): Path<String>) -> Answer {
     let id = parse_id(&id)?;
     active_service(&state, id).await?;
-    mapping::full_services(&state.db, &[id])
+    full_service(&state, id)
         .await?
-        .into_iter()
-        .next()
         .map(Json)
         .ok_or_else(|| OrError::not_found(format!("no service with id {id}")))
 }
 
-async fn organizations(AxumState(state): AxumState<State>, RawQuery(raw): RawQuery) -> Answer {
+async fn organizations(AxumState(state): AxumState<RestState>, RawQuery(raw): RawQuery) -> Answer {
     let paging = Params::parse(raw).paging()?;
-    let total = organization::Entity::find().count(&state.db).await?;
-    let rows = organization::Entity::find()
-        .order_by_asc(organization::Column::Name)
-        .order_by_asc(organization::Column::Id)
-        .offset(paging.offset())
-        .limit(paging.per_page)
-        .all(&state.db)
-        .await?;
+    let (total, rows) =
+        store::openreferral::organization_page(&state.db, paging.offset(), paging.per_page).await?;
     Ok(paging.answer(
         total,
-        rows.iter().map(mapping::organization_summary).collect(),
+        rows.iter().map(encode::organization_summary).collect(),
     ))
 }
 
-async fn organization_by_id(AxumState(state): AxumState<State>, Path(id): Path<String>) -> Answer {
+async fn organization_by_id(
+    AxumState(state): AxumState<RestState>,
+    Path(id): Path<String>,
+) -> Answer {
     let id = parse_id(&id)?;
-    let org = organization::Entity::find_by_id(id)
-        .one(&state.db)
+    let org = store::openreferral::organization(&state.db, id)
         .await?
         .ok_or_else(|| OrError::not_found(format!("no organization with id {id}")))?;
-    let service_ids: Vec<Uuid> = service::Entity::find()
-        .select_only()
-        .column(service::Column::Id)
-        .filter(service::Column::OrganizationId.eq(id))
-        .filter(service::Column::Status.eq(ServiceStatus::Active))
-        .order_by_asc(service::Column::Name)
-        .order_by_asc(service::Column::Id)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
-    let services: Vec<Value> =
-        find_by_ids::<service::Entity, _>(&state.db, service::Column::Id, &service_ids)
-            .await?
-            .iter()
-            .map(mapping::service_summary)
-            .collect();
-    let mut by_id: HashMap<String, Value> = services
-        .into_iter()
-        .map(|s| (s["id"].as_str().unwrap_or_default().to_owned(), s))
-        .collect();
-    let services: Vec<Value> = service_ids
+    let services: Vec<Value> = store::openreferral::active_services_of(&state.db, id)
+        .await?
         .iter()
-        .filter_map(|id| by_id.remove(&id.to_string()))
+        .map(encode::service_summary)
         .collect();
-    let mut out = mapping::organization_full(&org);
+    let mut out = encode::organization_full(&org);
     if let Value::Object(map) = &mut out {
         map.insert("services".into(), Value::Array(services));
     }
     Ok(Json(out))
 }
 
-async fn all_taxonomies(state: &State) -> Result<HashMap<Uuid, taxonomy::Model>, OrError> {
-    Ok(taxonomy::Entity::find()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect())
-}
-
-async fn taxonomies(AxumState(state): AxumState<State>, RawQuery(raw): RawQuery) -> Answer {
+async fn taxonomies(AxumState(state): AxumState<RestState>, RawQuery(raw): RawQuery) -> Answer {
     let paging = Params::parse(raw).paging()?;
-    let total = taxonomy::Entity::find().count(&state.db).await?;
-    let rows = taxonomy::Entity::find()
-        .order_by_asc(taxonomy::Column::Name)
-        .order_by_asc(taxonomy::Column::Id)
-        .offset(paging.offset())
-        .limit(paging.per_page)
-        .all(&state.db)
-        .await?;
-    Ok(paging.answer(total, rows.iter().map(mapping::taxonomy_json).collect()))
+    let (total, rows) =
+        store::openreferral::taxonomy_page(&state.db, paging.offset(), paging.per_page).await?;
+    Ok(paging.answer(total, rows.iter().map(encode::taxonomy_json).collect()))
 }
 
-async fn taxonomy_by_id(AxumState(state): AxumState<State>, Path(id): Path<String>) -> Answer {
+async fn taxonomy_by_id(AxumState(state): AxumState<RestState>, Path(id): Path<String>) -> Answer {
     let id = parse_id(&id)?;
-    let row = taxonomy::Entity::find_by_id(id)
-        .one(&state.db)
+    let row = store::openreferral::taxonomy(&state.db, id)
         .await?
         .ok_or_else(|| OrError::not_found(format!("no taxonomy with id {id}")))?;
-    Ok(Json(mapping::taxonomy_json(&row)))
+    Ok(Json(encode::taxonomy_json(&row)))
 }
 
-async fn taxonomy_terms(AxumState(state): AxumState<State>, RawQuery(raw): RawQuery) -> Answer {
+async fn taxonomy_terms(AxumState(state): AxumState<RestState>, RawQuery(raw): RawQuery) -> Answer {
     let params = Params::parse(raw);
     let paging = params.paging()?;
     let taxonomy_id = params.uuid("taxonomy_id")?;
     let parent_id = params.uuid("parent_id")?;
-    let terms: Vec<taxonomy_term::Model> = crate::store::taxonomy::all_terms(&state.db)
+    let terms: Vec<taxonomy_term::Model> = store::taxonomy::all_terms(&state.db)
         .await?
         .into_iter()
         .filter(|t| taxonomy_id.is_none_or(|id| t.taxonomy_id == Some(id)))
         .filter(|t| parent_id.is_none_or(|id| t.parent_id == Some(id)))
         .collect();
-    let taxonomies = all_taxonomies(&state).await?;
+    let taxonomies = store::openreferral::all_taxonomies(&state.db).await?;
     let contents = paging
         .slice(&terms)
         .iter()
-        .map(|t| mapping::taxonomy_term_json(t, &taxonomies))
+        .map(|t| encode::taxonomy_term_json(t, t.taxonomy_id.and_then(|id| taxonomies.get(&id))))
         .collect();
     Ok(paging.answer(terms.len() as u64, contents))
 }
 
-async fn taxonomy_term_by_id(AxumState(state): AxumState<State>, Path(id): Path<String>) -> Answer {
+async fn taxonomy_term_by_id(
+    AxumState(state): AxumState<RestState>,
+    Path(id): Path<String>,
+) -> Answer {
     let id = parse_id(&id)?;
-    let term = taxonomy_term::Entity::find_by_id(id)
-        .one(&state.db)
+    let (term, taxonomy) = store::openreferral::taxonomy_term(&state.db, id)
         .await?
         .ok_or_else(|| OrError::not_found(format!("no taxonomy term with id {id}")))?;
-    let taxonomies = all_taxonomies(&state).await?;
-    Ok(Json(mapping::taxonomy_term_json(&term, &taxonomies)))
+    Ok(Json(encode::taxonomy_term_json(&term, taxonomy.as_ref())))
+}
+
+/// `ids` without repeats, in their first order.
+fn unique(ids: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
+    let mut seen = HashSet::new();
+    ids.filter(|id| seen.insert(*id)).collect()
 }
 
 async fn service_at_locations(
-    AxumState(state): AxumState<State>,
+    AxumState(state): AxumState<RestState>,
     RawQuery(raw): RawQuery,
 ) -> Answer {
     let params = Params::parse(raw);
     let paging = params.paging()?;
     let query = ServiceQuery::from_params(&params, &state)?;
     let service_ids = query.service_ids(&state).await?;
-    let order: HashMap<Uuid, usize> = service_ids
-        .iter()
-        .enumerate()
-        .map(|(n, id)| (*id, n))
-        .collect();
-    let mut links = find_by_ids::<service_at_location::Entity, _>(
-        &state.db,
-        service_at_location::Column::ServiceId,
-        &service_ids,
-    )
-    .await?;
-    links.sort_by_key(|l| (order.get(&l.service_id).copied(), l.position, l.id));
-    let location_ids: Vec<Uuid> = {
-        let mut seen = HashSet::new();
-        links
-            .iter()
-            .map(|l| l.location_id)
-            .filter(|id| seen.insert(*id))
-            .collect()
-    };
+    let mut links = store::openreferral::service_at_locations(&state.db, &service_ids).await?;
     if let (Some(point), Some(radius)) = (&query.place, query.proximity_km) {
         // Only the places within the radius.
-        let near: HashSet<Uuid> =
-            find_by_ids::<location::Entity, _>(&state.db, location::Column::Id, &location_ids)
-                .await?
-                .into_iter()
-                .filter(|l| match (l.latitude, l.longitude) {
-                    (Some(lat), Some(lon)) => {
-                        search::geo::distance_km(point.latitude, point.longitude, lat, lon)
-                            <= radius
-                    }
-                    _ => false,
-                })
-                .map(|l| l.id)
-                .collect();
+        let location_ids = unique(links.iter().map(|l| l.location_id));
+        let near: HashSet<Uuid> = store::openreferral::locations(&state.db, &location_ids)
+            .await?
+            .into_values()
+            .filter(|l| match (l.latitude, l.longitude) {
+                (Some(lat), Some(lon)) => {
+                    search::geo::distance_km(point.latitude, point.longitude, lat, lon) <= radius
+                }
+                _ => false,
+            })
+            .map(|l| l.id)
+            .collect();
         links.retain(|l| near.contains(&l.location_id));
     }
     let page = paging.slice(&links);
     let page_locations: Vec<Uuid> = page.iter().map(|l| l.location_id).collect();
-    let locations: HashMap<Uuid, location::Model> =
-        find_by_ids::<location::Entity, _>(&state.db, location::Column::Id, &page_locations)
-            .await?
-            .into_iter()
-            .map(|l| (l.id, l))
-            .collect();
-    let page_services: Vec<Uuid> = {
-        let mut seen = HashSet::new();
-        page.iter()
-            .map(|l| l.service_id)
-            .filter(|id| seen.insert(*id))
-            .collect()
-    };
-    let services: HashMap<String, Value> = mapping::summary_services(&state.db, &page_services)
+    let locations = store::openreferral::locations(&state.db, &page_locations).await?;
+    let page_services = unique(page.iter().map(|l| l.service_id));
+    let services: HashMap<String, Value> = summaries(&state, &page_services)
         .await?
         .into_iter()
         .map(|s| (s["id"].as_str().unwrap_or_default().to_owned(), s))
@@ -710,7 +583,7 @@ async fn service_at_locations(
             });
             if let Value::Object(map) = &mut item {
                 if let Some(loc) = locations.get(&link.location_id) {
-                    map.insert("location".into(), mapping::location_summary(loc));
+                    map.insert("location".into(), encode::location_summary(loc));
                 }
                 if let Some(svc) = services.get(&link.service_id.to_string()) {
                     map.insert("service".into(), svc.clone());
@@ -725,23 +598,20 @@ async fn service_at_locations(
 /// The service at a location, as the profile names it: the fully nested service, with only
 /// this location among its `service_at_locations`.
 async fn service_at_location_by_id(
-    AxumState(state): AxumState<State>,
+    AxumState(state): AxumState<RestState>,
     Path(id): Path<String>,
 ) -> Answer {
     let id = parse_id(&id)?;
     let missing = || OrError::not_found(format!("no service_at_location with id {id}"));
-    let link = service_at_location::Entity::find_by_id(id)
-        .one(&state.db)
+    let link = store::openreferral::service_at_location(&state.db, id)
         .await?
         .ok_or_else(missing)?;
     match active_service(&state, link.service_id).await {
         Err(err) if err.status == axum::http::StatusCode::NOT_FOUND => return Err(missing()),
         other => other?,
     };
-    let mut service = mapping::full_services(&state.db, &[link.service_id])
+    let mut service = full_service(&state, link.service_id)
         .await?
-        .into_iter()
-        .next()
         .ok_or_else(missing)?;
     if let Some(Value::Array(links)) = service.get_mut("service_at_locations") {
         let wanted = id.to_string();

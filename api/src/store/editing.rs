@@ -37,49 +37,33 @@ pub struct ServiceDraft {
 
 /// A service and its children as JSON, for the audit log.
 pub async fn snapshot(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Value>> {
-    let Some(row) = service::Entity::find_by_id(id).one(db).await? else {
+    let parts = super::listing::Parts {
+        organization: false,
+        ..super::listing::Parts::ALL
+    };
+    let Some(record) = super::listing::load_many(db, &[id], parts).await?.pop() else {
         return Ok(None);
     };
-    let areas = service_area::Entity::find()
-        .filter(service_area::Column::ServiceId.eq(id))
-        .all(db)
-        .await?;
-    let contacts = contact::Entity::find()
-        .filter(contact::Column::ServiceId.eq(id))
-        .all(db)
-        .await?;
-    let phones = phone::Entity::find()
-        .filter(phone::Column::ServiceId.eq(id))
-        .all(db)
-        .await?;
-    let schedules = schedule::Entity::find()
-        .filter(schedule::Column::ServiceId.eq(id))
-        .all(db)
-        .await?;
-    let links = service_at_location::Entity::find()
-        .filter(service_at_location::Column::ServiceId.eq(id))
-        .all(db)
-        .await?;
-    let location_ids: Vec<Uuid> = links.iter().map(|l| l.location_id).collect();
-    let locations = location::Entity::find()
-        .filter(location::Column::Id.is_in(location_ids))
-        .all(db)
-        .await?;
-    let terms: Vec<Uuid> = attribute::Entity::find()
-        .filter(attribute::Column::LinkId.eq(id))
-        .order_by_asc(attribute::Column::Position)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| a.taxonomy_term_id)
+    // Each place once, however many times the service links it.
+    let mut seen = std::collections::HashSet::new();
+    let locations: Vec<&location::Model> = record
+        .locations
+        .iter()
+        .map(|place| &place.location)
+        .filter(|location| seen.insert(location.id))
+        .collect();
+    let terms: Vec<Uuid> = record
+        .terms
+        .iter()
+        .map(|t| t.attribute.taxonomy_term_id)
         .collect();
     Ok(Some(json!({
-        "service": row,
-        "serviceAreas": areas,
+        "service": record.service,
+        "serviceAreas": record.areas,
         "locations": locations,
-        "contacts": contacts,
-        "phones": phones,
-        "schedules": schedules,
+        "contacts": record.contacts,
+        "phones": record.phones,
+        "schedules": record.schedules,
         "taxonomyTermIds": terms,
     })))
 }

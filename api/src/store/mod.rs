@@ -9,6 +9,7 @@ pub mod editing;
 pub mod error;
 pub mod event;
 pub mod listing;
+pub mod openreferral;
 pub mod organization;
 pub mod service;
 pub mod taxonomy;

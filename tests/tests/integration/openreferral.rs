@@ -697,7 +697,7 @@ async fn bad_input_is_a_400_and_unknown_ids_a_404() {
 async fn the_export_holds_the_full_listing_and_every_other_status() {
     let app = TestApp::spawn().await;
     let mut out = Vec::new();
-    signpost_api::openreferral::export(&app.db, &mut out)
+    signpost_api::hsds::encode::export(&app.db, &mut out)
         .await
         .expect("the export");
     let exported: Vec<Value> = serde_json::from_slice(&out).expect("a JSON array");

@@ -49,7 +49,7 @@ async fn import(app: &TestApp, document: &Value, strict: bool) -> ImportReport {
 
 async fn export(app: &TestApp) -> Value {
     let mut out = Vec::new();
-    signpost_api::openreferral::export(&app.db, &mut out)
+    signpost_api::hsds::encode::export(&app.db, &mut out)
         .await
         .unwrap_or_else(|err| panic!("the export failed: {err}"));
     serde_json::from_slice(&out).unwrap_or_else(|err| panic!("the export is not JSON: {err}"))

@@ -1,4 +1,5 @@
-//! A page of services with every nested relation costs a fixed number of SQL statements.
+//! A page of services with every nested relation costs a fixed number of SQL statements, and so
+//! does loading listings with `store::listing::load_many`.
 
 use entity::{
     attribute, contact, event, phone, schedule, service, service_area, service_at_location,
@@ -170,5 +171,171 @@ async fn a_page_of_100_services_costs_a_fixed_number_of_statements() {
     assert!(
         two <= thirty && thirty <= 20,
         "organisations: {two} for 2, {thirty} for 30"
+    );
+}
+
+/// The ids of `rows` as `key` orders them (ties by id).
+fn ids_by<T, K: Ord>(
+    mut rows: Vec<T>,
+    key: impl Fn(&T) -> (K, Uuid),
+    id: impl Fn(&T) -> Uuid,
+) -> Vec<Uuid> {
+    rows.sort_by_key(|row| key(row));
+    rows.iter().map(id).collect()
+}
+
+#[tokio::test]
+async fn load_many_returns_listings_in_the_order_asked_with_every_relation() {
+    use signpost_api::store::listing::{Parts, ServiceRecord, load_many};
+
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let mut services = service::Entity::find().all(db).await.expect("services");
+    assert!(services.len() > 10, "the demo directory has services");
+    // An order no index keeps: by name, descending.
+    services.sort_by(|a, b| b.name.cmp(&a.name).then(b.id.cmp(&a.id)));
+    let wanted: Vec<Uuid> = services.iter().map(|s| s.id).collect();
+    // An unknown id is left out and a repeated one comes once.
+    let mut asked = wanted.clone();
+    asked.insert(3, Uuid::new_v4());
+    asked.push(wanted[0]);
+
+    let before = app.metric("signpost_db_statements_total").await;
+    let records = load_many(db, &asked, Parts::ALL).await.expect("load_many");
+    let for_all = app.metric("signpost_db_statements_total").await - before;
+    let got: Vec<Uuid> = records.iter().map(ServiceRecord::id).collect();
+    assert_eq!(got, wanted, "in the order asked, unknown ids left out");
+
+    for record in &records {
+        let id = record.id();
+        let here = |what: &str| format!("{what} of {}", record.service.name);
+        let org = record.organization.as_ref().expect("organisation");
+        assert_eq!(
+            org.id,
+            record.service.organization_id,
+            "{}",
+            here("organisation")
+        );
+        let areas = service_area::Entity::find()
+            .filter(service_area::Column::ServiceId.eq(id))
+            .all(db)
+            .await
+            .expect("areas");
+        assert_eq!(
+            record.areas.iter().map(|a| a.id).collect::<Vec<_>>(),
+            ids_by(areas, |a| (a.position, a.id), |a| a.id),
+            "{}",
+            here("areas")
+        );
+        let contacts = contact::Entity::find()
+            .filter(contact::Column::ServiceId.eq(id))
+            .all(db)
+            .await
+            .expect("contacts");
+        assert_eq!(
+            record.contacts.iter().map(|c| c.id).collect::<Vec<_>>(),
+            ids_by(contacts, |c| (c.position, c.id), |c| c.id),
+            "{}",
+            here("contacts")
+        );
+        let phones = phone::Entity::find()
+            .filter(phone::Column::ServiceId.eq(id))
+            .all(db)
+            .await
+            .expect("phones");
+        assert_eq!(
+            record.phones.iter().map(|p| p.id).collect::<Vec<_>>(),
+            ids_by(phones, |p| (p.position, p.id), |p| p.id),
+            "{}",
+            here("phones")
+        );
+        let schedules = schedule::Entity::find()
+            .filter(schedule::Column::ServiceId.eq(id))
+            .all(db)
+            .await
+            .expect("schedules");
+        assert_eq!(
+            record.schedules.iter().map(|s| s.id).collect::<Vec<_>>(),
+            ids_by(schedules, |s| (s.position, s.id), |s| s.id),
+            "{}",
+            here("schedules")
+        );
+        let links = service_at_location::Entity::find()
+            .filter(service_at_location::Column::ServiceId.eq(id))
+            .all(db)
+            .await
+            .expect("links");
+        let mut links_in_order = links.clone();
+        links_in_order.sort_by_key(|l| (l.position, l.id));
+        assert_eq!(
+            record
+                .locations
+                .iter()
+                .map(|l| (l.link.id, l.location.id))
+                .collect::<Vec<_>>(),
+            links_in_order
+                .iter()
+                .map(|l| (l.id, l.location_id))
+                .collect::<Vec<_>>(),
+            "{}",
+            here("locations")
+        );
+        let attributes = attribute::Entity::find()
+            .filter(attribute::Column::LinkId.eq(id))
+            .filter(attribute::Column::LinkEntity.eq(attribute::LINK_ENTITY_SERVICE))
+            .all(db)
+            .await
+            .expect("attributes");
+        let mut attributes_in_order = attributes.clone();
+        attributes_in_order.sort_by_key(|a| (a.position, a.id));
+        assert_eq!(
+            record
+                .terms
+                .iter()
+                .map(|t| (t.attribute.id, t.term.id))
+                .collect::<Vec<_>>(),
+            attributes_in_order
+                .iter()
+                .map(|a| (a.id, a.taxonomy_term_id))
+                .collect::<Vec<_>>(),
+            "{}",
+            here("terms")
+        );
+        for term in &record.terms {
+            assert_eq!(
+                term.taxonomy.as_ref().map(|t| t.id),
+                term.term.taxonomy_id,
+                "{}",
+                here("taxonomies")
+            );
+        }
+    }
+
+    // Every relation is exercised: some listing has rows of each.
+    let full = |r: &&ServiceRecord| {
+        !r.areas.is_empty()
+            && !r.locations.is_empty()
+            && !r.contacts.is_empty()
+            && !r.phones.is_empty()
+            && !r.schedules.is_empty()
+            && r.terms.iter().any(|t| t.taxonomy.is_some())
+    };
+    let rich = records
+        .iter()
+        .find(full)
+        .expect("a listing with every relation");
+
+    // One listing costs what all of them cost.
+    let before = app.metric("signpost_db_statements_total").await;
+    let one = load_many(db, &[rich.id()], Parts::ALL)
+        .await
+        .expect("load_many");
+    let for_one = app.metric("signpost_db_statements_total").await - before;
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        for_one,
+        for_all,
+        "statements for one listing and for {}",
+        records.len()
     );
 }

@@ -1,22 +1,23 @@
-//! Signpost rows as HSDS 3 / Open Referral UK 3.0 JSON objects.
+//! Signpost's listings as HSDS 3 / Open Referral UK 3.0 JSON objects.
 //!
 //! Only public data: contacts and phone lines marked PROFESSIONAL never appear. Objects that
 //! Signpost keeps as columns rather than rows (languages, cost options, funding, addresses,
 //! organisation identifiers, organisation phones) get stable ids derived from their parent's id.
-//! Related rows are loaded in batches: one query per relation for a whole page of services.
-
-use std::collections::{HashMap, HashSet};
+//! A service is encoded from its [`ServiceRecord`], loaded by [`crate::store::listing`].
 
 use chrono::SecondsFormat;
 use entity::{
-    ServiceAreaKind, Visibility, attribute, codes, contact, location, organization, phone,
-    schedule, service, service_area, service_at_location, taxonomy, taxonomy_term,
+    ServiceAreaKind, Visibility, codes, location, organization, schedule, service, service_area,
+    taxonomy, taxonomy_term,
 };
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryOrder, QuerySelect};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::store::find_by_ids;
+use crate::store::{
+    self,
+    listing::{Parts, ServiceRecord, ServiceTerm},
+};
 
 /// An age in months as years, to two decimal places.
 pub fn years(months: f64) -> f64 {
@@ -149,12 +150,9 @@ pub fn taxonomy_json(tax: &taxonomy::Model) -> Value {
     }))
 }
 
-/// A taxonomy term with its taxonomy (`taxonomy` is the vocabulary's name).
-pub fn taxonomy_term_json(
-    term: &taxonomy_term::Model,
-    taxonomies: &HashMap<Uuid, taxonomy::Model>,
-) -> Value {
-    let tax = term.taxonomy_id.and_then(|id| taxonomies.get(&id));
+/// A taxonomy term with its taxonomy (`taxonomy` is the vocabulary's name), when the term
+/// names one.
+pub fn taxonomy_term_json(term: &taxonomy_term::Model, tax: Option<&taxonomy::Model>) -> Value {
     without_nulls(json!({
         "id": term.id,
         "code": term.code,
@@ -250,142 +248,13 @@ fn put(object: &mut Value, key: &str, value: Value) {
     }
 }
 
-/// List-shaped services (one-to-one fields and the organisation) for `ids`, in that order;
-/// unknown ids are skipped.
-pub async fn summary_services(
-    db: &impl ConnectionTrait,
-    ids: &[Uuid],
-) -> Result<Vec<Value>, DbErr> {
-    let services = find_by_ids::<service::Entity, _>(db, service::Column::Id, ids).await?;
-    let org_ids: Vec<Uuid> = unique(services.iter().map(|s| s.organization_id));
-    let orgs: HashMap<Uuid, organization::Model> =
-        find_by_ids::<organization::Entity, _>(db, organization::Column::Id, &org_ids)
-            .await?
-            .into_iter()
-            .map(|o| (o.id, o))
-            .collect();
-    let by_id: HashMap<Uuid, service::Model> = services.into_iter().map(|s| (s.id, s)).collect();
-    Ok(ids
-        .iter()
-        .filter_map(|id| by_id.get(id))
-        .map(|svc| {
-            let mut out = service_summary(svc);
-            if let Some(org) = orgs.get(&svc.organization_id) {
-                put(&mut out, "organization", organization_summary(org));
-            }
-            out
-        })
-        .collect())
-}
-
-fn unique(ids: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
-    let mut seen = HashSet::new();
-    ids.filter(|id| seen.insert(*id)).collect()
-}
-
-/// Groups rows by a key, keeping each group ordered by `position`.
-fn grouped<T>(
-    rows: Vec<T>,
-    key: impl Fn(&T) -> Uuid,
-    position: impl Fn(&T) -> (i32, Uuid),
-) -> HashMap<Uuid, Vec<T>> {
-    let mut out: HashMap<Uuid, Vec<T>> = HashMap::new();
-    for row in rows {
-        out.entry(key(&row)).or_default().push(row);
-    }
-    for group in out.values_mut() {
-        group.sort_by_key(|row| position(row));
+/// A service in the list shape: its one-to-one fields and its organisation's.
+pub fn summary_service(record: &ServiceRecord) -> Value {
+    let mut out = service_summary(&record.service);
+    if let Some(org) = &record.organization {
+        put(&mut out, "organization", organization_summary(org));
     }
     out
-}
-
-/// Everything about a page of services, loaded with one query per relation.
-struct Related {
-    orgs: HashMap<Uuid, organization::Model>,
-    sals: HashMap<Uuid, Vec<service_at_location::Model>>,
-    locations: HashMap<Uuid, location::Model>,
-    contacts: HashMap<Uuid, Vec<contact::Model>>,
-    phones: HashMap<Uuid, Vec<phone::Model>>,
-    schedules: HashMap<Uuid, Vec<schedule::Model>>,
-    areas: HashMap<Uuid, Vec<service_area::Model>>,
-    attributes: HashMap<Uuid, Vec<attribute::Model>>,
-    terms: HashMap<Uuid, taxonomy_term::Model>,
-    taxonomies: HashMap<Uuid, taxonomy::Model>,
-}
-
-async fn load_related(
-    db: &impl ConnectionTrait,
-    services: &[service::Model],
-) -> Result<Related, DbErr> {
-    let ids: Vec<Uuid> = services.iter().map(|s| s.id).collect();
-    let org_ids = unique(services.iter().map(|s| s.organization_id));
-    let orgs = find_by_ids::<organization::Entity, _>(db, organization::Column::Id, &org_ids)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o))
-        .collect();
-    let sal_rows = find_by_ids::<service_at_location::Entity, _>(
-        db,
-        service_at_location::Column::ServiceId,
-        &ids,
-    )
-    .await?;
-    let location_ids = unique(sal_rows.iter().map(|s| s.location_id));
-    let locations = find_by_ids::<location::Entity, _>(db, location::Column::Id, &location_ids)
-        .await?
-        .into_iter()
-        .map(|l| (l.id, l))
-        .collect();
-    let sals = grouped(sal_rows, |s| s.service_id, |s| (s.position, s.id));
-    let contacts = find_by_ids::<contact::Entity, _>(db, contact::Column::ServiceId, &ids)
-        .await?
-        .into_iter()
-        .filter(|c| c.visibility == Visibility::Public)
-        .collect();
-    let contacts = grouped(contacts, |c| c.service_id, |c| (c.position, c.id));
-    let phones = find_by_ids::<phone::Entity, _>(db, phone::Column::ServiceId, &ids)
-        .await?
-        .into_iter()
-        .filter(|p| p.visibility == Visibility::Public)
-        .collect();
-    let phones = grouped(phones, |p| p.service_id, |p| (p.position, p.id));
-    let schedules =
-        find_by_ids::<schedule::Entity, _>(db, schedule::Column::ServiceId, &ids).await?;
-    let schedules = grouped(schedules, |s| s.service_id, |s| (s.position, s.id));
-    let areas =
-        find_by_ids::<service_area::Entity, _>(db, service_area::Column::ServiceId, &ids).await?;
-    let areas = grouped(areas, |a| a.service_id, |a| (a.position, a.id));
-    let attributes = find_by_ids::<attribute::Entity, _>(db, attribute::Column::LinkId, &ids)
-        .await?
-        .into_iter()
-        .filter(|a| a.link_entity == attribute::LINK_ENTITY_SERVICE)
-        .collect::<Vec<_>>();
-    let term_ids = unique(attributes.iter().map(|a| a.taxonomy_term_id));
-    let attributes = grouped(attributes, |a| a.link_id, |a| (a.position, a.id));
-    let terms: HashMap<Uuid, taxonomy_term::Model> =
-        find_by_ids::<taxonomy_term::Entity, _>(db, taxonomy_term::Column::Id, &term_ids)
-            .await?
-            .into_iter()
-            .map(|t| (t.id, t))
-            .collect();
-    let taxonomy_ids = unique(terms.values().filter_map(|t| t.taxonomy_id));
-    let taxonomies = find_by_ids::<taxonomy::Entity, _>(db, taxonomy::Column::Id, &taxonomy_ids)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
-    Ok(Related {
-        orgs,
-        sals,
-        locations,
-        contacts,
-        phones,
-        schedules,
-        areas,
-        attributes,
-        terms,
-        taxonomies,
-    })
 }
 
 fn service_area_json(area: &service_area::Model) -> Value {
@@ -440,11 +309,9 @@ fn schedule_json(row: &schedule::Model) -> Value {
     }))
 }
 
-fn attribute_json(row: &attribute::Model, related: &Related) -> Value {
-    let term = related
-        .terms
-        .get(&row.taxonomy_term_id)
-        .map(|t| taxonomy_term_json(t, &related.taxonomies));
+fn attribute_json(attached: &ServiceTerm) -> Value {
+    let row = &attached.attribute;
+    let term = taxonomy_term_json(&attached.term, attached.taxonomy.as_ref());
     without_nulls(json!({
         "id": row.id,
         "link_id": row.link_id,
@@ -456,17 +323,12 @@ fn attribute_json(row: &attribute::Model, related: &Related) -> Value {
     }))
 }
 
-/// The rows grouped under `id` (none when it has none).
-fn of<T>(groups: &HashMap<Uuid, Vec<T>>, id: Uuid) -> &[T] {
-    groups.get(&id).map_or(&[][..], Vec::as_slice)
-}
-
-fn full_service(svc: &service::Model, related: &Related) -> Value {
+/// A fully nested HSDS service, whatever its status, with its public contacts and phone lines
+/// only.
+pub fn full_service(record: &ServiceRecord) -> Value {
+    let svc = &record.service;
     let mut out = service_summary(svc);
-    let org = related
-        .orgs
-        .get(&svc.organization_id)
-        .map(organization_full);
+    let org = record.organization.as_ref().map(organization_full);
     let languages: Vec<Value> = svc
         .languages
         .0
@@ -509,22 +371,24 @@ fn full_service(svc: &service::Model, related: &Related) -> Value {
             })
         })
         .collect();
-    let sals: Vec<Value> = of(&related.sals, svc.id)
+    let sals: Vec<Value> = record
+        .locations
         .iter()
-        .map(|sal| {
+        .map(|place| {
+            let sal = &place.link;
             let mut item = json!({
                 "id": sal.id,
                 "service_id": sal.service_id,
                 "location_id": sal.location_id,
             });
-            if let Some(loc) = related.locations.get(&sal.location_id) {
-                put(&mut item, "location", location_full(loc));
-            }
+            put(&mut item, "location", location_full(&place.location));
             item
         })
         .collect();
-    let contacts: Vec<Value> = of(&related.contacts, svc.id)
+    let contacts: Vec<Value> = record
+        .contacts
         .iter()
+        .filter(|c| c.visibility == Visibility::Public)
         .map(|c| {
             let phones: Vec<Value> = c
                 .phone
@@ -548,8 +412,10 @@ fn full_service(svc: &service::Model, related: &Related) -> Value {
             }))
         })
         .collect();
-    let phones: Vec<Value> = of(&related.phones, svc.id)
+    let phones: Vec<Value> = record
+        .phones
         .iter()
+        .filter(|p| p.visibility == Visibility::Public)
         .map(|p| {
             without_nulls(json!({
                 "id": p.id,
@@ -559,18 +425,9 @@ fn full_service(svc: &service::Model, related: &Related) -> Value {
             }))
         })
         .collect();
-    let schedules: Vec<Value> = of(&related.schedules, svc.id)
-        .iter()
-        .map(schedule_json)
-        .collect();
-    let areas: Vec<Value> = of(&related.areas, svc.id)
-        .iter()
-        .map(service_area_json)
-        .collect();
-    let attributes: Vec<Value> = of(&related.attributes, svc.id)
-        .iter()
-        .map(|a| attribute_json(a, related))
-        .collect();
+    let schedules: Vec<Value> = record.schedules.iter().map(schedule_json).collect();
+    let areas: Vec<Value> = record.areas.iter().map(service_area_json).collect();
+    let attributes: Vec<Value> = record.terms.iter().map(attribute_json).collect();
     if let Some(org) = org {
         put(&mut out, "organization", org);
     }
@@ -586,34 +443,21 @@ fn full_service(svc: &service::Model, related: &Related) -> Value {
     out
 }
 
-/// Fully nested HSDS services for `ids`, in that order (unknown ids are skipped), whatever
-/// their status; with public contacts and phone lines only.
-pub async fn full_services(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Value>, DbErr> {
-    let services = find_by_ids::<service::Entity, _>(db, service::Column::Id, ids).await?;
-    let related = load_related(db, &services).await?;
-    let by_id: HashMap<Uuid, &service::Model> = services.iter().map(|s| (s.id, s)).collect();
-    Ok(ids
-        .iter()
-        .filter_map(|id| by_id.get(id))
-        .map(|svc| full_service(svc, &related))
-        .collect())
-}
-
 /// How many services one batch of the export loads.
 const EXPORT_BATCH: usize = 200;
 
-/// Every service of every status as a fully nested HSDS object, ordered by id.
-pub async fn export_services(db: &impl ConnectionTrait) -> Result<Vec<Value>, DbErr> {
-    let ids: Vec<Uuid> = service::Entity::find()
-        .select_only()
-        .column(service::Column::Id)
-        .order_by_asc(service::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut out = Vec::with_capacity(ids.len());
+/// Writes every service of every status, fully nested, as one JSON array ordered by id.
+pub async fn export(
+    db: &impl ConnectionTrait,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    let ids = store::openreferral::all_service_ids(db).await?;
+    let mut services = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(EXPORT_BATCH) {
-        out.extend(full_services(db, chunk).await?);
+        let records = store::listing::load_many(db, chunk, Parts::ALL).await?;
+        services.extend(records.iter().map(full_service));
     }
-    Ok(out)
+    serde_json::to_writer_pretty(&mut *out, &services)?;
+    writeln!(out)?;
+    Ok(())
 }

@@ -1,0 +1,7 @@
+//! The Open Referral HSDS 3 codec: Signpost's listings as HSDS 3 / Open Referral UK 3.0 JSON.
+//!
+//! [`encode`] turns a [`ServiceRecord`](crate::store::listing::ServiceRecord) (and the
+//! organisations, locations and taxonomies around it) into the profile's objects; the REST face
+//! in `openreferral` and the export both answer with them.
+
+pub mod encode;
