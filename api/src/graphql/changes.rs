@@ -5,7 +5,7 @@ use entity::change;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
-    pagination::{PageInfo, decode_cursor, encode_cursor, page_info},
+    pagination::{Page, PageInfo, connection, decode_after, encode_cursor},
     scalars::DateTime,
     state,
 };
@@ -63,6 +63,16 @@ pub struct ChangeConnection {
     pub page_info: PageInfo,
 }
 
+impl From<Page<ChangeEdge>> for ChangeConnection {
+    fn from(page: Page<ChangeEdge>) -> Self {
+        Self {
+            total_count: page.total_count,
+            edges: page.edges,
+            page_info: page.page_info,
+        }
+    }
+}
+
 /// The change feed query.
 #[derive(Default)]
 pub struct ChangesQuery;
@@ -86,12 +96,8 @@ impl ChangesQuery {
             ))
             .into());
         }
-        let from: i64 = match &after {
-            Some(cursor) => decode_cursor(cursor, 1)?[0]
-                .parse()
-                .map_err(|_| ApiError::bad_input("after is not a cursor from this connection"))?,
-            None => 0,
-        };
+        let from: i64 =
+            decode_after(after.as_deref(), 1, |parts| parts[0].parse().ok())?.unwrap_or(0);
         let db = &state(ctx)?.db;
         let query = change::Entity::find().filter(change::Column::Seq.gt(from));
         let total = query.clone().count(db).await.map_err(ApiError::from)?;
@@ -103,10 +109,11 @@ impl ChangesQuery {
             .map_err(ApiError::from)?;
         let has_next = rows.len() > usize::try_from(first).unwrap_or_default();
         rows.truncate(usize::try_from(first).unwrap_or_default());
-        let edges: Vec<ChangeEdge> = rows
-            .into_iter()
-            .map(|row| ChangeEdge {
-                cursor: encode_cursor(&[&row.seq.to_string()]),
+        Ok(connection(
+            rows,
+            |row| encode_cursor(&[&row.seq.to_string()]),
+            |cursor, row| ChangeEdge {
+                cursor,
                 node: Change {
                     seq: row.seq,
                     entity: row.entity,
@@ -114,13 +121,11 @@ impl ChangesQuery {
                     op: row.op.into(),
                     at: DateTime(row.at),
                 },
-            })
-            .collect();
-        let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
-        Ok(ChangeConnection {
-            total_count: i64::try_from(total).unwrap_or(i64::MAX),
-            page_info: page_info(&cursors, has_next, after.is_some()),
-            edges,
-        })
+            },
+            has_next,
+            after.is_some(),
+            total,
+        )
+        .into())
     }
 }

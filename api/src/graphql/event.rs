@@ -5,9 +5,9 @@ use entity::event;
 
 use super::{
     loaders::Loaders,
-    pagination::{PageInfo, decode_cursor, encode_cursor, page_info, page_size},
+    pagination::{Page, PageInfo, connection, decode_after, encode_cursor, page_after, page_size},
+    place::NearInput,
     scalars::DateTime,
-    search::NearInput,
     service::Service,
     state,
 };
@@ -99,6 +99,16 @@ pub struct EventEdge {
     pub node: Event,
 }
 
+impl From<Page<EventEdge>> for EventConnection {
+    fn from(page: Page<EventEdge>) -> Self {
+        Self {
+            total_count: page.total_count,
+            edges: page.edges,
+            page_info: page.page_info,
+        }
+    }
+}
+
 /// The most events a `near` search measures in one window.
 const MAX_EVENTS_NEAR: u64 = 10_000;
 
@@ -111,18 +121,15 @@ fn distance(near: &search::Near, event: &event::Model) -> Option<f64> {
     ))
 }
 
+/// Decodes a start-order cursor.
 fn event_after(after: Option<&str>) -> ApiResult<Option<EventAfter>> {
-    let invalid = || ApiError::bad_input("after is not a cursor from this connection");
-    after
-        .map(|cursor| {
-            let parts = decode_cursor(cursor, 2)?;
-            let starts_at = chrono::DateTime::parse_from_rfc3339(&parts[0])
-                .map_err(|_| invalid())?
-                .with_timezone(&chrono::Utc);
-            let id = parts[1].parse().map_err(|_| invalid())?;
-            Ok(EventAfter { starts_at, id })
-        })
-        .transpose()
+    decode_after(after, 2, |parts| {
+        let starts_at = chrono::DateTime::parse_from_rfc3339(&parts[0])
+            .ok()?
+            .with_timezone(&chrono::Utc);
+        let id = parts[1].parse().ok()?;
+        Some(EventAfter { starts_at, id })
+    })
 }
 
 /// Event queries.
@@ -167,35 +174,30 @@ impl EventQuery {
                     })
                     .collect();
                 let total = within.len() as u64;
-                let rest: Vec<event::Model> = within
-                    .into_iter()
-                    .filter(|e| {
-                        after_key
-                            .as_ref()
-                            .is_none_or(|a| (e.starts_at, e.id) > (a.starts_at, a.id))
-                    })
-                    .collect();
                 let page_len = usize::try_from(first).unwrap_or(usize::MAX);
-                let has_next = rest.len() > page_len;
-                (rest.into_iter().take(page_len).collect(), has_next, total)
+                let (page, has_next) = page_after(within, page_len, |e| {
+                    after_key
+                        .as_ref()
+                        .is_some_and(|a| (e.starts_at, e.id) <= (a.starts_at, a.id))
+                });
+                (page, has_next, total)
             }
         };
-        let edges: Vec<EventEdge> = rows
-            .into_iter()
-            .map(|row| EventEdge {
-                cursor: encode_cursor(&[&row.starts_at.to_rfc3339(), &row.id.to_string()]),
+        Ok(connection(
+            rows,
+            |row| encode_cursor(&[&row.starts_at.to_rfc3339(), &row.id.to_string()]),
+            |cursor, row| EventEdge {
+                cursor,
                 distance_km: near
                     .as_ref()
                     .and_then(|n| distance(n, &row))
                     .map(|d| (d * 100.0).round() / 100.0),
                 node: Event(row),
-            })
-            .collect();
-        let cursors: Vec<String> = edges.iter().map(|edge| edge.cursor.clone()).collect();
-        Ok(EventConnection {
-            total_count: i64::try_from(total).unwrap_or(i64::MAX),
-            page_info: page_info(&cursors, has_next, after.is_some()),
-            edges,
-        })
+            },
+            has_next,
+            after.is_some(),
+            total,
+        )
+        .into())
     }
 }

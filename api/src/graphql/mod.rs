@@ -5,11 +5,13 @@ mod changes;
 pub mod editing;
 pub mod enums;
 mod event;
+mod filter;
 pub mod guard;
 pub mod loaders;
 mod openreferral;
 mod organization;
 pub mod pagination;
+mod place;
 pub mod scalars;
 pub mod search;
 mod service;
@@ -39,6 +41,7 @@ pub struct Query(
     taxonomy::TaxonomyQuery,
     event::EventQuery,
     search::SearchQuery,
+    place::PlaceQuery,
     account::AccountQuery,
     editing::EditingQuery,
     changes::ChangesQuery,

@@ -5,9 +5,9 @@ use entity::organization;
 
 use super::{
     loaders::Loaders,
-    pagination::{PageInfo, encode_cursor, page_info, page_size},
+    pagination::{Page, PageInfo, connection, name_after, name_cursor, page_after, page_size},
     parse_id,
-    service::{ServiceConnection, name_after, prefetch, service_connection},
+    service::{ServiceConnection, prefetch, service_connection},
     state,
 };
 use crate::{error::ApiError, store};
@@ -64,15 +64,11 @@ impl Organization {
             .map_err(ApiError::from)?
             .unwrap_or_default();
         let total = all.len() as u64;
-        let start = match &after_key {
-            Some(key) => {
-                all.partition_point(|row| (row.name.as_str(), row.id) <= (key.key.as_str(), key.id))
-            }
-            None => 0,
-        };
-        let rest = &all[start.min(all.len())..];
-        let has_next = rest.len() > first;
-        let page: Vec<_> = rest.iter().take(first).cloned().collect();
+        let (page, has_next) = page_after(all, first, |row| {
+            after_key
+                .as_ref()
+                .is_some_and(|key| (row.name.as_str(), row.id) <= (key.key.as_str(), key.id))
+        });
         Ok(service_connection(page, has_next, total, after.is_some()))
     }
 }
@@ -95,6 +91,16 @@ pub struct OrganizationEdge {
     pub cursor: String,
     /// The organisation.
     pub node: Organization,
+}
+
+impl From<Page<OrganizationEdge>> for OrganizationConnection {
+    fn from(page: Page<OrganizationEdge>) -> Self {
+        Self {
+            total_count: page.total_count,
+            edges: page.edges,
+            page_info: page.page_info,
+        }
+    }
 }
 
 /// Organisation queries.
@@ -143,18 +149,17 @@ impl OrganizationQuery {
             let all: Vec<_> = by_org.into_values().flatten().collect();
             prefetch(ctx, services.field("edges").field("node"), &all).await?;
         }
-        let edges: Vec<OrganizationEdge> = rows
-            .into_iter()
-            .map(|row| OrganizationEdge {
-                cursor: encode_cursor(&[&row.name, &row.id.to_string()]),
+        Ok(connection(
+            rows,
+            |row| name_cursor(&row.name, row.id),
+            |cursor, row| OrganizationEdge {
+                cursor,
                 node: Organization(row),
-            })
-            .collect();
-        let cursors: Vec<String> = edges.iter().map(|edge| edge.cursor.clone()).collect();
-        Ok(OrganizationConnection {
-            total_count: i64::try_from(total).unwrap_or(i64::MAX),
-            page_info: page_info(&cursors, has_next, after.is_some()),
-            edges,
-        })
+            },
+            has_next,
+            after.is_some(),
+            total,
+        )
+        .into())
     }
 }
