@@ -1,19 +1,24 @@
-//! The `Event` type and the `events` query.
+//! The `Event` type, the `events` query and the `createEvent` mutation with its `EventInput`.
 
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::Utc;
 use entity::event;
 
 use super::{
+    input::{id_arg, point},
     loaders::Loaders,
     pagination::{Page, PageInfo, connection, decode_after, encode_cursor, page_after, page_size},
     place::NearInput,
     scalars::DateTime,
+    searchable,
     service::Service,
     state,
 };
 use crate::{
+    auth::Caller,
     error::{ApiError, ApiResult},
     store::{self, event::EventAfter},
+    validate,
 };
 
 /// A dated session or pop-up of a service, such as an information-bus stop.
@@ -199,5 +204,84 @@ impl EventQuery {
             total,
         )
         .into())
+    }
+}
+
+/// A dated session or pop-up.
+#[derive(Clone, Debug, InputObject)]
+pub struct EventInput {
+    /// The service running it.
+    pub service_id: ID,
+    /// Its title.
+    pub title: String,
+    /// What happens.
+    pub description: Option<String>,
+    /// When it starts.
+    pub starts_at: DateTime,
+    /// When it ends (after the start, at most 14 days later).
+    pub ends_at: DateTime,
+    /// The venue.
+    pub place_name: Option<String>,
+    /// The venue's address.
+    pub address: Option<String>,
+    /// The venue's postcode.
+    pub postcode: Option<String>,
+    /// WGS84 latitude.
+    pub latitude: Option<f64>,
+    /// WGS84 longitude.
+    pub longitude: Option<f64>,
+}
+
+/// Event mutations.
+#[derive(Default)]
+pub struct EventMutation;
+
+#[Object]
+impl EventMutation {
+    /// Adds a dated session or pop-up to a listing.
+    async fn create_event(
+        &self,
+        ctx: &Context<'_>,
+        input: EventInput,
+    ) -> async_graphql::Result<Event> {
+        let caller = ctx.data::<Caller>()?;
+        caller.require_authenticated()?;
+        let service_id = id_arg(&input.service_id, "input.serviceId")?;
+        validate::ordered_times("input", input.starts_at.0, input.ends_at.0)?;
+        let (latitude, longitude) = point("input", input.latitude, input.longitude)?;
+        let postcode = input
+            .postcode
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| validate::uk_postcode("input.postcode", p))
+            .transpose()?;
+        let now = Utc::now();
+        let draft = event::Model {
+            id: uuid::Uuid::nil(),
+            service_id,
+            title: validate::text("input.title", &input.title, 2, 300)?,
+            description: validate::optional_text(
+                "input.description",
+                input.description.as_deref(),
+                5_000,
+            )?,
+            starts_at: input.starts_at.0,
+            ends_at: input.ends_at.0,
+            place_name: validate::optional_text(
+                "input.placeName",
+                input.place_name.as_deref(),
+                300,
+            )?,
+            address: validate::optional_text("input.address", input.address.as_deref(), 500)?,
+            postcode,
+            latitude,
+            longitude,
+            created_at: now,
+            updated_at: now,
+        };
+        let (saved, seq) = store::editing::create_event(&state(ctx)?.db, caller, draft).await?;
+        searchable(ctx, seq).await?;
+        Ok(Event(saved))
     }
 }

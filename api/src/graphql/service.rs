@@ -1,4 +1,7 @@
-//! The `Service` type and its nested types, and the `service(s)` queries with their connection.
+//! The `Service` type and its nested types, the `service(s)` queries with their connection, and
+//! the listing mutations (create, update, archive, verify); `ServiceInput` is in `input`.
+
+mod input;
 
 use std::sync::Arc;
 
@@ -10,17 +13,19 @@ use entity::{
 use sea_orm::DbErr;
 use uuid::Uuid;
 
+use self::input::ServiceInput;
 use super::{
     enums::{Audience, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, Visibility},
     event::Event,
     filter::ServiceFilter,
+    input::id_arg,
     loaders::Loaders,
     loaders::children,
     organization::Organization,
     pagination::{Page, PageInfo, connection, name_after, name_cursor, page_size},
     parse_id,
     scalars::{Date, DateTime},
-    state,
+    searchable, state,
     taxonomy::TaxonomyTerm,
 };
 use crate::{auth::Caller, error::ApiError, store};
@@ -613,5 +618,72 @@ impl ServiceQuery {
             page.total_count.unwrap_or_default(),
             after.is_some(),
         ))
+    }
+}
+
+/// Service mutations.
+#[derive(Default)]
+pub struct ServiceMutation;
+
+#[Object]
+impl ServiceMutation {
+    /// Creates a listing (admins, or editors of its organisation).
+    async fn create_service(
+        &self,
+        ctx: &Context<'_>,
+        input: ServiceInput,
+    ) -> async_graphql::Result<Service> {
+        let caller = ctx.data::<Caller>()?;
+        caller.require_editor_of(id_arg(&input.organization_id, "input.organizationId")?)?;
+        let draft = input.into_draft(ctx).await?;
+        let (saved, seq) = store::editing::create_service(&state(ctx)?.db, caller, draft).await?;
+        searchable(ctx, seq).await?;
+        Ok(Service(saved))
+    }
+
+    /// Replaces a listing; CONFLICT when it changed since `expectedVersion`.
+    async fn update_service(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        input: ServiceInput,
+    ) -> async_graphql::Result<Service> {
+        let caller = ctx.data::<Caller>()?;
+        caller.require_authenticated()?;
+        let id = id_arg(&id, "id")?;
+        let draft = input.into_draft(ctx).await?;
+        let (saved, seq) =
+            store::editing::update_service(&state(ctx)?.db, caller, id, expected_version, draft)
+                .await?;
+        searchable(ctx, seq).await?;
+        Ok(Service(saved))
+    }
+
+    /// Takes a listing out of the directory (status DEFUNCT); CONFLICT when it changed since
+    /// `expectedVersion`.
+    async fn archive_service(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+    ) -> async_graphql::Result<Service> {
+        let caller = ctx.data::<Caller>()?;
+        caller.require_authenticated()?;
+        let id = id_arg(&id, "id")?;
+        let (saved, seq) =
+            store::editing::archive_service(&state(ctx)?.db, caller, id, expected_version).await?;
+        searchable(ctx, seq).await?;
+        Ok(Service(saved))
+    }
+
+    /// Records that a listing was checked today (sets `assuredDate` and the assurer).
+    async fn verify_service(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Service> {
+        let caller = ctx.data::<Caller>()?;
+        caller.require_authenticated()?;
+        let id = id_arg(&id, "id")?;
+        let (saved, seq) = store::editing::verify_service(&state(ctx)?.db, caller, id).await?;
+        searchable(ctx, seq).await?;
+        Ok(Service(saved))
     }
 }
