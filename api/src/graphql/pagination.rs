@@ -139,3 +139,88 @@ pub fn connection<R, E>(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows past `after` (none: every row), at most `first` of them, as the old filters cut.
+    fn cut(rows: &[u32], after: Option<u32>, first: usize) -> (Vec<u32>, bool) {
+        page_after(rows.to_vec(), first, |row| after.is_some_and(|a| *row <= a))
+    }
+
+    #[test]
+    fn a_page_after_a_position_starts_past_it() {
+        let rows = [1, 3, 5, 7, 9];
+        assert_eq!(cut(&rows, None, 2), (vec![1, 3], true));
+        assert_eq!(cut(&rows, Some(3), 2), (vec![5, 7], true));
+        assert_eq!(cut(&rows, Some(4), 2), (vec![5, 7], true));
+        assert_eq!(cut(&rows, Some(5), 2), (vec![7, 9], false));
+        assert_eq!(cut(&rows, Some(9), 2), (vec![], false));
+        assert_eq!(cut(&rows, Some(0), 5), (rows.to_vec(), false));
+        assert_eq!(cut(&rows, None, 0), (vec![], true));
+        assert_eq!(cut(&[], None, 3), (vec![], false));
+    }
+
+    #[test]
+    fn name_cursors_decode_to_their_position() {
+        let id = Uuid::from_u128(7);
+        let after = name_after(Some(&name_cursor("Baby Café", id)))
+            .ok()
+            .flatten();
+        assert!(
+            matches!(after, Some(After { key, id: found }) if key == "Baby Café" && found == id)
+        );
+        assert!(matches!(name_after(None), Ok(None)));
+    }
+
+    #[test]
+    fn foreign_cursors_are_refused() {
+        let seq = encode_cursor(&["12"]);
+        for cursor in ["%%%", "bm90IGEgY3Vyc29y", seq.as_str()] {
+            assert!(name_after(Some(cursor)).is_err(), "{cursor} was read");
+        }
+        let not_an_id = encode_cursor(&["Baby Café", "12"]);
+        assert!(name_after(Some(&not_an_id)).is_err());
+        let read = decode_after(Some(&seq), 1, |parts| parts[0].parse::<i64>().ok());
+        assert!(matches!(read, Ok(Some(12))));
+    }
+
+    #[test]
+    fn a_connection_has_its_rows_cursors_and_paging() {
+        let page = connection(
+            vec![1, 2, 3],
+            |row| format!("c{row}"),
+            |cursor, row| (cursor, row * 10),
+            true,
+            false,
+            u64::MAX,
+        );
+        assert_eq!(page.total_count, i64::MAX);
+        assert_eq!(
+            page.edges,
+            [
+                ("c1".to_owned(), 10),
+                ("c2".to_owned(), 20),
+                ("c3".to_owned(), 30)
+            ]
+        );
+        assert!(page.page_info.has_next_page);
+        assert!(!page.page_info.has_previous_page);
+        assert_eq!(page.page_info.start_cursor.as_deref(), Some("c1"));
+        assert_eq!(page.page_info.end_cursor.as_deref(), Some("c3"));
+
+        let empty = connection(
+            Vec::<u32>::new(),
+            |_| String::new(),
+            |_, row| row,
+            false,
+            true,
+            0,
+        );
+        assert!(empty.edges.is_empty());
+        assert!(empty.page_info.has_previous_page);
+        assert_eq!(empty.page_info.start_cursor, None);
+        assert_eq!(empty.page_info.end_cursor, None);
+    }
+}
