@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 
 use super::{
-    pagination::{PageInfo, decode_cursor, encode_cursor, page_info},
+    pagination::{Page, PageInfo, connection, decode_after, encode_cursor},
     scalars::DateTime,
     state,
 };
@@ -61,6 +61,16 @@ pub struct ChangeConnection {
     pub page_info: PageInfo,
 }
 
+impl From<Page<ChangeEdge>> for ChangeConnection {
+    fn from(page: Page<ChangeEdge>) -> Self {
+        Self {
+            total_count: page.total_count,
+            edges: page.edges,
+            page_info: page.page_info,
+        }
+    }
+}
+
 /// The change feed query.
 #[derive(Default)]
 pub struct ChangesQuery;
@@ -84,19 +94,15 @@ impl ChangesQuery {
             ))
             .into());
         }
-        let from: i64 = match &after {
-            Some(cursor) => decode_cursor(cursor, 1)?[0]
-                .parse()
-                .map_err(|_| ApiError::bad_input("after is not a cursor from this connection"))?,
-            None => 0,
-        };
+        let from: i64 =
+            decode_after(after.as_deref(), 1, |parts| parts[0].parse().ok())?.unwrap_or(0);
         let first = u64::try_from(first).unwrap_or_default();
         let page = store::changes::page(&state(ctx)?.db, from, first).await?;
-        let edges: Vec<ChangeEdge> = page
-            .rows
-            .into_iter()
-            .map(|row| ChangeEdge {
-                cursor: encode_cursor(&[&row.seq.to_string()]),
+        Ok(connection(
+            page.rows,
+            |row| encode_cursor(&[&row.seq.to_string()]),
+            |cursor, row| ChangeEdge {
+                cursor,
                 node: Change {
                     seq: row.seq,
                     entity: row.entity,
@@ -104,13 +110,11 @@ impl ChangesQuery {
                     op: row.op.into(),
                     at: DateTime(row.at),
                 },
-            })
-            .collect();
-        let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
-        Ok(ChangeConnection {
-            total_count: i64::try_from(page.total_count).unwrap_or(i64::MAX),
-            page_info: page_info(&cursors, page.has_next_page, after.is_some()),
-            edges,
-        })
+            },
+            page.has_next_page,
+            after.is_some(),
+            page.total_count,
+        )
+        .into())
     }
 }

@@ -1,19 +1,24 @@
-//! The `Event` type and the `events` query.
+//! The `Event` type, the `events` query and the `createEvent` mutation with its `EventInput`.
 
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::Utc;
 use entity::event;
 
 use super::{
+    input::{id_arg, point},
     loaders::Loaders,
-    pagination::{PageInfo, decode_cursor, encode_cursor, page_info, page_size},
+    pagination::{Page, PageInfo, connection, decode_after, encode_cursor, page_after, page_size},
+    place::NearInput,
     scalars::DateTime,
-    search::NearInput,
+    searchable,
     service::Service,
     state,
 };
 use crate::{
+    auth::Caller,
     error::{ApiError, ApiResult},
     store::{self, event::EventAfter},
+    validate,
 };
 
 /// A dated session or pop-up of a service, such as an information-bus stop.
@@ -99,6 +104,16 @@ pub struct EventEdge {
     pub node: Event,
 }
 
+impl From<Page<EventEdge>> for EventConnection {
+    fn from(page: Page<EventEdge>) -> Self {
+        Self {
+            total_count: page.total_count,
+            edges: page.edges,
+            page_info: page.page_info,
+        }
+    }
+}
+
 /// The most events a `near` search measures in one window.
 const MAX_EVENTS_NEAR: u64 = 10_000;
 
@@ -111,18 +126,15 @@ fn distance(near: &search::Near, event: &event::Model) -> Option<f64> {
     ))
 }
 
+/// Decodes a start-order cursor.
 fn event_after(after: Option<&str>) -> ApiResult<Option<EventAfter>> {
-    let invalid = || ApiError::bad_input("after is not a cursor from this connection");
-    after
-        .map(|cursor| {
-            let parts = decode_cursor(cursor, 2)?;
-            let starts_at = chrono::DateTime::parse_from_rfc3339(&parts[0])
-                .map_err(|_| invalid())?
-                .with_timezone(&chrono::Utc);
-            let id = parts[1].parse().map_err(|_| invalid())?;
-            Ok(EventAfter { starts_at, id })
-        })
-        .transpose()
+    decode_after(after, 2, |parts| {
+        let starts_at = chrono::DateTime::parse_from_rfc3339(&parts[0])
+            .ok()?
+            .with_timezone(&chrono::Utc);
+        let id = parts[1].parse().ok()?;
+        Some(EventAfter { starts_at, id })
+    })
 }
 
 /// Event queries.
@@ -167,35 +179,109 @@ impl EventQuery {
                     })
                     .collect();
                 let total = within.len() as u64;
-                let rest: Vec<event::Model> = within
-                    .into_iter()
-                    .filter(|e| {
-                        after_key
-                            .as_ref()
-                            .is_none_or(|a| (e.starts_at, e.id) > (a.starts_at, a.id))
-                    })
-                    .collect();
                 let page_len = usize::try_from(first).unwrap_or(usize::MAX);
-                let has_next = rest.len() > page_len;
-                (rest.into_iter().take(page_len).collect(), has_next, total)
+                let (page, has_next) = page_after(within, page_len, |e| {
+                    after_key
+                        .as_ref()
+                        .is_some_and(|a| (e.starts_at, e.id) <= (a.starts_at, a.id))
+                });
+                (page, has_next, total)
             }
         };
-        let edges: Vec<EventEdge> = rows
-            .into_iter()
-            .map(|row| EventEdge {
-                cursor: encode_cursor(&[&row.starts_at.to_rfc3339(), &row.id.to_string()]),
+        Ok(connection(
+            rows,
+            |row| encode_cursor(&[&row.starts_at.to_rfc3339(), &row.id.to_string()]),
+            |cursor, row| EventEdge {
+                cursor,
                 distance_km: near
                     .as_ref()
                     .and_then(|n| distance(n, &row))
                     .map(|d| (d * 100.0).round() / 100.0),
                 node: Event(row),
-            })
-            .collect();
-        let cursors: Vec<String> = edges.iter().map(|edge| edge.cursor.clone()).collect();
-        Ok(EventConnection {
-            total_count: i64::try_from(total).unwrap_or(i64::MAX),
-            page_info: page_info(&cursors, has_next, after.is_some()),
-            edges,
-        })
+            },
+            has_next,
+            after.is_some(),
+            total,
+        )
+        .into())
+    }
+}
+
+/// A dated session or pop-up.
+#[derive(Clone, Debug, InputObject)]
+pub struct EventInput {
+    /// The service running it.
+    pub service_id: ID,
+    /// Its title.
+    pub title: String,
+    /// What happens.
+    pub description: Option<String>,
+    /// When it starts.
+    pub starts_at: DateTime,
+    /// When it ends (after the start, at most 14 days later).
+    pub ends_at: DateTime,
+    /// The venue.
+    pub place_name: Option<String>,
+    /// The venue's address.
+    pub address: Option<String>,
+    /// The venue's postcode.
+    pub postcode: Option<String>,
+    /// WGS84 latitude.
+    pub latitude: Option<f64>,
+    /// WGS84 longitude.
+    pub longitude: Option<f64>,
+}
+
+/// Event mutations.
+#[derive(Default)]
+pub struct EventMutation;
+
+#[Object]
+impl EventMutation {
+    /// Adds a dated session or pop-up to a listing.
+    async fn create_event(
+        &self,
+        ctx: &Context<'_>,
+        input: EventInput,
+    ) -> async_graphql::Result<Event> {
+        let caller = ctx.data::<Caller>()?;
+        caller.require_authenticated()?;
+        let service_id = id_arg(&input.service_id, "input.serviceId")?;
+        validate::ordered_times("input", input.starts_at.0, input.ends_at.0)?;
+        let (latitude, longitude) = point("input", input.latitude, input.longitude)?;
+        let postcode = input
+            .postcode
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| validate::uk_postcode("input.postcode", p))
+            .transpose()?;
+        let now = Utc::now();
+        let draft = event::Model {
+            id: uuid::Uuid::nil(),
+            service_id,
+            title: validate::text("input.title", &input.title, 2, 300)?,
+            description: validate::optional_text(
+                "input.description",
+                input.description.as_deref(),
+                5_000,
+            )?,
+            starts_at: input.starts_at.0,
+            ends_at: input.ends_at.0,
+            place_name: validate::optional_text(
+                "input.placeName",
+                input.place_name.as_deref(),
+                300,
+            )?,
+            address: validate::optional_text("input.address", input.address.as_deref(), 500)?,
+            postcode,
+            latitude,
+            longitude,
+            created_at: now,
+            updated_at: now,
+        };
+        let (saved, seq) = store::editing::create_event(&state(ctx)?.db, caller, draft).await?;
+        searchable(ctx, seq).await?;
+        Ok(Event(saved))
     }
 }

@@ -1,15 +1,18 @@
 //! The GraphQL schema: root types merged from one file per domain, limits and request data.
 
 mod account;
+mod admin;
 mod changes;
-pub mod editing;
 pub mod enums;
 mod event;
+mod filter;
 pub mod guard;
+mod input;
 pub mod loaders;
 mod openreferral;
 mod organization;
 pub mod pagination;
+mod place;
 pub mod scalars;
 pub mod search;
 mod service;
@@ -39,8 +42,9 @@ pub struct Query(
     taxonomy::TaxonomyQuery,
     event::EventQuery,
     search::SearchQuery,
+    place::PlaceQuery,
     account::AccountQuery,
-    editing::EditingQuery,
+    admin::AdminQuery,
     changes::ChangesQuery,
 );
 
@@ -48,7 +52,10 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     account::AccountMutation,
-    editing::EditingMutation,
+    organization::OrganizationMutation,
+    service::ServiceMutation,
+    event::EventMutation,
+    admin::ReportMutation,
     openreferral::OpenReferralMutation,
 );
 
@@ -78,11 +85,7 @@ pub fn build_schema(shared: Option<Shared>, production: bool) -> SignpostSchema 
     if let Some(shared) = shared {
         builder = builder.data(shared);
     }
-    // Listing reports: 10 an hour from one address or account.
-    let reports = governor::Quota::per_hour(std::num::NonZeroU32::MIN.saturating_add(9));
-    builder = builder.data(editing::ReportLimiter(Arc::new(
-        governor::RateLimiter::keyed(reports),
-    )));
+    builder = builder.data(admin::ReportLimiter::default());
     if production {
         builder = builder.disable_suggestions();
     }
@@ -103,4 +106,13 @@ pub(crate) fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Shared> 
 pub(crate) fn parse_id(id: &ID, field: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(id.as_str())
         .map_err(|_| ApiError::bad_input(format!("{field} is not a valid id")))
+}
+
+/// Waits until a write at `seq` is searchable here.
+async fn searchable(ctx: &Context<'_>, seq: i64) -> ApiResult<()> {
+    let indexer = state(ctx)
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("no state")))?
+        .indexer
+        .clone();
+    indexer.wait_for(seq).await.map_err(ApiError::Internal)
 }

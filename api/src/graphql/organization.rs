@@ -1,16 +1,23 @@
-//! The `Organization` type and the `organization(s)` queries.
+//! The `Organization` type, the `organization(s)` queries and the organisation mutations with
+//! their `OrganizationInput`.
 
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::Utc;
 use entity::organization;
 
 use super::{
+    input::{id_arg, opt_email, opt_phone, opt_url},
     loaders::Loaders,
-    pagination::{PageInfo, encode_cursor, page_info, page_size},
-    parse_id,
-    service::{ServiceConnection, name_after, prefetch, service_connection},
+    pagination::{Page, PageInfo, connection, name_after, name_cursor, page_after, page_size},
+    parse_id, searchable,
+    service::{ServiceConnection, prefetch, service_connection},
     state,
 };
-use crate::{error::ApiError, store};
+use crate::{
+    auth::Caller,
+    error::{ApiError, ApiResult},
+    store, validate,
+};
 
 /// An organisation that runs services.
 #[derive(Clone, Debug)]
@@ -64,15 +71,11 @@ impl Organization {
             .map_err(ApiError::from)?
             .unwrap_or_default();
         let total = all.len() as u64;
-        let start = match &after_key {
-            Some(key) => {
-                all.partition_point(|row| (row.name.as_str(), row.id) <= (key.key.as_str(), key.id))
-            }
-            None => 0,
-        };
-        let rest = &all[start.min(all.len())..];
-        let has_next = rest.len() > first;
-        let page: Vec<_> = rest.iter().take(first).cloned().collect();
+        let (page, has_next) = page_after(all, first, |row| {
+            after_key
+                .as_ref()
+                .is_some_and(|key| (row.name.as_str(), row.id) <= (key.key.as_str(), key.id))
+        });
         Ok(service_connection(page, has_next, total, after.is_some()))
     }
 }
@@ -95,6 +98,16 @@ pub struct OrganizationEdge {
     pub cursor: String,
     /// The organisation.
     pub node: Organization,
+}
+
+impl From<Page<OrganizationEdge>> for OrganizationConnection {
+    fn from(page: Page<OrganizationEdge>) -> Self {
+        Self {
+            total_count: page.total_count,
+            edges: page.edges,
+            page_info: page.page_info,
+        }
+    }
 }
 
 /// Organisation queries.
@@ -143,18 +156,106 @@ impl OrganizationQuery {
             let all: Vec<_> = by_org.into_values().flatten().collect();
             prefetch(ctx, services.field("edges").field("node"), &all).await?;
         }
-        let edges: Vec<OrganizationEdge> = rows
-            .into_iter()
-            .map(|row| OrganizationEdge {
-                cursor: encode_cursor(&[&row.name, &row.id.to_string()]),
+        Ok(connection(
+            rows,
+            |row| name_cursor(&row.name, row.id),
+            |cursor, row| OrganizationEdge {
+                cursor,
                 node: Organization(row),
-            })
-            .collect();
-        let cursors: Vec<String> = edges.iter().map(|edge| edge.cursor.clone()).collect();
-        Ok(OrganizationConnection {
-            total_count: i64::try_from(total).unwrap_or(i64::MAX),
-            page_info: page_info(&cursors, has_next, after.is_some()),
-            edges,
+            },
+            has_next,
+            after.is_some(),
+            total,
+        )
+        .into())
+    }
+}
+
+/// An organisation's details.
+#[derive(Clone, Debug, InputObject)]
+pub struct OrganizationInput {
+    /// Its name.
+    pub name: String,
+    /// What it does.
+    pub description: Option<String>,
+    /// Its email address.
+    pub email: Option<String>,
+    /// Its website.
+    pub website: Option<String>,
+    /// Its main phone number.
+    pub phone: Option<String>,
+    /// Its registered charity number.
+    pub charity_number: Option<String>,
+    /// Its company number.
+    pub company_number: Option<String>,
+}
+
+impl OrganizationInput {
+    fn into_model(self) -> ApiResult<organization::Model> {
+        let now = Utc::now();
+        Ok(organization::Model {
+            id: uuid::Uuid::nil(),
+            name: validate::text("input.name", &self.name, 2, 300)?,
+            description: validate::optional_text(
+                "input.description",
+                self.description.as_deref(),
+                5_000,
+            )?,
+            email: opt_email("input.email", self.email.as_deref())?,
+            website: opt_url("input.website", self.website.as_deref())?,
+            phone: opt_phone("input.phone", self.phone.as_deref())?,
+            charity_number: validate::optional_text(
+                "input.charityNumber",
+                self.charity_number.as_deref(),
+                32,
+            )?,
+            company_number: validate::optional_text(
+                "input.companyNumber",
+                self.company_number.as_deref(),
+                32,
+            )?,
+            extra: None,
+            created_at: now,
+            updated_at: now,
         })
+    }
+}
+
+/// Organisation mutations.
+#[derive(Default)]
+pub struct OrganizationMutation;
+
+#[Object]
+impl OrganizationMutation {
+    /// Creates an organisation (admins).
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: OrganizationInput,
+    ) -> async_graphql::Result<Organization> {
+        let caller = ctx.data::<Caller>()?;
+        caller.require_admin()?;
+        let model = input.into_model()?;
+        let (saved, seq) =
+            store::editing::save_organization(&state(ctx)?.db, caller, None, model).await?;
+        searchable(ctx, seq).await?;
+        Ok(Organization(saved))
+    }
+
+    /// Updates an organisation (admins, or its editors).
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: OrganizationInput,
+    ) -> async_graphql::Result<Organization> {
+        let caller = ctx.data::<Caller>()?;
+        let id = id_arg(&id, "id")?;
+        caller.require_editor_of(id)?;
+        let model = input.into_model()?;
+        let (saved, seq) =
+            store::editing::save_organization(&state(ctx)?.db, caller, Some(id), model).await?;
+        searchable(ctx, seq).await?;
+        Ok(Organization(saved))
     }
 }

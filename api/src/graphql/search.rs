@@ -1,17 +1,16 @@
-//! `search`, `suggest` and `geocode`: the signposting queries, answered by the search index.
+//! `search` and `suggest`: the signposting queries, answered by the search index.
 
 use std::collections::HashMap;
 
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
-use search::{
-    Coverage, Near, SearchRequest, Sort,
-    geo::{GeoError, GeoPoint, Precision},
-};
+use async_graphql::{Context, Enum, Object, SimpleObject};
+use search::{SearchRequest, Sort};
 
 use super::{
+    filter::ServiceFilter,
     loaders::Loaders,
-    pagination::{PageInfo, page_size},
-    service::{Service, ServiceFilter, prefetch},
+    pagination::{PageInfo, connection, page_size},
+    place::NearInput,
+    service::{Service, prefetch},
     state,
 };
 use crate::error::{ApiError, ApiResult};
@@ -28,169 +27,6 @@ pub enum SearchSort {
     RecentlyVerified,
     /// By name.
     Name,
-}
-
-/// How exact a resolved position is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-pub enum GeoPrecision {
-    /// The postcode's own position.
-    FullPostcode,
-    /// The centroid of the postcode's sector.
-    Sector,
-    /// The centroid of the postcode district.
-    District,
-}
-
-/// A resolved postcode.
-#[derive(Clone, Debug, SimpleObject)]
-#[graphql(name = "GeoPoint")]
-pub struct GeoPointOut {
-    /// The postcode as resolved ("GL51 9AA", or the sector or district used).
-    pub postcode: String,
-    /// WGS84 latitude.
-    pub latitude: f64,
-    /// WGS84 longitude.
-    pub longitude: f64,
-    /// How exact the position is.
-    pub precision: GeoPrecision,
-}
-
-/// A place to measure distance from: a postcode, or a latitude and longitude.
-#[derive(Clone, Debug, Default, InputObject)]
-pub struct NearInput {
-    /// A UK postcode, sector or district.
-    pub postcode: Option<String>,
-    /// WGS84 latitude (with `longitude`, instead of a postcode).
-    pub latitude: Option<f64>,
-    /// WGS84 longitude.
-    pub longitude: Option<f64>,
-    /// Keep services within this many kilometres (of their nearest location).
-    pub radius_km: Option<f64>,
-}
-
-/// The largest radius a search may ask for.
-pub const MAX_RADIUS_KM: f64 = 1_000.0;
-
-/// A postcode resolved, or a clear error naming the field.
-pub fn resolve_postcode(ctx: &Context<'_>, postcode: &str, field: &str) -> ApiResult<GeoPoint> {
-    let geo = state(ctx)
-        .map_err(|_| ApiError::Internal(anyhow::anyhow!("no state")))?
-        .indexer
-        .geo()
-        .clone();
-    geo.resolve(postcode).map_err(|err| match err {
-        GeoError::NotAPostcode => ApiError::bad_input(format!("{field}: not a UK postcode")),
-        GeoError::UnknownPostcode => ApiError::bad_input(format!("{field}: unknown postcode")),
-    })
-}
-
-/// Where a resolved postcode lies, for catchment matching.
-pub fn coverage_of(point: &GeoPoint) -> Coverage {
-    Coverage {
-        area: point.parsed.area.clone(),
-        district: point.parsed.outward.clone(),
-        sector: point.parsed.sector(),
-    }
-}
-
-impl NearInput {
-    /// Validates and resolves the input.
-    pub fn resolve(&self, ctx: &Context<'_>) -> ApiResult<Near> {
-        if let Some(radius) = self.radius_km
-            && !(radius > 0.0 && radius <= MAX_RADIUS_KM)
-        {
-            return Err(ApiError::bad_input(format!(
-                "near.radiusKm must be above 0 and at most {MAX_RADIUS_KM}"
-            )));
-        }
-        match (&self.postcode, self.latitude, self.longitude) {
-            (Some(postcode), None, None) => {
-                let point = resolve_postcode(ctx, postcode, "near.postcode")?;
-                Ok(Near {
-                    latitude: point.latitude,
-                    longitude: point.longitude,
-                    radius_km: self.radius_km,
-                    coverage: Some(coverage_of(&point)),
-                })
-            }
-            (None, Some(latitude), Some(longitude)) => {
-                if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
-                    return Err(ApiError::bad_input(
-                        "near.latitude and near.longitude must be WGS84 degrees",
-                    ));
-                }
-                let geo = state(ctx)
-                    .map_err(|_| ApiError::Internal(anyhow::anyhow!("no state")))?
-                    .indexer
-                    .geo()
-                    .clone();
-                let coverage = geo
-                    .nearest_sector(latitude, longitude, 5.0)
-                    .and_then(|sector| geo.resolve(&sector).ok().map(|point| coverage_of(&point)));
-                Ok(Near {
-                    latitude,
-                    longitude,
-                    radius_km: self.radius_km,
-                    coverage,
-                })
-            }
-            _ => Err(ApiError::bad_input(
-                "near needs either postcode, or latitude and longitude",
-            )),
-        }
-    }
-}
-
-impl ServiceFilter {
-    /// Converts the filter for the search index.
-    pub fn into_search(self, ctx: &Context<'_>, today: i64) -> ApiResult<search::Filter> {
-        let covers = match &self.covers_postcode {
-            Some(postcode) => Some(coverage_of(&resolve_postcode(
-                ctx,
-                postcode,
-                "filter.coversPostcode",
-            )?)),
-            None => None,
-        };
-        let stored = ServiceFilter {
-            covers_postcode: None,
-            ..self
-        }
-        .into_store()?;
-        Ok(search::Filter {
-            categories: stored.categories,
-            level_of_need: stored
-                .level_of_need
-                .iter()
-                .map(|l| entity_code(*l))
-                .collect(),
-            audiences: stored
-                .audiences
-                .iter()
-                .map(|a| a.as_str().to_owned())
-                .collect(),
-            delivery_modes: stored
-                .delivery_modes
-                .iter()
-                .map(|m| m.as_str().to_owned())
-                .collect(),
-            infant_age_months: stored.infant_age_months,
-            pregnant: stored.pregnant,
-            self_referral: stored.self_referral,
-            free_only: stored.free_only,
-            languages: stored.languages,
-            covers,
-            organization_id: stored.organization_id,
-            verified_since_day: stored
-                .verified_within_days
-                .map(|days| today - i64::from(days)),
-            statuses: stored.statuses.iter().map(|s| entity_code(*s)).collect(),
-        })
-    }
-}
-
-fn entity_code<T: sea_orm::ActiveEnum<Value = String>>(value: T) -> String {
-    value.to_value()
 }
 
 /// A highlighted snippet.
@@ -382,14 +218,16 @@ impl SearchQuery {
             &page_rows,
         )
         .await?;
-        let mut edges = Vec::with_capacity(results.hits.len());
-        for hit in results.hits {
-            // A service deleted since the index was read is simply skipped.
-            let Some(row) = rows.get(&hit.id) else {
-                continue;
-            };
-            edges.push(SearchEdge {
-                cursor: hit.cursor,
+        // A service deleted since the index was read is simply skipped.
+        let found = results
+            .hits
+            .into_iter()
+            .filter_map(|hit| rows.get(&hit.id).map(|row| (hit, row)));
+        let page = connection(
+            found,
+            |(hit, _)| hit.cursor.clone(),
+            |cursor, (hit, row)| SearchEdge {
+                cursor,
                 score: f64::from(hit.score),
                 distance_km: hit.distance_km.map(|d| (d * 100.0).round() / 100.0),
                 highlights: hit
@@ -401,8 +239,11 @@ impl SearchQuery {
                     })
                     .collect(),
                 node: Service(row.clone()),
-            });
-        }
+            },
+            results.has_next_page,
+            after.is_some(),
+            results.total_count,
+        );
         let term_labels: HashMap<String, String> = if ctx
             .look_ahead()
             .field("facets")
@@ -418,15 +259,10 @@ impl SearchQuery {
             HashMap::new()
         };
         let none = HashMap::new();
-        let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
         Ok(SearchResults {
-            total_count: i64::try_from(results.total_count).unwrap_or(i64::MAX),
-            page_info: super::pagination::page_info(
-                &cursors,
-                results.has_next_page,
-                after.is_some(),
-            ),
-            edges,
+            total_count: page.total_count,
+            edges: page.edges,
+            page_info: page.page_info,
             facets: SearchFacets {
                 categories: counts(results.facets.categories, &term_labels),
                 level_of_need: counts(results.facets.level_of_need, &none),
@@ -459,24 +295,5 @@ impl SearchQuery {
             .map_err(ApiError::Internal)?
             .map_err(|err| ApiError::Internal(err.into()))?;
         Ok(found)
-    }
-
-    /// Resolves a UK postcode (or sector, or district) to a position, offline.
-    async fn geocode(
-        &self,
-        ctx: &Context<'_>,
-        postcode: String,
-    ) -> async_graphql::Result<GeoPointOut> {
-        let point = resolve_postcode(ctx, &postcode, "postcode")?;
-        Ok(GeoPointOut {
-            postcode: point.postcode,
-            latitude: point.latitude,
-            longitude: point.longitude,
-            precision: match point.precision {
-                Precision::FullPostcode => GeoPrecision::FullPostcode,
-                Precision::Sector => GeoPrecision::Sector,
-                Precision::District => GeoPrecision::District,
-            },
-        })
     }
 }

@@ -1,28 +1,34 @@
-//! The `Service` type, its nested types, the `ServiceFilter` input and the `service(s)` queries.
+//! The `Service` type and its nested types, the `service(s)` queries with their connection, and
+//! the listing mutations (create, update, archive, verify); `ServiceInput` is in `input`.
 
-use async_graphql::{Context, ID, InputObject, Lookahead, Object, SimpleObject};
+mod input;
+
+use async_graphql::{Context, ID, Lookahead, Object, SimpleObject};
 use entity::{
-    Visibility as StoredVisibility, codes::MAX_AGE_MONTHS, contact, location, phone, schedule,
-    service, service_area, taxonomy_term,
+    Visibility as StoredVisibility, contact, location, phone, schedule, service, service_area,
+    taxonomy_term,
 };
 use uuid::Uuid;
 
+use self::input::ServiceInput;
 use super::{
     enums::{Audience, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, Visibility},
     event::Event,
+    filter::ServiceFilter,
+    input::id_arg,
     loaders::Loaders,
     loaders::children,
     organization::Organization,
-    pagination::{PageInfo, decode_cursor, encode_cursor, page_info, page_size},
+    pagination::{Page, PageInfo, connection, name_after, name_cursor, page_size},
     parse_id,
     scalars::{Date, DateTime},
-    state,
+    searchable, state,
     taxonomy::TaxonomyTerm,
 };
 use crate::{
     auth::Caller,
-    error::{ApiError, ApiResult},
-    store::{self, After, listing::Parts},
+    error::ApiError,
+    store::{self, listing::Parts},
 };
 
 /// A listed service: who runs it, who it is for, how to refer, where and when.
@@ -383,167 +389,9 @@ impl Schedule {
     }
 }
 
-/// Narrows a service listing; every given criterion must hold, and within a list any value may match.
-#[derive(Clone, Debug, Default, InputObject)]
-pub struct ServiceFilter {
-    /// Taxonomy term ids; a term matches its descendants too.
-    pub categories: Option<Vec<ID>>,
-    /// Levels of need.
-    pub level_of_need: Option<Vec<LevelOfNeed>>,
-    /// Who in the family the service is for.
-    pub audiences: Option<Vec<Audience>>,
-    /// How the service is delivered.
-    pub delivery_modes: Option<Vec<DeliveryMode>>,
-    /// The service's age range contains this infant age (months, 0 to 60).
-    pub infant_age_months: Option<f64>,
-    /// True: only services open from pregnancy.
-    pub pregnant: Option<bool>,
-    /// True: only services taking self-referrals.
-    pub self_referral: Option<bool>,
-    /// True: only free services.
-    pub free_only: Option<bool>,
-    /// ISO 639-1 language codes.
-    pub languages: Option<Vec<String>>,
-    /// The service's catchment covers this postcode.
-    pub covers_postcode: Option<String>,
-    /// Services of this organisation.
-    pub organization_id: Option<ID>,
-    /// Only listings verified within this many days.
-    pub verified_within_days: Option<i32>,
-    /// Statuses; default [ACTIVE].
-    pub statuses: Option<Vec<ServiceStatus>>,
-}
-
 /// What a service's child list (locations, phones, schedules, ...) counts as in the query
 /// complexity: a listing's usual number of rows, so that nesting lists multiplies the cost.
 const CHILD_ROWS: usize = 2;
-
-/// The most days `verifiedWithinDays` may reach back (a hundred years).
-pub const MAX_VERIFIED_WITHIN_DAYS: u32 = 36_500;
-/// The most distinct values one filter list may hold.
-pub const MAX_FILTER_VALUES: usize = 50;
-
-/// A filter list without repeats; more than [`MAX_FILTER_VALUES`] distinct values are refused
-/// (each becomes a term of the query, and databases bound how many one statement may hold).
-fn distinct<T: PartialEq>(items: impl IntoIterator<Item = T>, field: &str) -> ApiResult<Vec<T>> {
-    let mut out: Vec<T> = Vec::new();
-    for item in items {
-        if !out.contains(&item) {
-            if out.len() == MAX_FILTER_VALUES {
-                return Err(ApiError::bad_input(format!(
-                    "{field} may hold at most {MAX_FILTER_VALUES} different values"
-                )));
-            }
-            out.push(item);
-        }
-    }
-    Ok(out)
-}
-
-impl ServiceFilter {
-    /// Anonymous callers see ACTIVE listings only; asking for others needs credentials.
-    pub fn check_access(&self, caller: &Caller) -> ApiResult<()> {
-        let asks_hidden = self
-            .statuses
-            .iter()
-            .flatten()
-            .any(|s| *s != ServiceStatus::Active);
-        if asks_hidden && !caller.sees_professional() {
-            return Err(ApiError::Unauthenticated(
-                "filter.statuses: only ACTIVE listings are public; use a partner token or sign in"
-                    .into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Validates the input and converts it to the store's filter.
-    pub fn into_store(self) -> ApiResult<store::service::ServiceFilter> {
-        if let Some(age) = self.infant_age_months
-            && !(0.0..=MAX_AGE_MONTHS).contains(&age)
-        {
-            return Err(ApiError::bad_input(format!(
-                "filter.infantAgeMonths must be between 0 and {MAX_AGE_MONTHS}"
-            )));
-        }
-        let verified_within_days = match self.verified_within_days {
-            Some(days) => Some(
-                u32::try_from(days)
-                    .ok()
-                    .filter(|days| *days <= MAX_VERIFIED_WITHIN_DAYS)
-                    .ok_or_else(|| {
-                        ApiError::bad_input(format!(
-                            "filter.verifiedWithinDays must be from 0 to {MAX_VERIFIED_WITHIN_DAYS}"
-                        ))
-                    })?,
-            ),
-            None => None,
-        };
-        let languages = self
-            .languages
-            .unwrap_or_default()
-            .into_iter()
-            .map(|code| {
-                let code = code.trim().to_ascii_lowercase();
-                if code.len() == 2 && code.bytes().all(|b| b.is_ascii_lowercase()) {
-                    Ok(code)
-                } else {
-                    Err(ApiError::bad_input(
-                        "filter.languages must hold ISO 639-1 codes such as \"en\"",
-                    ))
-                }
-            })
-            .collect::<ApiResult<Vec<_>>>()?;
-        let categories = self
-            .categories
-            .unwrap_or_default()
-            .iter()
-            .map(|id| parse_id(id, "filter.categories"))
-            .collect::<ApiResult<Vec<_>>>()?;
-        Ok(store::service::ServiceFilter {
-            categories: distinct(categories, "filter.categories")?,
-            level_of_need: distinct(
-                self.level_of_need
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(Into::into),
-                "filter.levelOfNeed",
-            )?,
-            audiences: distinct(
-                self.audiences
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(Into::into),
-                "filter.audiences",
-            )?,
-            delivery_modes: distinct(
-                self.delivery_modes
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(Into::into),
-                "filter.deliveryModes",
-            )?,
-            infant_age_months: self.infant_age_months,
-            pregnant: self.pregnant.unwrap_or(false),
-            self_referral: self.self_referral.unwrap_or(false),
-            free_only: self.free_only.unwrap_or(false),
-            languages: distinct(languages, "filter.languages")?,
-            organization_id: self
-                .organization_id
-                .as_ref()
-                .map(|id| parse_id(id, "filter.organizationId"))
-                .transpose()?,
-            verified_within_days,
-            statuses: distinct(
-                self.statuses
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(Into::into),
-                "filter.statuses",
-            )?,
-        })
-    }
-}
 
 /// A page of services.
 #[derive(Clone, Debug, SimpleObject)]
@@ -563,6 +411,16 @@ pub struct ServiceEdge {
     pub cursor: String,
     /// The service.
     pub node: Service,
+}
+
+impl From<Page<ServiceEdge>> for ServiceConnection {
+    fn from(page: Page<ServiceEdge>) -> Self {
+        Self {
+            total_count: page.total_count,
+            edges: page.edges,
+            page_info: page.page_info,
+        }
+    }
 }
 
 /// Loads, in one statement per relation, every relation the query selects under `node` for a
@@ -651,46 +509,29 @@ pub async fn prefetch(
 }
 
 /// The cursor of a service in name order.
-pub fn service_cursor(row: &service::Model) -> String {
-    encode_cursor(&[&row.name, &row.id.to_string()])
+fn service_cursor(row: &service::Model) -> String {
+    name_cursor(&row.name, row.id)
 }
 
-/// Decodes a name-order cursor.
-pub fn name_after(after: Option<&str>) -> ApiResult<Option<After>> {
-    after
-        .map(|cursor| {
-            let parts = decode_cursor(cursor, 2)?;
-            let id = parts[1]
-                .parse()
-                .map_err(|_| ApiError::bad_input("after is not a cursor from this connection"))?;
-            Ok(After {
-                key: parts[0].clone(),
-                id,
-            })
-        })
-        .transpose()
-}
-
-/// Builds a connection from rows in name order.
+/// Builds a connection from services in name order.
 pub fn service_connection(
     rows: Vec<service::Model>,
     has_next_page: bool,
     total_count: u64,
     after_given: bool,
 ) -> ServiceConnection {
-    let edges: Vec<ServiceEdge> = rows
-        .into_iter()
-        .map(|row| ServiceEdge {
-            cursor: service_cursor(&row),
+    connection(
+        rows,
+        service_cursor,
+        |cursor, row| ServiceEdge {
+            cursor,
             node: Service(row),
-        })
-        .collect();
-    let cursors: Vec<String> = edges.iter().map(|edge| edge.cursor.clone()).collect();
-    ServiceConnection {
-        total_count: i64::try_from(total_count).unwrap_or(i64::MAX),
-        page_info: page_info(&cursors, has_next_page, after_given),
-        edges,
-    }
+        },
+        has_next_page,
+        after_given,
+        total_count,
+    )
+    .into()
 }
 
 /// `services` with `coversPostcode`: the index's matches in name order, with its cursors.
@@ -719,24 +560,25 @@ async fn services_by_catchment(
         .load_many(results.hits.iter().map(|h| h.id))
         .await
         .map_err(ApiError::from)?;
-    let mut edges = Vec::new();
-    let mut page = Vec::new();
-    for hit in results.hits {
-        if let Some(row) = rows.get(&hit.id) {
-            page.push(row.clone());
-            edges.push(ServiceEdge {
-                cursor: hit.cursor,
-                node: Service(row.clone()),
-            });
-        }
-    }
+    let found: Vec<(String, service::Model)> = results
+        .hits
+        .into_iter()
+        .filter_map(|hit| rows.get(&hit.id).map(|row| (hit.cursor, row.clone())))
+        .collect();
+    let page: Vec<service::Model> = found.iter().map(|(_, row)| row.clone()).collect();
     prefetch(ctx, ctx.look_ahead().field("edges").field("node"), &page).await?;
-    let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
-    Ok(ServiceConnection {
-        total_count: i64::try_from(results.total_count).unwrap_or(i64::MAX),
-        page_info: page_info(&cursors, results.has_next_page, after.is_some()),
-        edges,
-    })
+    Ok(connection(
+        found,
+        |(cursor, _)| cursor.clone(),
+        |cursor, (_, row)| ServiceEdge {
+            cursor,
+            node: Service(row),
+        },
+        results.has_next_page,
+        after.is_some(),
+        results.total_count,
+    )
+    .into())
 }
 
 /// Service queries.
@@ -789,5 +631,72 @@ impl ServiceQuery {
             page.total_count.unwrap_or_default(),
             after.is_some(),
         ))
+    }
+}
+
+/// Service mutations.
+#[derive(Default)]
+pub struct ServiceMutation;
+
+#[Object]
+impl ServiceMutation {
+    /// Creates a listing (admins, or editors of its organisation).
+    async fn create_service(
+        &self,
+        ctx: &Context<'_>,
+        input: ServiceInput,
+    ) -> async_graphql::Result<Service> {
+        let caller = ctx.data::<Caller>()?;
+        caller.require_editor_of(id_arg(&input.organization_id, "input.organizationId")?)?;
+        let draft = input.into_draft(ctx).await?;
+        let (saved, seq) = store::editing::create_service(&state(ctx)?.db, caller, draft).await?;
+        searchable(ctx, seq).await?;
+        Ok(Service(saved))
+    }
+
+    /// Replaces a listing; CONFLICT when it changed since `expectedVersion`.
+    async fn update_service(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        input: ServiceInput,
+    ) -> async_graphql::Result<Service> {
+        let caller = ctx.data::<Caller>()?;
+        caller.require_authenticated()?;
+        let id = id_arg(&id, "id")?;
+        let draft = input.into_draft(ctx).await?;
+        let (saved, seq) =
+            store::editing::update_service(&state(ctx)?.db, caller, id, expected_version, draft)
+                .await?;
+        searchable(ctx, seq).await?;
+        Ok(Service(saved))
+    }
+
+    /// Takes a listing out of the directory (status DEFUNCT); CONFLICT when it changed since
+    /// `expectedVersion`.
+    async fn archive_service(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+    ) -> async_graphql::Result<Service> {
+        let caller = ctx.data::<Caller>()?;
+        caller.require_authenticated()?;
+        let id = id_arg(&id, "id")?;
+        let (saved, seq) =
+            store::editing::archive_service(&state(ctx)?.db, caller, id, expected_version).await?;
+        searchable(ctx, seq).await?;
+        Ok(Service(saved))
+    }
+
+    /// Records that a listing was checked today (sets `assuredDate` and the assurer).
+    async fn verify_service(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Service> {
+        let caller = ctx.data::<Caller>()?;
+        caller.require_authenticated()?;
+        let id = id_arg(&id, "id")?;
+        let (saved, seq) = store::editing::verify_service(&state(ctx)?.db, caller, id).await?;
+        searchable(ctx, seq).await?;
+        Ok(Service(saved))
     }
 }
