@@ -20,17 +20,29 @@ pub type RequestLoader<T> = DataLoader<T, HashMapCache>;
 
 /// The loaders of one request (cached within it, never across requests).
 pub struct Loaders {
+    /// Organisations by id.
     pub organization: RequestLoader<ById<organization::Entity>>,
+    /// Services by id.
     pub service: RequestLoader<ById<service::Entity>>,
+    /// Taxonomy terms by id.
     pub taxonomy_term: RequestLoader<ById<taxonomy_term::Entity>>,
+    /// A service's areas.
     pub service_areas: RequestLoader<ByService<service_area::Entity>>,
+    /// A service's contacts.
     pub contacts: RequestLoader<ByService<contact::Entity>>,
+    /// A service's phone lines.
     pub phones: RequestLoader<ByService<phone::Entity>>,
+    /// A service's opening times.
     pub schedules: RequestLoader<ByService<schedule::Entity>>,
+    /// A service's events.
     pub events: RequestLoader<ByService<event::Entity>>,
+    /// A service's places, in order.
     pub locations: RequestLoader<ServiceLocations>,
+    /// A service's taxonomy terms, in order.
     pub terms: RequestLoader<ServiceTerms>,
+    /// A term's children.
     pub term_children: RequestLoader<TermChildren>,
+    /// An organisation's services.
     pub organization_services: RequestLoader<OrganizationServices>,
 }
 

@@ -222,8 +222,11 @@ fn clear_attempts(who: &Attempter) {
 
 /// A successful login.
 pub struct Login {
+    /// The signed session token.
     pub token: String,
+    /// When the token stops being accepted.
     pub expires_at: chrono::DateTime<Utc>,
+    /// The account signed in.
     pub user: app_user::Model,
 }
 
@@ -370,8 +373,11 @@ async fn lock(db: &DatabaseConnection, id: Uuid) -> Result<()> {
 
 /// A newly issued partner token (the token itself is shown once and never stored).
 pub struct IssuedToken {
+    /// The token's id (its `jti`), by which it is listed and revoked.
     pub id: Uuid,
+    /// The signed token, shown once.
     pub token: String,
+    /// When it stops being accepted.
     pub expires_at: chrono::DateTime<Utc>,
 }
 

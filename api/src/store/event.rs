@@ -13,7 +13,9 @@ use super::Result;
 /// Keyset position after an event.
 #[derive(Clone, Debug)]
 pub struct EventAfter {
+    /// The start of the last event seen.
     pub starts_at: DateTime<Utc>,
+    /// The id of the last event seen.
     pub id: Uuid,
 }
 

@@ -61,12 +61,19 @@ pub struct ServiceTerm {
 /// Which relations [`load_many`] loads; the service row always comes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Parts {
+    /// The organisation that runs the service.
     pub organization: bool,
+    /// Its service areas (catchments).
     pub areas: bool,
+    /// Its places, with their links.
     pub locations: bool,
+    /// Its named contacts.
     pub contacts: bool,
+    /// Its phone lines.
     pub phones: bool,
+    /// Its opening times.
     pub schedules: bool,
+    /// Its taxonomy terms, with their taxonomies.
     pub terms: bool,
 }
 

@@ -16,8 +16,11 @@ use super::{After, Error, Result, json_list_contains_any, keyset_after, taxonomy
 pub struct ServiceFilter {
     /// Taxonomy terms; a term matches its descendants too.
     pub categories: Vec<Uuid>,
+    /// Levels of need the service works at.
     pub level_of_need: Vec<LevelOfNeed>,
+    /// Who the service is for.
     pub audiences: Vec<Audience>,
+    /// How the service is delivered.
     pub delivery_modes: Vec<DeliveryMode>,
     /// The service's age range contains this infant age.
     pub infant_age_months: Option<f64>,
@@ -25,9 +28,11 @@ pub struct ServiceFilter {
     pub pregnant: bool,
     /// Only services taking self-referrals.
     pub self_referral: bool,
+    /// Only services free to families.
     pub free_only: bool,
     /// ISO 639-1 codes, lower case.
     pub languages: Vec<String>,
+    /// Only this organisation's services.
     pub organization_id: Option<Uuid>,
     /// Only listings verified within this many days.
     pub verified_within_days: Option<u32>,
@@ -38,7 +43,9 @@ pub struct ServiceFilter {
 /// One page of services.
 #[derive(Debug)]
 pub struct ServicePage {
+    /// The page's rows, in order.
     pub rows: Vec<service::Model>,
+    /// Whether more rows follow.
     pub has_next_page: bool,
     /// How many match in all, when asked for (counting visits every match).
     pub total_count: Option<u64>,
