@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod feed;
 pub mod graphql;
+pub mod hsds;
 pub mod http;
 pub mod indexing;
 pub mod observe;
