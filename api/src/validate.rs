@@ -1,6 +1,8 @@
-//! Input validation for the editing mutations: pure functions, one per kind of value.
+//! Input validation for the editing mutations: pure functions, one per kind of value. The
+//! rules of a whole listing (which fields a catchment needs, ages, codes, referral routes) are
+//! [`crate::store::listing::check`], which uses these for single values.
 //!
-//! Each function takes the GraphQL path of the field it checks (`"input.email"`,
+//! Each function takes the path of the field it checks (`"input.email"`,
 //! `"input.contacts[2].phone"`) and returns the value normalised, or a
 //! [`ApiError::BadUserInput`] whose message starts with that path, then says what is wrong,
 //! lowercase and without a trailing period (`"input.email: not an email address"`).

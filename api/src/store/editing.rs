@@ -26,16 +26,23 @@ use crate::{
     feed,
 };
 
-/// A validated service with its children, ready to write (ids of children are assigned here).
+/// A service with its children as an editor gives them, the input read and normalised; the
+/// store assigns the ids, checks the whole listing ([`super::listing::check`]) and writes it.
 #[derive(Clone, Debug)]
 pub struct ServiceDraft {
     /// The service row; `id`, `version`, `assured_*` and timestamps are set by the store.
     pub service: service::Model,
+    /// Catchments.
     pub areas: Vec<service_area::Model>,
+    /// Places of the listing's own (ids and owner are set by the store).
     pub locations: Vec<location::Model>,
+    /// Named contacts, of every visibility.
     pub contacts: Vec<contact::Model>,
+    /// Phone lines, of every visibility.
     pub phones: Vec<phone::Model>,
+    /// Regular opening times.
     pub schedules: Vec<schedule::Model>,
+    /// Taxonomy term ids, in order.
     pub terms: Vec<Uuid>,
 }
 
