@@ -229,7 +229,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::from_env()?;
             let db = database(&settings).await?;
             let size = std::fs::metadata(&file)?.len();
-            let limit = crate::openreferral::import::CLI_MAX_BYTES;
+            let limit = crate::hsds::import::CLI_MAX_BYTES;
             if usize::try_from(size).map_or(true, |size| size > limit) {
                 anyhow::bail!(
                     "{} is {size} bytes; the import limit is {limit} bytes",
@@ -238,16 +238,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let bytes = std::fs::read(&file)?;
             let started = std::time::Instant::now();
-            let report = crate::openreferral::import::import_bytes(
+            let report = crate::hsds::import::import_bytes(
                 &db,
-                &crate::openreferral::import::Actor::system(),
+                &crate::hsds::import::Actor::system(),
                 &bytes,
                 strict,
                 limit,
             )
             .await?;
             println!("finished in {:.2} s", started.elapsed().as_secs_f64());
-            println!("{}", crate::openreferral::import::summary(&report));
+            println!("{}", crate::hsds::import::summary(&report));
             if strict && !report.failed.is_empty() {
                 anyhow::bail!("strict import: nothing was written");
             }

@@ -1,4 +1,6 @@
-//! Input validation for the editing mutations: pure functions, one per kind of value.
+//! Input validation for the editing mutations: pure functions, one per kind of value. The
+//! rules of a whole listing (which fields a catchment needs, ages, codes, referral routes) are
+//! [`crate::store::listing::check`], which uses these for single values.
 //!
 //! Each function takes the GraphQL path of the field it checks (`"input.email"`,
 //! `"input.contacts[2].phone"`) and returns the value normalised, or the store's
@@ -351,40 +353,6 @@ pub fn time_of_day(field: &str, value: &str) -> Result<String> {
         return Err(wrong());
     }
     Ok(trimmed.to_owned())
-}
-
-/// A weekly opening row at `field` (`"input.schedules[0]"`), whose parts are named
-/// `{field}.weekday`, `{field}.opensAt` and `{field}.closesAt` in messages: the weekday, when
-/// given, 1 (Monday) to 7 (Sunday); each time, when given, as [`time_of_day`]; and the opening
-/// before the closing when both are given. Returns the times trimmed.
-pub fn opening(
-    field: &str,
-    weekday: Option<i32>,
-    opens: Option<&str>,
-    closes: Option<&str>,
-) -> Result<(Option<String>, Option<String>)> {
-    if let Some(day) = weekday
-        && codes::weekday(day).is_none()
-    {
-        return Err(bad(
-            &format!("{field}.weekday"),
-            "must be from 1 (Monday) to 7 (Sunday)",
-        ));
-    }
-    let opens_field = format!("{field}.opensAt");
-    let closes_field = format!("{field}.closesAt");
-    let opens = opens.map(|t| time_of_day(&opens_field, t)).transpose()?;
-    let closes = closes.map(|t| time_of_day(&closes_field, t)).transpose()?;
-    if let (Some(o), Some(c)) = (&opens, &closes)
-        && o >= c
-    {
-        // Zero-padded HH:MM strings order as the times do.
-        return Err(bad(
-            &closes_field,
-            format_args!("must be after {opens_field}"),
-        ));
-    }
-    Ok((opens, closes))
 }
 
 /// A date on or after `earliest`.
@@ -895,53 +863,6 @@ mod tests {
             let m = assert_names(time_of_day(f, bad), f);
             assert!(m.contains("HH:MM"), "{bad:?}: {m}");
         }
-    }
-
-    #[test]
-    fn opening_accepts() {
-        let f = "input.schedules[0]";
-        assert_eq!(opening(f, None, None, None).unwrap(), (None, None));
-        assert_eq!(
-            opening(f, Some(1), Some("09:00"), Some("17:30")).unwrap(),
-            (Some("09:00".to_owned()), Some("17:30".to_owned()))
-        );
-        assert_eq!(
-            opening(f, Some(7), Some(" 10:00"), None).unwrap(),
-            (Some("10:00".to_owned()), None)
-        );
-        assert_eq!(
-            opening(f, None, None, Some("23:59")).unwrap(),
-            (None, Some("23:59".to_owned()))
-        );
-    }
-
-    #[test]
-    fn opening_refuses() {
-        let f = "input.schedules[2]";
-        for day in [0, 8, -1, i32::MAX] {
-            let m = assert_names(
-                opening(f, Some(day), None, None),
-                "input.schedules[2].weekday",
-            );
-            assert!(m.contains("1 (Monday) to 7 (Sunday)"), "{m}");
-        }
-        assert_names(
-            opening(f, Some(1), Some("9am"), None),
-            "input.schedules[2].opensAt",
-        );
-        assert_names(
-            opening(f, Some(1), None, Some("25:00")),
-            "input.schedules[2].closesAt",
-        );
-        let m = assert_names(
-            opening(f, Some(2), Some("17:00"), Some("09:00")),
-            "input.schedules[2].closesAt",
-        );
-        assert!(m.contains("after input.schedules[2].opensAt"), "{m}");
-        assert_names(
-            opening(f, Some(2), Some("09:00"), Some("09:00")),
-            "input.schedules[2].closesAt",
-        );
     }
 
     #[test]

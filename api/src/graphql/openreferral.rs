@@ -7,7 +7,7 @@ use super::state;
 use crate::{
     auth::Caller,
     error::ApiError,
-    openreferral::import::{self, Actor, DocumentError},
+    hsds::import::{self, Actor, DocumentError},
 };
 
 /// What an import did.

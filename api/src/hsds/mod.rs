@@ -1,7 +1,12 @@
-//! The Open Referral HSDS 3 codec: Signpost's listings as HSDS 3 / Open Referral UK 3.0 JSON.
+//! The Open Referral HSDS 3 codec: Signpost's listings to and from HSDS 3 / Open Referral UK 3.0
+//! JSON.
 //!
 //! [`encode`] turns a [`ServiceRecord`](crate::store::listing::ServiceRecord) (and the
 //! organisations, locations and taxonomies around it) into the profile's objects; the REST face
-//! in `openreferral` and the export both answer with them.
+//! in `openreferral` and the export both answer with them. [`decode`] reads a document's objects
+//! into listing rows, and [`import`] resolves their references and writes them through the
+//! listing writer.
 
+pub mod decode;
 pub mod encode;
+pub mod import;

@@ -19,19 +19,27 @@ use uuid::Uuid;
 use super::{
     Error, Result,
     audit::{self, Actor},
+    listing::{self, After, Field, ListingRows, ListingWrite, Scope, Source, begin},
 };
 use crate::{auth::Caller, feed};
 
-/// A validated service with its children, ready to write (ids of children are assigned here).
+/// A service with its children as an editor gives them, the input read and normalised; the
+/// store assigns the ids, checks the whole listing ([`super::listing::check`]) and writes it.
 #[derive(Clone, Debug)]
 pub struct ServiceDraft {
     /// The service row; `id`, `version`, `assured_*` and timestamps are set by the store.
     pub service: service::Model,
+    /// Catchments.
     pub areas: Vec<service_area::Model>,
+    /// Places of the listing's own (ids and owner are set by the store).
     pub locations: Vec<location::Model>,
+    /// Named contacts, of every visibility.
     pub contacts: Vec<contact::Model>,
+    /// Phone lines, of every visibility.
     pub phones: Vec<phone::Model>,
+    /// Regular opening times.
     pub schedules: Vec<schedule::Model>,
+    /// Taxonomy term ids, in order.
     pub terms: Vec<Uuid>,
 }
 
@@ -68,129 +76,113 @@ pub async fn snapshot(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Valu
     })))
 }
 
-/// Replaces a service's children with the draft's.
-async fn write_children(txn: &DatabaseTransaction, id: Uuid, draft: &ServiceDraft) -> Result<()> {
-    service_area::Entity::delete_many()
-        .filter(service_area::Column::ServiceId.eq(id))
-        .exec(txn)
-        .await?;
-    contact::Entity::delete_many()
-        .filter(contact::Column::ServiceId.eq(id))
-        .exec(txn)
-        .await?;
-    phone::Entity::delete_many()
-        .filter(phone::Column::ServiceId.eq(id))
-        .exec(txn)
-        .await?;
-    schedule::Entity::delete_many()
-        .filter(schedule::Column::ServiceId.eq(id))
-        .exec(txn)
-        .await?;
-    attribute::Entity::delete_many()
-        .filter(attribute::Column::LinkId.eq(id))
-        .exec(txn)
-        .await?;
-    let old_links = service_at_location::Entity::find()
-        .filter(service_at_location::Column::ServiceId.eq(id))
-        .all(txn)
-        .await?;
-    service_at_location::Entity::delete_many()
-        .filter(service_at_location::Column::ServiceId.eq(id))
-        .exec(txn)
-        .await?;
-    for link in old_links {
-        // A location nothing else uses goes with the listing.
-        let still_used = service_at_location::Entity::find()
-            .filter(service_at_location::Column::LocationId.eq(link.location_id))
-            .one(txn)
-            .await?
-            .is_some();
-        if !still_used {
-            location::Entity::delete_by_id(link.location_id)
-                .exec(txn)
-                .await?;
+impl ServiceDraft {
+    /// The draft as the rows of the listing `id`: ids and positions for every child, and
+    /// places of the listing's own (its organisation's, created `now`).
+    fn into_rows(self, id: Uuid, now: chrono::DateTime<Utc>) -> ListingRows {
+        let organization_id = self.service.organization_id;
+        let places: Vec<location::Model> = self
+            .locations
+            .into_iter()
+            .map(|place| location::Model {
+                id: Uuid::new_v4(),
+                organization_id: Some(organization_id),
+                created_at: now,
+                updated_at: now,
+                ..place
+            })
+            .collect();
+        let links = places
+            .iter()
+            .enumerate()
+            .map(|(position, place)| service_at_location::Model {
+                id: Uuid::new_v4(),
+                service_id: id,
+                location_id: place.id,
+                position: position_of(position),
+            })
+            .collect();
+        ListingRows {
+            service: service::Model { id, ..self.service },
+            areas: positioned(self.areas, |position, area| service_area::Model {
+                id: Uuid::new_v4(),
+                service_id: id,
+                position,
+                ..area
+            }),
+            links,
+            places,
+            contacts: positioned(self.contacts, |position, row| contact::Model {
+                id: Uuid::new_v4(),
+                service_id: id,
+                position,
+                ..row
+            }),
+            phones: positioned(self.phones, |position, row| phone::Model {
+                id: Uuid::new_v4(),
+                service_id: id,
+                position,
+                ..row
+            }),
+            schedules: positioned(self.schedules, |position, row| schedule::Model {
+                id: Uuid::new_v4(),
+                service_id: id,
+                position,
+                ..row
+            }),
+            attributes: positioned(self.terms, |position, term| attribute::Model {
+                id: Uuid::new_v4(),
+                link_id: id,
+                link_entity: attribute::LINK_ENTITY_SERVICE.to_owned(),
+                link_type: None,
+                taxonomy_term_id: term,
+                value: None,
+                position,
+            }),
         }
     }
-    let now = Utc::now();
-    for (position, area) in draft.areas.iter().enumerate() {
-        let row = service_area::Model {
-            id: Uuid::new_v4(),
-            service_id: id,
-            position: position_of(position),
-            ..area.clone()
-        };
-        row.into_active_model().insert(txn).await?;
-    }
-    for (position, place) in draft.locations.iter().enumerate() {
-        let location_id = Uuid::new_v4();
-        let row = location::Model {
-            id: location_id,
-            organization_id: Some(draft.service.organization_id),
-            created_at: now,
-            updated_at: now,
-            ..place.clone()
-        };
-        row.into_active_model().insert(txn).await?;
-        let link = service_at_location::Model {
-            id: Uuid::new_v4(),
-            service_id: id,
-            location_id,
-            position: position_of(position),
-        };
-        link.into_active_model().insert(txn).await?;
-    }
-    for (position, row) in draft.contacts.iter().enumerate() {
-        let row = contact::Model {
-            id: Uuid::new_v4(),
-            service_id: id,
-            position: position_of(position),
-            ..row.clone()
-        };
-        row.into_active_model().insert(txn).await?;
-    }
-    for (position, row) in draft.phones.iter().enumerate() {
-        let row = phone::Model {
-            id: Uuid::new_v4(),
-            service_id: id,
-            position: position_of(position),
-            ..row.clone()
-        };
-        row.into_active_model().insert(txn).await?;
-    }
-    for (position, row) in draft.schedules.iter().enumerate() {
-        let row = schedule::Model {
-            id: Uuid::new_v4(),
-            service_id: id,
-            position: position_of(position),
-            ..row.clone()
-        };
-        row.into_active_model().insert(txn).await?;
-    }
-    for (position, term) in draft.terms.iter().enumerate() {
-        let row = attribute::Model {
-            id: Uuid::new_v4(),
-            link_id: id,
-            link_entity: attribute::LINK_ENTITY_SERVICE.to_owned(),
-            link_type: None,
-            taxonomy_term_id: *term,
-            value: None,
-            position: position_of(position),
-        };
-        row.into_active_model().insert(txn).await?;
-    }
-    Ok(())
+}
+
+/// `rows` in order, each given its position.
+fn positioned<T, R>(rows: Vec<T>, with: impl Fn(i32, T) -> R) -> Vec<R> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(index, row)| with(position_of(index), row))
+        .collect()
 }
 
 fn position_of(index: usize) -> i32 {
     i32::try_from(index).unwrap_or(i32::MAX)
 }
 
-/// Starts a listing write: a write transaction (see [`super::begin_write`]) holding the feed
-/// lock, so that PostgreSQL writers queue on it too.
-async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
-    let txn = super::begin_write(db).await?;
-    feed::lock(&txn).await?;
-    Ok(txn)
+/// A listing's field as the editing input names it (`input.serviceAreas[2].radiusKm`).
+fn input_path(field: Field) -> String {
+    match field {
+        Field::Name => "input.name".to_owned(),
+        Field::MinAge => "input.eligibility.minAgeMonths".to_owned(),
+        Field::MaxAge => "input.eligibility.maxAgeMonths".to_owned(),
+        Field::Referral => "input.referral".to_owned(),
+        Field::Language(i) => format!("input.languages[{i}]"),
+        Field::Audience(i) => format!("input.eligibility.audiences[{i}]"),
+        Field::DeliveryMode(i) => format!("input.deliveryModes[{i}]"),
+        Field::Area(i) => format!("input.serviceAreas[{i}]"),
+        Field::AreaPrefix(i) => format!("input.serviceAreas[{i}].postcodePrefix"),
+        Field::AreaLatitude(i) => format!("input.serviceAreas[{i}].latitude"),
+        Field::AreaRadius(i) => format!("input.serviceAreas[{i}].radiusKm"),
+        Field::Place(i) => format!("input.locations[{i}]"),
+        Field::PhoneNumber(i) => format!("input.phones[{i}].number"),
+        Field::Weekday(i) => format!("input.schedules[{i}].weekday"),
+        Field::Opens(i) => format!("input.schedules[{i}].opensAt"),
+        Field::Closes(i) => format!("input.schedules[{i}].closesAt"),
+    }
+}
+
+/// The service row as stored now, read back in the transaction that wrote it.
+async fn stored(txn: &DatabaseTransaction, id: Uuid) -> Result<service::Model> {
+    service::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| Error::NotFound("no service with this id".into()))
 }
 
 /// Creates a listing; returns it with the feed position to wait for.
@@ -200,30 +192,27 @@ pub async fn create_service(
     draft: ServiceDraft,
 ) -> Result<(service::Model, i64)> {
     caller.require_editor_of(draft.service.organization_id)?;
-    let txn = begin(db).await?;
     let now = Utc::now();
     let id = Uuid::new_v4();
-    let row = service::Model {
-        id,
+    let mut rows = draft.into_rows(id, now);
+    rows.service = service::Model {
         version: 1,
         created_at: now,
         updated_at: now,
-        ..draft.service.clone()
+        ..rows.service
     };
-    let created = row.into_active_model().insert(&txn).await?;
-    write_children(&txn, id, &draft).await?;
-    let after = snapshot(&txn, id).await?;
-    audit::record(
-        &txn,
-        &Actor::from(caller),
-        "service.create",
-        "service",
-        id,
-        None,
-        after,
-    )
-    .await?;
-    let seq = feed::record(&txn, "service", id, ChangeOp::Create).await?;
+    listing::check(&rows, Source::Editor, &input_path)?;
+    let txn = begin(db).await?;
+    let write = ListingWrite {
+        rows,
+        op: ChangeOp::Create,
+        children: true,
+        action: "service.create",
+        before: None,
+        after: After::Snapshot,
+    };
+    let seq = listing::write(&txn, &Actor::from(caller), Scope::Whole, vec![write]).await?;
+    let created = stored(&txn, id).await?;
     txn.commit().await?;
     Ok((created, seq))
 }
@@ -265,37 +254,32 @@ pub async fn update_service(
     expected_version: i32,
     draft: ServiceDraft,
 ) -> Result<(service::Model, i64)> {
+    let mut rows = draft.into_rows(id, Utc::now());
+    listing::check(&rows, Source::Editor, &input_path)?;
     let txn = begin(db).await?;
     let current = editable(&txn, caller, id).await?;
-    caller.require_editor_of(draft.service.organization_id)?;
+    caller.require_editor_of(rows.service.organization_id)?;
     let before = snapshot(&txn, id).await?;
     bump_version(&txn, id, expected_version).await?;
-    let mut active = service::Model {
-        id,
+    rows.service = service::Model {
         version: expected_version + 1,
         assured_date: current.assured_date,
         assurer: current.assurer.clone(),
         extra: current.extra.clone(),
         created_at: current.created_at,
         updated_at: Utc::now(),
-        ..draft.service.clone()
-    }
-    .into_active_model();
-    active = active.reset_all();
-    let updated = active.update(&txn).await?;
-    write_children(&txn, id, &draft).await?;
-    let after = snapshot(&txn, id).await?;
-    audit::record(
-        &txn,
-        &Actor::from(caller),
-        "service.update",
-        "service",
-        id,
+        ..rows.service
+    };
+    let write = ListingWrite {
+        rows,
+        op: ChangeOp::Update,
+        children: true,
+        action: "service.update",
         before,
-        after,
-    )
-    .await?;
-    let seq = feed::record(&txn, "service", id, ChangeOp::Update).await?;
+        after: After::Snapshot,
+    };
+    let seq = listing::write(&txn, &Actor::from(caller), Scope::Whole, vec![write]).await?;
+    let updated = stored(&txn, id).await?;
     txn.commit().await?;
     Ok((updated, seq))
 }

@@ -10,7 +10,7 @@ use std::{
 use entity::{change, service};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
-use signpost_api::openreferral::import::{self, Actor, DocumentError, ImportReport};
+use signpost_api::hsds::import::{self, Actor, DocumentError, ImportReport};
 use tests::{Options, TestApp};
 
 const IMPORT: &str = r#"

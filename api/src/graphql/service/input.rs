@@ -9,7 +9,7 @@ use crate::{
     error::{ApiError, ApiResult},
     graphql::{
         enums::{Audience, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, Visibility},
-        input::{id_arg, opt_email, opt_phone, opt_url, point},
+        input::{id_arg, opt_email, opt_phone, opt_url},
         scalars::Date,
         state,
     },
@@ -204,12 +204,6 @@ impl ServiceInput {
             ));
         }
         let e = &self.eligibility;
-        validate::age_range(
-            "input.eligibility.minAgeMonths",
-            "input.eligibility.maxAgeMonths",
-            e.min_age_months,
-            e.max_age_months,
-        )?;
         for (field, len) in [
             ("input.serviceAreas", self.service_areas.len()),
             ("input.locations", self.locations.len()),
@@ -260,31 +254,19 @@ impl ServiceInput {
                 radius_km: None,
                 position: 0,
             };
+            // Which fields a kind needs is checked with the whole listing (store::listing).
             match area.kind {
                 ServiceAreaKind::National => {}
                 ServiceAreaKind::PostcodePrefix => {
-                    let prefix = area.postcode_prefix.as_deref().ok_or_else(|| {
-                        ApiError::bad_input(format!(
-                            "{field}.postcodePrefix: needed for POSTCODE_PREFIX"
-                        ))
-                    })?;
-                    row.postcode_prefix = Some(validate::postcode_prefix(
-                        &format!("{field}.postcodePrefix"),
-                        prefix,
-                    )?);
+                    row.postcode_prefix = area
+                        .postcode_prefix
+                        .as_deref()
+                        .map(|p| validate::postcode_prefix(&format!("{field}.postcodePrefix"), p))
+                        .transpose()?;
                 }
                 ServiceAreaKind::Radius => {
-                    let (lat, lon) = point(&field, area.latitude, area.longitude)?;
-                    let radius = area.radius_km.ok_or_else(|| {
-                        ApiError::bad_input(format!("{field}.radiusKm: needed for RADIUS"))
-                    })?;
-                    if lat.is_none() {
-                        return Err(ApiError::bad_input(format!(
-                            "{field}.latitude: needed for RADIUS"
-                        )));
-                    }
-                    validate::radius_km(&format!("{field}.radiusKm"), radius)?;
-                    (row.latitude, row.longitude, row.radius_km) = (lat, lon, Some(radius));
+                    (row.latitude, row.longitude, row.radius_km) =
+                        (area.latitude, area.longitude, area.radius_km);
                 }
             }
             areas.push(row);
@@ -292,7 +274,7 @@ impl ServiceInput {
         let mut locations = Vec::new();
         for (i, place) in self.locations.iter().enumerate() {
             let field = format!("input.locations[{i}]");
-            let (latitude, longitude) = point(&field, place.latitude, place.longitude)?;
+            let (latitude, longitude) = (place.latitude, place.longitude);
             let postcode = place
                 .postcode
                 .as_deref()
@@ -366,12 +348,13 @@ impl ServiceInput {
         let mut schedules = Vec::new();
         for (i, s) in self.schedules.iter().enumerate() {
             let field = format!("input.schedules[{i}]");
-            let (opens_at, closes_at) = validate::opening(
-                &field,
-                s.weekday,
-                s.opens_at.as_deref(),
-                s.closes_at.as_deref(),
-            )?;
+            let time = |part: &str, value: Option<&str>| {
+                value
+                    .map(|t| validate::time_of_day(&format!("{field}.{part}"), t))
+                    .transpose()
+            };
+            let opens_at = time("opensAt", s.opens_at.as_deref())?;
+            let closes_at = time("closesAt", s.closes_at.as_deref())?;
             schedules.push(schedule::Model {
                 id: uuid::Uuid::nil(),
                 service_id: uuid::Uuid::nil(),
@@ -448,11 +431,6 @@ impl ServiceInput {
             created_at: now,
             updated_at: now,
         };
-        if !service.self_referral && !service.professional_referral {
-            return Err(ApiError::bad_input(
-                "input.referral: a service takes self-referrals, professional referrals or both",
-            ));
-        }
         Ok(ServiceDraft {
             service,
             areas,
