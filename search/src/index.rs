@@ -161,6 +161,11 @@ impl Index {
     ) -> Result<Self, SearchError> {
         schema::register_analyzers(&index);
         let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        // Files a killed process wrote for a commit that never landed are still on disk; the
+        // same changes applied again commit at the same opstamp, under the same file names, and
+        // the write would fail on the leftover. Removing every file the index does not use
+        // first makes a restart after a crash safe.
+        writer.garbage_collect_files().wait()?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -740,6 +745,59 @@ mod healing_tests {
         let copies = damaged_copies(dir).expect("copies");
         assert_eq!(copies.len(), 1, "{copies:?}");
         assert!(copies[0].is_dir());
+    }
+
+    /// The files of `dir` by name.
+    fn names(dir: &Path) -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .expect("read dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn files_of_a_commit_that_never_landed_do_not_block_the_same_commit_again() {
+        // A process killed inside a commit leaves its new files (a deletion bitset named after
+        // the opstamp) listed as managed, but meta.json still names the commit before. The
+        // changes applied again after a restart commit at that same opstamp.
+        let (root, dir) = written();
+        let again = docs(3);
+        let index = Index::open(&dir, Synonyms::default()).expect("open");
+        index.apply(&again, &[], 7).expect("apply");
+        drop(index);
+        let crashed = root.path().join("crashed");
+        std::fs::create_dir(&crashed).expect("mkdir");
+        for name in names(&dir) {
+            if !name.ends_with(".lock") {
+                std::fs::copy(dir.join(&name), crashed.join(&name)).expect("copy");
+            }
+        }
+        let index = Index::open(&dir, Synonyms::default()).expect("open");
+        index
+            .apply(&again[..1], &[], 8)
+            .expect("apply one of them again");
+        drop(index);
+        let before = names(&crashed);
+        let left: Vec<String> = names(&dir)
+            .into_iter()
+            .filter(|n| !before.contains(n) && n != "meta.json" && !n.ends_with(".lock"))
+            .collect();
+        assert!(left.iter().any(|n| n.ends_with(".del")), "{left:?}");
+        let managed_path = crashed.join(".managed.json");
+        let mut managed: Vec<String> =
+            serde_json::from_slice(&std::fs::read(&managed_path).expect("managed")).expect("json");
+        for name in &left {
+            std::fs::copy(dir.join(name), crashed.join(name)).expect("copy");
+            managed.push(name.clone());
+        }
+        std::fs::write(&managed_path, serde_json::to_vec(&managed).expect("json")).expect("write");
+
+        let index = Index::open(&crashed, Synonyms::default()).expect("open after the crash");
+        assert_eq!(index.last_seq(), Some(7));
+        index
+            .apply(&again[..1], &[], 8)
+            .expect("the same commit again, over the leftover files");
+        assert_eq!(index.num_docs(), 26);
     }
 
     #[test]
