@@ -14,16 +14,16 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use entity::{
     Audience, ChangeOp, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, StringList,
-    Visibility, attribute, audit_event, change, codes, contact, location, organization, phone,
-    schedule, service, service_area, service_at_location, taxonomy, taxonomy_term,
+    Visibility, attribute, audit_event, change, codes, contact, event, location, organization,
+    phone, schedule, service, service_area, service_at_location, taxonomy, taxonomy_term,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, QueryFilter, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -32,6 +32,7 @@ use super::mapping::derived_id;
 use crate::{
     feed,
     store::{audit, find_by_ids},
+    validate::MAX_EVENT_DAYS,
 };
 
 /// The largest document the command line accepts, in bytes.
@@ -127,9 +128,11 @@ pub async fn import_document(
             failed.push(err);
         }
     }
-    for (path, value) in &shaped.terms {
-        if let Err(err) = plan.add_term(value, path, true) {
-            failed.push(err);
+    for (index, (path, value)) in shaped.terms.iter().enumerate() {
+        match plan.add_term(value, path, true) {
+            // A vocabulary given as its own list keeps the list's order.
+            Ok(id) => plan.place_term(id, index),
+            Err(err) => failed.push(err),
         }
     }
     for (path, value) in &shaped.locations {
@@ -547,6 +550,9 @@ struct ServicePlan {
     from_pregnancy: Option<bool>,
     audiences: Option<StringList>,
     delivery_modes: Option<StringList>,
+    funding_ends_on: Option<NaiveDate>,
+    /// The `events` extension (see [`read_events`]).
+    events: Vec<event::Model>,
 }
 
 #[derive(Clone, Debug)]
@@ -630,6 +636,8 @@ const SERVICE_KEYS: &[&str] = &[
     "schedules",
     "service_areas",
     "attributes",
+    // Signpost's events have a table of their own.
+    "events",
 ];
 
 impl Plan {
@@ -640,6 +648,13 @@ impl Plan {
             Unit::Term(id) => self.terms.get(id).map_or("", |p| &p.path),
             Unit::Location(id) => self.locations.get(id).map_or("", |p| &p.path),
             Unit::Service(i) => self.services.get(*i).map_or("", |p| &p.path),
+        }
+    }
+
+    /// Sets the position of a planned term.
+    fn place_term(&mut self, id: Uuid, index: usize) {
+        if let Some(term) = self.terms.get_mut(&id) {
+            term.row.position = position(index);
         }
     }
 
@@ -1008,7 +1023,7 @@ impl Plan {
                 title: filled(c, "title"),
                 email: filled(c, "email"),
                 phone,
-                visibility: Visibility::Public,
+                visibility: visibility(c, &c_path)?,
                 position: position(contacts.len()),
             });
         }
@@ -1023,7 +1038,7 @@ impl Plan {
                 service_id: id,
                 number,
                 description: filled(p, "description"),
-                visibility: Visibility::Public,
+                visibility: visibility(p, &p_path)?,
                 position: position(phones.len()),
             });
         }
@@ -1217,6 +1232,16 @@ impl Plan {
         let delivery_modes = code_list(&extra, "delivery_modes", |c| {
             DeliveryMode::parse(c).map(DeliveryMode::as_str)
         });
+        let funding_ends_on = match extra.get("funding_ends_on") {
+            None => None,
+            Some(value) => Some(value.as_str().and_then(parse_date).ok_or_else(|| {
+                err(
+                    &format!("{path}/funding_ends_on"),
+                    "funding_ends_on is not a date (YYYY-MM-DD)",
+                )
+            })?),
+        };
+        let events = read_events(obj, id, path)?;
         let now = Utc::now();
         let row = service::Model {
             id,
@@ -1228,7 +1253,8 @@ impl Plan {
             email: filled(obj, "email"),
             status,
             assured_date,
-            assurer: filled(obj, "assurer_email"),
+            // `assurer` (a Signpost extension) names an assurer who is not an email address.
+            assurer: filled(obj, "assurer_email").or_else(|| filled(obj, "assurer")),
             version: 1,
             level_of_need: level_of_need.unwrap_or(LevelOfNeed::Universal),
             from_pregnancy: from_pregnancy.unwrap_or(false),
@@ -1244,7 +1270,7 @@ impl Plan {
             free,
             fees_description,
             funding_source,
-            funding_ends_on: None,
+            funding_ends_on,
             extra: (!extra.is_empty()).then_some(Value::Object(extra)),
             created_at: now,
             updated_at: last_modified.unwrap_or(now),
@@ -1269,6 +1295,8 @@ impl Plan {
             from_pregnancy,
             audiences,
             delivery_modes,
+            funding_ends_on,
+            events,
         });
         Ok(())
     }
@@ -1839,6 +1867,7 @@ async fn write_units(
         .collect();
     if !indexes.is_empty() {
         write_services(txn, plan, &indexes, &mut journal, &mut outcome).await?;
+        write_events(txn, plan, &indexes, &mut journal).await?;
     }
 
     if !journal.changes.is_empty() {
@@ -1879,6 +1908,12 @@ async fn write_services(
             .map(|s| (s.id, s))
             .collect();
     let known: Vec<Uuid> = existing.keys().copied().collect();
+    let private = private_children(&plans);
+    let named = |service_id: Uuid, id: Uuid| {
+        private
+            .get(&service_id)
+            .is_some_and(|ids| ids.contains(&id))
+    };
     let mut children: HashMap<Uuid, Children> = HashMap::new();
     for row in find_by_ids::<service_at_location::Entity, _>(
         txn,
@@ -1890,7 +1925,7 @@ async fn write_services(
         children.entry(row.service_id).or_default().sals.push(row);
     }
     for row in find_by_ids::<contact::Entity, _>(txn, contact::Column::ServiceId, &known).await? {
-        if row.visibility == Visibility::Public {
+        if row.visibility == Visibility::Public || named(row.service_id, row.id) {
             children
                 .entry(row.service_id)
                 .or_default()
@@ -1899,7 +1934,7 @@ async fn write_services(
         }
     }
     for row in find_by_ids::<phone::Entity, _>(txn, phone::Column::ServiceId, &known).await? {
-        if row.visibility == Visibility::Public {
+        if row.visibility == Visibility::Public || named(row.service_id, row.id) {
             children.entry(row.service_id).or_default().phones.push(row);
         }
     }
@@ -1967,7 +2002,7 @@ async fn write_services(
                         .delivery_modes
                         .clone()
                         .unwrap_or_else(|| current.delivery_modes.clone()),
-                    funding_ends_on: current.funding_ends_on,
+                    funding_ends_on: p.funding_ends_on.or(current.funding_ends_on),
                     ..p.row.clone()
                 };
                 let stamp_same = p
@@ -2014,14 +2049,28 @@ async fn write_services(
                 .filter(service_at_location::Column::ServiceId.is_in(ids.clone()))
                 .exec(txn)
                 .await?;
+            let named: Vec<Uuid> = chunk
+                .iter()
+                .filter_map(|id| private.get(id))
+                .flatten()
+                .copied()
+                .collect();
             contact::Entity::delete_many()
                 .filter(contact::Column::ServiceId.is_in(ids.clone()))
-                .filter(contact::Column::Visibility.eq(Visibility::Public))
+                .filter(
+                    Condition::any()
+                        .add(contact::Column::Visibility.eq(Visibility::Public))
+                        .add(contact::Column::Id.is_in(named.clone())),
+                )
                 .exec(txn)
                 .await?;
             phone::Entity::delete_many()
                 .filter(phone::Column::ServiceId.is_in(ids.clone()))
-                .filter(phone::Column::Visibility.eq(Visibility::Public))
+                .filter(
+                    Condition::any()
+                        .add(phone::Column::Visibility.eq(Visibility::Public))
+                        .add(phone::Column::Id.is_in(named)),
+                )
                 .exec(txn)
                 .await?;
             schedule::Entity::delete_many()
@@ -2102,6 +2151,169 @@ async fn write_services(
     )
     .await?;
     Ok(())
+}
+
+/// The ids of the contacts and phone lines the feed gives as not public, by service: these are
+/// the feed's to replace like public ones, while other non-public rows are the directory's own.
+fn private_children(plans: &[&ServicePlan]) -> HashMap<Uuid, Vec<Uuid>> {
+    plans
+        .iter()
+        .map(|p| {
+            let contacts = p.contacts.iter().map(|c| (c.id, c.visibility));
+            let phones = p.phones.iter().map(|l| (l.id, l.visibility));
+            let ids = contacts
+                .chain(phones)
+                .filter(|(_, visibility)| *visibility != Visibility::Public)
+                .map(|(id, _)| id)
+                .collect::<Vec<_>>();
+            (p.row.id, ids)
+        })
+        .filter(|(_, ids)| !ids.is_empty())
+        .collect()
+}
+
+/// A contact's or phone line's Signpost extension key `visibility`: `PUBLIC` (the default) or
+/// `PROFESSIONAL` (shown to signed-in partners and staff only, never exported).
+fn visibility(obj: &Map<String, Value>, path: &str) -> Result<Visibility, ImportError> {
+    match filled(obj, "visibility") {
+        None => Ok(Visibility::Public),
+        Some(value) => serde_json::from_value(Value::String(value.trim().to_ascii_uppercase()))
+            .map_err(|_| {
+                err(
+                    &format!("{path}/visibility"),
+                    "visibility is PUBLIC or PROFESSIONAL",
+                )
+            }),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events: Signpost's dated sessions and pop-ups of a service (an information-bus stop, say),
+// which HSDS has no object for. A service lists them under the extension key `events`.
+
+/// The `events` extension of the service `service_id` at `path`: objects with `id`, `title`,
+/// `starts_at` and `ends_at` (RFC 3339 date and time with an offset), and optionally
+/// `description`, `place_name`, `address`, `postcode`, `latitude` and `longitude`.
+fn read_events(
+    obj: &Map<String, Value>,
+    service_id: Uuid,
+    path: &str,
+) -> Result<Vec<event::Model>, ImportError> {
+    let mut events = Vec::new();
+    for (i, item) in array(obj, "events").iter().enumerate() {
+        let e_path = format!("{path}/events/{i}");
+        let e = object(item, &e_path)?;
+        let id = uuid_at(e, "id", &e_path)?;
+        let title = filled(e, "title")
+            .ok_or_else(|| err(&format!("{e_path}/title"), "an event needs a title"))?;
+        let time = |key: &str| {
+            filled(e, key)
+                .and_then(|t| DateTime::parse_from_rfc3339(t.trim()).ok())
+                .map(|t| t.with_timezone(&Utc))
+                .ok_or_else(|| {
+                    err(
+                        &format!("{e_path}/{key}"),
+                        format!("{key} is not a date and time (RFC 3339)"),
+                    )
+                })
+        };
+        let starts_at = time("starts_at")?;
+        let ends_at = time("ends_at")?;
+        if ends_at <= starts_at || ends_at - starts_at > TimeDelta::days(MAX_EVENT_DAYS) {
+            return Err(err(
+                &format!("{e_path}/ends_at"),
+                format!("ends_at must be after starts_at, by at most {MAX_EVENT_DAYS} days"),
+            ));
+        }
+        let now = Utc::now();
+        events.push(event::Model {
+            id,
+            service_id,
+            title,
+            description: filled(e, "description"),
+            starts_at,
+            ends_at,
+            place_name: filled(e, "place_name"),
+            address: filled(e, "address"),
+            postcode: filled(e, "postcode"),
+            latitude: number(e, "latitude", &e_path)?,
+            longitude: number(e, "longitude", &e_path)?,
+            created_at: now,
+            updated_at: now,
+        });
+    }
+    Ok(events)
+}
+
+/// Writes the events of the services at `indexes`, upserting by id: a new event is created and
+/// a changed one updated, each with an audit and a change row; events the feed does not list
+/// are left as they are.
+async fn write_events(
+    txn: &DatabaseTransaction,
+    plan: &Plan,
+    indexes: &[usize],
+    journal: &mut Journal<'_>,
+) -> Result<(), DbErr> {
+    let planned: Vec<&event::Model> = indexes
+        .iter()
+        .filter_map(|i| plan.services.get(*i))
+        .flat_map(|p| &p.events)
+        .collect();
+    if planned.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = planned.iter().map(|e| e.id).collect();
+    let existing: HashMap<Uuid, event::Model> =
+        find_by_ids::<event::Entity, _>(txn, event::Column::Id, &ids)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
+    let mut inserts = Vec::new();
+    for row in planned {
+        match existing.get(&row.id) {
+            Some(current) => {
+                let kept = event::Model {
+                    created_at: current.created_at,
+                    updated_at: current.updated_at,
+                    ..row.clone()
+                };
+                if kept == *current {
+                    continue;
+                }
+                let updated = event::Model {
+                    updated_at: Utc::now(),
+                    ..kept
+                };
+                updated
+                    .clone()
+                    .into_active_model()
+                    .reset_all()
+                    .update(txn)
+                    .await?;
+                journal.record(
+                    "event",
+                    row.id,
+                    ChangeOp::Update,
+                    serde_json::to_value(current).ok(),
+                    serde_json::to_value(&updated).ok(),
+                    true,
+                );
+            }
+            None => {
+                journal.record(
+                    "event",
+                    row.id,
+                    ChangeOp::Create,
+                    None,
+                    serde_json::to_value(row).ok(),
+                    true,
+                );
+                inserts.push(row.clone().into_active_model());
+            }
+        }
+    }
+    insert_rows(txn, inserts, 13).await
 }
 
 fn continue_with_children(all: &mut Children, desired: Children) {
