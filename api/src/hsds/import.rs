@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::{
-    ChangeOp, Visibility, audit_event, change, location, organization, service, taxonomy,
+    ChangeOp, Visibility, audit_event, change, event, location, organization, service, taxonomy,
     taxonomy_term,
 };
 use sea_orm::{
@@ -234,8 +234,9 @@ impl Plan {
         for (path, value) in &shaped.taxonomies {
             collect(plan.add_taxonomy(value, path), failed);
         }
-        for (path, value) in &shaped.terms {
-            collect(plan.add_term(value, path), failed);
+        for (index, (path, value)) in shaped.terms.iter().enumerate() {
+            // A vocabulary given as its own list keeps the list's order.
+            collect(plan.add_term(value, path, Some(index)), failed);
         }
         for (path, value) in &shaped.locations {
             collect(plan.add_location(value, path), failed);
@@ -274,11 +275,19 @@ impl Plan {
         Ok(())
     }
 
-    fn add_term(&mut self, value: &Value, path: &str) -> Result<(), ImportError> {
+    fn add_term(
+        &mut self,
+        value: &Value,
+        path: &str,
+        index: Option<usize>,
+    ) -> Result<(), ImportError> {
         let mut found = Found::default();
         let row = decode::term(value, path, &mut found);
         self.add_found(found);
-        let row = row?;
+        let mut row = row?;
+        if let Some(index) = index {
+            row.position = i32::try_from(index).unwrap_or(i32::MAX);
+        }
         note(&mut self.terms, row.id, path.to_owned(), true, row);
         Ok(())
     }
@@ -807,11 +816,78 @@ async fn write_units(
         })
         .collect();
     let seq = write_services(txn, actor, &services, &mut outcome).await?;
+    let seq = match write_events(txn, actor, &services).await? {
+        true => feed::head(txn).await?,
+        false => seq,
+    };
     outcome.last_seq = match (seq, journaled) {
         (0, true) => feed::head(txn).await?,
         (seq, _) => seq,
     };
     Ok(outcome)
+}
+
+/// Writes the events of `services` (Signpost's `events` extension), upserting by id: a new
+/// event is created and a changed one updated, each with an audit and a change row; events the
+/// feed does not list are left as they are. Returns whether any was written.
+async fn write_events(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    services: &[&DecodedService],
+) -> Result<bool, DbErr> {
+    let planned: Vec<&event::Model> = services.iter().flat_map(|s| &s.events).collect();
+    if planned.is_empty() {
+        return Ok(false);
+    }
+    let ids: Vec<Uuid> = planned.iter().map(|e| e.id).collect();
+    let existing: HashMap<Uuid, event::Model> =
+        find_by_ids::<event::Entity, _>(txn, event::Column::Id, &ids)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
+    let mut journal = Journal::new(actor);
+    let mut inserts = Vec::new();
+    for row in planned {
+        let Some(current) = existing.get(&row.id) else {
+            journal.record(
+                "event",
+                row.id,
+                ChangeOp::Create,
+                None,
+                serde_json::to_value(row).ok(),
+            );
+            inserts.push(row.clone().into_active_model());
+            continue;
+        };
+        let kept = event::Model {
+            created_at: current.created_at,
+            updated_at: current.updated_at,
+            ..row.clone()
+        };
+        if kept == *current {
+            continue;
+        }
+        let updated = event::Model {
+            updated_at: Utc::now(),
+            ..kept
+        };
+        updated
+            .clone()
+            .into_active_model()
+            .reset_all()
+            .update(txn)
+            .await?;
+        journal.record(
+            "event",
+            row.id,
+            ChangeOp::Update,
+            serde_json::to_value(current).ok(),
+            serde_json::to_value(&updated).ok(),
+        );
+    }
+    insert_rows(txn, inserts).await?;
+    journal.flush(txn).await
 }
 
 /// A row with creation and update times, which an import keeps and sets itself.
@@ -1117,22 +1193,24 @@ fn with_kept_fields(decoded: &DecodedService, stored: &service::Model) -> servic
             .delivery_modes
             .clone()
             .unwrap_or_else(|| stored.delivery_modes.clone()),
-        funding_ends_on: stored.funding_ends_on,
+        funding_ends_on: given.funding_ends_on.or(stored.funding_ends_on),
         ..decoded.rows.service.clone()
     }
 }
 
-/// Whether the stored listing already has the children a feed gives (its public contacts
-/// and phone lines: a feed publishes no others).
+/// Whether the stored listing already has the children a feed gives: its public contacts and
+/// phone lines, and the others the feed names (see [`Scope::Published`]).
 fn same_children(rows: &ListingRows, current: &ServiceRecord) -> bool {
+    let named_contacts: HashSet<Uuid> = rows.contacts.iter().map(|c| c.id).collect();
+    let named_phones: HashSet<Uuid> = rows.phones.iter().map(|p| p.id).collect();
     let public_contacts = current
         .contacts
         .iter()
-        .filter(|c| c.visibility == Visibility::Public);
+        .filter(|c| c.visibility == Visibility::Public || named_contacts.contains(&c.id));
     let public_phones = current
         .phones
         .iter()
-        .filter(|p| p.visibility == Visibility::Public);
+        .filter(|p| p.visibility == Visibility::Public || named_phones.contains(&p.id));
     rows.areas == current.areas
         && rows.schedules == current.schedules
         && rows.contacts.iter().eq(public_contacts)

@@ -4,7 +4,6 @@
 //! Read-only and public: only ACTIVE services are listed or fetched, and only PUBLIC contacts
 //! and phone lines appear. Errors are JSON bodies `{"code": 400, "message": "..."}`.
 
-pub mod import;
 pub mod routes;
 
 use std::sync::Arc;

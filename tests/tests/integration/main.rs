@@ -6,6 +6,7 @@ mod browse;
 mod changes;
 mod connections;
 mod database_faults;
+mod demo;
 mod editing;
 mod filters;
 mod fuzz;

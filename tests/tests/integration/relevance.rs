@@ -448,7 +448,7 @@ fn active_services() -> HashSet<String> {
         .as_array()
         .expect("the demo directory lists services")
         .iter()
-        .filter(|s| s["status"] == "ACTIVE")
+        .filter(|s| s["status"] == "active")
         .filter_map(|s| s["name"].as_str().map(str::to_owned))
         .collect()
 }

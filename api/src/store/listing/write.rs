@@ -8,7 +8,7 @@ use entity::{
     service_at_location,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
     EntityTrait, IntoActiveModel, Iterable, QueryFilter, sea_query::OnConflict,
 };
 use serde_json::Value;
@@ -35,9 +35,10 @@ pub enum Scope {
     /// the places are the listing's own, written with it and removed with it when no other
     /// listing uses them.
     Whole,
-    /// What an HSDS feed publishes: public contacts and phone lines are replaced while private
-    /// ones stay, and places are records of their own, written beforehand; only the links to
-    /// them are replaced.
+    /// What an HSDS feed publishes: public contacts and phone lines are replaced, and so are
+    /// the non-public ones the feed itself names (Signpost's `visibility` extension), while
+    /// other private ones stay; places are records of their own, written beforehand; only the
+    /// links to them are replaced.
     Published,
 }
 
@@ -98,7 +99,17 @@ pub async fn write(
         .filter(|w| w.children && w.op != ChangeOp::Create)
         .map(|w| w.rows.service.id)
         .collect();
-    clear_children(txn, scope, &rewritten).await?;
+    let contacts: Vec<Uuid> = batch
+        .iter()
+        .flat_map(|w| &w.rows.contacts)
+        .map(|c| c.id)
+        .collect();
+    let phones: Vec<Uuid> = batch
+        .iter()
+        .flat_map(|w| &w.rows.phones)
+        .map(|p| p.id)
+        .collect();
+    clear_children(txn, scope, &rewritten, (&contacts, &phones)).await?;
     insert_children(txn, batch.iter().filter(|w| w.children).map(|w| &w.rows)).await?;
     journal(txn, actor, batch).await
 }
@@ -134,6 +145,7 @@ async fn clear_children(
     txn: &impl ConnectionTrait,
     scope: Scope,
     ids: &[Uuid],
+    (named_contacts, named_phones): (&[Uuid], &[Uuid]),
 ) -> Result<(), DbErr> {
     for chunk in ids.chunks(5_000) {
         let ids = chunk.to_vec();
@@ -155,8 +167,20 @@ async fn clear_children(
         let mut phones =
             phone::Entity::delete_many().filter(phone::Column::ServiceId.is_in(ids.clone()));
         if scope == Scope::Published {
-            contacts = contacts.filter(contact::Column::Visibility.eq(Visibility::Public));
-            phones = phones.filter(phone::Column::Visibility.eq(Visibility::Public));
+            let mut public_or_named = Condition::any()
+                .add(contact::Column::Visibility.eq(Visibility::Public));
+            for chunk in named_contacts.chunks(5_000) {
+                public_or_named =
+                    public_or_named.add(contact::Column::Id.is_in(chunk.iter().copied()));
+            }
+            contacts = contacts.filter(public_or_named);
+            let mut public_or_named =
+                Condition::any().add(phone::Column::Visibility.eq(Visibility::Public));
+            for chunk in named_phones.chunks(5_000) {
+                public_or_named =
+                    public_or_named.add(phone::Column::Id.is_in(chunk.iter().copied()));
+            }
+            phones = phones.filter(public_or_named);
         }
         contacts.exec(txn).await?;
         phones.exec(txn).await?;
