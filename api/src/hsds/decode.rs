@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use entity::{
     Audience, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, StringList, Visibility,
-    attribute, codes, contact, event, location, organization, phone, schedule, service, service_area,
-    service_at_location, taxonomy, taxonomy_term,
+    attribute, codes, contact, event, location, organization, phone, schedule, service,
+    service_area, service_at_location, taxonomy, taxonomy_term,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -744,6 +744,10 @@ pub fn service(
     let (areas, area_paths) = reader.areas(obj, &mut extra)?;
     let (attributes, attribute_paths) = reader.attributes(obj, found)?;
     let given = extensions(&extra, path)?;
+    // Read into columns, and written from them by the encoder: never kept as unknown keys.
+    for key in super::SERVICE_EXTENSION_KEYS {
+        extra.remove(*key);
+    }
     let events = events(obj, id, path)?;
     let now = Utc::now();
     let row = service::Model {

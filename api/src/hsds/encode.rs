@@ -10,7 +10,7 @@ use entity::{
     ServiceAreaKind, Visibility, codes, location, organization, schedule, service, service_area,
     taxonomy, taxonomy_term,
 };
-use sea_orm::ConnectionTrait;
+use sea_orm::{ActiveEnum, ConnectionTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -236,6 +236,15 @@ pub fn service_summary(svc: &service::Model) -> Value {
         "assured_date": svc.assured_date.map(|d| d.format("%Y-%m-%d").to_string()),
         "assurer_email": svc.assurer.as_deref().filter(|a| looks_like_email(a)),
         "last_modified": svc.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        // Signpost's extensions (see `super::SERVICE_EXTENSION_KEYS`).
+        "level_of_need": svc.level_of_need.to_value(),
+        "from_pregnancy": svc.from_pregnancy,
+        "audiences": &svc.audiences.0,
+        "delivery_modes": &svc.delivery_modes.0,
+        "self_referral": svc.self_referral,
+        "professional_referral": svc.professional_referral,
+        "funding_ends_on": svc.funding_ends_on.map(|d| d.format("%Y-%m-%d").to_string()),
+        "assurer": svc.assurer.as_deref().filter(|a| !looks_like_email(a)),
     });
     merge_extra(&mut out, svc.extra.as_ref());
     without_nulls(out)

@@ -10,3 +10,17 @@
 pub mod decode;
 pub mod encode;
 pub mod import;
+
+/// Signpost's extension keys on a service, for what HSDS has no name for. The encoder writes
+/// them from the listing's columns and the decoder reads them into those columns, so they are
+/// never kept among a record's unknown keys (where an edit would leave them stale).
+pub const SERVICE_EXTENSION_KEYS: &[&str] = &[
+    "level_of_need",
+    "from_pregnancy",
+    "audiences",
+    "delivery_modes",
+    "self_referral",
+    "professional_referral",
+    "funding_ends_on",
+    "assurer",
+];

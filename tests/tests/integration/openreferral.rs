@@ -9,7 +9,7 @@ use std::{
     sync::{Mutex, OnceLock},
 };
 
-use entity::{ServiceStatus, service};
+use entity::{LevelOfNeed, ServiceStatus, StringList, service};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 use serde_json::{Value, json};
 use tests::TestApp;
@@ -327,6 +327,50 @@ async fn every_endpoint_answers_in_the_profiles_shape() {
 
 /// A demo service rich in related data: two locations' worth of fields, a professional contact.
 const BABY_BOND: &str = "806c6330-6a12-49e8-aac6-bea6d5e6d845";
+
+/// Signpost's extension keys come from the listing as it is now: an edit shows in the next
+/// answer, whatever an earlier feed left among the record's unknown keys.
+#[tokio::test]
+async fn signpost_extension_keys_follow_the_listing_not_an_old_feed() {
+    let app = TestApp::spawn().await;
+    let id: uuid::Uuid = BABY_BOND.parse().expect("a uuid");
+    let row = service::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .expect("the database")
+        .expect("the demo service");
+    let mut edit = row.into_active_model();
+    edit.level_of_need = Set(LevelOfNeed::Specialist);
+    edit.self_referral = Set(false);
+    edit.audiences = Set(StringList(vec!["FATHERS".to_owned()]));
+    edit.funding_ends_on = Set(chrono::NaiveDate::from_ymd_opt(2028, 3, 31));
+    // What an earlier import would have kept, and an edit since made stale.
+    edit.extra = Set(Some(json!({
+        "level_of_need": "UNIVERSAL",
+        "self_referral": true,
+        "audiences": ["MOTHERS"],
+        "wait_time": "about two weeks",
+    })));
+    edit.update(&app.db).await.expect("an update");
+
+    let body = ok(&app, "/services/{id}", &format!("/services/{BABY_BOND}")).await;
+    assert_eq!(body["level_of_need"], "SPECIALIST");
+    assert_eq!(body["self_referral"], false);
+    assert_eq!(body["audiences"], json!(["FATHERS"]));
+    assert_eq!(body["funding_ends_on"], "2028-03-31");
+    assert_eq!(
+        body["wait_time"], "about two weeks",
+        "other unknown keys stay"
+    );
+    let listed = ok(&app, "/services", "/services?per_page=100").await;
+    let item = listed["contents"]
+        .as_array()
+        .expect("contents")
+        .iter()
+        .find(|s| s["id"] == BABY_BOND)
+        .expect("listed");
+    assert_eq!(item["level_of_need"], "SPECIALIST");
+}
 
 #[tokio::test]
 async fn a_full_service_maps_signposts_fields_to_hsds() {

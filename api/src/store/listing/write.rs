@@ -8,8 +8,9 @@ use entity::{
     service_at_location,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, IntoActiveModel, Iterable, QueryFilter, sea_query::OnConflict,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, Iterable, QueryFilter,
+    sea_query::OnConflict,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -167,8 +168,8 @@ async fn clear_children(
         let mut phones =
             phone::Entity::delete_many().filter(phone::Column::ServiceId.is_in(ids.clone()));
         if scope == Scope::Published {
-            let mut public_or_named = Condition::any()
-                .add(contact::Column::Visibility.eq(Visibility::Public));
+            let mut public_or_named =
+                Condition::any().add(contact::Column::Visibility.eq(Visibility::Public));
             for chunk in named_contacts.chunks(5_000) {
                 public_or_named =
                     public_or_named.add(contact::Column::Id.is_in(chunk.iter().copied()));
