@@ -9,11 +9,11 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder,
     sea_query::{Expr, ExprTrait},
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -41,39 +41,6 @@ pub struct ServiceDraft {
     pub schedules: Vec<schedule::Model>,
     /// Taxonomy term ids, in order.
     pub terms: Vec<Uuid>,
-}
-
-/// A service and its children as JSON, for the audit log.
-pub async fn snapshot(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Value>> {
-    let parts = super::listing::Parts {
-        organization: false,
-        ..super::listing::Parts::ALL
-    };
-    let Some(record) = super::listing::load_many(db, &[id], parts).await?.pop() else {
-        return Ok(None);
-    };
-    // Each place once, however many times the service links it.
-    let mut seen = std::collections::HashSet::new();
-    let locations: Vec<&location::Model> = record
-        .locations
-        .iter()
-        .map(|place| &place.location)
-        .filter(|location| seen.insert(location.id))
-        .collect();
-    let terms: Vec<Uuid> = record
-        .terms
-        .iter()
-        .map(|t| t.attribute.taxonomy_term_id)
-        .collect();
-    Ok(Some(json!({
-        "service": record.service,
-        "serviceAreas": record.areas,
-        "locations": locations,
-        "contacts": record.contacts,
-        "phones": record.phones,
-        "schedules": record.schedules,
-        "taxonomyTermIds": terms,
-    })))
 }
 
 impl ServiceDraft {
@@ -259,7 +226,7 @@ pub async fn update_service(
     let txn = begin(db).await?;
     let current = editable(&txn, caller, id).await?;
     caller.require_editor_of(rows.service.organization_id)?;
-    let before = snapshot(&txn, id).await?;
+    let before = listing::snapshot(&txn, id).await?;
     bump_version(&txn, id, expected_version).await?;
     rows.service = service::Model {
         version: expected_version + 1,
@@ -291,32 +258,19 @@ pub async fn archive_service(
     id: Uuid,
     expected_version: i32,
 ) -> Result<(service::Model, i64)> {
-    let txn = begin(db).await?;
-    editable(&txn, caller, id).await?;
-    let before = snapshot(&txn, id).await?;
-    bump_version(&txn, id, expected_version).await?;
-    let current = service::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| Error::NotFound("no service with this id".into()))?;
-    let mut active = current.into_active_model();
-    active.status = Set(ServiceStatus::Defunct);
-    active.updated_at = Set(Utc::now());
-    let updated = active.update(&txn).await?;
-    let after = snapshot(&txn, id).await?;
-    audit::record(
-        &txn,
-        &Actor::from(caller),
-        "service.archive",
-        "service",
+    let archive = |row: &mut service::Model| row.status = ServiceStatus::Defunct;
+    amend(
+        db,
+        caller,
         id,
-        before,
-        after,
+        Some(expected_version),
+        Amendment {
+            action: "service.archive",
+            op: ChangeOp::Archive,
+            change: &archive,
+        },
     )
-    .await?;
-    let seq = feed::record(&txn, "service", id, ChangeOp::Archive).await?;
-    txn.commit().await?;
-    Ok((updated, seq))
+    .await
 }
 
 /// Records that a listing was checked today.
@@ -325,31 +279,64 @@ pub async fn verify_service(
     caller: &Caller,
     id: Uuid,
 ) -> Result<(service::Model, i64)> {
+    let verify = |row: &mut service::Model| {
+        row.assured_date = Some(Utc::now().date_naive());
+        row.assurer = Some(caller.label());
+    };
+    amend(
+        db,
+        caller,
+        id,
+        None,
+        Amendment {
+            action: "service.verify",
+            op: ChangeOp::Update,
+            change: &verify,
+        },
+    )
+    .await
+}
+
+/// A change to a listing's service row alone, its children kept.
+struct Amendment<'a> {
+    /// The audit action.
+    action: &'static str,
+    /// The change-feed operation.
+    op: ChangeOp,
+    /// What changes in the row.
+    change: &'a (dyn Fn(&mut service::Model) + Sync),
+}
+
+/// Applies `amendment` to the listing `id` through the listing writer, when `expected_version`
+/// (the stored version when none is given) is current.
+async fn amend(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    id: Uuid,
+    expected_version: Option<i32>,
+    amendment: Amendment<'_>,
+) -> Result<(service::Model, i64)> {
     let txn = begin(db).await?;
     let current = editable(&txn, caller, id).await?;
-    let before = snapshot(&txn, id).await?;
-    bump_version(&txn, id, current.version).await?;
-    let mut active = service::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| Error::NotFound("no service with this id".into()))?
-        .into_active_model();
-    active.assured_date = Set(Some(Utc::now().date_naive()));
-    active.assurer = Set(Some(caller.label()));
-    active.updated_at = Set(Utc::now());
-    let updated = active.update(&txn).await?;
-    let after = snapshot(&txn, id).await?;
-    audit::record(
-        &txn,
-        &Actor::from(caller),
-        "service.verify",
-        "service",
-        id,
+    let expected = expected_version.unwrap_or(current.version);
+    let before = listing::snapshot(&txn, id).await?;
+    bump_version(&txn, id, expected).await?;
+    let mut row = service::Model {
+        version: expected + 1,
+        updated_at: Utc::now(),
+        ..current
+    };
+    (amendment.change)(&mut row);
+    let write = ListingWrite {
+        rows: ListingRows::service_only(row),
+        op: amendment.op,
+        children: false,
+        action: amendment.action,
         before,
-        after,
-    )
-    .await?;
-    let seq = feed::record(&txn, "service", id, ChangeOp::Update).await?;
+        after: After::Snapshot,
+    };
+    let seq = listing::write(&txn, &Actor::from(caller), Scope::Whole, vec![write]).await?;
+    let updated = stored(&txn, id).await?;
     txn.commit().await?;
     Ok((updated, seq))
 }

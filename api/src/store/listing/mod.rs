@@ -319,3 +319,55 @@ pub struct ListingRows {
     /// The attribute rows that attach its taxonomy terms.
     pub attributes: Vec<attribute::Model>,
 }
+
+impl ListingRows {
+    /// A service row without children, for a write that keeps the stored ones.
+    pub fn service_only(service: service::Model) -> Self {
+        Self {
+            service,
+            areas: Vec::new(),
+            links: Vec::new(),
+            places: Vec::new(),
+            contacts: Vec::new(),
+            phones: Vec::new(),
+            schedules: Vec::new(),
+            attributes: Vec::new(),
+        }
+    }
+}
+
+/// A service and its children as JSON, for the audit log's before and after.
+pub async fn snapshot(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<serde_json::Value>, DbErr> {
+    let parts = Parts {
+        organization: false,
+        ..Parts::ALL
+    };
+    let Some(record) = load_many(db, &[id], parts).await?.pop() else {
+        return Ok(None);
+    };
+    // Each place once, however many times the service links it.
+    let mut seen = std::collections::HashSet::new();
+    let locations: Vec<&location::Model> = record
+        .locations
+        .iter()
+        .map(|place| &place.location)
+        .filter(|location| seen.insert(location.id))
+        .collect();
+    let terms: Vec<Uuid> = record
+        .terms
+        .iter()
+        .map(|t| t.attribute.taxonomy_term_id)
+        .collect();
+    Ok(Some(serde_json::json!({
+        "service": record.service,
+        "serviceAreas": record.areas,
+        "locations": locations,
+        "contacts": record.contacts,
+        "phones": record.phones,
+        "schedules": record.schedules,
+        "taxonomyTermIds": terms,
+    })))
+}

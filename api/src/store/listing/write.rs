@@ -283,7 +283,7 @@ async fn journal(
         let id = write.rows.service.id;
         let after = match write.after {
             After::Given(document) => Some(document),
-            After::Snapshot => crate::store::editing::snapshot(txn, id).await?,
+            After::Snapshot => super::snapshot(txn, id).await?,
         };
         audits.push(audit::row(
             actor,
