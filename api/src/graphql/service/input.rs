@@ -181,6 +181,19 @@ pub struct ServiceInput {
     pub taxonomy_term_ids: Vec<ID>,
 }
 
+/// Reads each item of an input list into its row, the item named `{field}[i]` in messages.
+fn rows_of<T, R>(
+    field: &str,
+    items: &[T],
+    read: impl Fn(&T, &str) -> ApiResult<R>,
+) -> ApiResult<Vec<R>> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| read(item, &format!("{field}[{i}]")))
+        .collect()
+}
+
 fn default_languages() -> Vec<String> {
     vec!["en".to_owned()]
 }
@@ -203,7 +216,6 @@ impl ServiceInput {
                 "input.organizationId: no such organisation",
             ));
         }
-        let e = &self.eligibility;
         for (field, len) in [
             ("input.serviceAreas", self.service_areas.len()),
             ("input.locations", self.locations.len()),
@@ -239,138 +251,36 @@ impl ServiceInput {
                 terms.push(id);
             }
         }
-        let mut areas = Vec::new();
-        for (i, area) in self.service_areas.iter().enumerate() {
-            let field = format!("input.serviceAreas[{i}]");
-            let name = validate::text(&format!("{field}.name"), &area.name, 1, 300)?;
-            let mut row = service_area::Model {
-                id: uuid::Uuid::nil(),
-                service_id: uuid::Uuid::nil(),
-                kind: area.kind.into(),
-                name,
-                postcode_prefix: None,
-                latitude: None,
-                longitude: None,
-                radius_km: None,
-                position: 0,
-            };
-            // Which fields a kind needs is checked with the whole listing (store::listing).
-            match area.kind {
-                ServiceAreaKind::National => {}
-                ServiceAreaKind::PostcodePrefix => {
-                    row.postcode_prefix = area
-                        .postcode_prefix
-                        .as_deref()
-                        .map(|p| validate::postcode_prefix(&format!("{field}.postcodePrefix"), p))
-                        .transpose()?;
-                }
-                ServiceAreaKind::Radius => {
-                    (row.latitude, row.longitude, row.radius_km) =
-                        (area.latitude, area.longitude, area.radius_km);
-                }
-            }
-            areas.push(row);
-        }
-        let mut locations = Vec::new();
-        for (i, place) in self.locations.iter().enumerate() {
-            let field = format!("input.locations[{i}]");
-            let (latitude, longitude) = (place.latitude, place.longitude);
-            let postcode = place
-                .postcode
-                .as_deref()
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(|p| validate::uk_postcode(&format!("{field}.postcode"), p))
-                .transpose()?;
-            let now = Utc::now();
-            locations.push(location::Model {
-                id: uuid::Uuid::nil(),
-                organization_id: None,
-                name: validate::optional_text(
-                    &format!("{field}.name"),
-                    place.name.as_deref(),
-                    300,
-                )?,
-                address_1: validate::optional_text(
-                    &format!("{field}.address1"),
-                    place.address1.as_deref(),
-                    300,
-                )?,
-                city: validate::optional_text(
-                    &format!("{field}.city"),
-                    place.city.as_deref(),
-                    120,
-                )?,
-                region: None,
-                postcode,
-                latitude,
-                longitude,
-                accessibility: validate::optional_text(
-                    &format!("{field}.accessibility"),
-                    place.accessibility.as_deref(),
-                    2_000,
-                )?,
-                extra: None,
-                created_at: now,
-                updated_at: now,
-            });
-        }
-        let mut contacts = Vec::new();
-        for (i, c) in self.contacts.iter().enumerate() {
-            let field = format!("input.contacts[{i}]");
-            contacts.push(contact::Model {
-                id: uuid::Uuid::nil(),
-                service_id: uuid::Uuid::nil(),
-                name: validate::optional_text(&format!("{field}.name"), c.name.as_deref(), 300)?,
-                title: validate::optional_text(&format!("{field}.title"), c.title.as_deref(), 300)?,
-                email: opt_email(&format!("{field}.email"), c.email.as_deref())?,
-                phone: opt_phone(&format!("{field}.phone"), c.phone.as_deref())?,
-                visibility: c.visibility.into(),
-                position: 0,
-            });
-        }
-        let mut phones = Vec::new();
-        for (i, p) in self.phones.iter().enumerate() {
-            let field = format!("input.phones[{i}]");
-            phones.push(phone::Model {
-                id: uuid::Uuid::nil(),
-                service_id: uuid::Uuid::nil(),
-                number: validate::uk_phone(&format!("{field}.number"), &p.number)?,
-                description: validate::optional_text(
-                    &format!("{field}.description"),
-                    p.description.as_deref(),
-                    300,
-                )?,
-                visibility: p.visibility.into(),
-                position: 0,
-            });
-        }
-        let mut schedules = Vec::new();
-        for (i, s) in self.schedules.iter().enumerate() {
-            let field = format!("input.schedules[{i}]");
-            let time = |part: &str, value: Option<&str>| {
-                value
-                    .map(|t| validate::time_of_day(&format!("{field}.{part}"), t))
-                    .transpose()
-            };
-            let opens_at = time("opensAt", s.opens_at.as_deref())?;
-            let closes_at = time("closesAt", s.closes_at.as_deref())?;
-            schedules.push(schedule::Model {
-                id: uuid::Uuid::nil(),
-                service_id: uuid::Uuid::nil(),
-                weekday: s.weekday,
-                opens_at,
-                closes_at,
-                description: validate::optional_text(
-                    &format!("{field}.description"),
-                    s.description.as_deref(),
-                    500,
-                )?,
-                position: 0,
-            });
-        }
+        let areas = rows_of(
+            "input.serviceAreas",
+            &self.service_areas,
+            ServiceAreaInput::to_row,
+        )?;
+        let locations = rows_of("input.locations", &self.locations, LocationInput::to_row)?;
+        let contacts = rows_of("input.contacts", &self.contacts, ContactInput::to_row)?;
+        let phones = rows_of("input.phones", &self.phones, PhoneInput::to_row)?;
+        let schedules = rows_of("input.schedules", &self.schedules, ScheduleInput::to_row)?;
+        let service = self.service_row(organization_id, languages)?;
+        Ok(ServiceDraft {
+            service,
+            areas,
+            locations,
+            contacts,
+            phones,
+            schedules,
+            terms,
+        })
+    }
+
+    /// The service row this input gives, its fields checked.
+    fn service_row(
+        &self,
+        organization_id: uuid::Uuid,
+        languages: Vec<String>,
+    ) -> ApiResult<service::Model> {
+        let e = &self.eligibility;
         let now = Utc::now();
-        let service = service::Model {
+        Ok(service::Model {
             id: uuid::Uuid::nil(),
             organization_id,
             name: validate::text("input.name", &self.name, 2, 300)?,
@@ -430,15 +340,138 @@ impl ServiceInput {
             extra: None,
             created_at: now,
             updated_at: now,
+        })
+    }
+}
+
+impl ServiceAreaInput {
+    /// The row this input gives, its fields checked and named under `field`.
+    fn to_row(&self, field: &str) -> ApiResult<service_area::Model> {
+        let name = validate::text(&format!("{field}.name"), &self.name, 1, 300)?;
+        let mut row = service_area::Model {
+            id: uuid::Uuid::nil(),
+            service_id: uuid::Uuid::nil(),
+            kind: self.kind.into(),
+            name,
+            postcode_prefix: None,
+            latitude: None,
+            longitude: None,
+            radius_km: None,
+            position: 0,
         };
-        Ok(ServiceDraft {
-            service,
-            areas,
-            locations,
-            contacts,
-            phones,
-            schedules,
-            terms,
+        // Which fields a kind needs is checked with the whole listing (store::listing).
+        match self.kind {
+            ServiceAreaKind::National => {}
+            ServiceAreaKind::PostcodePrefix => {
+                row.postcode_prefix = self
+                    .postcode_prefix
+                    .as_deref()
+                    .map(|p| validate::postcode_prefix(&format!("{field}.postcodePrefix"), p))
+                    .transpose()?;
+            }
+            ServiceAreaKind::Radius => {
+                (row.latitude, row.longitude, row.radius_km) =
+                    (self.latitude, self.longitude, self.radius_km);
+            }
+        }
+        Ok(row)
+    }
+}
+
+impl LocationInput {
+    /// The row this input gives, its fields checked and named under `field`.
+    fn to_row(&self, field: &str) -> ApiResult<location::Model> {
+        let (latitude, longitude) = (self.latitude, self.longitude);
+        let postcode = self
+            .postcode
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| validate::uk_postcode(&format!("{field}.postcode"), p))
+            .transpose()?;
+        let now = Utc::now();
+        Ok(location::Model {
+            id: uuid::Uuid::nil(),
+            organization_id: None,
+            name: validate::optional_text(&format!("{field}.name"), self.name.as_deref(), 300)?,
+            address_1: validate::optional_text(
+                &format!("{field}.address1"),
+                self.address1.as_deref(),
+                300,
+            )?,
+            city: validate::optional_text(&format!("{field}.city"), self.city.as_deref(), 120)?,
+            region: None,
+            postcode,
+            latitude,
+            longitude,
+            accessibility: validate::optional_text(
+                &format!("{field}.accessibility"),
+                self.accessibility.as_deref(),
+                2_000,
+            )?,
+            extra: None,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+}
+
+impl ContactInput {
+    /// The row this input gives, its fields checked and named under `field`.
+    fn to_row(&self, field: &str) -> ApiResult<contact::Model> {
+        Ok(contact::Model {
+            id: uuid::Uuid::nil(),
+            service_id: uuid::Uuid::nil(),
+            name: validate::optional_text(&format!("{field}.name"), self.name.as_deref(), 300)?,
+            title: validate::optional_text(&format!("{field}.title"), self.title.as_deref(), 300)?,
+            email: opt_email(&format!("{field}.email"), self.email.as_deref())?,
+            phone: opt_phone(&format!("{field}.phone"), self.phone.as_deref())?,
+            visibility: self.visibility.into(),
+            position: 0,
+        })
+    }
+}
+
+impl PhoneInput {
+    /// The row this input gives, its fields checked and named under `field`.
+    fn to_row(&self, field: &str) -> ApiResult<phone::Model> {
+        Ok(phone::Model {
+            id: uuid::Uuid::nil(),
+            service_id: uuid::Uuid::nil(),
+            number: validate::uk_phone(&format!("{field}.number"), &self.number)?,
+            description: validate::optional_text(
+                &format!("{field}.description"),
+                self.description.as_deref(),
+                300,
+            )?,
+            visibility: self.visibility.into(),
+            position: 0,
+        })
+    }
+}
+
+impl ScheduleInput {
+    /// The row this input gives, its fields checked and named under `field`.
+    fn to_row(&self, field: &str) -> ApiResult<schedule::Model> {
+        let time = |part: &str, value: Option<&str>| {
+            value
+                .map(|t| validate::time_of_day(&format!("{field}.{part}"), t))
+                .transpose()
+        };
+        let opens_at = time("opensAt", self.opens_at.as_deref())?;
+        let closes_at = time("closesAt", self.closes_at.as_deref())?;
+        Ok(schedule::Model {
+            id: uuid::Uuid::nil(),
+            service_id: uuid::Uuid::nil(),
+            weekday: self.weekday,
+            opens_at,
+            closes_at,
+            description: validate::optional_text(
+                &format!("{field}.description"),
+                self.description.as_deref(),
+                500,
+            )?,
+            position: 0,
         })
     }
 }
