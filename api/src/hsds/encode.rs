@@ -87,33 +87,33 @@ pub fn organization_summary(org: &organization::Model) -> Value {
 
 /// An organisation with its phone and its charity and company numbers as identifiers.
 pub fn organization_full(org: &organization::Model) -> Value {
-    let mut identifiers = Vec::new();
-    if let Some(number) = org
-        .charity_number
-        .as_deref()
-        .filter(|n| !n.trim().is_empty())
-    {
-        identifiers.push(json!({
-            "id": derived_id(org.id, "charity_number"),
-            "organization_id": org.id,
-            "identifier_scheme": "GB-CHC",
-            "identifier_type": "Registered charity number",
-            "identifier": number,
-        }));
-    }
-    if let Some(number) = org
-        .company_number
-        .as_deref()
-        .filter(|n| !n.trim().is_empty())
-    {
-        identifiers.push(json!({
-            "id": derived_id(org.id, "company_number"),
-            "organization_id": org.id,
-            "identifier_scheme": "GB-COH",
-            "identifier_type": "Company number",
-            "identifier": number,
-        }));
-    }
+    let schemes = [
+        (
+            &org.charity_number,
+            "charity_number",
+            "GB-CHC",
+            "Registered charity number",
+        ),
+        (
+            &org.company_number,
+            "company_number",
+            "GB-COH",
+            "Company number",
+        ),
+    ];
+    let identifiers: Vec<Value> = schemes
+        .into_iter()
+        .filter_map(|(number, label, scheme, kind)| {
+            let number = number.as_deref().filter(|n| !n.trim().is_empty())?;
+            Some(json!({
+                "id": derived_id(org.id, label),
+                "organization_id": org.id,
+                "identifier_scheme": scheme,
+                "identifier_type": kind,
+                "identifier": number,
+            }))
+        })
+        .collect();
     let phones: Vec<Value> = org
         .phone
         .iter()

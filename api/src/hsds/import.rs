@@ -20,7 +20,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, IntoActiveModel,
+    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -512,34 +512,10 @@ impl Known {
     async fn look_up(db: &DatabaseConnection, plan: &Plan) -> Result<Self, DbErr> {
         let wanted = Wanted::of(plan);
         Ok(Self {
-            organizations: stored::<organization::Entity, _>(
-                db,
-                organization::Column::Id,
-                &wanted.organizations,
-                |o| o.id,
-            )
-            .await?,
-            terms: stored::<taxonomy_term::Entity, _>(
-                db,
-                taxonomy_term::Column::Id,
-                &wanted.terms,
-                |t| t.id,
-            )
-            .await?,
-            taxonomies: stored::<taxonomy::Entity, _>(
-                db,
-                taxonomy::Column::Id,
-                &wanted.taxonomies,
-                |t| t.id,
-            )
-            .await?,
-            locations: stored::<location::Entity, _>(
-                db,
-                location::Column::Id,
-                &wanted.locations,
-                |l| l.id,
-            )
-            .await?,
+            organizations: stored(db, organization::Column::Id, &wanted.organizations).await?,
+            terms: stored(db, taxonomy_term::Column::Id, &wanted.terms).await?,
+            taxonomies: stored(db, taxonomy::Column::Id, &wanted.taxonomies).await?,
+            locations: stored(db, location::Column::Id, &wanted.locations).await?,
         })
     }
 }
@@ -592,22 +568,28 @@ impl Wanted {
     }
 }
 
-/// Which of `wanted` are stored as rows of `E`.
-async fn stored<E, C>(
+/// Which of `wanted` are stored in the id `column` of its table.
+async fn stored<C>(
     db: &DatabaseConnection,
     column: C,
     wanted: &[Uuid],
-    id: fn(&E::Model) -> Uuid,
 ) -> Result<HashSet<Uuid>, DbErr>
 where
-    E: EntityTrait,
     C: ColumnTrait,
+    C::EntityName: EntityTrait,
 {
-    Ok(find_by_ids::<E, _>(db, column, wanted)
-        .await?
-        .iter()
-        .map(id)
-        .collect())
+    let mut found = HashSet::with_capacity(wanted.len());
+    for chunk in wanted.chunks(5_000) {
+        let ids: Vec<Uuid> = C::EntityName::find()
+            .select_only()
+            .column(column)
+            .filter(column.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(ids);
+    }
+    Ok(found)
 }
 
 // ---------------------------------------------------------------------------------------------
