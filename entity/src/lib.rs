@@ -6,6 +6,8 @@
 //! (level of need, eligibility, referral routes, delivery modes) live on `service`.
 //! These are storage models only: the GraphQL types are in the `api` crate.
 
+#![warn(missing_docs)]
+
 pub mod api_token;
 pub mod app_user;
 pub mod attribute;

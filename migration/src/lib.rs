@@ -1,5 +1,7 @@
 //! Signpost's database migrations, for SQLite and PostgreSQL alike.
 
+#![warn(missing_docs)]
+
 pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;

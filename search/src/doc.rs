@@ -17,11 +17,17 @@ pub enum Catchment {
 /// A service as the index holds it.
 #[derive(Clone, Debug, Default)]
 pub struct ServiceDoc {
+    /// The service's id, which hits return.
     pub id: Uuid,
+    /// The running organisation's id, for the organisation filter.
     pub organization_id: Uuid,
+    /// The service's name: searched with the highest boost, highlighted, and the name sort's key.
     pub name: String,
+    /// Another name families may know it by; searched just below the name.
     pub alternate_name: Option<String>,
+    /// What the service offers; searched with the lowest boost, and highlighted.
     pub description: String,
+    /// The running organisation's name, searched below the taxonomy names.
     pub organization_name: String,
     /// Names of the service's terms and of their ancestors.
     pub taxonomy_names: Vec<String>,
@@ -31,15 +37,25 @@ pub struct ServiceDoc {
     pub status: String,
     /// "UNIVERSAL", "TARGETED" or "SPECIALIST".
     pub level_of_need: String,
+    /// Audience codes ("MOTHERS", ...), for the audience filter and facet.
     pub audiences: Vec<String>,
+    /// Delivery mode codes ("HOME_VISIT", ...), for the delivery mode filter and facet.
     pub delivery_modes: Vec<String>,
+    /// Open from pregnancy: the pregnancy filter needs it; a pregnancy in the text favours it.
     pub from_pregnancy: bool,
+    /// The infant's youngest age in months; `None` means no lower bound.
     pub min_age_months: Option<f64>,
+    /// The infant's oldest age in months; `None` means no upper bound.
     pub max_age_months: Option<f64>,
+    /// Families may refer themselves (the self-referral filter; facet value "SELF").
     pub self_referral: bool,
+    /// Professionals may refer (facet value "PROFESSIONAL").
     pub professional_referral: bool,
+    /// Free at the point of use, for the free-only filter.
     pub free: bool,
+    /// ISO 639-1 codes of the languages it is offered in, for the language filter.
     pub languages: Vec<String>,
+    /// The day it was last verified; `None` sorts last and ranks as stale.
     pub assured_date: Option<NaiveDate>,
     /// Catchments; empty means the service serves only where its locations are.
     pub catchments: Vec<Catchment>,

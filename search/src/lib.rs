@@ -1,6 +1,8 @@
 //! Signpost's search layer: the tantivy index (schema, analyzers, synonyms, queries, facets,
 //! geography) and offline postcode geography. No tantivy type leaves this crate.
 
+#![warn(missing_docs)]
+
 mod collector;
 pub mod dir;
 pub mod doc;

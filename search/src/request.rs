@@ -23,16 +23,25 @@ pub enum Sort {
 pub struct Filter {
     /// Taxonomy term ids; the index holds each service's terms with their ancestors.
     pub categories: Vec<Uuid>,
+    /// Levels of need: "UNIVERSAL", "TARGETED" or "SPECIALIST".
     pub level_of_need: Vec<String>,
+    /// Audience codes ("MOTHERS", ...).
     pub audiences: Vec<String>,
+    /// Delivery mode codes ("HOME_VISIT", ...).
     pub delivery_modes: Vec<String>,
+    /// An infant's age in months that the service's age range includes (absent bounds are open).
     pub infant_age_months: Option<f64>,
+    /// Only services open from pregnancy.
     pub pregnant: bool,
+    /// Only services families may refer themselves to.
     pub self_referral: bool,
+    /// Only services free at the point of use.
     pub free_only: bool,
+    /// ISO 639-1 language codes ("en", "cy").
     pub languages: Vec<String>,
     /// The service's catchment covers this place.
     pub covers: Option<Coverage>,
+    /// Only this organisation's services.
     pub organization_id: Option<Uuid>,
     /// Only listings verified on or after this day (days since 1970-01-01).
     pub verified_since_day: Option<i64>,
@@ -43,8 +52,12 @@ pub struct Filter {
 /// A point to measure distances from, and optionally a radius to keep within.
 #[derive(Clone, Debug)]
 pub struct Near {
+    /// The point's WGS84 latitude in degrees.
     pub latitude: f64,
+    /// The point's WGS84 longitude in degrees.
     pub longitude: f64,
+    /// Keep only services with a location this many kilometres away at most (or, with no
+    /// location, whose catchment covers `coverage`); `None` keeps every distance.
     pub radius_km: Option<f64>,
     /// The place the point falls in, so that services without a location whose catchment
     /// covers the point stay in a radius search.
@@ -54,9 +67,13 @@ pub struct Near {
 /// A search.
 #[derive(Clone, Debug, Default)]
 pub struct SearchRequest {
+    /// The words typed; `None` (or stop words only) matches all the filter lets through.
     pub text: Option<String>,
+    /// Exact filters, which narrow the matches without changing scores.
     pub filter: Filter,
+    /// Where distances are measured from (the distance sort needs it); `None`: no distances.
     pub near: Option<Near>,
+    /// The order of the hits.
     pub sort: Sort,
     /// Page size.
     pub first: usize,
@@ -83,10 +100,16 @@ pub struct Highlight {
 /// One result.
 #[derive(Clone, Debug)]
 pub struct Hit {
+    /// The service's id.
     pub id: Uuid,
+    /// The final score: text relevance (1 without text) times the freshness, distance, age and
+    /// pregnancy factors.
     pub score: f32,
+    /// Kilometres from `near` to the nearest location; `None` without `near` or a location.
     pub distance_km: Option<f64>,
+    /// Pass as `after`, with the same sort, to continue after this hit.
     pub cursor: String,
+    /// Highlighted snippets; empty unless the request asked for them and had text.
     pub highlights: Vec<Highlight>,
 }
 
@@ -96,18 +119,27 @@ pub type FacetCounts = Vec<(String, u64)>;
 /// Facet counts for the filter sidebar.
 #[derive(Clone, Debug, Default)]
 pub struct Facets {
+    /// Taxonomy term ids (each service counts for its terms and their ancestors).
     pub categories: FacetCounts,
+    /// Levels of need ("UNIVERSAL", ...).
     pub level_of_need: FacetCounts,
+    /// Audience codes.
     pub audiences: FacetCounts,
+    /// Delivery mode codes.
     pub delivery_modes: FacetCounts,
+    /// "SELF" and "PROFESSIONAL".
     pub referral_routes: FacetCounts,
 }
 
 /// A page of results.
 #[derive(Clone, Debug)]
 pub struct SearchResults {
+    /// How many services match in all, over every page.
     pub total_count: u64,
+    /// This page: at most `first` hits, in the requested order.
     pub hits: Vec<Hit>,
+    /// Whether more hits follow this page.
     pub has_next_page: bool,
+    /// Facet counts over every match; empty lists unless the request asked for facets.
     pub facets: Facets,
 }
