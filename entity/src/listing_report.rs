@@ -1,4 +1,4 @@
-//! `listing_report`: a professional's "this listing is wrong" report.
+//! `listing_report`: a "this listing is wrong" report, filed by anyone (signed in or not).
 
 use sea_orm::entity::prelude::*;
 

@@ -373,7 +373,7 @@ async fn lock(db: &DatabaseConnection, id: Uuid) -> Result<()> {
 
 /// A newly issued partner token (the token itself is shown once and never stored).
 pub struct IssuedToken {
-    /// The token's id (its `jti`), by which it is listed and revoked.
+    /// The token's row id (the JWT's subject), by which it is listed and revoked.
     pub id: Uuid,
     /// The signed token, shown once.
     pub token: String,
