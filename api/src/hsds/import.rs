@@ -1075,6 +1075,7 @@ async fn write_terms(
 /// What [`write_services`] reads of a stored listing to tell whether a feed changes it.
 const STORED_CHILDREN: Parts = Parts {
     organization: false,
+    taxonomies: false,
     ..Parts::ALL
 };
 

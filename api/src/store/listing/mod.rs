@@ -73,8 +73,10 @@ pub struct Parts {
     pub phones: bool,
     /// Its opening times.
     pub schedules: bool,
-    /// Its taxonomy terms, with their taxonomies.
+    /// Its taxonomy terms.
     pub terms: bool,
+    /// The taxonomy of each of its terms (with `terms`; what the HSDS encoder writes out).
+    pub taxonomies: bool,
 }
 
 impl Parts {
@@ -87,6 +89,7 @@ impl Parts {
         phones: true,
         schedules: true,
         terms: true,
+        taxonomies: true,
     };
 
     /// The service rows alone.
@@ -98,6 +101,7 @@ impl Parts {
         phones: false,
         schedules: false,
         terms: false,
+        taxonomies: false,
     };
 }
 
@@ -148,7 +152,8 @@ fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> Uuid) -> HashMap<Uuid, T> {
 }
 
 /// The listings of `ids`, in that order; ids with no service are left out. Loads the service
-/// rows and then one statement per relation in `parts` (two for places and for terms).
+/// rows and then one statement per relation in `parts` (two for places and for terms, and one
+/// for the terms' taxonomies).
 pub async fn load_many(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
@@ -247,7 +252,7 @@ pub async fn load_with(
             |t| t.id,
         );
         let taxonomy_ids = unique(term_rows.values().filter_map(|t| t.taxonomy_id));
-        let taxonomies = if taxonomy_ids.is_empty() {
+        let taxonomies = if !parts.taxonomies || taxonomy_ids.is_empty() {
             HashMap::new()
         } else {
             by_id(
@@ -343,6 +348,7 @@ pub async fn snapshot(
 ) -> Result<Option<serde_json::Value>, DbErr> {
     let parts = Parts {
         organization: false,
+        taxonomies: false,
         ..Parts::ALL
     };
     let Some(record) = load_many(db, &[id], parts).await?.pop() else {
