@@ -3,8 +3,10 @@
 //! The inverse of the export: exporting, importing into an empty database and exporting again
 //! gives the same JSON. [`super::decode`] reads the document's records; here they are planned
 //! (references resolved against the document and the directory, each service checked as a
-//! listing with [`listing::check`]) and written: organisations, taxonomies, terms and
-//! locations here, services through the listing writer, [`listing::write`].
+//! listing with [`listing::check`]) and handed to the store chunk by chunk: organisations,
+//! taxonomies, terms, locations and events to [`crate::store::records`], services to the
+//! listing writer, [`listing::write`]. This module decides what goes in which transaction and
+//! what the report says; it runs no query of its own.
 //!
 //! Records are upserted by their UUIDs; a record whose rows already hold what the feed says is
 //! left alone (no new version, audit or change row). A record that cannot be imported is
@@ -13,15 +15,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::{
-    ChangeOp, Visibility, audit_event, change, event, location, organization, service, taxonomy,
-    taxonomy_term,
+    ChangeOp, Visibility, event, location, organization, service, taxonomy, taxonomy_term,
 };
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
-};
+use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -29,15 +27,10 @@ pub use super::decode::ImportError;
 use super::decode::{self, DecodedService, Found};
 /// Who imports, for the audit log.
 pub use crate::store::audit::Actor;
-use crate::{
-    feed,
-    store::{
-        self, audit, find_by_ids,
-        listing::{
-            self, After, ListingRows, ListingWrite, Parts, Scope, ServiceRecord, Source,
-            insert_rows,
-        },
-    },
+use crate::store::{
+    self,
+    listing::{self, After, ListingRows, ListingWrite, Parts, ServiceRecord, Source},
+    records::{self, FeedTransaction, Kind, Records},
 };
 
 /// The largest document the command line accepts, in bytes.
@@ -77,7 +70,7 @@ pub enum DocumentError {
     Shape(String),
     /// The database failed.
     #[error(transparent)]
-    Database(#[from] DbErr),
+    Database(#[from] store::Error),
 }
 
 impl From<decode::ShapeError> for DocumentError {
@@ -204,11 +197,6 @@ enum Unit {
     Term(Uuid),
     Location(Uuid),
     Service(usize),
-}
-
-/// The ids of the records of one kind among `units`.
-fn picked(units: &[Unit], pick: fn(&Unit) -> Option<Uuid>) -> Vec<Uuid> {
-    units.iter().filter_map(pick).collect()
 }
 
 /// Records `result`'s error, if any, among `failed`.
@@ -344,7 +332,7 @@ impl Plan {
         &mut self,
         db: &DatabaseConnection,
         failed: &mut Vec<ImportError>,
-    ) -> Result<(), DbErr> {
+    ) -> store::Result<()> {
         let known = Known::look_up(db, self).await?;
         self.keep_unknown_owners(&known);
         self.resolve_terms(&known, failed);
@@ -509,13 +497,13 @@ struct Known {
 }
 
 impl Known {
-    async fn look_up(db: &DatabaseConnection, plan: &Plan) -> Result<Self, DbErr> {
+    async fn look_up(db: &DatabaseConnection, plan: &Plan) -> store::Result<Self> {
         let wanted = Wanted::of(plan);
         Ok(Self {
-            organizations: stored(db, organization::Column::Id, &wanted.organizations).await?,
-            terms: stored(db, taxonomy_term::Column::Id, &wanted.terms).await?,
-            taxonomies: stored(db, taxonomy::Column::Id, &wanted.taxonomies).await?,
-            locations: stored(db, location::Column::Id, &wanted.locations).await?,
+            organizations: records::stored(db, Kind::Organization, &wanted.organizations).await?,
+            terms: records::stored(db, Kind::Term, &wanted.terms).await?,
+            taxonomies: records::stored(db, Kind::Taxonomy, &wanted.taxonomies).await?,
+            locations: records::stored(db, Kind::Location, &wanted.locations).await?,
         })
     }
 }
@@ -568,30 +556,6 @@ impl Wanted {
     }
 }
 
-/// Which of `wanted` are stored in the id `column` of its table.
-async fn stored<C>(
-    db: &DatabaseConnection,
-    column: C,
-    wanted: &[Uuid],
-) -> Result<HashSet<Uuid>, DbErr>
-where
-    C: ColumnTrait,
-    C::EntityName: EntityTrait,
-{
-    let mut found = HashSet::with_capacity(wanted.len());
-    for chunk in wanted.chunks(5_000) {
-        let ids: Vec<Uuid> = C::EntityName::find()
-            .select_only()
-            .column(column)
-            .filter(column.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        found.extend(ids);
-    }
-    Ok(found)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Writing.
 
@@ -618,6 +582,13 @@ impl Outcome {
             (true, false) => self.unchanged += 1,
         }
     }
+
+    /// Counts the records of one kind, each with whether the store wrote it.
+    fn count_each<T>(&mut self, planned: &[&Planned<T>], written: &[bool]) {
+        for (planned, written) in planned.iter().zip(written) {
+            self.count(planned.counted, *written);
+        }
+    }
 }
 
 /// Why writing failed, in words: the database's own message for a database error.
@@ -636,7 +607,7 @@ async fn write_whole(
     plan: &Plan,
     units: &[Unit],
     report: &mut ImportReport,
-) -> Result<(), DbErr> {
+) -> store::Result<()> {
     match write_transaction(db, actor, plan, units).await? {
         Ok(outcome) => outcome.add_to(report),
         Err(err) => report.failed.push(ImportError {
@@ -655,7 +626,7 @@ async fn write_chunks(
     plan: &Plan,
     units: &[Unit],
     report: &mut ImportReport,
-) -> Result<(), DbErr> {
+) -> store::Result<()> {
     for chunk in units.chunks(CHUNK) {
         if let Ok(outcome) = write_transaction(db, actor, plan, chunk).await? {
             outcome.add_to(report);
@@ -681,114 +652,82 @@ async fn write_transaction(
     actor: &Actor,
     plan: &Plan,
     units: &[Unit],
-) -> Result<store::Result<Outcome>, DbErr> {
-    let txn = listing::begin(db).await?;
-    match write_units(&txn, actor, plan, units).await {
-        Ok(outcome) => {
-            txn.commit().await?;
-            Ok(Ok(outcome))
-        }
-        Err(err) => {
-            txn.rollback().await?;
-            Ok(Err(err))
-        }
-    }
+) -> store::Result<store::Result<Outcome>> {
+    let txn = FeedTransaction::begin(db, actor).await?;
+    let written = write_units(&txn, plan, units).await;
+    txn.finish(written).await
 }
 
-/// Feed and audit rows of the records other than services, gathered while writing a chunk.
-struct Journal<'a> {
-    actor: &'a Actor,
-    changes: Vec<change::ActiveModel>,
-    audits: Vec<audit_event::ActiveModel>,
+/// The planned records of one kind among `units`, in their order.
+fn planned<'p, T>(
+    units: &[Unit],
+    pick: fn(&Unit) -> Option<Uuid>,
+    of_kind: &'p BTreeMap<Uuid, Planned<T>>,
+) -> Vec<&'p Planned<T>> {
+    units
+        .iter()
+        .filter_map(pick)
+        .filter_map(|id| of_kind.get(&id))
+        .collect()
 }
 
-impl<'a> Journal<'a> {
-    fn new(actor: &'a Actor) -> Self {
-        Self {
-            actor,
-            changes: Vec::new(),
-            audits: Vec::new(),
-        }
-    }
-
-    fn record(
-        &mut self,
-        entity: &str,
-        id: Uuid,
-        op: ChangeOp,
-        before: Option<Value>,
-        after: Option<Value>,
-    ) {
-        let action = format!("{entity}.import");
-        self.audits
-            .push(audit::row(self.actor, &action, entity, id, before, after));
-        self.changes.push(feed::row(entity, id, op));
-    }
-
-    /// Writes the rows gathered; returns whether there were feed rows.
-    async fn flush(self, txn: &impl ConnectionTrait) -> Result<bool, DbErr> {
-        let changed = !self.changes.is_empty();
-        insert_rows(txn, self.changes).await?;
-        insert_rows(txn, self.audits).await?;
-        Ok(changed)
-    }
+/// The rows of `planned`, for the store.
+fn rows<'p, T>(planned: &[&'p Planned<T>]) -> Vec<&'p T> {
+    planned.iter().map(|p| &p.row).collect()
 }
 
+/// Writes a chunk: the organisations, taxonomies, terms and places among `units` first, then
+/// the services and their events.
 async fn write_units(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
+    txn: &FeedTransaction<'_>,
     plan: &Plan,
     units: &[Unit],
 ) -> store::Result<Outcome> {
     let mut outcome = Outcome::default();
-    let mut journal = Journal::new(actor);
-    let organizations = picked(units, |u| match u {
-        Unit::Organization(id) => Some(*id),
-        _ => None,
-    });
-    let how = Stamped {
-        entity: "organization",
-        id_column: organization::Column::Id,
-        journal_creates: true,
-    };
-    upsert_stamped::<organization::Entity>(
-        txn,
-        &organizations,
+    let organizations = planned(
+        units,
+        |u| match u {
+            Unit::Organization(id) => Some(*id),
+            _ => None,
+        },
         &plan.organizations,
-        how,
-        &mut journal,
-        &mut outcome,
-    )
-    .await?;
-    let taxonomies = picked(units, |u| match u {
-        Unit::Taxonomy(id) => Some(*id),
-        _ => None,
-    });
-    write_taxonomies(txn, &taxonomies, plan, &mut outcome).await?;
-    let terms = picked(units, |u| match u {
-        Unit::Term(id) => Some(*id),
-        _ => None,
-    });
-    write_terms(txn, &terms, plan, &mut journal, &mut outcome).await?;
-    let locations = picked(units, |u| match u {
-        Unit::Location(id) => Some(*id),
-        _ => None,
-    });
-    let how = Stamped {
-        entity: "location",
-        id_column: location::Column::Id,
-        journal_creates: false,
-    };
-    upsert_stamped::<location::Entity>(
-        txn,
-        &locations,
+    );
+    let taxonomies = planned(
+        units,
+        |u| match u {
+            Unit::Taxonomy(id) => Some(*id),
+            _ => None,
+        },
+        &plan.taxonomies,
+    );
+    let terms = planned(
+        units,
+        |u| match u {
+            Unit::Term(id) => Some(*id),
+            _ => None,
+        },
+        &plan.terms,
+    );
+    let locations = planned(
+        units,
+        |u| match u {
+            Unit::Location(id) => Some(*id),
+            _ => None,
+        },
         &plan.locations,
-        how,
-        &mut journal,
-        &mut outcome,
-    )
-    .await?;
-    let journaled = journal.flush(txn).await?;
+    );
+    let written = txn
+        .write_records(&Records {
+            organizations: rows(&organizations),
+            taxonomies: rows(&taxonomies),
+            terms: rows(&terms),
+            locations: rows(&locations),
+        })
+        .await?;
+    outcome.count_each(&organizations, &written.organizations);
+    outcome.count_each(&taxonomies, &written.taxonomies);
+    outcome.count_each(&terms, &written.terms);
+    outcome.count_each(&locations, &written.locations);
 
     let services: Vec<&DecodedService> = units
         .iter()
@@ -797,279 +736,18 @@ async fn write_units(
             _ => None,
         })
         .collect();
-    let seq = write_services(txn, actor, &services, &mut outcome).await?;
-    let seq = match write_events(txn, actor, &services).await? {
-        true => feed::head(txn).await?,
+    let seq = write_services(txn, &services, &mut outcome).await?;
+    // Signpost's `events` extension on the services.
+    let events: Vec<&event::Model> = services.iter().flat_map(|s| &s.events).collect();
+    let seq = match txn.write_events(&events).await? {
+        true => txn.last_seq().await?,
         false => seq,
     };
-    outcome.last_seq = match (seq, journaled) {
-        (0, true) => feed::head(txn).await?,
+    outcome.last_seq = match (seq, written.changes) {
+        (0, true) => txn.last_seq().await?,
         (seq, _) => seq,
     };
     Ok(outcome)
-}
-
-/// Writes the events of `services` (Signpost's `events` extension), upserting by id: a new
-/// event is created and a changed one updated, each with an audit and a change row; events the
-/// feed does not list are left as they are. Returns whether any was written.
-async fn write_events(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    services: &[&DecodedService],
-) -> Result<bool, DbErr> {
-    let planned: Vec<&event::Model> = services.iter().flat_map(|s| &s.events).collect();
-    if planned.is_empty() {
-        return Ok(false);
-    }
-    let ids: Vec<Uuid> = planned.iter().map(|e| e.id).collect();
-    let existing: HashMap<Uuid, event::Model> =
-        find_by_ids::<event::Entity, _>(txn, event::Column::Id, &ids)
-            .await?
-            .into_iter()
-            .map(|e| (e.id, e))
-            .collect();
-    let mut journal = Journal::new(actor);
-    let mut inserts = Vec::new();
-    for row in planned {
-        let Some(current) = existing.get(&row.id) else {
-            journal.record(
-                "event",
-                row.id,
-                ChangeOp::Create,
-                None,
-                serde_json::to_value(row).ok(),
-            );
-            inserts.push(row.clone().into_active_model());
-            continue;
-        };
-        let kept = event::Model {
-            created_at: current.created_at,
-            updated_at: current.updated_at,
-            ..row.clone()
-        };
-        if kept == *current {
-            continue;
-        }
-        let updated = event::Model {
-            updated_at: Utc::now(),
-            ..kept
-        };
-        updated
-            .clone()
-            .into_active_model()
-            .reset_all()
-            .update(txn)
-            .await?;
-        journal.record(
-            "event",
-            row.id,
-            ChangeOp::Update,
-            serde_json::to_value(current).ok(),
-            serde_json::to_value(&updated).ok(),
-        );
-    }
-    insert_rows(txn, inserts).await?;
-    journal.flush(txn).await
-}
-
-/// A row with creation and update times, which an import keeps and sets itself.
-trait Timestamped: Clone + PartialEq + serde::Serialize {
-    fn id(&self) -> Uuid;
-    fn created_at(&self) -> DateTime<Utc>;
-    fn updated_at(&self) -> DateTime<Utc>;
-    fn with_times(&self, created_at: DateTime<Utc>, updated_at: DateTime<Utc>) -> Self;
-}
-
-macro_rules! timestamped {
-    ($($module:ident),+) => {$(
-        impl Timestamped for $module::Model {
-            fn id(&self) -> Uuid {
-                self.id
-            }
-            fn created_at(&self) -> DateTime<Utc> {
-                self.created_at
-            }
-            fn updated_at(&self) -> DateTime<Utc> {
-                self.updated_at
-            }
-            fn with_times(&self, created_at: DateTime<Utc>, updated_at: DateTime<Utc>) -> Self {
-                Self { created_at, updated_at, ..self.clone() }
-            }
-        }
-    )+};
-}
-timestamped!(organization, location);
-
-/// Whether two rows differ only in their times.
-fn same<T: Timestamped>(planned: &T, current: &T) -> bool {
-    planned.with_times(current.created_at(), current.updated_at()) == *current
-}
-
-/// How [`upsert_stamped`] writes one kind of record.
-struct Stamped<C> {
-    entity: &'static str,
-    id_column: C,
-    /// Whether a new record gets an audit and feed row (an update always does).
-    journal_creates: bool,
-}
-
-/// Inserts new records and updates changed ones, leaving unchanged ones alone.
-async fn upsert_stamped<E>(
-    txn: &DatabaseTransaction,
-    ids: &[Uuid],
-    planned: &BTreeMap<Uuid, Planned<E::Model>>,
-    how: Stamped<E::Column>,
-    journal: &mut Journal<'_>,
-    outcome: &mut Outcome,
-) -> Result<(), DbErr>
-where
-    E: EntityTrait,
-    E::Model: Timestamped + IntoActiveModel<E::ActiveModel> + Sync,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + sea_orm::ActiveModelBehavior + Send,
-{
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let existing: HashMap<Uuid, E::Model> = find_by_ids::<E, _>(txn, how.id_column, ids)
-        .await?
-        .into_iter()
-        .map(|row| (row.id(), row))
-        .collect();
-    let mut inserts = Vec::new();
-    for id in ids {
-        let Some(planned) = planned.get(id) else {
-            continue;
-        };
-        match existing.get(id) {
-            Some(current) if same(&planned.row, current) => outcome.count(planned.counted, false),
-            Some(current) => {
-                let row = planned.row.with_times(current.created_at(), Utc::now());
-                row.clone()
-                    .into_active_model()
-                    .reset_all()
-                    .update(txn)
-                    .await?;
-                journal.record(
-                    how.entity,
-                    *id,
-                    ChangeOp::Update,
-                    serde_json::to_value(current).ok(),
-                    serde_json::to_value(&row).ok(),
-                );
-                outcome.count(planned.counted, true);
-            }
-            None => {
-                if how.journal_creates {
-                    journal.record(
-                        how.entity,
-                        *id,
-                        ChangeOp::Create,
-                        None,
-                        serde_json::to_value(&planned.row).ok(),
-                    );
-                }
-                inserts.push(planned.row.clone().into_active_model());
-                outcome.count(planned.counted, true);
-            }
-        }
-    }
-    insert_rows(txn, inserts).await
-}
-
-/// Taxonomies: inserted or replaced (no audit or feed rows: nothing is listed by them alone).
-async fn write_taxonomies(
-    txn: &DatabaseTransaction,
-    ids: &[Uuid],
-    plan: &Plan,
-    outcome: &mut Outcome,
-) -> Result<(), DbErr> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let existing: HashMap<Uuid, taxonomy::Model> =
-        find_by_ids::<taxonomy::Entity, _>(txn, taxonomy::Column::Id, ids)
-            .await?
-            .into_iter()
-            .map(|t| (t.id, t))
-            .collect();
-    let mut inserts = Vec::new();
-    for id in ids {
-        let Some(planned) = plan.taxonomies.get(id) else {
-            continue;
-        };
-        match existing.get(id) {
-            Some(current) if *current == planned.row => outcome.count(planned.counted, false),
-            Some(_) => {
-                planned
-                    .row
-                    .clone()
-                    .into_active_model()
-                    .reset_all()
-                    .update(txn)
-                    .await?;
-                outcome.count(planned.counted, true);
-            }
-            None => {
-                inserts.push(planned.row.clone().into_active_model());
-                outcome.count(planned.counted, true);
-            }
-        }
-    }
-    insert_rows(txn, inserts).await
-}
-
-/// Taxonomy terms, in the order given (parents first), keeping each stored term's position.
-async fn write_terms(
-    txn: &DatabaseTransaction,
-    ids: &[Uuid],
-    plan: &Plan,
-    journal: &mut Journal<'_>,
-    outcome: &mut Outcome,
-) -> Result<(), DbErr> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let existing: HashMap<Uuid, taxonomy_term::Model> =
-        find_by_ids::<taxonomy_term::Entity, _>(txn, taxonomy_term::Column::Id, ids)
-            .await?
-            .into_iter()
-            .map(|t| (t.id, t))
-            .collect();
-    let mut inserts = Vec::new();
-    for id in ids {
-        let Some(planned) = plan.terms.get(id) else {
-            continue;
-        };
-        let Some(current) = existing.get(id) else {
-            inserts.push(planned.row.clone().into_active_model());
-            outcome.count(planned.counted, true);
-            continue;
-        };
-        let row = taxonomy_term::Model {
-            position: current.position,
-            ..planned.row.clone()
-        };
-        if row == *current {
-            outcome.count(planned.counted, false);
-            continue;
-        }
-        row.clone()
-            .into_active_model()
-            .reset_all()
-            .update(txn)
-            .await?;
-        journal.record(
-            "taxonomy_term",
-            *id,
-            ChangeOp::Update,
-            serde_json::to_value(current).ok(),
-            serde_json::to_value(&row).ok(),
-        );
-        outcome.count(planned.counted, true);
-    }
-    // Parents come first in `inserts`, and batches run in order, so every parent row exists
-    // when its children are inserted.
-    insert_rows(txn, inserts).await
 }
 
 /// What [`write_services`] reads of a stored listing to tell whether a feed changes it.
@@ -1083,8 +761,7 @@ const STORED_CHILDREN: Parts = Parts {
 /// children only when the feed changes them), unchanged ones left alone. Returns the last
 /// feed position written (0 when none was).
 async fn write_services(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
+    txn: &FeedTransaction<'_>,
     services: &[&DecodedService],
     outcome: &mut Outcome,
 ) -> store::Result<i64> {
@@ -1092,8 +769,8 @@ async fn write_services(
         return Ok(0);
     }
     let ids: Vec<Uuid> = services.iter().map(|s| s.id()).collect();
-    let rows = find_by_ids::<service::Entity, _>(txn, service::Column::Id, &ids).await?;
-    let stored: HashMap<Uuid, ServiceRecord> = listing::load_with(txn, rows, STORED_CHILDREN)
+    let stored: HashMap<Uuid, ServiceRecord> = txn
+        .stored_listings(&ids, STORED_CHILDREN)
         .await?
         .into_iter()
         .map(|record| (record.id(), record))
@@ -1112,7 +789,7 @@ async fn write_services(
             None => outcome.unchanged += 1,
         }
     }
-    listing::write(txn, actor, Scope::Published, batch).await
+    txn.write_listings(batch).await
 }
 
 /// A new listing, as the feed gives it.

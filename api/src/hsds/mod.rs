@@ -5,7 +5,7 @@
 //! organisations, locations and taxonomies around it) into the profile's objects; the REST face
 //! in `openreferral` and the export both answer with them. [`decode`] reads a document's objects
 //! into listing rows, and [`import`] resolves their references and writes them through the
-//! listing writer.
+//! store (the listing writer, and [`crate::store::records`] for the other records).
 
 pub mod decode;
 pub mod encode;

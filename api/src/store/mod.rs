@@ -11,6 +11,7 @@ pub mod event;
 pub mod listing;
 pub mod openreferral;
 pub mod organization;
+pub mod records;
 pub mod service;
 pub mod taxonomy;
 
