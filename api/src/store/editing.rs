@@ -152,6 +152,20 @@ async fn stored(txn: &DatabaseTransaction, id: Uuid) -> Result<service::Model> {
         .ok_or_else(|| Error::NotFound("no service with this id".into()))
 }
 
+/// Writes one listing through the listing writer and commits; returns the service row as
+/// stored and the feed position to wait for.
+async fn write_and_commit(
+    txn: DatabaseTransaction,
+    caller: &Caller,
+    write: ListingWrite,
+) -> Result<(service::Model, i64)> {
+    let id = write.rows.service.id;
+    let seq = listing::write(&txn, &Actor::from(caller), Scope::Whole, vec![write]).await?;
+    let written = stored(&txn, id).await?;
+    txn.commit().await?;
+    Ok((written, seq))
+}
+
 /// Creates a listing; returns it with the feed position to wait for.
 pub async fn create_service(
     db: &DatabaseConnection,
@@ -178,10 +192,7 @@ pub async fn create_service(
         before: None,
         after: After::Snapshot,
     };
-    let seq = listing::write(&txn, &Actor::from(caller), Scope::Whole, vec![write]).await?;
-    let created = stored(&txn, id).await?;
-    txn.commit().await?;
-    Ok((created, seq))
+    write_and_commit(txn, caller, write).await
 }
 
 /// Loads a service for a write by `caller`, checking it exists and may be edited.
@@ -245,10 +256,7 @@ pub async fn update_service(
         before,
         after: After::Snapshot,
     };
-    let seq = listing::write(&txn, &Actor::from(caller), Scope::Whole, vec![write]).await?;
-    let updated = stored(&txn, id).await?;
-    txn.commit().await?;
-    Ok((updated, seq))
+    write_and_commit(txn, caller, write).await
 }
 
 /// Takes a listing out of the directory (status DEFUNCT) when `expected_version` is current.
@@ -335,10 +343,7 @@ async fn amend(
         before,
         after: After::Snapshot,
     };
-    let seq = listing::write(&txn, &Actor::from(caller), Scope::Whole, vec![write]).await?;
-    let updated = stored(&txn, id).await?;
-    txn.commit().await?;
-    Ok((updated, seq))
+    write_and_commit(txn, caller, write).await
 }
 
 /// Creates or updates an organisation (creating needs an admin; updating, its editor).
