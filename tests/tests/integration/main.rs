@@ -10,6 +10,7 @@ mod demo;
 mod editing;
 mod filters;
 mod fuzz;
+mod independent;
 mod index_faults;
 mod openreferral;
 mod openreferral_import;
