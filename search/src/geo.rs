@@ -118,19 +118,36 @@ fn valid_outward(outward: &str) -> Option<String> {
     ok.then_some(letters)
 }
 
-/// Validates a catchment prefix: a postcode area ("GL") or district ("GL50"), upper-cased,
-/// without spaces.
+/// The UK's postcode areas (with the Channel Islands' and the Isle of Man's): the letters every
+/// postcode starts with.
+pub const POSTCODE_AREAS: &[&str] = &[
+    "AB", "AL", "B", "BA", "BB", "BD", "BH", "BL", "BN", "BR", "BS", "BT", "CA", "CB", "CF", "CH",
+    "CM", "CO", "CR", "CT", "CV", "CW", "DA", "DD", "DE", "DG", "DH", "DL", "DN", "DT", "DY", "E",
+    "EC", "EH", "EN", "EX", "FK", "FY", "G", "GL", "GU", "GY", "HA", "HD", "HG", "HP", "HR", "HS",
+    "HU", "HX", "IG", "IM", "IP", "IV", "JE", "KA", "KT", "KW", "KY", "L", "LA", "LD", "LE", "LL",
+    "LN", "LS", "LU", "M", "ME", "MK", "ML", "N", "NE", "NG", "NN", "NP", "NR", "NW", "OL", "OX",
+    "PA", "PE", "PH", "PL", "PO", "PR", "RG", "RH", "RM", "S", "SA", "SE", "SG", "SK", "SL", "SM",
+    "SN", "SO", "SP", "SR", "SS", "ST", "SW", "SY", "TA", "TD", "TF", "TN", "TQ", "TR", "TS", "TW",
+    "UB", "W", "WA", "WC", "WD", "WF", "WN", "WR", "WS", "WV", "YO", "ZE",
+];
+
+/// Validates a catchment prefix: a postcode area ("GL") or district ("GL50") of a real area,
+/// upper-cased, without spaces. Two letters that name no area ("UK") are not a prefix.
 pub fn normalise_prefix(input: &str) -> Option<String> {
     let compact: String = input
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect::<String>()
         .to_ascii_uppercase();
-    if !compact.is_empty() && compact.len() <= 2 && compact.chars().all(|c| c.is_ascii_alphabetic())
+    let area = if !compact.is_empty()
+        && compact.len() <= 2
+        && compact.chars().all(|c| c.is_ascii_alphabetic())
     {
-        return Some(compact);
-    }
-    valid_outward(&compact).map(|_| compact)
+        compact.clone()
+    } else {
+        valid_outward(&compact)?
+    };
+    POSTCODE_AREAS.contains(&area.as_str()).then_some(compact)
 }
 
 /// A resolved position.
@@ -451,6 +468,17 @@ pub fn write_full_postcodes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn catchment_prefixes_name_real_postcode_areas() {
+        assert_eq!(normalise_prefix(" gl "), Some("GL".to_owned()));
+        assert_eq!(normalise_prefix("m33"), Some("M33".to_owned()));
+        assert_eq!(normalise_prefix("EC1A"), Some("EC1A".to_owned()));
+        for not_an_area in ["UK", "GB", "ZZ", "UK1", "Q1", "England", ""] {
+            assert_eq!(normalise_prefix(not_an_area), None, "{not_an_area}");
+        }
+        assert_eq!(POSTCODE_AREAS.len(), 124);
+    }
 
     #[test]
     fn postcodes_parse_in_their_shapes() {

@@ -1328,7 +1328,14 @@ fn postcode_prefixes(extent: &str) -> Vec<String> {
 mod tests {
     use serde_json::json;
 
-    use super::language_code;
+    use super::{language_code, postcode_prefixes};
+
+    #[test]
+    fn text_extents_are_read_as_postcode_areas_only_when_they_name_real_ones() {
+        assert_eq!(postcode_prefixes("M33, m41; WA14"), ["M33", "M41", "WA14"]);
+        assert!(postcode_prefixes("UK").is_empty(), "UK is no postcode area");
+        assert!(postcode_prefixes("M33, England").is_empty());
+    }
 
     #[test]
     fn languages_map_by_code_three_letter_code_or_english_name() {
