@@ -199,6 +199,19 @@ enum Unit {
     Service(usize),
 }
 
+impl Unit {
+    /// The id of this unit when it is a record of `kind`.
+    fn id_of(self, kind: Kind) -> Option<Uuid> {
+        match (self, kind) {
+            (Unit::Organization(id), Kind::Organization)
+            | (Unit::Taxonomy(id), Kind::Taxonomy)
+            | (Unit::Term(id), Kind::Term)
+            | (Unit::Location(id), Kind::Location) => Some(id),
+            _ => None,
+        }
+    }
+}
+
 /// Records `result`'s error, if any, among `failed`.
 fn collect<T>(result: Result<T, ImportError>, failed: &mut Vec<ImportError>) {
     if let Err(err) = result {
@@ -661,12 +674,12 @@ async fn write_transaction(
 /// The planned records of one kind among `units`, in their order.
 fn planned<'p, T>(
     units: &[Unit],
-    pick: fn(&Unit) -> Option<Uuid>,
+    kind: Kind,
     of_kind: &'p BTreeMap<Uuid, Planned<T>>,
 ) -> Vec<&'p Planned<T>> {
     units
         .iter()
-        .filter_map(pick)
+        .filter_map(|unit| unit.id_of(kind))
         .filter_map(|id| of_kind.get(&id))
         .collect()
 }
@@ -684,38 +697,10 @@ async fn write_units(
     units: &[Unit],
 ) -> store::Result<Outcome> {
     let mut outcome = Outcome::default();
-    let organizations = planned(
-        units,
-        |u| match u {
-            Unit::Organization(id) => Some(*id),
-            _ => None,
-        },
-        &plan.organizations,
-    );
-    let taxonomies = planned(
-        units,
-        |u| match u {
-            Unit::Taxonomy(id) => Some(*id),
-            _ => None,
-        },
-        &plan.taxonomies,
-    );
-    let terms = planned(
-        units,
-        |u| match u {
-            Unit::Term(id) => Some(*id),
-            _ => None,
-        },
-        &plan.terms,
-    );
-    let locations = planned(
-        units,
-        |u| match u {
-            Unit::Location(id) => Some(*id),
-            _ => None,
-        },
-        &plan.locations,
-    );
+    let organizations = planned(units, Kind::Organization, &plan.organizations);
+    let taxonomies = planned(units, Kind::Taxonomy, &plan.taxonomies);
+    let terms = planned(units, Kind::Term, &plan.terms);
+    let locations = planned(units, Kind::Location, &plan.locations);
     let written = txn
         .write_records(&Records {
             organizations: rows(&organizations),
