@@ -315,7 +315,7 @@ pub async fn build_docs(
             .iter()
             .filter_map(|id| terms.get(id).map(|t| t.name.clone()))
             .collect();
-        let catchments = record
+        let catchments: Vec<Catchment> = record
             .areas
             .iter()
             .filter_map(|area| match area.kind {
@@ -344,6 +344,13 @@ pub async fn build_docs(
             .filter_map(|l| Some((l.latitude?, l.longitude?)))
             .collect();
         let organization_name = record.organization.map(|o| o.name).unwrap_or_default();
+        // A feed's catchment that could not be read: the service is placed by its venues, and
+        // the search says so.
+        let catchment_unknown = catchments.is_empty()
+            && svc
+                .extra
+                .as_ref()
+                .is_some_and(|extra| extra.get("unmapped_service_areas").is_some());
         out.insert(
             svc.id,
             ServiceDoc {
@@ -360,6 +367,9 @@ pub async fn build_docs(
                 audiences: svc.audiences.0,
                 delivery_modes: svc.delivery_modes.0,
                 from_pregnancy: svc.from_pregnancy,
+                pregnancy_unknown: false,
+                ages_unknown: false,
+                catchment_unknown,
                 min_age_months: svc.min_age_months,
                 max_age_months: svc.max_age_months,
                 self_referral: svc.self_referral,

@@ -15,8 +15,9 @@ use tantivy::{
 };
 
 use crate::{
+    doc::fit,
     geo::{distance_km, longitude_span},
-    request::Sort,
+    request::{Sort, Unconfirmed},
     schema::unpack_location,
 };
 
@@ -49,6 +50,26 @@ pub struct Candidate {
     pub address: DocAddress,
     pub score: f32,
     pub distance_km: Option<f64>,
+    /// Bits of [`UNCONFIRMED`]: criteria the listing does not confirm.
+    pub unconfirmed: u8,
+}
+
+/// The criteria a search may filter on without the listing confirming them, with their index
+/// terms; a candidate's `unconfirmed` bit `i` stands for entry `i`.
+pub const UNCONFIRMED: [(Unconfirmed, &str); 3] = [
+    (Unconfirmed::Pregnancy, fit::PREGNANCY_UNKNOWN),
+    (Unconfirmed::Age, fit::AGE_UNKNOWN),
+    (Unconfirmed::Catchment, fit::CATCHMENT_UNKNOWN),
+];
+
+/// The criteria of a bit set of [`UNCONFIRMED`].
+pub fn unconfirmed(bits: u8) -> Vec<Unconfirmed> {
+    UNCONFIRMED
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1 << i) != 0)
+        .map(|(_, (criterion, _))| *criterion)
+        .collect()
 }
 
 impl Candidate {
@@ -106,6 +127,8 @@ pub struct PageCollector {
     pub age_hint: Option<f64>,
     /// The text mentions a pregnancy: services not open from pregnancy rank lower.
     pub pregnancy_hint: bool,
+    /// Which of [`UNCONFIRMED`] the search filters on (bit `i` for entry `i`).
+    pub checked: u8,
 }
 
 /// What one segment (and then all of them) found.
@@ -127,6 +150,9 @@ const FAR_FACTOR: f32 = 0.5;
 const AGE_MISMATCH_FACTOR: f32 = 0.6;
 /// For a service not open from pregnancy when the text mentions one.
 const PREGNANCY_MISMATCH_FACTOR: f32 = 0.75;
+/// For each criterion filtered on that the listing does not confirm: below the services known
+/// to fit.
+const UNCONFIRMED_FACTOR: f32 = 0.7;
 
 /// A gentle preference for nearer services: 1 at the door, about 0.86 at 10 km, 0.5 far away.
 fn distance_factor(distance: Option<f64>) -> f32 {
@@ -150,6 +176,7 @@ pub struct SegmentColumns {
     min_age: Column<f64>,
     max_age: Column<f64>,
     pregnancy: Option<StrColumn>,
+    eligibility: Option<StrColumn>,
     name_sort: Option<StrColumn>,
     covers: Option<StrColumn>,
     facets: Vec<Option<StrColumn>>,
@@ -166,6 +193,7 @@ impl SegmentColumns {
             min_age: fast.f64("min_age")?,
             max_age: fast.f64("max_age")?,
             pregnancy: fast.str("pregnancy")?,
+            eligibility: fast.str("eligibility")?,
             name_sort: fast.str("name_sort")?,
             covers: fast.str("covers")?,
             facets: FACET_FIELDS
@@ -219,6 +247,8 @@ pub struct PageSegmentCollector {
     segment: SegmentOrdinal,
     columns: Arc<SegmentColumns>,
     covers_ords: Vec<u64>,
+    /// The eligibility column's ordinal of each checked [`UNCONFIRMED`] term, with its bit.
+    unconfirmed_ords: Vec<(u64, u8)>,
     facet_columns: Vec<Option<StrColumn>>,
     facet_counts: Vec<HashMap<u64, u64>>,
     total: u64,
@@ -246,6 +276,17 @@ impl Collector for PageCollector {
                 }
             }
         }
+        let mut unconfirmed_ords = Vec::new();
+        if let Some(column) = &columns.eligibility {
+            for (i, (_, term)) in UNCONFIRMED.iter().enumerate() {
+                let bit = 1 << i;
+                if self.checked & bit != 0
+                    && let Some(ord) = column.dictionary().term_ord(term.as_bytes())?
+                {
+                    unconfirmed_ords.push((ord, bit));
+                }
+            }
+        }
         let facet_columns = if self.facets {
             columns.facets.clone()
         } else {
@@ -256,6 +297,7 @@ impl Collector for PageCollector {
             segment,
             columns,
             covers_ords,
+            unconfirmed_ords,
             facet_counts: vec![HashMap::new(); facet_columns.len()],
             facet_columns,
             total: 0,
@@ -422,6 +464,19 @@ impl SegmentCollector for PageSegmentCollector {
                 final_score *= PREGNANCY_MISMATCH_FACTOR;
             }
         }
+        let mut unconfirmed = 0;
+        if !self.unconfirmed_ords.is_empty()
+            && let Some(column) = &self.columns.eligibility
+        {
+            for ord in column.term_ords(doc) {
+                for (wanted, bit) in &self.unconfirmed_ords {
+                    if ord == *wanted {
+                        unconfirmed |= bit;
+                        final_score *= UNCONFIRMED_FACTOR;
+                    }
+                }
+            }
+        }
         let id = (u128::from(self.columns.id_hi.first(doc).unwrap_or_default()) << 64)
             | u128::from(self.columns.id_lo.first(doc).unwrap_or_default());
         let key = self.sort_key(doc, final_score, distance);
@@ -431,6 +486,7 @@ impl SegmentCollector for PageSegmentCollector {
             address: DocAddress::new(self.segment, doc),
             score: final_score,
             distance_km: distance,
+            unconfirmed,
         };
         if let Some(after) = &self.settings.after
             && candidate

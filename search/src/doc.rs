@@ -37,12 +37,21 @@ pub struct ServiceDoc {
     pub status: String,
     /// "UNIVERSAL", "TARGETED" or "SPECIALIST".
     pub level_of_need: String,
-    /// Audience codes ("MOTHERS", ...), for the audience filter and facet.
+    /// Audience codes ("MOTHERS", ...), for the audience filter and facet; a service with
+    /// role audiences (mothers, fathers, co-parents, carers) is for those only, and `BEREAVED`
+    /// or `LANGUAGE_COMMUNITY` limit it to bereaved families or to speakers of its languages.
     pub audiences: Vec<String>,
     /// Delivery mode codes ("HOME_VISIT", ...), for the delivery mode filter and facet.
     pub delivery_modes: Vec<String>,
     /// Open from pregnancy: the pregnancy filter needs it; a pregnancy in the text favours it.
     pub from_pregnancy: bool,
+    /// The listing does not say whether it takes families in pregnancy (`from_pregnancy` is
+    /// then false but not known to be so).
+    pub pregnancy_unknown: bool,
+    /// The listing gives no age range (the bounds are then open but not known to be so).
+    pub ages_unknown: bool,
+    /// The listing's catchment could not be read (it is placed by its venues' districts).
+    pub catchment_unknown: bool,
     /// The infant's youngest age in months; `None` means no lower bound.
     pub min_age_months: Option<f64>,
     /// The infant's oldest age in months; `None` means no upper bound.
@@ -91,7 +100,77 @@ impl Coverage {
     }
 }
 
+/// The roles a family may name, and the service audiences each fits. A father is a
+/// co-parent (a partner of the birthing mother) for services that welcome co-parents; a
+/// mother is not ("dads and co-parents" is no group for her).
+const ROLE_FITS: [(&str, &[&str]); 4] = [
+    ("MOTHERS", &["MOTHERS", "WHOLE_FAMILY"]),
+    ("FATHERS", &["FATHERS", "CO_PARENTS", "WHOLE_FAMILY"]),
+    ("CO_PARENTS", &["CO_PARENTS", "WHOLE_FAMILY"]),
+    ("CARERS", &["CARERS", "WHOLE_FAMILY"]),
+];
+
+/// Index terms of the eligibility field.
+pub(crate) mod fit {
+    /// Open from pregnancy.
+    pub const PREGNANCY_YES: &str = "preg:yes";
+    /// Known not to take families in pregnancy.
+    pub const PREGNANCY_NO: &str = "preg:no";
+    /// Not known.
+    pub const PREGNANCY_UNKNOWN: &str = "preg:unknown";
+    /// No age range known.
+    pub const AGE_UNKNOWN: &str = "age:unknown";
+    /// Catchment not read.
+    pub const CATCHMENT_UNKNOWN: &str = "catchment:unknown";
+    /// For bereaved families only.
+    pub const ONLY_BEREAVED: &str = "only:bereaved";
+    /// For speakers of the service's languages only.
+    pub const ONLY_LANGUAGE: &str = "only:language";
+    /// Not for a family of this role (followed by the role code).
+    pub const NOT_FOR: &str = "notfor:";
+}
+
 impl ServiceDoc {
+    /// The eligibility terms indexed for this service (see [`fit`]).
+    pub(crate) fn fit_terms(&self) -> Vec<String> {
+        let mut terms = Vec::new();
+        let pregnancy = if self.from_pregnancy {
+            fit::PREGNANCY_YES
+        } else if self.pregnancy_unknown && self.min_age_months.is_none_or(|m| m <= 0.0) {
+            fit::PREGNANCY_UNKNOWN
+        } else {
+            fit::PREGNANCY_NO
+        };
+        terms.push(pregnancy.to_owned());
+        if self.ages_unknown {
+            terms.push(fit::AGE_UNKNOWN.to_owned());
+        }
+        if self.catchment_unknown {
+            terms.push(fit::CATCHMENT_UNKNOWN.to_owned());
+        }
+        let has = |code: &str| self.audiences.iter().any(|a| a == code);
+        let roles: Vec<&str> = ROLE_FITS
+            .iter()
+            .map(|(role, _)| *role)
+            .chain(["WHOLE_FAMILY"])
+            .filter(|role| has(role))
+            .collect();
+        if !roles.is_empty() {
+            for (role, fits) in ROLE_FITS {
+                if !fits.iter().any(|f| roles.contains(f)) {
+                    terms.push(format!("{}{role}", fit::NOT_FOR));
+                }
+            }
+        }
+        if has("BEREAVED") {
+            terms.push(fit::ONLY_BEREAVED.to_owned());
+        }
+        if has("LANGUAGE_COMMUNITY") {
+            terms.push(fit::ONLY_LANGUAGE.to_owned());
+        }
+        terms
+    }
+
     /// The catchment terms indexed for this service.
     pub(crate) fn coverage_terms(&self) -> Vec<String> {
         if self.catchments.is_empty() {

@@ -19,10 +19,10 @@ use uuid::Uuid;
 
 use crate::{
     SearchError,
-    collector::{After, ColumnCache, FACET_FIELDS, PageCollector, SortKey},
+    collector::{self, After, ColumnCache, FACET_FIELDS, PageCollector, SortKey},
     doc::ServiceDoc,
     query::{self, analyse},
-    request::{Facets, Highlight, Hit, SearchRequest, SearchResults, Sort},
+    request::{Facets, Filter, Highlight, Hit, SearchRequest, SearchResults, Sort, Unconfirmed},
     schema::{self, Fields, RAW, SCHEMA_VERSION, pack_location},
     synonyms::Synonyms,
 };
@@ -251,6 +251,9 @@ impl Index {
         if doc.from_pregnancy {
             out.add_text(f.pregnancy, "yes");
         }
+        for term in doc.fit_terms() {
+            out.add_text(f.eligibility, term);
+        }
         if doc.free {
             out.add_text(f.free, "yes");
         }
@@ -366,6 +369,7 @@ impl Index {
             },
             age_hint: hints.age_months,
             pregnancy_hint: hints.pregnancy,
+            checked: checked_criteria(&request.filter),
         };
         let mut fruit = searcher.search(&*query, &collector)?;
         let has_next_page = fruit.candidates.len() > request.first;
@@ -393,6 +397,7 @@ impl Index {
                 distance_km: candidate.distance_km,
                 cursor: encode_cursor(request.sort, &candidate.key, candidate.id),
                 highlights,
+                unconfirmed: collector::unconfirmed(candidate.unconfirmed),
             });
         }
         let [
@@ -567,10 +572,28 @@ fn decode_cursor(cursor: &str, sort: Sort) -> Result<After, SearchError> {
     Ok(After { key, id })
 }
 
+/// The bits of [`collector::UNCONFIRMED`] a filter checks.
+fn checked_criteria(filter: &Filter) -> u8 {
+    let mut bits = 0;
+    for (i, (criterion, _)) in collector::UNCONFIRMED.iter().enumerate() {
+        let on = match criterion {
+            Unconfirmed::Pregnancy => filter.pregnant,
+            Unconfirmed::Age => filter.infant_age_months.is_some(),
+            Unconfirmed::Catchment => filter.covers.is_some(),
+        };
+        if on {
+            bits |= 1 << i;
+        }
+    }
+    bits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Catchment, Coverage, Filter};
+    use std::collections::HashMap;
+
+    use crate::{Catchment, Coverage, FamilyFilter, Filter};
 
     fn doc(name: &str, level: &str, catchment: Catchment) -> ServiceDoc {
         ServiceDoc {
@@ -660,6 +683,110 @@ mod tests {
                 .iter()
                 .any(|h| h.snippet.contains("<b>"))
         );
+    }
+
+    #[test]
+    fn families_see_only_what_they_can_use_and_unknown_fits_rank_lower_with_a_mark() {
+        let index = Index::in_memory(Synonyms::parse([crate::synonyms::BUILT_IN])).expect("index");
+        let with = |name: &str, audiences: &[&str], tweak: fn(&mut ServiceDoc)| {
+            let mut d = doc(name, "UNIVERSAL", Catchment::National);
+            d.id = Uuid::new_v4();
+            d.audiences = audiences.iter().map(|a| (*a).to_owned()).collect();
+            tweak(&mut d);
+            d
+        };
+        let docs = vec![
+            with("Dads group", &["FATHERS"], |_| {}),
+            with("Mums group", &["MOTHERS"], |_| {}),
+            with("Parents group", &["MOTHERS", "CO_PARENTS"], |_| {}),
+            with("Anyone group", &[], |d| d.from_pregnancy = true),
+            with("Loss group", &["BEREAVED"], |_| {}),
+            with("Arabic mums", &["MOTHERS", "LANGUAGE_COMMUNITY"], |d| {
+                d.languages = vec!["ar".into()];
+            }),
+            with("Unknown group", &[], |d| {
+                d.pregnancy_unknown = true;
+                d.ages_unknown = true;
+            }),
+            with("Toddlers", &[], |d| {
+                d.pregnancy_unknown = true;
+                d.min_age_months = Some(12.0);
+            }),
+        ];
+        index.apply(&docs, &[], 1).expect("apply");
+        let names = |filter: Filter| -> Vec<String> {
+            let found = index.search(&request(filter)).expect("search");
+            let by_id: HashMap<Uuid, &str> = docs.iter().map(|d| (d.id, d.name.as_str())).collect();
+            let mut names: Vec<String> =
+                found.hits.iter().map(|h| by_id[&h.id].to_owned()).collect();
+            names.sort();
+            names
+        };
+        let family = |audiences: &[&str], bereaved: bool, languages: &[&str]| Filter {
+            family: Some(FamilyFilter {
+                audiences: audiences.iter().map(|a| (*a).to_owned()).collect(),
+                bereaved,
+                languages: languages.iter().map(|l| (*l).to_owned()).collect(),
+            }),
+            ..Filter::default()
+        };
+        assert_eq!(
+            names(family(&["FATHERS"], false, &[])),
+            [
+                "Anyone group",
+                "Dads group",
+                "Parents group",
+                "Toddlers",
+                "Unknown group"
+            ]
+        );
+        assert_eq!(
+            names(family(&["MOTHERS"], false, &["sk"])),
+            [
+                "Anyone group",
+                "Mums group",
+                "Parents group",
+                "Toddlers",
+                "Unknown group"
+            ]
+        );
+        assert!(names(family(&["MOTHERS"], false, &["ar"])).contains(&"Arabic mums".to_owned()));
+        assert!(names(family(&[], true, &[])).contains(&"Loss group".to_owned()));
+        assert_eq!(
+            names(Filter::default()).len(),
+            docs.len(),
+            "no family: nothing left out"
+        );
+        // Pregnancy: known yes first, unknown kept below it with a mark, known no left out.
+        let pregnant = index
+            .search(&request(Filter {
+                pregnant: true,
+                family: Some(FamilyFilter::default()),
+                ..Filter::default()
+            }))
+            .expect("search");
+        let first = pregnant.hits.first().expect("a hit");
+        assert_eq!(first.id, docs[3].id);
+        assert!(first.unconfirmed.is_empty());
+        let unknown = pregnant
+            .hits
+            .iter()
+            .find(|h| h.id == docs[6].id)
+            .expect("the unknown one is kept");
+        assert_eq!(unknown.unconfirmed, vec![Unconfirmed::Pregnancy]);
+        assert!(unknown.score < first.score);
+        assert!(
+            !pregnant.hits.iter().any(|h| h.id == docs[7].id),
+            "toddlers start at 12 months"
+        );
+        let aged = index
+            .search(&request(Filter {
+                infant_age_months: Some(4.0),
+                ..Filter::default()
+            }))
+            .expect("search");
+        let unknown = aged.hits.iter().find(|h| h.id == docs[6].id).expect("kept");
+        assert_eq!(unknown.unconfirmed, vec![Unconfirmed::Age]);
     }
 }
 

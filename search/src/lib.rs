@@ -6,6 +6,7 @@
 mod collector;
 pub mod dir;
 pub mod doc;
+pub mod family;
 pub mod geo;
 mod index;
 pub mod osgb;
@@ -16,7 +17,10 @@ pub mod synonyms;
 
 pub use doc::{Catchment, Coverage, ServiceDoc};
 pub use index::{Index, day_number};
-pub use request::{Facets, Filter, Highlight, Hit, Near, SearchRequest, SearchResults, Sort};
+pub use request::{
+    Facets, FamilyFilter, Filter, Highlight, Hit, Near, SearchRequest, SearchResults, Sort,
+    Unconfirmed,
+};
 pub use schema::SCHEMA_VERSION;
 pub use synonyms::Synonyms;
 

@@ -14,7 +14,8 @@ use tantivy::{
 };
 
 use crate::{
-    request::Filter,
+    doc::fit,
+    request::{FamilyFilter, Filter},
     schema::{ENGLISH, Fields, RAW},
     synonyms::{Synonyms, words},
 };
@@ -367,8 +368,17 @@ pub fn filter_clauses(fields: &Fields, filter: &Filter) -> Vec<(Occur, Box<dyn Q
     if let Some(org) = filter.organization_id {
         clauses.push(must(any_of(fields.organization_id, &[org.to_string()])));
     }
+    if filter.pregnant {
+        let fits = [
+            fit::PREGNANCY_YES.to_owned(),
+            fit::PREGNANCY_UNKNOWN.to_owned(),
+        ];
+        clauses.push(must(any_of(fields.eligibility, &fits)));
+    }
+    if let Some(family) = &filter.family {
+        clauses.extend(family_exclusions(fields, family));
+    }
     for (on, field, value) in [
-        (filter.pregnant, fields.pregnancy, "yes"),
         (filter.free_only, fields.free, "yes"),
         (filter.self_referral, fields.referral, "SELF"),
     ] {
@@ -396,6 +406,40 @@ pub fn filter_clauses(fields: &Fields, filter: &Filter) -> Vec<(Occur, Box<dyn Q
         clauses.push(must(any_of(fields.covers, &place.terms())));
     }
     clauses
+}
+
+/// Leaves out services limited to another audience than the family's.
+fn family_exclusions(fields: &Fields, family: &FamilyFilter) -> Vec<(Occur, Box<dyn Query>)> {
+    let term = |value: &str| -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(fields.eligibility, value),
+            IndexRecordOption::Basic,
+        ))
+    };
+    let mut out = Vec::new();
+    if !family.audiences.is_empty() {
+        // Left out when it is not for any of the family's roles.
+        let not_for: Vec<(Occur, Box<dyn Query>)> = family
+            .audiences
+            .iter()
+            .map(|role| (Occur::Must, term(&format!("{}{role}", fit::NOT_FOR))))
+            .collect();
+        out.push((
+            Occur::MustNot,
+            Box::new(BooleanQuery::new(not_for)) as Box<dyn Query>,
+        ));
+    }
+    if !family.bereaved {
+        out.push((Occur::MustNot, term(fit::ONLY_BEREAVED)));
+    }
+    if !family.languages.is_empty() {
+        let other_language = BooleanQuery::new(vec![
+            (Occur::Must, term(fit::ONLY_LANGUAGE)),
+            (Occur::MustNot, any_of(fields.language, &family.languages)),
+        ]);
+        out.push((Occur::MustNot, Box::new(other_language) as Box<dyn Query>));
+    }
+    out
 }
 
 /// The whole query: text (must match when given) and filters (must hold), with the hints the

@@ -31,7 +31,8 @@ pub struct Filter {
     pub delivery_modes: Vec<String>,
     /// An infant's age in months that the service's age range includes (absent bounds are open).
     pub infant_age_months: Option<f64>,
-    /// Only services open from pregnancy.
+    /// Only services open from pregnancy, or whose fit with a pregnancy is unknown (those rank
+    /// lower and are marked).
     pub pregnant: bool,
     /// Only services families may refer themselves to.
     pub self_referral: bool,
@@ -47,6 +48,34 @@ pub struct Filter {
     pub verified_since_day: Option<i64>,
     /// Empty means ACTIVE only.
     pub statuses: Vec<String>,
+    /// Who the family is: services limited to another audience are left out.
+    pub family: Option<FamilyFilter>,
+}
+
+/// The family a search is for, as exclusions.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FamilyFilter {
+    /// Who in the family ("MOTHERS", "FATHERS", "CO_PARENTS", "CARERS"): a service limited to
+    /// other audiences is left out. Empty: anyone.
+    pub audiences: Vec<String>,
+    /// Whether the family is bereaved; services for bereaved families only are left out
+    /// otherwise.
+    pub bereaved: bool,
+    /// The languages the family speaks: a group for speakers of other languages only is left
+    /// out. Empty: not known, nothing left out.
+    pub languages: Vec<String>,
+}
+
+/// An eligibility criterion a search filtered on whose fit with a service is not known: the
+/// listing does not say. Such services are kept, rank lower and carry the mark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unconfirmed {
+    /// The listing does not say whether it takes families in pregnancy.
+    Pregnancy,
+    /// The listing gives no age range.
+    Age,
+    /// The listing's catchment could not be read; it is placed by its venues.
+    Catchment,
 }
 
 /// A point to measure distances from, and optionally a radius to keep within.
@@ -111,6 +140,8 @@ pub struct Hit {
     pub cursor: String,
     /// Highlighted snippets; empty unless the request asked for them and had text.
     pub highlights: Vec<Highlight>,
+    /// Criteria the search filtered on that the listing does not confirm.
+    pub unconfirmed: Vec<Unconfirmed>,
 }
 
 /// Counts of one facet's values over the whole filtered result set, largest first.

@@ -13,7 +13,7 @@ use tantivy::{
 };
 
 /// Bumped whenever fields or analyzers change; a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
@@ -43,6 +43,7 @@ pub struct Fields {
     pub language: Field,
     pub organization_id: Field,
     pub pregnancy: Field,
+    pub eligibility: Field,
     pub free: Field,
     pub covers: Field,
     pub min_age: Field,
@@ -89,6 +90,7 @@ pub fn build() -> (Schema, Fields) {
         language: builder.add_text_field("language", STRING),
         organization_id: builder.add_text_field("organization_id", STRING),
         pregnancy: builder.add_text_field("pregnancy", STRING | FAST),
+        eligibility: builder.add_text_field("eligibility", STRING | FAST),
         free: builder.add_text_field("free", STRING),
         covers: builder.add_text_field("covers", keyword),
         min_age: builder.add_f64_field("min_age", number.clone()),

@@ -215,6 +215,7 @@ impl ServiceFilter {
                 .verified_within_days
                 .map(|days| today - i64::from(days)),
             statuses: stored.statuses.iter().map(|s| entity_code(*s)).collect(),
+            family: None,
         })
     }
 }

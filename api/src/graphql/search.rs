@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
-use search::{SearchRequest, Sort};
+use search::{FamilyFilter, SearchRequest, Sort, Unconfirmed, family::Family};
 
 use super::{
+    enums::Audience,
     filter::ServiceFilter,
     loaders::Loaders,
     pagination::{PageInfo, connection, page_size},
@@ -38,6 +39,119 @@ pub struct Highlight {
     pub snippet: String,
 }
 
+/// An eligibility criterion a search filtered on that a listing does not confirm: the listing
+/// says nothing of it, so the service is kept, ranked below those known to fit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum UnconfirmedCriterion {
+    /// Whether it takes families in pregnancy.
+    Pregnancy,
+    /// Whether the baby's age is in its range.
+    Age,
+    /// Whether its catchment covers the postcode (its catchment could not be read; it is
+    /// placed by its venues).
+    Catchment,
+}
+
+impl From<Unconfirmed> for UnconfirmedCriterion {
+    fn from(value: Unconfirmed) -> Self {
+        match value {
+            Unconfirmed::Pregnancy => Self::Pregnancy,
+            Unconfirmed::Age => Self::Age,
+            Unconfirmed::Catchment => Self::Catchment,
+        }
+    }
+}
+
+/// What a search read from its words about the family, and applied as filters unless the
+/// search said `interpret: false` or gave the same filter itself.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct SearchInterpretation {
+    /// Whether the reading was applied (false with `interpret: false`: then this says what
+    /// would have been).
+    pub applied: bool,
+    /// Who the search is for: services limited to other audiences are left out.
+    pub audiences: Vec<Audience>,
+    /// The family is expecting: services known not to take pregnancies are left out.
+    pub pregnant: bool,
+    /// The family's baby has died: bereavement services are shown (they are left out of other
+    /// searches).
+    pub bereaved: bool,
+    /// The baby's age in months: services whose range excludes it are left out.
+    pub infant_age_months: Option<f64>,
+    /// Languages the family speaks (ISO 639 codes): groups for speakers of other languages
+    /// only are left out.
+    pub languages: Vec<String>,
+    /// The words that were read.
+    pub phrases: Vec<String>,
+}
+
+/// Infant ages read from words above this many months are taken as someone else's age.
+const MAX_READ_AGE_MONTHS: f64 = 60.0;
+
+/// Which filters the search gave itself (they win over what the words say).
+struct Explicit {
+    pregnant: bool,
+    age: bool,
+    audiences: bool,
+    languages: bool,
+}
+
+impl Explicit {
+    fn of(filter: &ServiceFilter) -> Self {
+        Self {
+            pregnant: filter.pregnant.is_some(),
+            age: filter.infant_age_months.is_some(),
+            audiences: filter.audiences.as_ref().is_some_and(|a| !a.is_empty()),
+            languages: filter.languages.as_ref().is_some_and(|l| !l.is_empty()),
+        }
+    }
+
+    /// What of `family` applies given these explicit filters.
+    fn interpretation(&self, family: Family, applied: bool) -> SearchInterpretation {
+        SearchInterpretation {
+            applied,
+            audiences: if self.audiences {
+                Vec::new()
+            } else {
+                family
+                    .audiences
+                    .iter()
+                    .filter_map(|code| entity::Audience::parse(code).map(Into::into))
+                    .collect()
+            },
+            pregnant: !self.pregnant && family.pregnant,
+            bereaved: family.bereaved,
+            infant_age_months: family
+                .infant_age_months
+                .filter(|age| !self.age && *age <= MAX_READ_AGE_MONTHS)
+                .map(|age| (age * 10.0).round() / 10.0),
+            languages: if self.languages {
+                Vec::new()
+            } else {
+                family.languages
+            },
+            phrases: family.phrases,
+        }
+    }
+}
+
+/// Narrows `filter` by what was read.
+fn apply(filter: &mut search::Filter, reading: &SearchInterpretation) {
+    filter.pregnant |= reading.pregnant;
+    if reading.infant_age_months.is_some() {
+        filter.infant_age_months = reading.infant_age_months;
+    }
+    filter.family = Some(FamilyFilter {
+        audiences: reading
+            .audiences
+            .iter()
+            .map(|a| entity::Audience::from(*a).as_str().to_owned())
+            .collect(),
+        bereaved: reading.bereaved,
+        languages: reading.languages.clone(),
+    });
+}
+
 /// A search hit.
 #[derive(Clone, Debug, SimpleObject)]
 pub struct SearchEdge {
@@ -49,6 +163,9 @@ pub struct SearchEdge {
     pub distance_km: Option<f64>,
     /// Where the text matched.
     pub highlights: Vec<Highlight>,
+    /// Criteria the search filtered on that the listing does not confirm (it says nothing of
+    /// them): the service may fit; check with it.
+    pub unconfirmed: Vec<UnconfirmedCriterion>,
     /// The service.
     pub node: Service,
 }
@@ -90,6 +207,8 @@ pub struct SearchResults {
     pub page_info: PageInfo,
     /// Facet counts over all matches.
     pub facets: SearchFacets,
+    /// What the search read from its words about the family; null without text.
+    pub interpretation: Option<SearchInterpretation>,
 }
 
 fn label(code: &str) -> String {
@@ -153,7 +272,10 @@ const SEARCH_COST: usize = 1_000;
 #[Object]
 impl SearchQuery {
     /// Finds services: free text with synonyms and typo tolerance, exact filters (statuses
-    /// default to ACTIVE), distance from a place, facets and highlights.
+    /// default to ACTIVE), distance from a place, facets and highlights. With `interpret` (the
+    /// default), who the family is is read from the text (a father, a pregnancy, the baby's
+    /// age, a language, a bereavement) and filters the results, filters given here winning;
+    /// `interpretation` says what was read. `interpret: false`: the words only rank.
     #[graphql(
         complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity + SEARCH_COST"
     )]
@@ -167,6 +289,7 @@ impl SearchQuery {
         #[graphql(default_with = "Some(SearchSort::Relevance)")] sort: Option<SearchSort>,
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
+        #[graphql(default_with = "Some(true)")] interpret: Option<bool>,
     ) -> async_graphql::Result<SearchResults> {
         let first = usize::try_from(page_size(first.unwrap_or(20))?).unwrap_or_default();
         if text.as_ref().is_some_and(|t| t.chars().count() > 500) {
@@ -176,7 +299,16 @@ impl SearchQuery {
         let today = today();
         let filter = filter.unwrap_or_default();
         filter.check_access(ctx.data::<crate::auth::Caller>()?)?;
-        let filter = filter.into_search(ctx, today)?;
+        let explicit = Explicit::of(&filter);
+        let mut filter = filter.into_search(ctx, today)?;
+        let interpret = interpret.unwrap_or(true);
+        let interpretation = text
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| explicit.interpretation(search::family::built_in().read(t), interpret));
+        if let Some(reading) = interpretation.as_ref().filter(|_| interpret) {
+            apply(&mut filter, reading);
+        }
         let near = near.map(|n| n.resolve(ctx)).transpose()?;
         if sort == SearchSort::Distance && near.is_none() {
             return Err(ApiError::bad_input("sort DISTANCE needs near").into());
@@ -238,6 +370,7 @@ impl SearchQuery {
                         snippet: h.snippet,
                     })
                     .collect(),
+                unconfirmed: hit.unconfirmed.into_iter().map(Into::into).collect(),
                 node: Service(row.clone()),
             },
             results.has_next_page,
@@ -270,6 +403,7 @@ impl SearchQuery {
                 delivery_modes: counts(results.facets.delivery_modes, &none),
                 referral_routes: counts(results.facets.referral_routes, &none),
             },
+            interpretation,
         })
     }
 

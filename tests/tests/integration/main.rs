@@ -12,6 +12,7 @@ mod filters;
 mod fuzz;
 mod independent;
 mod index_faults;
+mod interpretation;
 mod openreferral;
 mod openreferral_import;
 mod operators;

@@ -31,7 +31,8 @@ fn schema_keeps_the_contract_names() {
         "scalar DateTime",
         "services(filter: ServiceFilter, first: Int = 20, after: String): ServiceConnection!",
         "events(near: NearInput, from: DateTime, to: DateTime, first: Int = 20, after: String): EventConnection!",
-        "search(text: String, filter: ServiceFilter, near: NearInput, sort: SearchSort = RELEVANCE, first: Int = 20, after: String): SearchResults!",
+        // The contract's arguments, in order; arguments added after them keep the contract.
+        "search(text: String, filter: ServiceFilter, near: NearInput, sort: SearchSort = RELEVANCE, first: Int = 20, after: String, interpret: Boolean = true): SearchResults!",
         "suggest(prefix: String!, limit: Int = 8): [String!]!",
         "geocode(postcode: String!): GeoPoint!",
         "type SearchFacets {",
