@@ -315,16 +315,27 @@ pub async fn build_docs(
             .iter()
             .filter_map(|id| terms.get(id).map(|t| t.name.clone()))
             .collect();
-        let catchments = record
+        let catchments: Vec<Catchment> = record
             .areas
             .iter()
             .filter_map(|area| match area.kind {
                 ServiceAreaKind::National => Some(Catchment::National),
-                ServiceAreaKind::PostcodePrefix => area
-                    .postcode_prefix
+                ServiceAreaKind::PostcodePrefix => {
+                    let prefix = area.postcode_prefix.as_deref()?;
+                    match search::geo::normalise_sector(prefix) {
+                        Some(sector) => Some(Catchment::Sectors(vec![sector])),
+                        None => search::geo::normalise_prefix(prefix).map(Catchment::PostcodePrefix),
+                    }
+                }
+                ServiceAreaKind::AdministrativeArea => area
+                    .area_code
+                    .clone()
+                    .map(Catchment::AdministrativeArea),
+                ServiceAreaKind::Polygon => area
+                    .extent
                     .as_deref()
-                    .and_then(search::geo::normalise_prefix)
-                    .map(Catchment::PostcodePrefix),
+                    .and_then(|extent| geo.sectors_in_geojson(extent))
+                    .map(Catchment::Sectors),
                 ServiceAreaKind::Radius => match (area.latitude, area.longitude, area.radius_km) {
                     (Some(lat), Some(lon), Some(radius)) => {
                         Some(Catchment::Sectors(geo.sectors_within(lat, lon, radius)))
@@ -367,6 +378,7 @@ pub async fn build_docs(
                 free: svc.free,
                 languages: svc.languages.0,
                 assured_date: svc.assured_date,
+                catchment_known: !catchments.is_empty(),
                 catchments,
                 location_districts,
                 locations: points,

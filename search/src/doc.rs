@@ -10,8 +10,12 @@ pub enum Catchment {
     National,
     /// A postcode area ("GL") or district ("GL50"), upper case without spaces.
     PostcodePrefix(String),
-    /// The postcode sectors ("GL50 3") whose centroids lie in a circle, resolved when indexing.
+    /// The postcode sectors ("GL50 3") whose centroids lie in a circle or a polygon, or a sector
+    /// given as such, resolved when indexing.
     Sectors(Vec<String>),
+    /// An administrative area by its GSS code: a country, region, county, metropolitan county,
+    /// district, unitary authority or London borough ("E08000009").
+    AdministrativeArea(String),
 }
 
 /// A service as the index holds it.
@@ -59,6 +63,9 @@ pub struct ServiceDoc {
     pub assured_date: Option<NaiveDate>,
     /// Catchments; empty means the service serves only where its locations are.
     pub catchments: Vec<Catchment>,
+    /// Whether the catchment was read: false when the service gave none that could be read and
+    /// its locations' districts stand in for it.
+    pub catchment_known: bool,
     /// Postcode districts of the service's locations (the catchment when it has none).
     pub location_districts: Vec<String>,
     /// WGS84 (latitude, longitude) of the service's locations.
@@ -74,9 +81,22 @@ pub struct Coverage {
     pub district: String,
     /// The postcode sector ("GL50 3"), when known.
     pub sector: Option<String>,
+    /// GSS codes of the areas the place lies in (district, county, metropolitan county or
+    /// region, country); for a bare district, the codes its sectors agree on.
+    pub codes: Vec<String>,
 }
 
 impl Coverage {
+    /// Where a resolved postcode lies.
+    pub fn of(point: &crate::geo::GeoPoint) -> Self {
+        Self {
+            area: point.parsed.area.clone(),
+            district: point.parsed.outward.clone(),
+            sector: point.parsed.sector(),
+            codes: point.codes.clone(),
+        }
+    }
+
     /// The index terms a service covering this place carries.
     pub(crate) fn terms(&self) -> Vec<String> {
         let mut terms = vec![
@@ -87,6 +107,7 @@ impl Coverage {
         if let Some(sector) = &self.sector {
             terms.push(format!("S:{sector}"));
         }
+        terms.extend(self.codes.iter().map(|code| format!("G:{code}")));
         terms
     }
 }
@@ -116,6 +137,7 @@ impl ServiceDoc {
                 Catchment::Sectors(sectors) => {
                     terms.extend(sectors.iter().map(|s| format!("S:{s}")))
                 }
+                Catchment::AdministrativeArea(code) => terms.push(format!("G:{code}")),
             }
         }
         terms.sort();
