@@ -79,7 +79,7 @@ async fn catchments_in_every_form_are_searched_by_postcode() {
         .await;
     let report = &data["importOpenReferral"];
     assert_eq!(report["failed"], json!([]), "{report}");
-    assert_eq!(report["imported"], 13, "{report}");
+    assert_eq!(report["imported"], 12, "{report}");
     assert_eq!(
         report["warnings"][0]["path"], "/10/service_areas/0/extent",
         "{report}"
@@ -261,7 +261,7 @@ async fn the_command_line_import_reports_unread_catchments_by_path() {
         .expect("signpost import runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
-    assert!(stdout.contains("imported 13"), "{stdout}");
+    assert!(stdout.contains("imported 12"), "{stdout}");
     assert!(stdout.contains("warnings 1"), "{stdout}");
     assert!(
         stdout.contains("/10/service_areas/0/extent: could not read"),
