@@ -324,13 +324,14 @@ pub async fn build_docs(
                     let prefix = area.postcode_prefix.as_deref()?;
                     match search::geo::normalise_sector(prefix) {
                         Some(sector) => Some(Catchment::Sectors(vec![sector])),
-                        None => search::geo::normalise_prefix(prefix).map(Catchment::PostcodePrefix),
+                        None => {
+                            search::geo::normalise_prefix(prefix).map(Catchment::PostcodePrefix)
+                        }
                     }
                 }
-                ServiceAreaKind::AdministrativeArea => area
-                    .area_code
-                    .clone()
-                    .map(Catchment::AdministrativeArea),
+                ServiceAreaKind::AdministrativeArea => {
+                    area.area_code.clone().map(Catchment::AdministrativeArea)
+                }
                 ServiceAreaKind::Polygon => area
                     .extent
                     .as_deref()

@@ -114,9 +114,10 @@ const NAME_PREFIXES: &[&str] = &[
 fn starts_with(tokens: &[Token], phrase: &str) -> Option<usize> {
     let words: Vec<&str> = phrase.split(' ').collect();
     let matches = words.len() <= tokens.len()
-        && words.iter().zip(tokens).all(|(word, token)| {
-            matches!(token, Token::Word { lower, .. } if lower == word)
-        });
+        && words
+            .iter()
+            .zip(tokens)
+            .all(|(word, token)| matches!(token, Token::Word { lower, .. } if lower == word));
     matches.then_some(words.len())
 }
 
@@ -312,7 +313,10 @@ impl Areas {
                 i += 1;
                 continue;
             };
-            if let Some(used) = NAME_PREFIXES.iter().find_map(|prefix| starts_with(&tokens[i..], prefix)) {
+            if let Some(used) = NAME_PREFIXES
+                .iter()
+                .find_map(|prefix| starts_with(&tokens[i..], prefix))
+            {
                 // "London Borough of Camden": the words before a name, never a place themselves.
                 i += used;
                 continue;
@@ -416,7 +420,10 @@ fn postcode_prefix(original: &str, prose: bool) -> Option<String> {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Token {
-    Word { lower: String, original: String },
+    Word {
+        lower: String,
+        original: String,
+    },
     /// A comma, semicolon, slash, bracket or line break: places never span one.
     Break,
 }
@@ -503,13 +510,19 @@ mod tests {
     #[test]
     fn the_lists_load() {
         let areas = embedded();
-        assert_eq!(areas.get("E08000009").map(|a| a.name.as_str()), Some("Trafford"));
+        assert_eq!(
+            areas.get("E08000009").map(|a| a.name.as_str()),
+            Some("Trafford")
+        );
         assert_eq!(
             areas.with_ancestors("E08000009"),
             ["E08000009", "E11000001", "E92000001"]
         );
         assert_eq!(areas.code_of_name("Bristol"), Some("E06000023"));
-        assert_eq!(areas.code_of_name("Bournemouth, Christchurch and Poole"), Some("E06000058"));
+        assert_eq!(
+            areas.code_of_name("Bournemouth, Christchurch and Poole"),
+            Some("E06000058")
+        );
     }
 
     #[test]
@@ -524,7 +537,10 @@ mod tests {
             read("Trafford, Stockport & the City of Manchester").places,
             [area("E08000009"), area("E08000007"), area("E08000003")]
         );
-        assert_eq!(read("Bath and North East Somerset").places, [area("E06000022")]);
+        assert_eq!(
+            read("Bath and North East Somerset").places,
+            [area("E06000022")]
+        );
         assert_eq!(read("London Borough of Camden").places, [area("E09000007")]);
         assert_eq!(read("City of London").places, [area("E09000001")]);
         assert_eq!(read("London").places, [area("E12000007")]);

@@ -724,7 +724,12 @@ mod tests {
         let cheltenham = geo.resolve("GL50 3").expect("known");
         assert_eq!(cheltenham.codes, ["E07000078", "E10000013", "E92000001"]);
         // Camden: a London borough, in London.
-        assert!(geo.resolve("NW1 0").expect("known").codes.contains(&"E12000007".to_owned()));
+        assert!(
+            geo.resolve("NW1 0")
+                .expect("known")
+                .codes
+                .contains(&"E12000007".to_owned())
+        );
         // A district takes the codes all its sectors share.
         assert_eq!(
             geo.resolve("M33").expect("district").codes,
@@ -744,7 +749,10 @@ mod tests {
             [[-2.325,53.423],[-2.318,53.423],[-2.318,53.429],[-2.325,53.429],[-2.325,53.423]]]}}"#;
         let sectors = geo.sectors_in_geojson(polygon).expect("a polygon");
         for inside in ["M33 2", "M33 3", "M33 4", "M33 5", "M33 6"] {
-            assert!(sectors.contains(&inside.to_owned()), "{inside}: {sectors:?}");
+            assert!(
+                sectors.contains(&inside.to_owned()),
+                "{inside}: {sectors:?}"
+            );
         }
         assert!(!sectors.contains(&"M33 7".to_owned()), "in the hole");
         assert!(!sectors.iter().any(|s| s.starts_with("SK")), "{sectors:?}");
@@ -759,7 +767,11 @@ mod tests {
             r#"{"type":"Polygon","coordinates":[[[0,0],[1,1]]]}"#,
             "Trafford",
         ] {
-            assert_eq!(geo.sectors_in_geojson(not_a_polygon), None, "{not_a_polygon}");
+            assert_eq!(
+                geo.sectors_in_geojson(not_a_polygon),
+                None,
+                "{not_a_polygon}"
+            );
         }
     }
 

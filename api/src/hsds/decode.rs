@@ -1242,7 +1242,8 @@ impl Service<'_> {
             position: 0,
         };
         let geojson = extent_type == "geojson"
-            || (extent_type.is_empty() && extent.as_deref().is_some_and(|e| e.trim().starts_with('{')));
+            || (extent_type.is_empty()
+                && extent.as_deref().is_some_and(|e| e.trim().starts_with('{')));
         let mut problem = None;
         if let Some(extent) = &extent {
             if geojson {
@@ -1284,10 +1285,7 @@ impl Service<'_> {
                 }
                 problem = Some(("extent", format!("could not read the catchment {extent:?}")));
             } else {
-                problem = Some((
-                    "extent_type",
-                    format!("a {extent_type} extent is not read"),
-                ));
+                problem = Some(("extent_type", format!("a {extent_type} extent is not read")));
             }
         }
         // The area's own words: its description when that is only places ("The whole of the
@@ -1444,7 +1442,13 @@ mod tests {
             "organization_id": "8a1b2c3d-0000-4000-8000-0000000000f1",
             "service_areas": [area],
         });
-        service(&record, "/services/3", &HashMap::new(), &mut Found::default()).expect("decodes")
+        service(
+            &record,
+            "/services/3",
+            &HashMap::new(),
+            &mut Found::default(),
+        )
+        .expect("decodes")
     }
 
     /// The catchment rows read, as `KIND value` strings.
@@ -1479,7 +1483,10 @@ mod tests {
         assert_eq!(text("England"), ["AREA E92000001"]);
         assert_eq!(text("Wales"), ["AREA W92000004"]);
         assert_eq!(text("Scotland"), ["AREA S92000003"]);
-        assert_eq!(text("England and Wales"), ["AREA E92000001", "AREA W92000004"]);
+        assert_eq!(
+            text("England and Wales"),
+            ["AREA E92000001", "AREA W92000004"]
+        );
         assert_eq!(
             text("Great Britain"),
             ["AREA E92000001", "AREA S92000003", "AREA W92000004"]
@@ -1495,7 +1502,8 @@ mod tests {
         assert_eq!(text("GL, BS"), ["PREFIX GL", "PREFIX BS"]);
         assert_eq!(text("S17 3, S17 4"), ["PREFIX S17 3", "PREFIX S17 4"]);
         assert_eq!(text("M33, England"), ["PREFIX M33", "AREA E92000001"]);
-        let rows = decoded(json!({ "name": "x", "extent": "M33, M33 , M41", "extent_type": "postcode" }));
+        let rows =
+            decoded(json!({ "name": "x", "extent": "M33, M33 , M41", "extent_type": "postcode" }));
         assert_eq!(rows.rows.areas.len(), 2, "a repeated prefix is one row");
         assert_ne!(rows.rows.areas[0].id, rows.rows.areas[1].id);
     }
@@ -1506,7 +1514,10 @@ mod tests {
         assert_eq!(text("Trafford Council"), ["AREA E08000009"]);
         assert_eq!(text("E08000009"), ["AREA E08000009"]);
         assert_eq!(text("Gloucestershire"), ["AREA E10000013"]);
-        assert_eq!(text("Norfolk and Waveney"), ["AREA E10000020", "AREA E07000206"]);
+        assert_eq!(
+            text("Norfolk and Waveney"),
+            ["AREA E10000020", "AREA E07000206"]
+        );
         assert_eq!(text("Greater Manchester"), ["AREA E11000001"]);
         assert_eq!(text("Royal Borough of Greenwich"), ["AREA E09000011"]);
         assert_eq!(text("City of Bristol"), ["AREA E06000023"]);
@@ -1540,8 +1551,10 @@ mod tests {
             "an extent given as an object"
         );
         assert_eq!(
-            read(json!({ "name": "x", "extent": r#"{"type":"Point","coordinates":[-2.07,51.9]}"#,
-                "extent_type": "geojson", "description": "Within 5 km of the point" })),
+            read(
+                json!({ "name": "x", "extent": r#"{"type":"Point","coordinates":[-2.07,51.9]}"#,
+                "extent_type": "geojson", "description": "Within 5 km of the point" })
+            ),
             ["RADIUS"]
         );
     }
@@ -1550,7 +1563,9 @@ mod tests {
     fn without_an_extent_the_name_then_the_description_is_read() {
         assert_eq!(read(json!({ "name": "Trafford" })), ["AREA E08000009"]);
         assert_eq!(
-            read(json!({ "name": "Our area", "description": "Families living in Stockport or Tameside." })),
+            read(
+                json!({ "name": "Our area", "description": "Families living in Stockport or Tameside." })
+            ),
             ["AREA E08000007", "AREA E08000008"]
         );
         assert_eq!(
@@ -1562,28 +1577,52 @@ mod tests {
 
     #[test]
     fn what_cannot_be_read_is_kept_and_reported_with_its_path() {
-        let d = decoded(json!({ "name": "Our patch", "extent": "Sale and Altrincham", "extent_type": "text" }));
+        let d = decoded(
+            json!({ "name": "Our patch", "extent": "Sale and Altrincham", "extent_type": "text" }),
+        );
         assert!(d.rows.areas.is_empty());
         assert_eq!(d.warnings.len(), 1);
         assert_eq!(d.warnings[0].path, "/services/3/service_areas/0/extent");
-        assert!(d.warnings[0].message.contains("Sale and Altrincham"), "{:?}", d.warnings);
+        assert!(
+            d.warnings[0].message.contains("Sale and Altrincham"),
+            "{:?}",
+            d.warnings
+        );
         let extra = d.rows.service.extra.expect("extra");
-        assert_eq!(extra["unmapped_service_areas"][0]["extent"], "Sale and Altrincham");
+        assert_eq!(
+            extra["unmapped_service_areas"][0]["extent"],
+            "Sale and Altrincham"
+        );
 
-        let d = decoded(json!({ "name": "Norfolk and Lowestoft", "extent": "Norfolk and Lowestoft" }));
+        let d =
+            decoded(json!({ "name": "Norfolk and Lowestoft", "extent": "Norfolk and Lowestoft" }));
         assert_eq!(d.rows.areas.len(), 1, "Norfolk is read");
         assert_eq!(d.rows.areas[0].area_code.as_deref(), Some("E10000020"));
-        assert!(d.warnings[0].message.contains("Lowestoft"), "{:?}", d.warnings);
+        assert!(
+            d.warnings[0].message.contains("Lowestoft"),
+            "{:?}",
+            d.warnings
+        );
         assert_eq!(d.warnings[0].path, "/services/3/service_areas/0/extent");
 
         for (area, field) in [
-            (json!({ "name": "x", "extent": "<kml/>", "extent_type": "kml" }), "extent_type"),
-            (json!({ "name": "x", "extent": "{\"type\":\"Polygon\",\"coordinates\":[]}", "extent_type": "geojson" }), "extent"),
+            (
+                json!({ "name": "x", "extent": "<kml/>", "extent_type": "kml" }),
+                "extent_type",
+            ),
+            (
+                json!({ "name": "x", "extent": "{\"type\":\"Polygon\",\"coordinates\":[]}", "extent_type": "geojson" }),
+                "extent",
+            ),
             (json!({ "name": "parts of Kent" }), "name"),
         ] {
             let d = decoded(area.clone());
             assert!(d.rows.areas.is_empty(), "{area}");
-            assert_eq!(d.warnings[0].path, format!("/services/3/service_areas/0/{field}"), "{area}");
+            assert_eq!(
+                d.warnings[0].path,
+                format!("/services/3/service_areas/0/{field}"),
+                "{area}"
+            );
         }
     }
 

@@ -27,18 +27,51 @@ const SALE_POLYGON: &str = r#"{"type":"Polygon","coordinates":[[[-2.326,53.4235]
 /// Services with one service area each, as an array of fully nested services.
 fn document() -> Value {
     let areas: Vec<(&str, Value)> = vec![
-        ("UK helpline", json!({ "name": "UK", "extent": "UK-wide", "extent_type": "text" })),
-        ("England line", json!({ "name": "England", "extent": "England", "extent_type": "text" })),
-        ("Wales line", json!({ "name": "Wales", "extent": "Wales", "extent_type": "text" })),
-        ("Trafford team", json!({ "name": "Trafford", "extent": "Trafford Council", "extent_type": "text" })),
-        ("Greater Manchester team", json!({ "name": "GM", "extent": "Greater Manchester", "extent_type": "text" })),
-        ("Gloucestershire team", json!({ "name": "Glos", "extent": "E10000013", "extent_type": "text" })),
-        ("Sale polygon team", json!({ "name": "Sale", "extent": SALE_POLYGON, "extent_type": "geojson" })),
-        ("Sale sector team", json!({ "name": "Sale", "extent": "M33 7", "extent_type": "text" })),
+        (
+            "UK helpline",
+            json!({ "name": "UK", "extent": "UK-wide", "extent_type": "text" }),
+        ),
+        (
+            "England line",
+            json!({ "name": "England", "extent": "England", "extent_type": "text" }),
+        ),
+        (
+            "Wales line",
+            json!({ "name": "Wales", "extent": "Wales", "extent_type": "text" }),
+        ),
+        (
+            "Trafford team",
+            json!({ "name": "Trafford", "extent": "Trafford Council", "extent_type": "text" }),
+        ),
+        (
+            "Greater Manchester team",
+            json!({ "name": "GM", "extent": "Greater Manchester", "extent_type": "text" }),
+        ),
+        (
+            "Gloucestershire team",
+            json!({ "name": "Glos", "extent": "E10000013", "extent_type": "text" }),
+        ),
+        (
+            "Sale polygon team",
+            json!({ "name": "Sale", "extent": SALE_POLYGON, "extent_type": "geojson" }),
+        ),
+        (
+            "Sale sector team",
+            json!({ "name": "Sale", "extent": "M33 7", "extent_type": "text" }),
+        ),
         ("Stockport by name", json!({ "name": "Stockport" })),
-        ("Cheltenham by description", json!({ "name": "Our patch", "description": "Families registered with a GP in Cheltenham." })),
-        ("Unread catchment", json!({ "name": "Our patch", "extent": "Sale and Altrincham", "extent_type": "text" })),
-        ("Norfolk and Waveney team", json!({ "name": "Norfolk and Waveney", "extent": "Norfolk and Waveney", "extent_type": "text" })),
+        (
+            "Cheltenham by description",
+            json!({ "name": "Our patch", "description": "Families registered with a GP in Cheltenham." }),
+        ),
+        (
+            "Unread catchment",
+            json!({ "name": "Our patch", "extent": "Sale and Altrincham", "extent_type": "text" }),
+        ),
+        (
+            "Norfolk and Waveney team",
+            json!({ "name": "Norfolk and Waveney", "extent": "Norfolk and Waveney", "extent_type": "text" }),
+        ),
     ];
     let services: Vec<Value> = areas
         .into_iter()
@@ -90,7 +123,11 @@ async fn catchments_in_every_form_are_searched_by_postcode() {
             .is_some_and(|m| m.contains("Sale and Altrincham")),
         "{report}"
     );
-    assert_eq!(report["warnings"].as_array().map(Vec::len), Some(1), "{report}");
+    assert_eq!(
+        report["warnings"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
 
     // Sale, Trafford, Greater Manchester, England.
     assert_eq!(
@@ -107,12 +144,22 @@ async fn catchments_in_every_form_are_searched_by_postcode() {
     // Sale too, another sector: outside the polygon and the sector.
     assert_eq!(
         covering(&app, "M33 4AA").await,
-        ["England line", "Greater Manchester team", "Trafford team", "UK helpline"]
+        [
+            "England line",
+            "Greater Manchester team",
+            "Trafford team",
+            "UK helpline"
+        ]
     );
     // Stockport: Greater Manchester, not Trafford.
     assert_eq!(
         covering(&app, "SK1 3AA").await,
-        ["England line", "Greater Manchester team", "Stockport by name", "UK helpline"]
+        [
+            "England line",
+            "Greater Manchester team",
+            "Stockport by name",
+            "UK helpline"
+        ]
     );
     // Cheltenham: Gloucestershire by its code, Cheltenham by the description.
     assert_eq!(
@@ -125,7 +172,10 @@ async fn catchments_in_every_form_are_searched_by_postcode() {
         ]
     );
     // Cardiff: Wales is not England.
-    assert_eq!(covering(&app, "CF10 1AA").await, ["UK helpline", "Wales line"]);
+    assert_eq!(
+        covering(&app, "CF10 1AA").await,
+        ["UK helpline", "Wales line"]
+    );
     // Lowestoft was in Waveney (abolished in 2019, now East Suffolk); Ipswich was not.
     assert_eq!(
         covering(&app, "NR32 1AA").await,
@@ -135,13 +185,21 @@ async fn catchments_in_every_form_are_searched_by_postcode() {
         covering(&app, "NR1 1AA").await,
         ["England line", "Norfolk and Waveney team", "UK helpline"]
     );
-    assert_eq!(covering(&app, "IP1 1AA").await, ["England line", "UK helpline"]);
+    assert_eq!(
+        covering(&app, "IP1 1AA").await,
+        ["England line", "UK helpline"]
+    );
     // Edinburgh: only the whole UK.
     assert_eq!(covering(&app, "EH1 1AA").await, ["UK helpline"]);
     // A bare district resolves to the areas its sectors agree on.
     assert_eq!(
         covering(&app, "M33").await,
-        ["England line", "Greater Manchester team", "Trafford team", "UK helpline"]
+        [
+            "England line",
+            "Greater Manchester team",
+            "Trafford team",
+            "UK helpline"
+        ]
     );
 
     // The kinds and their fields read back through GraphQL.
@@ -217,9 +275,21 @@ async fn editors_set_administrative_areas_and_polygons() {
         )
         .await;
     assert!(created["createService"]["id"].is_string(), "{created}");
-    assert!(covering(&app, "SK1 3AA").await.contains(&"Edited catchment".to_owned()));
-    assert!(covering(&app, "M33 7AB").await.contains(&"Edited catchment".to_owned()));
-    assert!(!covering(&app, "M33 4AA").await.contains(&"Edited catchment".to_owned()));
+    assert!(
+        covering(&app, "SK1 3AA")
+            .await
+            .contains(&"Edited catchment".to_owned())
+    );
+    assert!(
+        covering(&app, "M33 7AB")
+            .await
+            .contains(&"Edited catchment".to_owned())
+    );
+    assert!(
+        !covering(&app, "M33 4AA")
+            .await
+            .contains(&"Edited catchment".to_owned())
+    );
 
     for (area, field, message) in [
         (
@@ -239,7 +309,11 @@ async fn editors_set_administrative_areas_and_polygons() {
         ),
     ] {
         let body = app
-            .graphql_as(Some(&token), create, json!({ "input": service_input(json!([area])) }))
+            .graphql_as(
+                Some(&token),
+                create,
+                json!({ "input": service_input(json!([area])) }),
+            )
             .await;
         let (code, text) = tests::first_error(&body);
         assert_eq!(code, "BAD_USER_INPUT", "{body}");
