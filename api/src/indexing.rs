@@ -320,11 +320,23 @@ pub async fn build_docs(
             .iter()
             .filter_map(|area| match area.kind {
                 ServiceAreaKind::National => Some(Catchment::National),
-                ServiceAreaKind::PostcodePrefix => area
-                    .postcode_prefix
+                ServiceAreaKind::PostcodePrefix => {
+                    let prefix = area.postcode_prefix.as_deref()?;
+                    match search::geo::normalise_sector(prefix) {
+                        Some(sector) => Some(Catchment::Sectors(vec![sector])),
+                        None => {
+                            search::geo::normalise_prefix(prefix).map(Catchment::PostcodePrefix)
+                        }
+                    }
+                }
+                ServiceAreaKind::AdministrativeArea => {
+                    area.area_code.clone().map(Catchment::AdministrativeArea)
+                }
+                ServiceAreaKind::Polygon => area
+                    .extent
                     .as_deref()
-                    .and_then(search::geo::normalise_prefix)
-                    .map(Catchment::PostcodePrefix),
+                    .and_then(|extent| geo.sectors_in_geojson(extent))
+                    .map(Catchment::Sectors),
                 ServiceAreaKind::Radius => match (area.latitude, area.longitude, area.radius_km) {
                     (Some(lat), Some(lon), Some(radius)) => {
                         Some(Catchment::Sectors(geo.sectors_within(lat, lon, radius)))

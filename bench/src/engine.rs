@@ -36,6 +36,7 @@ fn near(place: &Place, radius_km: Option<f64>) -> Near {
             area: place.area.clone(),
             district: place.district.clone(),
             sector: Some(place.postcode.clone()),
+            codes: Vec::new(),
         }),
     }
 }

@@ -57,7 +57,7 @@ pub enum LevelOfNeed {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ServiceAreaKind {
     /// The whole country.
@@ -69,6 +69,13 @@ pub enum ServiceAreaKind {
     /// A circle around a point.
     #[sea_orm(string_value = "RADIUS")]
     Radius,
+    /// An administrative area by its ONS (GSS) code: a country, region, county, metropolitan
+    /// county, district, unitary authority or London borough.
+    #[sea_orm(string_value = "ADMINISTRATIVE_AREA")]
+    AdministrativeArea,
+    /// A GeoJSON `Polygon` or `MultiPolygon`: the postcode sectors whose centroids lie inside.
+    #[sea_orm(string_value = "POLYGON")]
+    Polygon,
 }
 
 /// Who may see a contact or a phone line.

@@ -10,8 +10,12 @@ pub enum Catchment {
     National,
     /// A postcode area ("GL") or district ("GL50"), upper case without spaces.
     PostcodePrefix(String),
-    /// The postcode sectors ("GL50 3") whose centroids lie in a circle, resolved when indexing.
+    /// The postcode sectors ("GL50 3") whose centroids lie in a circle or a polygon, or a sector
+    /// given as such, resolved when indexing.
     Sectors(Vec<String>),
+    /// An administrative area by its GSS code: a country, region, county, metropolitan county,
+    /// district, unitary authority or London borough ("E08000009").
+    AdministrativeArea(String),
 }
 
 /// A service as the index holds it.
@@ -83,9 +87,22 @@ pub struct Coverage {
     pub district: String,
     /// The postcode sector ("GL50 3"), when known.
     pub sector: Option<String>,
+    /// GSS codes of the areas the place lies in (district, county, metropolitan county or
+    /// region, country); for a bare district, the codes its sectors agree on.
+    pub codes: Vec<String>,
 }
 
 impl Coverage {
+    /// Where a resolved postcode lies.
+    pub fn of(point: &crate::geo::GeoPoint) -> Self {
+        Self {
+            area: point.parsed.area.clone(),
+            district: point.parsed.outward.clone(),
+            sector: point.parsed.sector(),
+            codes: point.codes.clone(),
+        }
+    }
+
     /// The index terms a service covering this place carries.
     pub(crate) fn terms(&self) -> Vec<String> {
         let mut terms = vec![
@@ -96,6 +113,7 @@ impl Coverage {
         if let Some(sector) = &self.sector {
             terms.push(format!("S:{sector}"));
         }
+        terms.extend(self.codes.iter().map(|code| format!("G:{code}")));
         terms
     }
 }
@@ -195,6 +213,7 @@ impl ServiceDoc {
                 Catchment::Sectors(sectors) => {
                     terms.extend(sectors.iter().map(|s| format!("S:{s}")))
                 }
+                Catchment::AdministrativeArea(code) => terms.push(format!("G:{code}")),
             }
         }
         terms.sort();

@@ -150,6 +150,15 @@ pub fn normalise_prefix(input: &str) -> Option<String> {
     POSTCODE_AREAS.contains(&area.as_str()).then_some(compact)
 }
 
+/// Validates a postcode sector ("s17 3" -> "S17 3"): a district of a real area, a space, and
+/// the sector digit.
+pub fn normalise_sector(input: &str) -> Option<String> {
+    let parsed = Postcode::parse(input).ok()?;
+    let inward = parsed.inward.as_ref()?;
+    (inward.len() == 1 && POSTCODE_AREAS.contains(&parsed.area.as_str()))
+        .then(|| format!("{} {inward}", parsed.outward))
+}
+
 /// A resolved position.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GeoPoint {
@@ -163,6 +172,9 @@ pub struct GeoPoint {
     pub precision: Precision,
     /// The parsed postcode.
     pub parsed: Postcode,
+    /// GSS codes of the areas it lies in (district, county, metropolitan county or region,
+    /// country): its sector's, or for a district the codes all its sectors share.
+    pub codes: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -176,6 +188,10 @@ struct Sector {
 #[derive(Debug)]
 pub struct Geocoder {
     sectors: HashMap<String, (f64, f64)>,
+    /// Each sector's area codes, with the areas they lie within.
+    codes: HashMap<String, Vec<String>>,
+    /// The codes every sector of a district shares.
+    district_codes: HashMap<String, Vec<String>>,
     /// Sectors sorted by latitude, for radius look-ups.
     by_latitude: Vec<Sector>,
     districts: HashMap<String, (f64, f64)>,
@@ -188,6 +204,9 @@ impl Geocoder {
         let mut sectors = HashMap::new();
         let mut sums: HashMap<String, (f64, f64, f64)> = HashMap::new();
         let mut by_latitude = Vec::new();
+        let mut codes = HashMap::new();
+        let mut district_codes: HashMap<String, Vec<String>> = HashMap::new();
+        let areas = crate::areas::embedded();
         for line in SECTORS_CSV.lines().skip(1) {
             let mut parts = line.split(',');
             let (Some(name), Some(lat), Some(lon), Some(count)) =
@@ -195,6 +214,23 @@ impl Geocoder {
             else {
                 continue;
             };
+            let mut here: Vec<String> = Vec::new();
+            for code in parts.filter(|c| !c.is_empty()) {
+                for code in areas.with_ancestors(code) {
+                    if !here.contains(&code) {
+                        here.push(code);
+                    }
+                }
+            }
+            if let Some((district, _)) = name.split_once(' ') {
+                match district_codes.get_mut(district) {
+                    Some(shared) => shared.retain(|c| here.contains(c)),
+                    None => {
+                        district_codes.insert(district.to_owned(), here.clone());
+                    }
+                }
+            }
+            codes.insert(name.to_owned(), here);
             let (Ok(lat), Ok(lon)) = (lat.parse::<f64>(), lon.parse::<f64>()) else {
                 continue;
             };
@@ -219,6 +255,8 @@ impl Geocoder {
             .collect();
         Self {
             sectors,
+            codes,
+            district_codes,
             by_latitude,
             districts,
             full: None,
@@ -247,17 +285,20 @@ impl Geocoder {
         if let (Some(full), Some(table)) = (parsed.full(), &self.full)
             && let Some((latitude, longitude)) = table.get(&full)
         {
+            let codes = self.sector_codes(parsed.sector().as_deref());
             return Ok(GeoPoint {
                 postcode: full,
                 latitude,
                 longitude,
                 precision: Precision::FullPostcode,
                 parsed,
+                codes,
             });
         }
         if let Some(sector) = parsed.sector() {
             let (latitude, longitude) =
                 *self.sectors.get(&sector).ok_or(GeoError::UnknownPostcode)?;
+            let codes = self.sector_codes(Some(&sector));
             let postcode = parsed.full().unwrap_or(sector);
             return Ok(GeoPoint {
                 postcode,
@@ -265,6 +306,7 @@ impl Geocoder {
                 longitude,
                 precision: Precision::Sector,
                 parsed,
+                codes,
             });
         }
         let (latitude, longitude) = *self
@@ -276,8 +318,46 @@ impl Geocoder {
             latitude,
             longitude,
             precision: Precision::District,
+            codes: self
+                .district_codes
+                .get(&parsed.outward)
+                .cloned()
+                .unwrap_or_default(),
             parsed,
         })
+    }
+
+    /// A sector's area codes (none for an unknown sector).
+    pub fn sector_codes(&self, sector: Option<&str>) -> Vec<String> {
+        sector
+            .and_then(|s| self.codes.get(s))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every sector whose centroid lies inside a GeoJSON `Polygon` or `MultiPolygon` (holes
+    /// excluded), given bare or in a `Feature`, `FeatureCollection` or `GeometryCollection`;
+    /// `None` when the text holds no polygon.
+    pub fn sectors_in_geojson(&self, geojson: &str) -> Option<Vec<String>> {
+        let polygons = geojson_polygons(geojson)?;
+        let mut out = Vec::new();
+        for polygon in &polygons {
+            let Some((min_lat, max_lat, min_lon, max_lon)) = polygon.bounds() else {
+                continue;
+            };
+            let start = self.by_latitude.partition_point(|s| s.latitude < min_lat);
+            out.extend(
+                self.by_latitude[start..]
+                    .iter()
+                    .take_while(|s| s.latitude <= max_lat)
+                    .filter(|s| (min_lon..=max_lon).contains(&s.longitude))
+                    .filter(|s| polygon.contains(s.longitude, s.latitude))
+                    .map(|s| s.name.clone()),
+            );
+        }
+        out.sort();
+        out.dedup();
+        Some(out)
     }
 
     /// The sector whose centroid is nearest the point, within `max_km`.
@@ -310,6 +390,106 @@ impl Geocoder {
             .map(|s| s.name.clone())
             .collect()
     }
+}
+
+/// A GeoJSON polygon: its outer ring, then its holes, as (longitude, latitude) points.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Polygon {
+    /// The outer ring first, then the holes.
+    pub rings: Vec<Vec<(f64, f64)>>,
+}
+
+impl Polygon {
+    /// (min latitude, max latitude, min longitude, max longitude) of the outer ring.
+    fn bounds(&self) -> Option<(f64, f64, f64, f64)> {
+        let outer = self.rings.first().filter(|r| !r.is_empty())?;
+        let mut b = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for &(lon, lat) in outer {
+            b = (b.0.min(lat), b.1.max(lat), b.2.min(lon), b.3.max(lon));
+        }
+        Some(b)
+    }
+
+    /// Whether the point is inside the outer ring and outside every hole.
+    pub fn contains(&self, lon: f64, lat: f64) -> bool {
+        let mut rings = self.rings.iter();
+        rings.next().is_some_and(|outer| in_ring(outer, lon, lat))
+            && !rings.any(|hole| in_ring(hole, lon, lat))
+    }
+}
+
+/// Even-odd ray casting.
+fn in_ring(ring: &[(f64, f64)], x: f64, y: f64) -> bool {
+    let mut inside = false;
+    let mut j = ring.len().wrapping_sub(1);
+    for i in 0..ring.len() {
+        let (xi, yi) = ring[i];
+        let (xj, yj) = ring[j];
+        if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
+/// The polygons of a GeoJSON text: a `Polygon` or `MultiPolygon`, bare or in a `Feature`,
+/// `FeatureCollection` or `GeometryCollection`. `None` when it is not JSON, holds no polygon, or
+/// a polygon is malformed (a ring of fewer than four points, or a coordinate that is not a
+/// WGS84 longitude and latitude).
+pub fn geojson_polygons(geojson: &str) -> Option<Vec<Polygon>> {
+    let value: serde_json::Value = serde_json::from_str(geojson).ok()?;
+    let mut out = Vec::new();
+    collect_polygons(&value, &mut out, 0)?;
+    (!out.is_empty()).then_some(out)
+}
+
+fn collect_polygons(value: &serde_json::Value, out: &mut Vec<Polygon>, depth: u8) -> Option<()> {
+    if depth > 4 {
+        return None;
+    }
+    match value.get("type")?.as_str()? {
+        "Polygon" => out.push(polygon(value.get("coordinates")?)?),
+        "MultiPolygon" => {
+            for p in value.get("coordinates")?.as_array()? {
+                out.push(polygon(p)?);
+            }
+        }
+        "Feature" => collect_polygons(value.get("geometry")?, out, depth + 1)?,
+        "FeatureCollection" => {
+            for f in value.get("features")?.as_array()? {
+                collect_polygons(f, out, depth + 1)?;
+            }
+        }
+        "GeometryCollection" => {
+            for g in value.get("geometries")?.as_array()? {
+                collect_polygons(g, out, depth + 1)?;
+            }
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
+fn polygon(coordinates: &serde_json::Value) -> Option<Polygon> {
+    let rings = coordinates
+        .as_array()?
+        .iter()
+        .map(|ring| {
+            let points = ring
+                .as_array()?
+                .iter()
+                .map(|p| {
+                    let p = p.as_array()?;
+                    let (lon, lat) = (p.first()?.as_f64()?, p.get(1)?.as_f64()?);
+                    ((-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat))
+                        .then_some((lon, lat))
+                })
+                .collect::<Option<Vec<_>>>()?;
+            (points.len() >= 4).then_some(points)
+        })
+        .collect::<Option<Vec<_>>>()?;
+    (!rings.is_empty()).then_some(Polygon { rings })
 }
 
 /// Degrees of longitude that surely cover `km` either side of a point at `latitude` (with a
@@ -532,6 +712,67 @@ mod tests {
         let near: Vec<String> = geo.sectors_within(cheltenham.latitude, cheltenham.longitude, 2.0);
         assert!(near.contains(&"GL50 3".to_owned()));
         assert!(!near.iter().any(|s| s.starts_with("M33")));
+    }
+
+    #[test]
+    fn places_carry_the_codes_of_their_areas() {
+        let geo = Geocoder::embedded();
+        // Sale: Trafford, in Greater Manchester, in England.
+        let sale = geo.resolve("M33 7AB").expect("known");
+        assert_eq!(sale.codes, ["E08000009", "E11000001", "E92000001"]);
+        // Cheltenham: a district in a county.
+        let cheltenham = geo.resolve("GL50 3").expect("known");
+        assert_eq!(cheltenham.codes, ["E07000078", "E10000013", "E92000001"]);
+        // Camden: a London borough, in London.
+        assert!(
+            geo.resolve("NW1 0")
+                .expect("known")
+                .codes
+                .contains(&"E12000007".to_owned())
+        );
+        // A district takes the codes all its sectors share.
+        assert_eq!(
+            geo.resolve("M33").expect("district").codes,
+            ["E08000009", "E11000001", "E92000001"]
+        );
+        assert_eq!(normalise_sector(" s17 3"), Some("S17 3".to_owned()));
+        assert_eq!(normalise_sector("S17"), None);
+        assert_eq!(normalise_sector("UK1 3"), None);
+    }
+
+    #[test]
+    fn polygons_hold_the_sectors_whose_centroids_are_inside() {
+        let geo = Geocoder::embedded();
+        // A box around Sale's sectors, with a hole around M33 7's centroid.
+        let polygon = r#"{"type":"Feature","geometry":{"type":"Polygon","coordinates":[
+            [[-2.36,53.40],[-2.29,53.40],[-2.29,53.44],[-2.36,53.44],[-2.36,53.40]],
+            [[-2.325,53.423],[-2.318,53.423],[-2.318,53.429],[-2.325,53.429],[-2.325,53.423]]]}}"#;
+        let sectors = geo.sectors_in_geojson(polygon).expect("a polygon");
+        for inside in ["M33 2", "M33 3", "M33 4", "M33 5", "M33 6"] {
+            assert!(
+                sectors.contains(&inside.to_owned()),
+                "{inside}: {sectors:?}"
+            );
+        }
+        assert!(!sectors.contains(&"M33 7".to_owned()), "in the hole");
+        assert!(!sectors.iter().any(|s| s.starts_with("SK")), "{sectors:?}");
+        let multi = r#"{"type":"MultiPolygon","coordinates":[
+            [[[-2.36,53.40],[-2.29,53.40],[-2.29,53.44],[-2.36,53.40]]],
+            [[[-2.10,51.88],[-2.06,51.88],[-2.06,51.92],[-2.10,51.92],[-2.10,51.88]]]]}"#;
+        let sectors = geo.sectors_in_geojson(multi).expect("a multipolygon");
+        assert!(sectors.contains(&"GL50 3".to_owned()), "{sectors:?}");
+        for not_a_polygon in [
+            r#"{"type":"Point","coordinates":[-2.07,51.9]}"#,
+            r#"{"type":"Polygon","coordinates":[]}"#,
+            r#"{"type":"Polygon","coordinates":[[[0,0],[1,1]]]}"#,
+            "Trafford",
+        ] {
+            assert_eq!(
+                geo.sectors_in_geojson(not_a_polygon),
+                None,
+                "{not_a_polygon}"
+            );
+        }
     }
 
     #[test]

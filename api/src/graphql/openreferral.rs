@@ -19,6 +19,9 @@ pub struct ImportReport {
     pub unchanged: i32,
     /// Records that could not be imported.
     pub failed: Vec<ImportError>,
+    /// What was imported but not read in full, such as a catchment kept as text (listed for
+    /// admins by `unreadCatchments`), with the path of the field.
+    pub warnings: Vec<ImportError>,
 }
 
 /// A record that could not be imported.
@@ -72,17 +75,19 @@ impl OpenReferralMutation {
                 .await
                 .map_err(ApiError::Internal)?;
         }
-        Ok(ImportReport {
-            imported: count(report.imported),
-            unchanged: count(report.unchanged),
-            failed: report
-                .failed
-                .into_iter()
+        let errors = |list: Vec<import::ImportError>| {
+            list.into_iter()
                 .map(|f| ImportError {
                     path: f.path,
                     message: f.message,
                 })
-                .collect(),
+                .collect()
+        };
+        Ok(ImportReport {
+            imported: count(report.imported),
+            unchanged: count(report.unchanged),
+            failed: errors(report.failed),
+            warnings: errors(report.warnings),
         })
     }
 }

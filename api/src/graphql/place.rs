@@ -66,11 +66,7 @@ pub fn resolve_postcode(ctx: &Context<'_>, postcode: &str, field: &str) -> ApiRe
 
 /// Where a resolved postcode lies, for catchment matching.
 pub fn coverage_of(point: &GeoPoint) -> Coverage {
-    Coverage {
-        area: point.parsed.area.clone(),
-        district: point.parsed.outward.clone(),
-        sector: point.parsed.sector(),
-    }
+    Coverage::of(point)
 }
 
 impl NearInput {

@@ -275,6 +275,19 @@ impl ServiceArea {
     async fn radius_km(&self) -> Option<f64> {
         self.0.radius_km
     }
+    /// The ONS (GSS) code of the area ("E08000009"), for ADMINISTRATIVE_AREA.
+    async fn area_code(&self) -> Option<&str> {
+        self.0.area_code.as_deref()
+    }
+    /// The area's name in the ONS code list ("Trafford"), for ADMINISTRATIVE_AREA.
+    async fn area_name(&self) -> Option<&str> {
+        let code = self.0.area_code.as_deref()?;
+        search::areas::embedded().get(code).map(|a| a.name.as_str())
+    }
+    /// The GeoJSON `Polygon` or `MultiPolygon` as given, for POLYGON.
+    async fn extent(&self) -> Option<&str> {
+        self.0.extent.as_deref()
+    }
 }
 
 /// A place where a service is delivered.

@@ -19,6 +19,8 @@ use entity::{
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use search::areas::{Place, Reading};
+
 use crate::{
     hsds::encode::{derived_id, without_nulls},
     store::listing::{Field, Invalid, ListingRows},
@@ -636,6 +638,8 @@ pub struct DecodedService {
     pub paths: Paths,
     /// Its dated sessions and pop-ups (the `events` extension, see [`events`]).
     pub events: Vec<event::Model>,
+    /// What was read only in part or not at all (a catchment kept as text), with its path.
+    pub warnings: Vec<ImportError>,
 }
 
 /// Signpost extension fields a feed gave (absent ones keep a stored listing's values).
@@ -699,7 +703,9 @@ impl DecodedService {
             Field::Area(i)
             | Field::AreaPrefix(i)
             | Field::AreaLatitude(i)
-            | Field::AreaRadius(i) => at(&paths.areas, i, "extent"),
+            | Field::AreaRadius(i)
+            | Field::AreaCode(i)
+            | Field::AreaExtent(i) => at(&paths.areas, i, "extent"),
             Field::Place(i) => paths
                 .locations
                 .get(i)
@@ -741,7 +747,8 @@ pub fn service(
     let contacts = reader.contacts(obj)?;
     let (phones, phone_paths) = reader.phones(obj)?;
     let (schedules, schedule_paths) = reader.schedules(obj)?;
-    let (areas, area_paths) = reader.areas(obj, &mut extra)?;
+    let mut warnings = Vec::new();
+    let (areas, area_paths) = reader.areas(obj, &mut extra, &mut warnings)?;
     let (attributes, attribute_paths) = reader.attributes(obj, found)?;
     let given = extensions(&extra, path)?;
     // Read into columns, and written from them by the encoder: never kept as unknown keys.
@@ -806,6 +813,7 @@ pub fn service(
             phones: phone_paths,
         },
         events,
+        warnings,
     })
 }
 
@@ -1165,12 +1173,13 @@ impl Service<'_> {
             .collect()
     }
 
-    /// Catchments Signpost can search by; the other service areas are kept in `extra`
-    /// (`unmapped_service_areas`).
+    /// Catchments Signpost can search by; a service area that cannot be read in full is kept
+    /// in `extra` (`unmapped_service_areas`) and reported in `warnings` with its path.
     fn areas(
         &self,
         obj: &Map<String, Value>,
         extra: &mut Map<String, Value>,
+        warnings: &mut Vec<ImportError>,
     ) -> Result<WithPaths<service_area::Model>, ImportError> {
         let mut areas = Vec::new();
         let mut paths = Vec::new();
@@ -1178,9 +1187,13 @@ impl Service<'_> {
         for (i, item) in array(obj, "service_areas").iter().enumerate() {
             let a_path = format!("{}/service_areas/{i}", self.path);
             let a = object(item, &a_path)?;
-            let found = self.catchments(a, uuid_at(a, "id", &a_path)?);
-            if found.is_empty() {
+            let (found, unread) = self.catchments(a, uuid_at(a, "id", &a_path)?);
+            if let Some((field, message)) = unread {
                 unmapped.push(item.clone());
+                warnings.push(ImportError {
+                    path: format!("{a_path}/{field}"),
+                    message,
+                });
             }
             for mut area in found {
                 area.position = position(areas.len());
@@ -1194,15 +1207,27 @@ impl Service<'_> {
         Ok((areas, paths))
     }
 
-    /// The catchments an HSDS service area `a` (id `aid`) describes: the United Kingdom, a
-    /// GeoJSON point with the radius its description gives, or postcode areas and districts;
-    /// none for anything else.
-    fn catchments(&self, a: &Map<String, Value>, aid: Uuid) -> Vec<service_area::Model> {
+    /// The catchments an HSDS service area `a` (id `aid`) describes, and what of it could not
+    /// be read (the field, and why). A GeoJSON extent is a point (with the radius its
+    /// description gives) or a polygon; a text extent names places (see
+    /// [`search::areas::Areas::read_text`]). Without a readable extent, the description is
+    /// read when it is nothing but places, then the name, then the places the description
+    /// names among other words.
+    fn catchments(
+        &self,
+        a: &Map<String, Value>,
+        aid: Uuid,
+    ) -> (Vec<service_area::Model>, Option<(&'static str, String)>) {
         let name = text(a, "name").unwrap_or_default();
         let description = filled(a, "description");
         let extent_type = text(a, "extent_type")
             .unwrap_or_default()
+            .trim()
             .to_ascii_lowercase();
+        let extent = match a.get("extent") {
+            Some(Value::Object(geometry)) => Some(Value::Object(geometry.clone()).to_string()),
+            _ => filled(a, "extent"),
+        };
         let base = service_area::Model {
             id: aid,
             service_id: self.id,
@@ -1212,55 +1237,85 @@ impl Service<'_> {
             latitude: None,
             longitude: None,
             radius_km: None,
+            area_code: None,
+            extent: None,
             position: 0,
         };
-        match filled(a, "extent") {
-            None => {
-                let says =
-                    format!("{name} {}", description.unwrap_or_default()).to_ascii_lowercase();
-                if says.contains("united kingdom") || says.contains("national") {
-                    vec![base]
-                } else {
-                    Vec::new()
+        let geojson = extent_type == "geojson"
+            || (extent_type.is_empty()
+                && extent.as_deref().is_some_and(|e| e.trim().starts_with('{')));
+        let mut problem = None;
+        if let Some(extent) = &extent {
+            if geojson {
+                if let Some((lon, lat)) = geojson_point(extent) {
+                    let radius_km = description.as_deref().and_then(|d| {
+                        d.strip_prefix("Within ")?
+                            .strip_suffix(" km of the point")?
+                            .trim()
+                            .parse::<f64>()
+                            .ok()
+                    });
+                    let row = service_area::Model {
+                        kind: ServiceAreaKind::Radius,
+                        latitude: Some(lat),
+                        longitude: Some(lon),
+                        radius_km,
+                        ..base
+                    };
+                    return (vec![row], None);
                 }
+                if extent.len() <= MAX_EXTENT_BYTES
+                    && search::geo::geojson_polygons(extent).is_some()
+                {
+                    let row = service_area::Model {
+                        kind: ServiceAreaKind::Polygon,
+                        extent: Some(extent.clone()),
+                        ..base
+                    };
+                    return (vec![row], None);
+                }
+                problem = Some((
+                    "extent",
+                    "the GeoJSON extent is not a Point, Polygon or MultiPolygon".to_owned(),
+                ));
+            } else if matches!(extent_type.as_str(), "" | "text" | "postcode") {
+                let reading = search::areas::embedded().read_text(extent, false);
+                if !reading.places.is_empty() {
+                    return (rows_of(&base, &reading.places), unread(&reading, "extent"));
+                }
+                problem = Some(("extent", format!("could not read the catchment {extent:?}")));
+            } else {
+                problem = Some(("extent_type", format!("a {extent_type} extent is not read")));
             }
-            Some(extent) if extent_type == "geojson" => {
-                let Some((lon, lat)) = geojson_point(&extent) else {
-                    return Vec::new();
-                };
-                let radius_km = description.as_deref().and_then(|d| {
-                    d.strip_prefix("Within ")?
-                        .strip_suffix(" km of the point")?
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
-                });
-                vec![service_area::Model {
-                    kind: ServiceAreaKind::Radius,
-                    latitude: Some(lat),
-                    longitude: Some(lon),
-                    radius_km,
-                    ..base
-                }]
-            }
-            Some(extent) if matches!(extent_type.as_str(), "" | "text" | "postcode") => {
-                postcode_prefixes(&extent)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(n, prefix)| service_area::Model {
-                        id: if n == 0 {
-                            aid
-                        } else {
-                            derived_id(aid, &format!("postcode:{prefix}"))
-                        },
-                        kind: ServiceAreaKind::PostcodePrefix,
-                        postcode_prefix: Some(prefix),
-                        ..base.clone()
-                    })
-                    .collect()
-            }
-            Some(_) => Vec::new(),
         }
+        // The area's own words: its description when that is only places ("The whole of the
+        // United Kingdom"), its name, then places its description names in passing.
+        let areas = search::areas::embedded();
+        let told = description
+            .as_deref()
+            .map(|d| areas.read_text(d, false))
+            .filter(search::areas::Reading::complete);
+        let named = areas.read_text(&name, false);
+        let said = description.as_deref().map(|d| areas.read_text(d, true));
+        let (reading, field) = match (told, named, said) {
+            (Some(told), _, _) => (told, "description"),
+            (None, named, _) if named.complete() => (named, "name"),
+            (None, _, Some(said)) if !said.places.is_empty() => (said, "description"),
+            (None, named, _) if !named.places.is_empty() => (named, "name"),
+            _ => {
+                let problem = problem.unwrap_or_else(|| {
+                    let words = [name.trim(), description.as_deref().unwrap_or_default()]
+                        .into_iter()
+                        .filter(|w| !w.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(": ");
+                    ("name", format!("could not read the catchment {words:?}"))
+                });
+                return (Vec::new(), Some(problem));
+            }
+        };
+        let rows = rows_of(&base, &reading.places);
+        (rows, problem.or_else(|| unread(&reading, field)))
     }
 
     /// Taxonomy terms; terms given in full go into `found`.
@@ -1298,6 +1353,64 @@ impl Service<'_> {
     }
 }
 
+/// The largest GeoJSON extent kept as a polygon.
+const MAX_EXTENT_BYTES: usize = crate::store::listing::MAX_EXTENT_BYTES;
+
+/// The rows of the places one service area names: the first keeps the area's id, the others
+/// get ids derived from it and the place.
+fn rows_of(base: &service_area::Model, places: &[Place]) -> Vec<service_area::Model> {
+    places
+        .iter()
+        .enumerate()
+        .map(|(n, place)| {
+            let (kind, key, prefix, code) = match place {
+                Place::National => (ServiceAreaKind::National, "national".to_owned(), None, None),
+                Place::Area(code) => (
+                    ServiceAreaKind::AdministrativeArea,
+                    format!("area:{code}"),
+                    None,
+                    Some(code.clone()),
+                ),
+                Place::Prefix(prefix) | Place::Sector(prefix) => (
+                    ServiceAreaKind::PostcodePrefix,
+                    format!("postcode:{prefix}"),
+                    Some(prefix.clone()),
+                    None,
+                ),
+            };
+            service_area::Model {
+                id: if n == 0 {
+                    base.id
+                } else {
+                    derived_id(base.id, &key)
+                },
+                kind,
+                postcode_prefix: prefix,
+                area_code: code,
+                ..base.clone()
+            }
+        })
+        .collect()
+}
+
+/// The words of a reading that were not read, as a report's message.
+fn unread(reading: &Reading, field: &'static str) -> Option<(&'static str, String)> {
+    (!reading.unread.is_empty()).then(|| {
+        (
+            field,
+            format!(
+                "could not read {} of the catchment",
+                reading
+                    .unread
+                    .iter()
+                    .map(|w| format!("{w:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })
+}
+
 /// The longitude and latitude of a GeoJSON `Point`.
 fn geojson_point(extent: &str) -> Option<(f64, f64)> {
     let geometry = serde_json::from_str::<Value>(extent).ok()?;
@@ -1308,33 +1421,209 @@ fn geojson_point(extent: &str) -> Option<(f64, f64)> {
     Some((c.first()?.as_f64()?, c.get(1)?.as_f64()?))
 }
 
-/// The postcode areas and districts of a comma- or semicolon-separated list, normalised and
-/// without repeats; none when any of them is not one.
-fn postcode_prefixes(extent: &str) -> Vec<String> {
-    let prefixes: Option<Vec<String>> = extent
-        .split([',', ';'])
-        .filter(|p| !p.trim().is_empty())
-        .map(search::geo::normalise_prefix)
-        .collect();
-    let mut seen = HashSet::new();
-    prefixes
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|p| seen.insert(p.clone()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use std::collections::HashMap;
 
-    use super::{language_code, postcode_prefixes};
+    use entity::ServiceAreaKind;
+    use serde_json::{Value, json};
+
+    use super::{DecodedService, Found, language_code, service};
+
+    const SERVICE_ID: &str = "8a1b2c3d-0000-4000-8000-000000000001";
+
+    /// A service with the one service area given.
+    fn decoded(area: Value) -> DecodedService {
+        let mut area = area;
+        area["id"] = json!("8a1b2c3d-0000-4000-8000-0000000000a1");
+        let record = json!({
+            "id": SERVICE_ID,
+            "name": "Perinatal team",
+            "organization_id": "8a1b2c3d-0000-4000-8000-0000000000f1",
+            "service_areas": [area],
+        });
+        service(
+            &record,
+            "/services/3",
+            &HashMap::new(),
+            &mut Found::default(),
+        )
+        .expect("decodes")
+    }
+
+    /// The catchment rows read, as `KIND value` strings.
+    fn read(area: Value) -> Vec<String> {
+        decoded(area)
+            .rows
+            .areas
+            .iter()
+            .map(|a| match a.kind {
+                ServiceAreaKind::National => "NATIONAL".to_owned(),
+                ServiceAreaKind::PostcodePrefix => {
+                    format!("PREFIX {}", a.postcode_prefix.as_deref().unwrap_or("?"))
+                }
+                ServiceAreaKind::Radius => "RADIUS".to_owned(),
+                ServiceAreaKind::AdministrativeArea => {
+                    format!("AREA {}", a.area_code.as_deref().unwrap_or("?"))
+                }
+                ServiceAreaKind::Polygon => "POLYGON".to_owned(),
+            })
+            .collect()
+    }
+
+    fn text(extent: &str) -> Vec<String> {
+        read(json!({ "name": "Catchment", "extent": extent, "extent_type": "text" }))
+    }
 
     #[test]
-    fn text_extents_are_read_as_postcode_areas_only_when_they_name_real_ones() {
-        assert_eq!(postcode_prefixes("M33, m41; WA14"), ["M33", "M41", "WA14"]);
-        assert!(postcode_prefixes("UK").is_empty(), "UK is no postcode area");
-        assert!(postcode_prefixes("M33, England").is_empty());
+    fn country_words_name_the_whole_uk_or_one_country() {
+        for uk in ["UK", "United Kingdom", "nationwide", "UK-wide", "National"] {
+            assert_eq!(text(uk), ["NATIONAL"], "{uk}");
+        }
+        assert_eq!(text("England"), ["AREA E92000001"]);
+        assert_eq!(text("Wales"), ["AREA W92000004"]);
+        assert_eq!(text("Scotland"), ["AREA S92000003"]);
+        assert_eq!(
+            text("England and Wales"),
+            ["AREA E92000001", "AREA W92000004"]
+        );
+        assert_eq!(
+            text("Great Britain"),
+            ["AREA E92000001", "AREA S92000003", "AREA W92000004"]
+        );
+    }
+
+    #[test]
+    fn postcode_lists_are_areas_districts_and_sectors() {
+        assert_eq!(
+            text("M33, m41; WA14"),
+            ["PREFIX M33", "PREFIX M41", "PREFIX WA14"]
+        );
+        assert_eq!(text("GL, BS"), ["PREFIX GL", "PREFIX BS"]);
+        assert_eq!(text("S17 3, S17 4"), ["PREFIX S17 3", "PREFIX S17 4"]);
+        assert_eq!(text("M33, England"), ["PREFIX M33", "AREA E92000001"]);
+        let rows =
+            decoded(json!({ "name": "x", "extent": "M33, M33 , M41", "extent_type": "postcode" }));
+        assert_eq!(rows.rows.areas.len(), 2, "a repeated prefix is one row");
+        assert_ne!(rows.rows.areas[0].id, rows.rows.areas[1].id);
+    }
+
+    #[test]
+    fn authorities_are_read_by_name_or_code() {
+        assert_eq!(text("Trafford"), ["AREA E08000009"]);
+        assert_eq!(text("Trafford Council"), ["AREA E08000009"]);
+        assert_eq!(text("E08000009"), ["AREA E08000009"]);
+        assert_eq!(text("Gloucestershire"), ["AREA E10000013"]);
+        assert_eq!(
+            text("Norfolk and Waveney"),
+            ["AREA E10000020", "AREA E07000206"]
+        );
+        assert_eq!(text("Greater Manchester"), ["AREA E11000001"]);
+        assert_eq!(text("Royal Borough of Greenwich"), ["AREA E09000011"]);
+        assert_eq!(text("City of Bristol"), ["AREA E06000023"]);
+        assert_eq!(text("Bristol City Council"), ["AREA E06000023"]);
+        assert_eq!(text("County of Herefordshire"), ["AREA E06000019"]);
+        assert_eq!(
+            text("Manchester, Salford & Trafford"),
+            ["AREA E08000003", "AREA E08000006", "AREA E08000009"]
+        );
+        assert_eq!(text("Bath and North East Somerset"), ["AREA E06000022"]);
+        assert_eq!(text("the Vale of Glamorgan"), ["AREA W06000014"]);
+    }
+
+    #[test]
+    fn polygons_are_kept_as_given() {
+        let polygon = r#"{"type":"Polygon","coordinates":[[[-2.4,53.4],[-2.2,53.4],[-2.2,53.5],[-2.4,53.5],[-2.4,53.4]]]}"#;
+        let d = decoded(json!({ "name": "Sale", "extent": polygon, "extent_type": "geojson" }));
+        assert_eq!(d.rows.areas[0].kind, ServiceAreaKind::Polygon);
+        assert_eq!(d.rows.areas[0].extent.as_deref(), Some(polygon));
+        assert!(d.warnings.is_empty());
+        let feature = json!({ "type": "Feature", "properties": {}, "geometry": {
+            "type": "MultiPolygon",
+            "coordinates": [[[[-2.4,53.4],[-2.2,53.4],[-2.2,53.5],[-2.4,53.4]]]] } });
+        assert_eq!(
+            read(json!({ "name": "x", "extent": feature.to_string(), "extent_type": "geojson" })),
+            ["POLYGON"]
+        );
+        assert_eq!(
+            read(json!({ "name": "x", "extent": feature, "extent_type": "geojson" })),
+            ["POLYGON"],
+            "an extent given as an object"
+        );
+        assert_eq!(
+            read(
+                json!({ "name": "x", "extent": r#"{"type":"Point","coordinates":[-2.07,51.9]}"#,
+                "extent_type": "geojson", "description": "Within 5 km of the point" })
+            ),
+            ["RADIUS"]
+        );
+    }
+
+    #[test]
+    fn without_an_extent_the_name_then_the_description_is_read() {
+        assert_eq!(read(json!({ "name": "Trafford" })), ["AREA E08000009"]);
+        assert_eq!(
+            read(
+                json!({ "name": "Our area", "description": "Families living in Stockport or Tameside." })
+            ),
+            ["AREA E08000007", "AREA E08000008"]
+        );
+        assert_eq!(
+            read(json!({ "name": "England", "description": "The whole of the United Kingdom" })),
+            ["NATIONAL"],
+            "a description that is only a place is the fuller statement"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_kept_and_reported_with_its_path() {
+        let d = decoded(
+            json!({ "name": "Our patch", "extent": "Sale and Altrincham", "extent_type": "text" }),
+        );
+        assert!(d.rows.areas.is_empty());
+        assert_eq!(d.warnings.len(), 1);
+        assert_eq!(d.warnings[0].path, "/services/3/service_areas/0/extent");
+        assert!(
+            d.warnings[0].message.contains("Sale and Altrincham"),
+            "{:?}",
+            d.warnings
+        );
+        let extra = d.rows.service.extra.expect("extra");
+        assert_eq!(
+            extra["unmapped_service_areas"][0]["extent"],
+            "Sale and Altrincham"
+        );
+
+        let d =
+            decoded(json!({ "name": "Norfolk and Lowestoft", "extent": "Norfolk and Lowestoft" }));
+        assert_eq!(d.rows.areas.len(), 1, "Norfolk is read");
+        assert_eq!(d.rows.areas[0].area_code.as_deref(), Some("E10000020"));
+        assert!(
+            d.warnings[0].message.contains("Lowestoft"),
+            "{:?}",
+            d.warnings
+        );
+        assert_eq!(d.warnings[0].path, "/services/3/service_areas/0/extent");
+
+        for (area, field) in [
+            (
+                json!({ "name": "x", "extent": "<kml/>", "extent_type": "kml" }),
+                "extent_type",
+            ),
+            (
+                json!({ "name": "x", "extent": "{\"type\":\"Polygon\",\"coordinates\":[]}", "extent_type": "geojson" }),
+                "extent",
+            ),
+            (json!({ "name": "parts of Kent" }), "name"),
+        ] {
+            let d = decoded(area.clone());
+            assert!(d.rows.areas.is_empty(), "{area}");
+            assert_eq!(
+                d.warnings[0].path,
+                format!("/services/3/service_areas/0/{field}"),
+                "{area}"
+            );
+        }
     }
 
     #[test]

@@ -293,6 +293,21 @@ fn service_area_json(area: &service_area::Model) -> Value {
             ),
             _ => (None, None, None),
         },
+        // The code as the extent (read back as itself), the area's name as the description.
+        ServiceAreaKind::AdministrativeArea => (
+            area.area_code.as_ref().map(|c| Value::String(c.clone())),
+            Some("text"),
+            area.area_code
+                .as_deref()
+                .and_then(|c| search::areas::embedded().get(c))
+                .map(|a| a.name.clone()),
+        ),
+        // The polygon as it was given.
+        ServiceAreaKind::Polygon => (
+            area.extent.as_ref().map(|e| Value::String(e.clone())),
+            Some("geojson"),
+            None,
+        ),
     };
     without_nulls(json!({
         "id": area.id,

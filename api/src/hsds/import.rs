@@ -47,6 +47,9 @@ pub struct ImportReport {
     pub unchanged: usize,
     /// Records that could not be imported.
     pub failed: Vec<ImportError>,
+    /// What was imported but not read in full, such as a catchment kept as text, with the
+    /// path of the field.
+    pub warnings: Vec<ImportError>,
     /// The last change-feed position written (0 when nothing was written).
     pub last_seq: i64,
 }
@@ -107,8 +110,14 @@ pub async fn import_document(
 ) -> Result<ImportReport, DocumentError> {
     let mut failed = Vec::new();
     let plan = Plan::of(db, document, &mut failed).await?;
+    let warnings = plan
+        .services
+        .iter()
+        .flat_map(|service| service.warnings.iter().cloned())
+        .collect();
     let mut report = ImportReport {
         failed,
+        warnings,
         ..ImportReport::default()
     };
     let units = plan.units();
@@ -130,16 +139,15 @@ pub fn summary(report: &ImportReport) -> String {
         report.unchanged,
         report.failed.len()
     );
+    let at = |path: &str| if path.is_empty() { "/" } else { path }.to_owned();
     for failure in &report.failed {
-        out.push_str(&format!(
-            "\n  {}: {}",
-            if failure.path.is_empty() {
-                "/"
-            } else {
-                &failure.path
-            },
-            failure.message
-        ));
+        out.push_str(&format!("\n  {}: {}", at(&failure.path), failure.message));
+    }
+    if !report.warnings.is_empty() {
+        out.push_str(&format!("\nwarnings {}", report.warnings.len()));
+        for warning in &report.warnings {
+            out.push_str(&format!("\n  {}: {}", at(&warning.path), warning.message));
+        }
     }
     out
 }
@@ -150,6 +158,7 @@ pub fn report_json(report: &ImportReport) -> Value {
         "imported": report.imported,
         "unchanged": report.unchanged,
         "failed": report.failed,
+        "warnings": report.warnings,
     })
 }
 

@@ -332,11 +332,7 @@ impl ServiceQuery {
 
     /// The search index's answer for the text and place, in its order.
     async fn search(&self, state: &RestState) -> Result<Vec<Uuid>, OrError> {
-        let coverage = self.place.as_ref().map(|point| search::Coverage {
-            area: point.parsed.area.clone(),
-            district: point.parsed.outward.clone(),
-            sector: point.parsed.sector(),
-        });
+        let coverage = self.place.as_ref().map(search::Coverage::of);
         let near = match (&self.place, self.proximity_km) {
             (Some(point), Some(radius)) => Some(search::Near {
                 latitude: point.latitude,

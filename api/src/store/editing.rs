@@ -136,6 +136,8 @@ fn input_path(field: Field) -> String {
         Field::AreaPrefix(i) => format!("input.serviceAreas[{i}].postcodePrefix"),
         Field::AreaLatitude(i) => format!("input.serviceAreas[{i}].latitude"),
         Field::AreaRadius(i) => format!("input.serviceAreas[{i}].radiusKm"),
+        Field::AreaCode(i) => format!("input.serviceAreas[{i}].areaCode"),
+        Field::AreaExtent(i) => format!("input.serviceAreas[{i}].extent"),
         Field::Place(i) => format!("input.locations[{i}]"),
         Field::PhoneNumber(i) => format!("input.phones[{i}].number"),
         Field::Weekday(i) => format!("input.schedules[{i}].weekday"),

@@ -173,3 +173,37 @@ pub async fn list(
 pub async fn get(db: &DatabaseConnection, id: Uuid) -> Result<Option<service::Model>> {
     Ok(service::Entity::find_by_id(id).one(db).await?)
 }
+
+/// The services a feed gave catchments the import could not read (kept in
+/// `extra.unmapped_service_areas`), in id order: the `limit` after `after`, whether more follow,
+/// and how many there are in all.
+pub async fn with_unread_catchments(
+    db: &DatabaseConnection,
+    after: Option<Uuid>,
+    limit: usize,
+) -> Result<(Vec<service::Model>, bool, u64)> {
+    let rows = service::Entity::find()
+        .filter(service::Column::Extra.is_not_null())
+        .order_by_asc(service::Column::Id)
+        .all(db)
+        .await?;
+    let unread: Vec<service::Model> = rows
+        .into_iter()
+        .filter(|row| {
+            row.extra
+                .as_ref()
+                .and_then(|extra| extra.get("unmapped_service_areas"))
+                .and_then(|areas| areas.as_array())
+                .is_some_and(|areas| !areas.is_empty())
+        })
+        .collect();
+    let total = u64::try_from(unread.len()).unwrap_or(u64::MAX);
+    let mut page: Vec<service::Model> = unread
+        .into_iter()
+        .filter(|row| after.is_none_or(|after| row.id > after))
+        .take(limit + 1)
+        .collect();
+    let more = page.len() > limit;
+    page.truncate(limit);
+    Ok((page, more, total))
+}

@@ -198,6 +198,8 @@ async fn generate(app: &TestApp, rng: &mut fastrand::Rng, geo: &Geocoder) -> usi
                 longitude: (kind == ServiceAreaKind::Radius)
                     .then_some(centre.longitude - rng.f64() * 0.05),
                 radius_km: (kind == ServiceAreaKind::Radius).then(|| 1.0 + rng.f64() * 15.0),
+                area_code: None,
+                extent: None,
                 position,
             };
             area.into_active_model().insert(&txn).await.expect("area");
@@ -359,6 +361,8 @@ fn covers(rows: &Rows, id: Uuid, place: &Place) -> bool {
             }
             _ => false,
         },
+        // Not generated here: tests/tests/integration/catchments.rs covers them.
+        ServiceAreaKind::AdministrativeArea | ServiceAreaKind::Polygon => false,
     })
 }
 

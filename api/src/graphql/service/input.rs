@@ -60,6 +60,10 @@ pub struct ServiceAreaInput {
     pub longitude: Option<f64>,
     /// For RADIUS: the radius in kilometres.
     pub radius_km: Option<f64>,
+    /// For ADMINISTRATIVE_AREA: the ONS (GSS) code of the area ("E08000009").
+    pub area_code: Option<String>,
+    /// For POLYGON: a GeoJSON `Polygon` or `MultiPolygon`.
+    pub extent: Option<String>,
 }
 
 /// A place where the service is delivered.
@@ -357,6 +361,8 @@ impl ServiceAreaInput {
             latitude: None,
             longitude: None,
             radius_km: None,
+            area_code: None,
+            extent: None,
             position: 0,
         };
         // Which fields a kind needs is checked with the whole listing (store::listing).
@@ -373,6 +379,13 @@ impl ServiceAreaInput {
                 (row.latitude, row.longitude, row.radius_km) =
                     (self.latitude, self.longitude, self.radius_km);
             }
+            ServiceAreaKind::AdministrativeArea => {
+                row.area_code = self
+                    .area_code
+                    .as_deref()
+                    .map(|code| code.trim().to_ascii_uppercase());
+            }
+            ServiceAreaKind::Polygon => row.extent.clone_from(&self.extent),
         }
         Ok(row)
     }

@@ -50,6 +50,10 @@ pub enum Field {
     AreaLatitude(usize),
     /// A catchment's radius.
     AreaRadius(usize),
+    /// A catchment's administrative area code.
+    AreaCode(usize),
+    /// A catchment's GeoJSON polygon.
+    AreaExtent(usize),
     /// A place written with the listing.
     Place(usize),
     /// A phone line's number.
@@ -195,8 +199,9 @@ fn check_codes(service: &service::Model, path: &dyn Fn(Field) -> String) -> Resu
     Ok(())
 }
 
-/// A catchment holds the fields of its kind and no others: a postcode area or district for
-/// POSTCODE_PREFIX, a centre (and for editors a radius) for RADIUS, nothing for NATIONAL.
+/// A catchment holds the fields of its kind and no others: a postcode area, district or sector
+/// for POSTCODE_PREFIX, a centre (and for editors a radius) for RADIUS, a known GSS code for
+/// ADMINISTRATIVE_AREA, a GeoJSON polygon for POLYGON, nothing for NATIONAL.
 fn check_area(
     i: usize,
     area: &service_area::Model,
@@ -205,37 +210,42 @@ fn check_area(
 ) -> Result<(), Invalid> {
     let has_centre =
         area.latitude.is_some() || area.longitude.is_some() || area.radius_km.is_some();
+    let set = [
+        ("postcode prefix", area.postcode_prefix.is_some()),
+        ("centre or radius", has_centre),
+        ("area code", area.area_code.is_some()),
+        ("extent", area.extent.is_some()),
+    ];
+    let own = match area.kind {
+        ServiceAreaKind::National => "",
+        ServiceAreaKind::PostcodePrefix => "postcode prefix",
+        ServiceAreaKind::Radius => "centre or radius",
+        ServiceAreaKind::AdministrativeArea => "area code",
+        ServiceAreaKind::Polygon => "extent",
+    };
+    if let Some((other, _)) = set.iter().find(|(name, on)| *on && *name != own) {
+        return Err(invalid(
+            path(Field::Area(i)),
+            format!(
+                "a {} catchment has no {other}",
+                sea_orm::ActiveEnum::to_value(&area.kind)
+            ),
+        ));
+    }
     match area.kind {
-        ServiceAreaKind::National => {
-            if area.postcode_prefix.is_some() || has_centre {
-                return Err(invalid(
-                    path(Field::Area(i)),
-                    "a NATIONAL catchment has no postcode prefix, centre or radius",
-                ));
-            }
-        }
+        ServiceAreaKind::National => {}
         ServiceAreaKind::PostcodePrefix => {
             let at = path(Field::AreaPrefix(i));
             let Some(prefix) = &area.postcode_prefix else {
                 return Err(invalid(at, "needed for POSTCODE_PREFIX"));
             };
-            if search::geo::normalise_prefix(prefix).as_ref() != Some(prefix) {
+            let sector = source == Source::Feed
+                && search::geo::normalise_sector(prefix).as_ref() == Some(prefix);
+            if !sector && search::geo::normalise_prefix(prefix).as_ref() != Some(prefix) {
                 return Err(invalid(at, "not a postcode area or district"));
-            }
-            if has_centre {
-                return Err(invalid(
-                    path(Field::Area(i)),
-                    "a POSTCODE_PREFIX catchment has no centre or radius",
-                ));
             }
         }
         ServiceAreaKind::Radius => {
-            if area.postcode_prefix.is_some() {
-                return Err(invalid(
-                    path(Field::Area(i)),
-                    "a RADIUS catchment has no postcode prefix",
-                ));
-            }
             if source == Source::Editor {
                 check_point(path(Field::Area(i)), area.latitude, area.longitude)?;
                 if area.radius_km.is_none() {
@@ -250,9 +260,36 @@ fn check_area(
                 crate::validate::radius_km(&at, radius).map_err(from_validate(&at))?;
             }
         }
+        ServiceAreaKind::AdministrativeArea => {
+            let at = path(Field::AreaCode(i));
+            let Some(code) = &area.area_code else {
+                return Err(invalid(at, "needed for ADMINISTRATIVE_AREA"));
+            };
+            if search::areas::embedded().get(code).is_none() {
+                return Err(invalid(at, "not a known ONS area code"));
+            }
+        }
+        ServiceAreaKind::Polygon => {
+            let at = path(Field::AreaExtent(i));
+            let Some(extent) = &area.extent else {
+                return Err(invalid(at, "needed for POLYGON"));
+            };
+            if extent.len() > MAX_EXTENT_BYTES {
+                return Err(invalid(
+                    at,
+                    format!("a polygon of at most {MAX_EXTENT_BYTES} bytes of GeoJSON"),
+                ));
+            }
+            if search::geo::geojson_polygons(extent).is_none() {
+                return Err(invalid(at, "not a GeoJSON Polygon or MultiPolygon"));
+            }
+        }
     }
     Ok(())
 }
+
+/// The largest GeoJSON text a POLYGON catchment may hold.
+pub const MAX_EXTENT_BYTES: usize = 1_000_000;
 
 /// A position an editor gives: both coordinates or neither, within Great Britain and Northern
 /// Ireland.
@@ -357,6 +394,9 @@ mod tests {
             latitude: (kind == ServiceAreaKind::Radius).then_some(51.9),
             longitude: (kind == ServiceAreaKind::Radius).then_some(-2.07),
             radius_km: (kind == ServiceAreaKind::Radius).then_some(5.0),
+            area_code: (kind == ServiceAreaKind::AdministrativeArea)
+                .then(|| "E10000013".to_owned()),
+            extent: None,
             position: 0,
         }
     }
@@ -431,6 +471,42 @@ mod tests {
         let mut rows = listing();
         rows.service.delivery_modes.0.push("PIGEON".to_owned());
         assert_eq!(refused(&rows, Source::Feed).path, "DeliveryMode(1)");
+    }
+
+    #[test]
+    fn administrative_areas_and_polygons_hold_known_codes_and_geojson() {
+        let mut rows = listing();
+        rows.areas = vec![area(ServiceAreaKind::AdministrativeArea)];
+        assert_eq!(check(&rows, Source::Editor, &named), Ok(()));
+        rows.areas[0].area_code = Some("E99999999".to_owned());
+        let invalid = refused(&rows, Source::Feed);
+        assert_eq!(invalid.path, "AreaCode(0)");
+        assert_eq!(invalid.message, "not a known ONS area code");
+        rows.areas[0].area_code = None;
+        assert_eq!(refused(&rows, Source::Editor).path, "AreaCode(0)");
+        rows.areas[0].area_code = Some("E10000013".to_owned());
+        rows.areas[0].postcode_prefix = Some("GL".to_owned());
+        assert_eq!(refused(&rows, Source::Feed).path, "Area(0)");
+
+        let mut rows = listing();
+        rows.areas = vec![area(ServiceAreaKind::Polygon)];
+        assert_eq!(refused(&rows, Source::Editor).path, "AreaExtent(0)");
+        rows.areas[0].extent = Some(r#"{"type":"Point","coordinates":[0,51]}"#.to_owned());
+        assert_eq!(
+            refused(&rows, Source::Editor).message,
+            "not a GeoJSON Polygon or MultiPolygon"
+        );
+        rows.areas[0].extent = Some(
+            r#"{"type":"Polygon","coordinates":[[[-2.1,51.8],[-2.0,51.8],[-2.0,51.9],[-2.1,51.8]]]}"#
+                .to_owned(),
+        );
+        assert_eq!(check(&rows, Source::Editor, &named), Ok(()));
+
+        // A sector is a feed's prefix, not an editor's.
+        let mut rows = listing();
+        rows.areas[0].postcode_prefix = Some("GL50 3".to_owned());
+        assert_eq!(check(&rows, Source::Feed, &named), Ok(()));
+        assert_eq!(refused(&rows, Source::Editor).path, "AreaPrefix(0)");
     }
 
     #[test]

@@ -299,7 +299,7 @@ pub async fn load_with(
 mod check;
 mod write;
 
-pub use check::{Field, Invalid, MAX_FEED_AGE_MONTHS, Source, check};
+pub use check::{Field, Invalid, MAX_EXTENT_BYTES, MAX_FEED_AGE_MONTHS, Source, check};
 pub use write::{After, ListingWrite, Scope, begin, insert_rows, write};
 
 /// A listing as the rows that store it, ready for [`check`] and [`write`]: every row carries
