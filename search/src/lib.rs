@@ -6,6 +6,7 @@
 mod collector;
 pub mod dir;
 pub mod doc;
+pub mod eligibility;
 pub mod geo;
 mod index;
 pub mod osgb;
