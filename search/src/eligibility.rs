@@ -908,12 +908,10 @@ impl Rules {
             let phrase = m.phrase(text, &toks).to_owned();
             for value in &m.rule.values {
                 match value {
-                    Value::Audience(code) => {
-                        if !family.audiences.iter().any(|a| a.value == *code) {
-                            family
-                                .audiences
-                                .push(Found::new((*code).to_owned(), phrase.clone()));
-                        }
+                    Value::Audience(code) if !family.audiences.iter().any(|a| a.value == *code) => {
+                        family
+                            .audiences
+                            .push(Found::new((*code).to_owned(), phrase.clone()));
                     }
                     Value::Pregnant => {
                         family
