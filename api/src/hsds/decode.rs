@@ -1627,8 +1627,14 @@ mod tests {
         assert_eq!(row.audiences.0, ["MOTHERS"]);
         assert_eq!(row.level_of_need, LevelOfNeed::Specialist);
         assert!(!row.self_referral && row.professional_referral);
-        assert_eq!(source(&d, field::FROM_PREGNANCY), text("from 20 weeks of pregnancy"));
-        assert_eq!(source(&d, field::MAX_AGE_MONTHS), text("until the baby is one"));
+        assert_eq!(
+            source(&d, field::FROM_PREGNANCY),
+            text("from 20 weeks of pregnancy")
+        );
+        assert_eq!(
+            source(&d, field::MAX_AGE_MONTHS),
+            text("until the baby is one")
+        );
         assert_eq!(source(&d, field::AUDIENCES), text("Women"));
         assert_eq!(source(&d, field::LEVEL_OF_NEED), text("specialist"));
         assert_eq!(source(&d, field::REFERRAL), text("Referral by a GP"));
@@ -1649,7 +1655,10 @@ mod tests {
         assert_eq!(row.min_age_months, Some(6.0));
         assert_eq!(row.max_age_months, Some(24.0));
         assert_eq!(row.audiences.0, ["MOTHERS"], "the field wins");
-        assert!(!row.from_pregnancy, "a service from six months is not for pregnancy");
+        assert!(
+            !row.from_pregnancy,
+            "a service from six months is not for pregnancy"
+        );
         assert_eq!(source(&d, field::MIN_AGE_MONTHS).0, ValueSource::Given);
         assert_eq!(source(&d, field::MAX_AGE_MONTHS), text("under two"));
         assert_eq!(source(&d, field::AUDIENCES).0, ValueSource::Given);
@@ -1658,7 +1667,10 @@ mod tests {
 
         let parents = decoded(json!({ "eligibility_description": "Adults aged 18 and over." }));
         assert_eq!(parents.rows.service.min_age_months, None);
-        assert_eq!(source(&parents, field::MIN_AGE_MONTHS).0, ValueSource::Unknown);
+        assert_eq!(
+            source(&parents, field::MIN_AGE_MONTHS).0,
+            ValueSource::Unknown
+        );
         assert_eq!(source(&parents, field::AUDIENCES), text("Adults"));
         assert!(parents.rows.service.audiences.0.is_empty());
     }
@@ -1683,7 +1695,10 @@ mod tests {
             "from_pregnancy": false,
             "audiences": [],
         }));
-        assert!(d.rows.service.audiences.0.is_empty(), "its words are not read");
+        assert!(
+            d.rows.service.audiences.0.is_empty(),
+            "its words are not read"
+        );
         assert_eq!(d.rows.service.max_age_months, None);
         assert_eq!(d.rows.service.eligibility_sources, None);
 

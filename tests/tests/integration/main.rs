@@ -8,6 +8,7 @@ mod connections;
 mod database_faults;
 mod demo;
 mod editing;
+mod eligibility;
 mod filters;
 mod fuzz;
 mod independent;
