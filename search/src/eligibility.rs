@@ -113,10 +113,15 @@ impl Reading {
         ) -> Option<Found<T>> {
             readings.iter().find_map(|r| get(r).clone())
         }
+        // Both ends of the age range come from the one text that gives one, so that a range
+        // is never half one text's and half another's.
+        let ages = readings
+            .iter()
+            .find(|r| r.min_age_months.is_some() || r.max_age_months.is_some());
         let mut merged = Reading {
             from_pregnancy: first(readings, |r| &r.from_pregnancy),
-            min_age_months: first(readings, |r| &r.min_age_months),
-            max_age_months: first(readings, |r| &r.max_age_months),
+            min_age_months: ages.and_then(|r| r.min_age_months.clone()),
+            max_age_months: ages.and_then(|r| r.max_age_months.clone()),
             audiences: first(readings, |r| &r.audiences),
             languages: first(readings, |r| &r.languages),
             level_of_need: first(readings, |r| &r.level_of_need),
@@ -1250,6 +1255,11 @@ mod tests {
         ]);
         assert_eq!(merged.from_pregnancy.map(|f| f.value), Some(true));
         assert_eq!(merged.max_age_months.map(|f| f.value), Some(12.0));
+        let merged = Reading::merge(&[
+            read("Families with babies under 12 months."),
+            read("A check for babies aged 6 to 8 weeks."),
+        ]);
+        assert_eq!(merged.min_age_months, None, "a range comes from one text");
     }
 
     #[test]
@@ -1367,6 +1377,15 @@ mod tests {
             Some(true)
         );
         assert_eq!(referral("Call us to book."), None);
+        assert_eq!(
+            referral("Referral by a GP or midwife only. We do not take self-referrals."),
+            Some(false)
+        );
+        assert_eq!(referral("Self-referrals are not accepted."), Some(false));
+        assert_eq!(
+            level("Drop-ins with an infant feeding specialist for every family."),
+            Some("UNIVERSAL")
+        );
     }
 
     #[test]
