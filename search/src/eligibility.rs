@@ -1153,6 +1153,7 @@ mod tests {
         for text in [
             "For parents whose baby has died at any stage of pregnancy.",
             "Support after an ectopic pregnancy.",
+            "Information about pregnancy sickness and pregnancy after loss.",
             "Families with babies under one.",
         ] {
             assert_ne!(
