@@ -238,12 +238,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let bytes = std::fs::read(&file)?;
             let started = std::time::Instant::now();
-            let report = crate::hsds::import::import_bytes(
+            let rules = crate::eligibility_rules(&settings)?;
+            let report = crate::hsds::import::import_bytes_with_rules(
                 &db,
                 &crate::hsds::import::Actor::system(),
                 &bytes,
                 strict,
                 limit,
+                &rules,
             )
             .await?;
             println!("finished in {:.2} s", started.elapsed().as_secs_f64());

@@ -27,7 +27,7 @@ use std::{
 
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
-use search::{Index, Synonyms, geo::Geocoder};
+use search::{Index, Synonyms, eligibility::Rules as EligibilityRules, geo::Geocoder};
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
@@ -82,6 +82,23 @@ pub fn synonyms(settings: &Settings) -> anyhow::Result<Synonyms> {
         search::synonyms::BUILT_IN,
         extra.as_str(),
     ]))
+}
+
+/// The eligibility rules: the built-in rules, extended by `eligibility-rules.txt` in the data
+/// directory.
+pub fn eligibility_rules(settings: &Settings) -> anyhow::Result<EligibilityRules> {
+    let extra_path = settings.data_dir.join("eligibility-rules.txt");
+    let extra = match std::fs::read_to_string(&extra_path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(EligibilityRules::built_in().clone());
+        }
+        Err(err) => {
+            return Err(err).with_context(|| format!("cannot read {}", extra_path.display()));
+        }
+    };
+    EligibilityRules::parse([search::eligibility::BUILT_IN, extra.as_str()])
+        .with_context(|| format!("cannot read {}", extra_path.display()))
 }
 
 /// Opens this instance's index in the data directory and brings it up to date. An index that
@@ -147,6 +164,7 @@ impl Application {
                 db: db.clone(),
                 indexer: indexer.clone(),
                 auth: auth.clone(),
+                eligibility_rules: Arc::new(eligibility_rules(&settings)?),
             }),
             settings.production,
         );

@@ -1,5 +1,7 @@
 //! Enumerations stored as short strings, and the JSON list type used for multi-valued columns.
 
+use std::collections::BTreeMap;
+
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -174,6 +176,11 @@ code_list! {
         Carers = "CARERS",
         /// The whole family together.
         WholeFamily = "WHOLE_FAMILY",
+        /// Bereaved families only: parents whose baby has died, in pregnancy or after the birth.
+        Bereaved = "BEREAVED",
+        /// Speakers of the service's languages, or members of its community, only (a group for
+        /// Somali-speaking mothers; the service's `languages` say which).
+        LanguageCommunity = "LANGUAGE_COMMUNITY",
     }
 }
 
@@ -190,5 +197,91 @@ code_list! {
         Online = "ONLINE",
         /// By telephone.
         Phone = "PHONE",
+    }
+}
+
+/// Where an eligibility value came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ValueSource {
+    /// Given as a field: by an editor, or by a feed's structured field.
+    Given,
+    /// Read from the listing's words (the phrase says which).
+    Text,
+    /// Not said anywhere: the column holds its default, which the search treats as unknown.
+    Unknown,
+}
+
+/// One eligibility value's provenance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// Where the value came from.
+    pub source: ValueSource,
+    /// The words it was read from, for [`ValueSource::Text`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phrase: Option<String>,
+}
+
+/// The eligibility fields whose provenance is kept, as named in `eligibility_sources`.
+pub mod eligibility_field {
+    /// `from_pregnancy`.
+    pub const FROM_PREGNANCY: &str = "fromPregnancy";
+    /// `min_age_months`.
+    pub const MIN_AGE_MONTHS: &str = "minAgeMonths";
+    /// `max_age_months`.
+    pub const MAX_AGE_MONTHS: &str = "maxAgeMonths";
+    /// `audiences`.
+    pub const AUDIENCES: &str = "audiences";
+    /// `languages`.
+    pub const LANGUAGES: &str = "languages";
+    /// `level_of_need`.
+    pub const LEVEL_OF_NEED: &str = "levelOfNeed";
+    /// `self_referral` and `professional_referral`.
+    pub const REFERRAL: &str = "referral";
+    /// Every field, in the order they are shown.
+    pub const ALL: [&str; 7] = [
+        FROM_PREGNANCY,
+        MIN_AGE_MONTHS,
+        MAX_AGE_MONTHS,
+        AUDIENCES,
+        LANGUAGES,
+        LEVEL_OF_NEED,
+        REFERRAL,
+    ];
+}
+
+/// Where a service's eligibility values came from, keyed by field ([`eligibility_field`]); a
+/// field not named is [`ValueSource::Given`], and a service with no such column value (an
+/// editor's listing) has every value given.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct EligibilitySources(pub BTreeMap<String, Provenance>);
+
+impl EligibilitySources {
+    /// Where `field`'s value came from.
+    pub fn source(&self, field: &str) -> ValueSource {
+        self.0.get(field).map_or(ValueSource::Given, |p| p.source)
+    }
+
+    /// The provenance of `field` (given when not named).
+    pub fn of(&self, field: &str) -> Provenance {
+        self.0.get(field).cloned().unwrap_or(Provenance {
+            source: ValueSource::Given,
+            phrase: None,
+        })
+    }
+
+    /// Whether every value is given.
+    pub fn all_given(&self) -> bool {
+        self.0.values().all(|p| p.source == ValueSource::Given)
+    }
+
+    /// Marks `field` as given (an editor set or confirmed it).
+    pub fn confirm(&mut self, field: &str) {
+        self.0.remove(field);
+    }
+
+    /// The sources as a column value: none when every value is given.
+    pub fn into_column(self) -> Option<Self> {
+        (!self.all_given()).then_some(self)
     }
 }

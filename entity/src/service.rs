@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::{LevelOfNeed, ServiceStatus, StringList};
+use crate::enums::{EligibilitySources, LevelOfNeed, ServiceStatus, StringList};
 
 /// A service row.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
@@ -67,6 +67,9 @@ pub struct Model {
     pub funding_ends_on: Option<Date>,
     /// HSDS fields with no home in Signpost's model, kept for export.
     pub extra: Option<Json>,
+    /// Where the eligibility values came from (given, read from the words, or unknown); null
+    /// when every value is given, as on an editor's listing.
+    pub eligibility_sources: Option<EligibilitySources>,
     /// When the listing was first stored.
     pub created_at: DateTimeUtc,
     /// When the listing last changed (HSDS `last_modified`; an import keeps the feed's).

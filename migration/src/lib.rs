@@ -8,6 +8,7 @@ mod m20261124_000001_initial;
 mod m20261124_000002_change_notify;
 mod m20261124_000003_service_listing_index;
 mod m20261201_000004_catchment_areas;
+mod m20261201_000010_service_eligibility_sources;
 
 /// Runs Signpost's migrations in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_change_notify::Migration),
             Box::new(m20261124_000003_service_listing_index::Migration),
             Box::new(m20261201_000004_catchment_areas::Migration),
+            Box::new(m20261201_000010_service_eligibility_sources::Migration),
         ]
     }
 }

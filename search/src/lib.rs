@@ -7,6 +7,7 @@ pub mod areas;
 mod collector;
 pub mod dir;
 pub mod doc;
+pub mod eligibility;
 pub mod family;
 pub mod geo;
 mod index;

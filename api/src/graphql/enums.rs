@@ -42,6 +42,11 @@ pub enum Audience {
     Carers,
     /// The whole family together.
     WholeFamily,
+    /// Bereaved families only: parents whose baby has died, in pregnancy or after the birth.
+    Bereaved,
+    /// Speakers of the service's languages, or members of its community, only (the service's
+    /// `languages` say which).
+    LanguageCommunity,
 }
 
 /// How a service is delivered.
@@ -86,4 +91,62 @@ pub enum ServiceAreaKind {
     /// A GeoJSON `Polygon` or `MultiPolygon` (`extent`): the postcode sectors whose centroids
     /// lie inside.
     Polygon,
+}
+
+/// An eligibility value whose provenance is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum EligibilityField {
+    /// `eligibility.fromPregnancy`.
+    FromPregnancy,
+    /// `eligibility.minAgeMonths`.
+    MinAgeMonths,
+    /// `eligibility.maxAgeMonths`.
+    MaxAgeMonths,
+    /// `eligibility.audiences`.
+    Audiences,
+    /// `languages`.
+    Languages,
+    /// `levelOfNeed`.
+    LevelOfNeed,
+    /// `referral.selfReferral` and `referral.professionalReferral`.
+    Referral,
+}
+
+impl EligibilityField {
+    /// Every field, in the order they are shown.
+    pub const ALL: [Self; 7] = [
+        Self::FromPregnancy,
+        Self::MinAgeMonths,
+        Self::MaxAgeMonths,
+        Self::Audiences,
+        Self::Languages,
+        Self::LevelOfNeed,
+        Self::Referral,
+    ];
+
+    /// The field's key in the stored `eligibility_sources`.
+    pub fn key(self) -> &'static str {
+        use entity::eligibility_field as f;
+        match self {
+            Self::FromPregnancy => f::FROM_PREGNANCY,
+            Self::MinAgeMonths => f::MIN_AGE_MONTHS,
+            Self::MaxAgeMonths => f::MAX_AGE_MONTHS,
+            Self::Audiences => f::AUDIENCES,
+            Self::Languages => f::LANGUAGES,
+            Self::LevelOfNeed => f::LEVEL_OF_NEED,
+            Self::Referral => f::REFERRAL,
+        }
+    }
+}
+
+/// Where an eligibility value came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "entity::ValueSource")]
+pub enum ValueSource {
+    /// Given as a field, by an editor or a feed.
+    Given,
+    /// Read from the listing's words; the phrase says which.
+    Text,
+    /// Said nowhere: the value shown is the default, and searches treat it as unknown.
+    Unknown,
 }

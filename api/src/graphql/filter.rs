@@ -169,6 +169,7 @@ impl ServiceFilter {
                     .map(Into::into),
                 "filter.statuses",
             )?,
+            eligibility_to_review: false,
         })
     }
 

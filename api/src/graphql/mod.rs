@@ -38,6 +38,7 @@ pub const MAX_COMPLEXITY: usize = 20_000;
 #[derive(MergedObject, Default)]
 pub struct Query(
     service::ServiceQuery,
+    service::ReviewQuery,
     organization::OrganizationQuery,
     taxonomy::TaxonomyQuery,
     event::EventQuery,
@@ -70,6 +71,8 @@ pub struct Shared {
     pub indexer: Arc<Indexer>,
     /// Token signing and verification.
     pub auth: Arc<crate::auth::Authenticator>,
+    /// How imports read eligibility from a listing's words.
+    pub eligibility_rules: Arc<::search::eligibility::Rules>,
 }
 
 /// Builds the schema over `shared`.

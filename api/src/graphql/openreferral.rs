@@ -61,13 +61,18 @@ impl OpenReferralMutation {
             id: caller.actor_id(),
             label: caller.label(),
         };
-        let report =
-            import::import_document(&shared.db, &actor, &document.0, strict.unwrap_or(false))
-                .await
-                .map_err(|err| match err {
-                    DocumentError::Database(err) => ApiError::from(err),
-                    other => ApiError::bad_input(format!("document: {other}")),
-                })?;
+        let report = import::import_document_with_rules(
+            &shared.db,
+            &actor,
+            &document.0,
+            strict.unwrap_or(false),
+            &shared.eligibility_rules,
+        )
+        .await
+        .map_err(|err| match err {
+            DocumentError::Database(err) => ApiError::from(err),
+            other => ApiError::bad_input(format!("document: {other}")),
+        })?;
         if report.last_seq > 0 {
             shared
                 .indexer

@@ -12,7 +12,10 @@ use uuid::Uuid;
 
 use self::input::ServiceInput;
 use super::{
-    enums::{Audience, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, Visibility},
+    enums::{
+        Audience, DeliveryMode, EligibilityField, LevelOfNeed, ServiceAreaKind, ServiceStatus,
+        ValueSource, Visibility,
+    },
     event::Event,
     filter::ServiceFilter,
     input::id_arg,
@@ -29,6 +32,7 @@ use crate::{
     auth::Caller,
     error::ApiError,
     store::{self, listing::Parts},
+    validate,
 };
 
 /// A listed service: who runs it, who it is for, how to refer, where and when.
@@ -48,6 +52,36 @@ pub struct Eligibility {
     pub audiences: Vec<Audience>,
     /// Further eligibility in words.
     pub description: Option<String>,
+    /// Where each eligibility value came from (from pregnancy, ages, audiences, languages,
+    /// level of need and referral route): given, read from the words, or unknown.
+    pub provenance: Vec<EligibilityProvenance>,
+}
+
+/// Where one eligibility value came from.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct EligibilityProvenance {
+    /// The value.
+    pub field: EligibilityField,
+    /// Given as a field, read from the listing's words, or unknown.
+    pub source: ValueSource,
+    /// For TEXT, the words it was read from.
+    pub phrase: Option<String>,
+}
+
+/// The provenance of each eligibility value of a service row.
+pub fn provenance(row: &service::Model) -> Vec<EligibilityProvenance> {
+    let sources = row.eligibility_sources.clone().unwrap_or_default();
+    EligibilityField::ALL
+        .into_iter()
+        .map(|field| {
+            let found = sources.of(field.key());
+            EligibilityProvenance {
+                field,
+                source: found.source.into(),
+                phrase: found.phrase,
+            }
+        })
+        .collect()
 }
 
 /// How to refer a family.
@@ -116,6 +150,7 @@ impl Service {
                 .map(Audience::from)
                 .collect(),
             description: self.0.eligibility_description.clone(),
+            provenance: provenance(&self.0),
         }
     }
     /// How to refer.
@@ -647,6 +682,53 @@ impl ServiceQuery {
     }
 }
 
+#[Object]
+impl ReviewQuery {
+    /// Listings whose eligibility was read from their words or is unknown, of every status, in
+    /// name order, for an admin to confirm or correct (each listing's
+    /// `eligibility.provenance` says which values and from what words) (admins).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity + 1")]
+    async fn eligibility_review(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ServiceConnection> {
+        ctx.data::<Caller>()?.require_admin()?;
+        let first = page_size(first.unwrap_or(20))?;
+        let filter = store::service::ServiceFilter {
+            statuses: vec![
+                entity::ServiceStatus::Active,
+                entity::ServiceStatus::Inactive,
+                entity::ServiceStatus::TemporarilyClosed,
+                entity::ServiceStatus::Defunct,
+            ],
+            eligibility_to_review: true,
+            ..store::service::ServiceFilter::default()
+        };
+        let after_key = name_after(after.as_deref())?;
+        let count = ctx.look_ahead().field("totalCount").exists();
+        let page = store::service::list(&state(ctx)?.db, &filter, first, after_key.as_ref(), count)
+            .await?;
+        prefetch(
+            ctx,
+            ctx.look_ahead().field("edges").field("node"),
+            &page.rows,
+        )
+        .await?;
+        Ok(service_connection(
+            page.rows,
+            page.has_next_page,
+            page.total_count.unwrap_or_default(),
+            after.is_some(),
+        ))
+    }
+}
+
+/// The admins' review of eligibility read from words.
+#[derive(Default)]
+pub struct ReviewQuery;
+
 /// Service mutations.
 #[derive(Default)]
 pub struct ServiceMutation;
@@ -699,6 +781,34 @@ impl ServiceMutation {
         let id = id_arg(&id, "id")?;
         let (saved, seq) =
             store::editing::archive_service(&state(ctx)?.db, caller, id, expected_version).await?;
+        searchable(ctx, seq).await?;
+        Ok(Service(saved))
+    }
+
+    /// Confirms eligibility values as they stand (those read from the listing's words or
+    /// unknown become given), without changing them; CONFLICT when `expectedVersion` is given
+    /// and the listing changed since. Changing a value through `updateService` makes it given
+    /// too.
+    async fn confirm_eligibility(
+        &self,
+        ctx: &Context<'_>,
+        service_id: ID,
+        fields: Vec<EligibilityField>,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<Service> {
+        let caller = ctx.data::<Caller>()?;
+        caller.require_authenticated()?;
+        let id = id_arg(&service_id, "serviceId")?;
+        validate::list_len("fields", fields.len(), EligibilityField::ALL.len())?;
+        let keys: Vec<&'static str> = fields.iter().map(|f| f.key()).collect();
+        let (saved, seq) = store::editing::confirm_eligibility(
+            &state(ctx)?.db,
+            caller,
+            id,
+            expected_version,
+            &keys,
+        )
+        .await?;
         searchable(ctx, seq).await?;
         Ok(Service(saved))
     }

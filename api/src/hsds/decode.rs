@@ -12,14 +12,16 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use entity::{
-    Audience, DeliveryMode, LevelOfNeed, ServiceAreaKind, ServiceStatus, StringList, Visibility,
-    attribute, codes, contact, event, location, organization, phone, schedule, service,
-    service_area, service_at_location, taxonomy, taxonomy_term,
+    Audience, DeliveryMode, EligibilitySources, LevelOfNeed, Provenance, ServiceAreaKind,
+    ServiceStatus, StringList, ValueSource, Visibility, attribute, codes, contact,
+    eligibility_field, event, location, organization, phone, schedule, service, service_area,
+    service_at_location, taxonomy, taxonomy_term,
 };
+use search::eligibility::{Found as Read, Reading, Rules};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use search::areas::{Place, Reading};
+use search::areas::{Place, Reading as PlaceReading};
 
 use crate::{
     hsds::encode::{derived_id, without_nulls},
@@ -640,6 +642,9 @@ pub struct DecodedService {
     pub events: Vec<event::Model>,
     /// What was read only in part or not at all (a catchment kept as text), with its path.
     pub warnings: Vec<ImportError>,
+    /// Where each eligibility value came from, every field named (a field the feed gave is
+    /// named GIVEN, where an editor's confirmation leaves it unnamed).
+    pub sources: EligibilitySources,
 }
 
 /// Signpost extension fields a feed gave (absent ones keep a stored listing's values).
@@ -726,6 +731,7 @@ pub fn service(
     value: &Value,
     path: &str,
     top_locations: &HashMap<Uuid, &Value>,
+    rules: &Rules,
     found: &mut Found,
 ) -> Result<DecodedService, ImportError> {
     let obj = object(value, path)?;
@@ -751,6 +757,22 @@ pub fn service(
     let (areas, area_paths) = reader.areas(obj, &mut extra, &mut warnings)?;
     let (attributes, attribute_paths) = reader.attributes(obj, found)?;
     let given = extensions(&extra, path)?;
+    let said = Said {
+        obj,
+        given: &given,
+        min_age,
+        max_age,
+        languages,
+        // A Signpost record gives every value as a field, and where each came from.
+        recorded: extra
+            .get("eligibility_sources")
+            .map(|v| serde_json::from_value::<EligibilitySources>(v.clone()).unwrap_or_default())
+            .or_else(|| {
+                (extra.contains_key("from_pregnancy") && extra.contains_key("audiences"))
+                    .then(EligibilitySources::default)
+            }),
+    };
+    let eligibility = said.eligibility(rules);
     // Read into columns, and written from them by the encoder: never kept as unknown keys.
     for key in super::SERVICE_EXTENSION_KEYS {
         extra.remove(*key);
@@ -770,22 +792,23 @@ pub fn service(
         // `assurer` (a Signpost extension) names an assurer who is not an email address.
         assurer: filled(obj, "assurer_email").or_else(|| filled(obj, "assurer")),
         version: 1,
-        level_of_need: given.level_of_need.unwrap_or(LevelOfNeed::Universal),
-        from_pregnancy: given.from_pregnancy.unwrap_or(false),
-        min_age_months: min_age.map(months),
-        max_age_months: max_age.map(months),
-        audiences: given.audiences.clone().unwrap_or_default(),
+        level_of_need: eligibility.level_of_need,
+        from_pregnancy: eligibility.from_pregnancy,
+        min_age_months: eligibility.min_age_months,
+        max_age_months: eligibility.max_age_months,
+        audiences: eligibility.audiences,
         eligibility_description: filled(obj, "eligibility_description"),
-        self_referral: given.self_referral.unwrap_or(true),
-        professional_referral: given.professional_referral.unwrap_or(true),
+        self_referral: eligibility.self_referral,
+        professional_referral: eligibility.professional_referral,
         referral_instructions: filled(obj, "application_process"),
         delivery_modes: given.delivery_modes.clone().unwrap_or_default(),
-        languages,
+        languages: eligibility.languages,
         free,
         fees_description: filled(obj, "fees_description").or(fees_description),
         funding_source: objects(obj, "funding").find_map(|f| filled(f, "source")),
         funding_ends_on: given.funding_ends_on,
         extra: extra_column(extra),
+        eligibility_sources: eligibility.sources.clone().into_column(),
         created_at: now,
         updated_at: last_modified.unwrap_or(now),
     };
@@ -814,7 +837,232 @@ pub fn service(
         },
         events,
         warnings,
+        sources: eligibility.sources,
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Eligibility: the feed's fields first, then its words.
+
+/// What a service record says about its eligibility in fields.
+struct Said<'a> {
+    obj: &'a Map<String, Value>,
+    given: &'a Given,
+    /// HSDS `minimum_age`, in years.
+    min_age: Option<f64>,
+    /// HSDS `maximum_age`, in years.
+    max_age: Option<f64>,
+    /// The languages the record lists.
+    languages: StringList,
+    /// Where a Signpost record's values came from (its `eligibility_sources`); such a record
+    /// gives every value as a field, so its words are not read.
+    recorded: Option<EligibilitySources>,
+}
+
+/// A service's eligibility values and where each came from.
+struct Eligibility {
+    from_pregnancy: bool,
+    min_age_months: Option<f64>,
+    max_age_months: Option<f64>,
+    audiences: StringList,
+    languages: StringList,
+    level_of_need: LevelOfNeed,
+    self_referral: bool,
+    professional_referral: bool,
+    sources: EligibilitySources,
+}
+
+fn given_source() -> Provenance {
+    Provenance {
+        source: ValueSource::Given,
+        phrase: None,
+    }
+}
+
+fn text_source<T>(read: &Read<T>) -> Provenance {
+    Provenance {
+        source: ValueSource::Text,
+        phrase: Some(read.phrase.clone()),
+    }
+}
+
+fn unknown_source() -> Provenance {
+    Provenance {
+        source: ValueSource::Unknown,
+        phrase: None,
+    }
+}
+
+/// The first of `readings` that says something about a value.
+fn first_read<T: Clone>(
+    readings: &[&Reading],
+    get: impl Fn(&Reading) -> &Option<Read<T>>,
+) -> Option<Read<T>> {
+    readings.iter().find_map(|r| get(r).clone())
+}
+
+impl Said<'_> {
+    /// The values: each field the record gives, else what its words say (eligibility
+    /// description, then description, then name; referral instructions first for the
+    /// referral route), else the column's default, marked unknown.
+    fn eligibility(self, rules: &Rules) -> Eligibility {
+        let given = self.given;
+        let mut out = Eligibility {
+            from_pregnancy: given.from_pregnancy.unwrap_or(false),
+            min_age_months: self.min_age.map(months),
+            max_age_months: self.max_age.map(months),
+            audiences: given.audiences.clone().unwrap_or_default(),
+            languages: self.languages.clone(),
+            level_of_need: given.level_of_need.unwrap_or(LevelOfNeed::Universal),
+            self_referral: given.self_referral.unwrap_or(true),
+            professional_referral: given.professional_referral.unwrap_or(true),
+            sources: EligibilitySources::default(),
+        };
+        if let Some(mut recorded) = self.recorded {
+            recorded
+                .0
+                .retain(|field, _| eligibility_field::ALL.contains(&field.as_str()));
+            for field in eligibility_field::ALL {
+                recorded
+                    .0
+                    .entry(field.to_owned())
+                    .or_insert_with(given_source);
+            }
+            out.sources = recorded;
+            return out;
+        }
+        let read = |key: &str| {
+            filled(self.obj, key)
+                .map(|text| rules.read_listing(&text))
+                .unwrap_or_default()
+        };
+        let (eligibility, description) = (read("eligibility_description"), read("description"));
+        let (name, referral) = (read("name"), read("application_process"));
+        let words = Reading::merge(&[eligibility.clone(), description.clone()]);
+        let who = [&eligibility, &description, &name];
+        let mut sources = EligibilitySources::default();
+        let mut note = |field: &str, provenance: Provenance| {
+            sources.0.insert(field.to_owned(), provenance);
+        };
+
+        // Ages.
+        let min = match (self.min_age, &words.min_age_months) {
+            (Some(_), _) => Some(given_source()),
+            (None, Some(read)) if out.max_age_months.is_none_or(|max| read.value <= max) => {
+                out.min_age_months = Some(read.value);
+                Some(text_source(read))
+            }
+            _ => None,
+        };
+        note(
+            eligibility_field::MIN_AGE_MONTHS,
+            min.unwrap_or_else(unknown_source),
+        );
+        let max = match (self.max_age, &words.max_age_months) {
+            (Some(_), _) => Some(given_source()),
+            (None, Some(read)) if out.min_age_months.is_none_or(|min| read.value >= min) => {
+                out.max_age_months = Some(read.value);
+                Some(text_source(read))
+            }
+            _ => None,
+        };
+        note(
+            eligibility_field::MAX_AGE_MONTHS,
+            max.unwrap_or_else(unknown_source),
+        );
+
+        // From pregnancy: a service that starts after the birth is not.
+        let pregnancy = match (given.from_pregnancy, &words.from_pregnancy) {
+            (Some(_), _) => given_source(),
+            (None, _) if self.min_age.is_some_and(|years| years > 0.0) => given_source(),
+            (None, Some(read)) => {
+                out.from_pregnancy = read.value;
+                text_source(read)
+            }
+            (None, None) => unknown_source(),
+        };
+        note(eligibility_field::FROM_PREGNANCY, pregnancy);
+
+        // Who it is for, and the languages of a language or community group.
+        let community = first_read(&who, |r| &r.languages);
+        let audiences = match (&given.audiences, first_read(&who, |r| &r.audiences)) {
+            (Some(_), _) => given_source(),
+            (None, Some(read)) => {
+                out.audiences = StringList(
+                    read.value
+                        .iter()
+                        .filter(|code| Audience::parse(code).is_some())
+                        .cloned()
+                        .collect(),
+                );
+                text_source(&read)
+            }
+            (None, None) => match &community {
+                Some(read) => text_source(read),
+                None => unknown_source(),
+            },
+        };
+        if audiences.source != ValueSource::Given
+            && community.is_some()
+            && !out.audiences.contains(Audience::LanguageCommunity.as_str())
+        {
+            out.audiences
+                .0
+                .push(Audience::LanguageCommunity.as_str().to_owned());
+        }
+        note(eligibility_field::AUDIENCES, audiences);
+        let mut languages = if self.languages.0.is_empty() {
+            unknown_source()
+        } else {
+            given_source()
+        };
+        if let Some(read) = &community {
+            let mut added = false;
+            for code in &read.value {
+                if codes::language_by_code(code).is_some() && !out.languages.contains(code) {
+                    out.languages.0.push(code.clone());
+                    added = true;
+                }
+            }
+            if added {
+                languages = text_source(read);
+            }
+        }
+        note(eligibility_field::LANGUAGES, languages);
+
+        // Level of need.
+        let level = match (given.level_of_need, first_read(&who, |r| &r.level_of_need)) {
+            (Some(_), _) => given_source(),
+            (None, Some(read)) => {
+                out.level_of_need = match read.value {
+                    search::eligibility::level::SPECIALIST => LevelOfNeed::Specialist,
+                    search::eligibility::level::TARGETED => LevelOfNeed::Targeted,
+                    _ => LevelOfNeed::Universal,
+                };
+                text_source(&read)
+            }
+            (None, None) => unknown_source(),
+        };
+        note(eligibility_field::LEVEL_OF_NEED, level);
+
+        // The referral route: a family may refer itself unless the words say only
+        // professionals may.
+        let route = first_read(&[&referral, &eligibility, &description], |r| {
+            &r.self_referral
+        });
+        let referral = match (given.self_referral.or(given.professional_referral), route) {
+            (Some(_), _) => given_source(),
+            (None, Some(read)) => {
+                out.self_referral = read.value;
+                out.professional_referral = true;
+                text_source(&read)
+            }
+            (None, None) => unknown_source(),
+        };
+        note(eligibility_field::REFERRAL, referral);
+        out.sources = sources;
+        out
+    }
 }
 
 /// The service's organisation, nested (into `found`) or named by id, with its path.
@@ -1394,7 +1642,7 @@ fn rows_of(base: &service_area::Model, places: &[Place]) -> Vec<service_area::Mo
 }
 
 /// The words of a reading that were not read, as a report's message.
-fn unread(reading: &Reading, field: &'static str) -> Option<(&'static str, String)> {
+fn unread(reading: &PlaceReading, field: &'static str) -> Option<(&'static str, String)> {
     (!reading.unread.is_empty()).then(|| {
         (
             field,
@@ -1446,6 +1694,7 @@ mod tests {
             &record,
             "/services/3",
             &HashMap::new(),
+            search::eligibility::Rules::built_in(),
             &mut Found::default(),
         )
         .expect("decodes")
@@ -1644,5 +1893,155 @@ mod tests {
         ] {
             assert_eq!(language_code(&given).as_deref(), want, "{given}");
         }
+    }
+}
+
+#[cfg(test)]
+mod eligibility_tests {
+    use std::collections::HashMap;
+
+    use entity::{LevelOfNeed, ValueSource, eligibility_field as field, service};
+    use search::eligibility::Rules;
+    use serde_json::{Value, json};
+
+    use super::{DecodedService, Found, language_code, postcode_prefixes};
+
+    fn decoded(extra: Value) -> DecodedService {
+        let mut record = json!({
+            "id": "00000000-0000-4000-8000-000000000011",
+            "organization_id": "00000000-0000-4000-8000-000000000001",
+            "name": "Baby group",
+            "description": "A weekly group.",
+        });
+        if let (Value::Object(record), Value::Object(extra)) = (&mut record, extra) {
+            record.extend(extra);
+        }
+        match super::service(
+            &record,
+            "",
+            &HashMap::new(),
+            Rules::built_in(),
+            &mut Found::default(),
+        ) {
+            Ok(decoded) => decoded,
+            Err(err) => panic!("{err:?}"),
+        }
+    }
+
+    fn source(service: &DecodedService, name: &str) -> (ValueSource, Option<String>) {
+        let provenance = service.sources.of(name);
+        (provenance.source, provenance.phrase)
+    }
+
+    fn text(phrase: &str) -> (ValueSource, Option<String>) {
+        (ValueSource::Text, Some(phrase.to_owned()))
+    }
+
+    #[test]
+    fn eligibility_in_words_is_read_with_its_phrases() {
+        let d = decoded(json!({
+            "eligibility_description": "Women only, from 20 weeks of pregnancy until the baby is one.",
+            "description": "A specialist team.",
+            "application_process": "Referral by a GP, midwife or health visitor only.",
+        }));
+        let row: &service::Model = &d.rows.service;
+        assert!(row.from_pregnancy);
+        assert_eq!(row.max_age_months, Some(12.0));
+        assert_eq!(row.min_age_months, None);
+        assert_eq!(row.audiences.0, ["MOTHERS"]);
+        assert_eq!(row.level_of_need, LevelOfNeed::Specialist);
+        assert!(!row.self_referral && row.professional_referral);
+        assert_eq!(
+            source(&d, field::FROM_PREGNANCY),
+            text("from 20 weeks of pregnancy")
+        );
+        assert_eq!(
+            source(&d, field::MAX_AGE_MONTHS),
+            text("until the baby is one")
+        );
+        assert_eq!(source(&d, field::AUDIENCES), text("Women"));
+        assert_eq!(source(&d, field::LEVEL_OF_NEED), text("specialist"));
+        assert_eq!(source(&d, field::REFERRAL), text("Referral by a GP"));
+        assert_eq!(source(&d, field::MIN_AGE_MONTHS).0, ValueSource::Unknown);
+        assert_eq!(source(&d, field::LANGUAGES).0, ValueSource::Unknown);
+        assert_eq!(row.eligibility_sources.as_ref(), Some(&d.sources));
+    }
+
+    #[test]
+    fn fields_come_before_words_and_parents_ages_are_not_read() {
+        let d = decoded(json!({
+            "eligibility_description": "Adults aged 18 and over. Babies under two. Dads only.",
+            "minimum_age": 0.5,
+            "audiences": ["MOTHERS"],
+            "languages": ["en"],
+        }));
+        let row = &d.rows.service;
+        assert_eq!(row.min_age_months, Some(6.0));
+        assert_eq!(row.max_age_months, Some(24.0));
+        assert_eq!(row.audiences.0, ["MOTHERS"], "the field wins");
+        assert!(
+            !row.from_pregnancy,
+            "a service from six months is not for pregnancy"
+        );
+        assert_eq!(source(&d, field::MIN_AGE_MONTHS).0, ValueSource::Given);
+        assert_eq!(source(&d, field::MAX_AGE_MONTHS), text("under two"));
+        assert_eq!(source(&d, field::AUDIENCES).0, ValueSource::Given);
+        assert_eq!(source(&d, field::FROM_PREGNANCY).0, ValueSource::Given);
+        assert_eq!(source(&d, field::LANGUAGES).0, ValueSource::Given);
+
+        let parents = decoded(json!({ "eligibility_description": "Adults aged 18 and over." }));
+        assert_eq!(parents.rows.service.min_age_months, None);
+        assert_eq!(
+            source(&parents, field::MIN_AGE_MONTHS).0,
+            ValueSource::Unknown
+        );
+        assert_eq!(source(&parents, field::AUDIENCES), text("Adults"));
+        assert!(parents.rows.service.audiences.0.is_empty());
+    }
+
+    #[test]
+    fn a_community_group_adds_its_languages_and_the_name_says_who() {
+        let d = decoded(json!({
+            "name": "Roma mothers and babies group",
+            "languages": [{ "name": "Slovak" }],
+        }));
+        let row = &d.rows.service;
+        assert_eq!(row.languages.0, ["sk", "cs", "ro"]);
+        assert_eq!(row.audiences.0, ["LANGUAGE_COMMUNITY", "MOTHERS"]);
+        assert_eq!(source(&d, field::LANGUAGES), text("Roma mothers"));
+        assert_eq!(source(&d, field::FROM_PREGNANCY).0, ValueSource::Unknown);
+    }
+
+    #[test]
+    fn a_signpost_record_is_taken_as_it_is_with_its_provenance() {
+        let d = decoded(json!({
+            "eligibility_description": "Dads only, under two.",
+            "from_pregnancy": false,
+            "audiences": [],
+        }));
+        assert!(
+            d.rows.service.audiences.0.is_empty(),
+            "its words are not read"
+        );
+        assert_eq!(d.rows.service.max_age_months, None);
+        assert_eq!(d.rows.service.eligibility_sources, None);
+
+        let d = decoded(json!({
+            "from_pregnancy": true,
+            "audiences": ["FATHERS"],
+            "eligibility_sources": {
+                "audiences": { "source": "TEXT", "phrase": "dads" },
+                "minAgeMonths": { "source": "UNKNOWN" },
+                "nonsense": { "source": "TEXT" },
+            },
+        }));
+        assert_eq!(source(&d, field::AUDIENCES), text("dads"));
+        assert_eq!(source(&d, field::MIN_AGE_MONTHS).0, ValueSource::Unknown);
+        assert_eq!(source(&d, field::FROM_PREGNANCY).0, ValueSource::Given);
+        assert!(!d.sources.0.contains_key("nonsense"));
+        assert!(
+            d.rows.service.extra.is_none(),
+            "the extension key is not kept as unknown"
+        );
     }
 }

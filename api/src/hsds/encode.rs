@@ -245,6 +245,8 @@ pub fn service_summary(svc: &service::Model) -> Value {
         "professional_referral": svc.professional_referral,
         "funding_ends_on": svc.funding_ends_on.map(|d| d.format("%Y-%m-%d").to_string()),
         "assurer": svc.assurer.as_deref().filter(|a| !looks_like_email(a)),
+        // Where the eligibility values came from; absent when every one was given.
+        "eligibility_sources": svc.eligibility_sources,
     });
     merge_extra(&mut out, svc.extra.as_ref());
     without_nulls(out)

@@ -17,9 +17,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::Utc;
 use entity::{
-    ChangeOp, Visibility, event, location, organization, service, taxonomy, taxonomy_term,
+    ChangeOp, ValueSource, Visibility, eligibility_field, event, location, organization, service,
+    taxonomy, taxonomy_term,
 };
 use sea_orm::DatabaseConnection;
+use search::eligibility::Rules;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -90,6 +92,19 @@ pub async fn import_bytes(
     strict: bool,
     max_bytes: usize,
 ) -> Result<ImportReport, DocumentError> {
+    import_bytes_with_rules(db, actor, bytes, strict, max_bytes, Rules::built_in()).await
+}
+
+/// Imports a document given as bytes, as [`import_bytes`] does, reading eligibility from the
+/// listings' words with `rules`.
+pub async fn import_bytes_with_rules(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    bytes: &[u8],
+    strict: bool,
+    max_bytes: usize,
+    rules: &Rules,
+) -> Result<ImportReport, DocumentError> {
     if bytes.len() > max_bytes {
         return Err(DocumentError::TooLarge {
             size: bytes.len(),
@@ -98,18 +113,29 @@ pub async fn import_bytes(
     }
     let document: Value =
         serde_json::from_slice(bytes).map_err(|err| DocumentError::NotJson(err.to_string()))?;
-    import_document(db, actor, &document, strict).await
+    import_document_with_rules(db, actor, &document, strict, rules).await
 }
 
-/// Imports a parsed document.
+/// Imports a parsed document, reading eligibility with the built-in rules.
 pub async fn import_document(
     db: &DatabaseConnection,
     actor: &Actor,
     document: &Value,
     strict: bool,
 ) -> Result<ImportReport, DocumentError> {
+    import_document_with_rules(db, actor, document, strict, Rules::built_in()).await
+}
+
+/// Imports a parsed document, reading eligibility from the listings' words with `rules`.
+pub async fn import_document_with_rules(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    document: &Value,
+    strict: bool,
+    rules: &Rules,
+) -> Result<ImportReport, DocumentError> {
     let mut failed = Vec::new();
-    let plan = Plan::of(db, document, &mut failed).await?;
+    let plan = Plan::of(db, document, rules, &mut failed).await?;
     let warnings = plan
         .services
         .iter()
@@ -234,6 +260,7 @@ impl Plan {
     async fn of(
         db: &DatabaseConnection,
         document: &Value,
+        rules: &Rules,
         failed: &mut Vec<ImportError>,
     ) -> Result<Self, DocumentError> {
         let shaped = decode::shape(document)?;
@@ -257,7 +284,7 @@ impl Plan {
             .filter_map(|(_, v)| Some((decode::parse_uuid(v.get("id")?)?, v)))
             .collect();
         for (path, value) in &shaped.services {
-            collect(plan.add_service(value, path, &top_locations), failed);
+            collect(plan.add_service(value, path, &top_locations, rules), failed);
         }
         plan.resolve_references(db, failed).await?;
         Ok(plan)
@@ -331,6 +358,7 @@ impl Plan {
         value: &Value,
         path: &str,
         top_locations: &HashMap<Uuid, &Value>,
+        rules: &Rules,
     ) -> Result<(), ImportError> {
         let id = decode::record_id(value, path)?;
         if !self.service_ids.insert(id) {
@@ -340,7 +368,7 @@ impl Plan {
             });
         }
         let mut found = Found::default();
-        let decoded = decode::service(value, path, top_locations, &mut found);
+        let decoded = decode::service(value, path, top_locations, rules, &mut found);
         self.add_found(found);
         let decoded = decoded?;
         listing::check(&decoded.rows, Source::Feed, &|field| decoded.path_of(field))?;
@@ -825,31 +853,66 @@ fn replacement(decoded: &DecodedService, current: &ServiceRecord) -> Option<List
     })
 }
 
-/// The feed's service row over the stored one: the version and times stay, and the Signpost
-/// fields the feed does not give keep their stored values.
+/// The feed's service row over the stored one: the version and times stay, the Signpost
+/// fields the feed does not give keep their stored values, and so does an eligibility value
+/// the feed does not give as a field once an editor has given or confirmed it (a value read
+/// from the feed's words, or unknown, is read again).
 fn with_kept_fields(decoded: &DecodedService, stored: &service::Model) -> service::Model {
     let given = &decoded.given;
-    service::Model {
+    let mut row = service::Model {
         version: stored.version,
         created_at: stored.created_at,
         updated_at: stored.updated_at,
-        level_of_need: given.level_of_need.unwrap_or(stored.level_of_need),
-        self_referral: given.self_referral.unwrap_or(stored.self_referral),
-        professional_referral: given
-            .professional_referral
-            .unwrap_or(stored.professional_referral),
-        from_pregnancy: given.from_pregnancy.unwrap_or(stored.from_pregnancy),
-        audiences: given
-            .audiences
-            .clone()
-            .unwrap_or_else(|| stored.audiences.clone()),
         delivery_modes: given
             .delivery_modes
             .clone()
             .unwrap_or_else(|| stored.delivery_modes.clone()),
         funding_ends_on: given.funding_ends_on.or(stored.funding_ends_on),
         ..decoded.rows.service.clone()
+    };
+    let mut sources = decoded.sources.clone();
+    let stored_sources = stored.eligibility_sources.as_ref();
+    for field in eligibility_field::ALL {
+        if decoded.sources.source(field) == ValueSource::Given {
+            continue;
+        }
+        // Confirmed by an editor: named nowhere in a listing that keeps provenance.
+        let confirmed = stored_sources.is_some_and(|s| !s.0.contains_key(field));
+        // Before provenance was kept, a Signpost field the feed left out kept its value.
+        let extension = !matches!(
+            field,
+            eligibility_field::MIN_AGE_MONTHS
+                | eligibility_field::MAX_AGE_MONTHS
+                | eligibility_field::LANGUAGES
+        );
+        let kept =
+            extension && stored_sources.is_none_or(|s| s.source(field) == ValueSource::Given);
+        if !(confirmed || kept) {
+            continue;
+        }
+        match stored_sources.and_then(|s| s.0.get(field)) {
+            Some(provenance) => {
+                sources.0.insert(field.to_owned(), provenance.clone());
+            }
+            None => {
+                sources.0.remove(field);
+            }
+        }
+        match field {
+            eligibility_field::FROM_PREGNANCY => row.from_pregnancy = stored.from_pregnancy,
+            eligibility_field::MIN_AGE_MONTHS => row.min_age_months = stored.min_age_months,
+            eligibility_field::MAX_AGE_MONTHS => row.max_age_months = stored.max_age_months,
+            eligibility_field::AUDIENCES => row.audiences = stored.audiences.clone(),
+            eligibility_field::LANGUAGES => row.languages = stored.languages.clone(),
+            eligibility_field::LEVEL_OF_NEED => row.level_of_need = stored.level_of_need,
+            _ => {
+                row.self_referral = stored.self_referral;
+                row.professional_referral = stored.professional_referral;
+            }
+        }
     }
+    row.eligibility_sources = sources.into_column();
+    row
 }
 
 /// Whether the stored listing already has the children a feed gives: its public contacts and

@@ -23,4 +23,5 @@ pub const SERVICE_EXTENSION_KEYS: &[&str] = &[
     "professional_referral",
     "funding_ends_on",
     "assurer",
+    "eligibility_sources",
 ];

@@ -3,8 +3,9 @@
 
 use chrono::Utc;
 use entity::{
-    ChangeOp, ServiceStatus, attribute, audit_event, contact, event, listing_report, location,
-    organization, phone, schedule, service, service_area, service_at_location,
+    ChangeOp, EligibilitySources, ServiceStatus, attribute, audit_event, contact,
+    eligibility_field, event, listing_report, location, organization, phone, schedule, service,
+    service_area, service_at_location,
 };
 use sea_orm::{
     ActiveModelTrait,
@@ -241,11 +242,13 @@ pub async fn update_service(
     caller.require_editor_of(rows.service.organization_id)?;
     let before = listing::snapshot(&txn, id).await?;
     bump_version(&txn, id, expected_version).await?;
+    let eligibility_sources = edited_sources(&current, &rows.service);
     rows.service = service::Model {
         version: expected_version + 1,
         assured_date: current.assured_date,
         assurer: current.assurer.clone(),
         extra: current.extra.clone(),
+        eligibility_sources,
         created_at: current.created_at,
         updated_at: Utc::now(),
         ..rows.service
@@ -259,6 +262,81 @@ pub async fn update_service(
         after: After::Snapshot,
     };
     write_and_commit(txn, caller, write).await
+}
+
+/// The provenance of an edited listing's eligibility: a value the editor changed is given; the
+/// others keep where they came from (an edit of a phone number confirms nothing).
+fn edited_sources(current: &service::Model, edited: &service::Model) -> Option<EligibilitySources> {
+    let mut sources = current.eligibility_sources.clone()?;
+    let changed = [
+        (
+            eligibility_field::FROM_PREGNANCY,
+            current.from_pregnancy != edited.from_pregnancy,
+        ),
+        (
+            eligibility_field::MIN_AGE_MONTHS,
+            current.min_age_months != edited.min_age_months,
+        ),
+        (
+            eligibility_field::MAX_AGE_MONTHS,
+            current.max_age_months != edited.max_age_months,
+        ),
+        (
+            eligibility_field::AUDIENCES,
+            current.audiences != edited.audiences,
+        ),
+        (
+            eligibility_field::LANGUAGES,
+            current.languages != edited.languages,
+        ),
+        (
+            eligibility_field::LEVEL_OF_NEED,
+            current.level_of_need != edited.level_of_need,
+        ),
+        (
+            eligibility_field::REFERRAL,
+            current.self_referral != edited.self_referral
+                || current.professional_referral != edited.professional_referral,
+        ),
+    ];
+    for (field, changed) in changed {
+        if changed {
+            sources.confirm(field);
+        }
+    }
+    sources.into_column()
+}
+
+/// Confirms the eligibility values `fields` (keys of [`eligibility_field`]) of the listing
+/// `id` as given, without changing them, when `expected_version` (the stored version when none
+/// is given) is current.
+pub async fn confirm_eligibility(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    id: Uuid,
+    expected_version: Option<i32>,
+    fields: &[&str],
+) -> Result<(service::Model, i64)> {
+    let confirm = |row: &mut service::Model| {
+        if let Some(mut sources) = row.eligibility_sources.take() {
+            for field in fields {
+                sources.confirm(field);
+            }
+            row.eligibility_sources = sources.into_column();
+        }
+    };
+    amend(
+        db,
+        caller,
+        id,
+        expected_version,
+        Amendment {
+            action: "service.confirm_eligibility",
+            op: ChangeOp::Update,
+            change: &confirm,
+        },
+    )
+    .await
 }
 
 /// Takes a listing out of the directory (status DEFUNCT) when `expected_version` is current.

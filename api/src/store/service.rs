@@ -38,6 +38,8 @@ pub struct ServiceFilter {
     pub verified_within_days: Option<u32>,
     /// Empty means ACTIVE only.
     pub statuses: Vec<ServiceStatus>,
+    /// Only listings with eligibility values read from their words or unknown, for review.
+    pub eligibility_to_review: bool,
 }
 
 /// One page of services.
@@ -114,6 +116,10 @@ async fn condition(db: &DatabaseConnection, filter: &ServiceFilter) -> Result<Co
     }
     if filter.free_only {
         cond = cond.add(service::Column::Free.eq(true));
+    }
+    if filter.eligibility_to_review {
+        // The column is null when every value is given.
+        cond = cond.add(service::Column::EligibilitySources.is_not_null());
     }
     if let Some(since) = filter.verified_within_days.and_then(|days| {
         Utc::now()

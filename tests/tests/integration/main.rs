@@ -9,6 +9,7 @@ mod connections;
 mod database_faults;
 mod demo;
 mod editing;
+mod eligibility;
 mod filters;
 mod fuzz;
 mod independent;

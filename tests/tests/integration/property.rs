@@ -169,6 +169,7 @@ async fn generate(app: &TestApp, rng: &mut fastrand::Rng, geo: &Geocoder) -> usi
             funding_source: None,
             funding_ends_on: None,
             extra: None,
+            eligibility_sources: None,
             created_at: now,
             updated_at: now,
         };

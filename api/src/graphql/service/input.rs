@@ -342,6 +342,7 @@ impl ServiceInput {
             )?,
             funding_ends_on: self.funding_ends_on.map(|d| d.0),
             extra: None,
+            eligibility_sources: None,
             created_at: now,
             updated_at: now,
         })

@@ -371,6 +371,7 @@ mod tests {
                 funding_source: None,
                 funding_ends_on: None,
                 extra: None,
+                eligibility_sources: None,
                 created_at: now,
                 updated_at: now,
             },
