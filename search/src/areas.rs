@@ -331,9 +331,12 @@ impl Areas {
                 i += used;
                 continue;
             }
-            if !FILLERS.contains(&lower.as_str()) && !prose {
-                unread.push(original.clone());
-            } else if prose && PROSE_QUALIFIERS.contains(&lower.as_str()) {
+            let kept = if prose {
+                PROSE_QUALIFIERS.contains(&lower.as_str())
+            } else {
+                !FILLERS.contains(&lower.as_str())
+            };
+            if kept {
                 unread.push(original.clone());
             } else {
                 flush(&mut unread, &mut reading);
