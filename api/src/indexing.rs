@@ -9,7 +9,10 @@ use std::{
 };
 
 use anyhow::Context;
-use entity::{ServiceAreaKind, attribute, change, service, service_at_location, taxonomy_term};
+use entity::{
+    ServiceAreaKind, ValueSource, attribute, change, eligibility_field, service,
+    service_at_location, taxonomy_term,
+};
 use sea_orm::{
     ActiveEnum, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -356,6 +359,15 @@ pub async fn build_docs(
             .filter_map(|l| Some((l.latitude?, l.longitude?)))
             .collect();
         let organization_name = record.organization.map(|o| o.name).unwrap_or_default();
+        // Values a feed left unsaid are unknown, not no: searches keep such services, lower.
+        let unknown = |field: &str| {
+            svc.eligibility_sources
+                .as_ref()
+                .is_some_and(|sources| sources.source(field) == ValueSource::Unknown)
+        };
+        let pregnancy_unknown = unknown(eligibility_field::FROM_PREGNANCY);
+        let ages_unknown = unknown(eligibility_field::MIN_AGE_MONTHS)
+            && unknown(eligibility_field::MAX_AGE_MONTHS);
         // A feed's catchment that could not be read: the service is placed by its venues, and
         // the search says so.
         let catchment_unknown = catchments.is_empty()
@@ -379,8 +391,8 @@ pub async fn build_docs(
                 audiences: svc.audiences.0,
                 delivery_modes: svc.delivery_modes.0,
                 from_pregnancy: svc.from_pregnancy,
-                pregnancy_unknown: false,
-                ages_unknown: false,
+                pregnancy_unknown,
+                ages_unknown,
                 catchment_unknown,
                 min_age_months: svc.min_age_months,
                 max_age_months: svc.max_age_months,

@@ -1453,6 +1453,49 @@ mod tests {
     }
 
     #[test]
+    fn the_family_in_health_visitors_words() {
+        let who = |text: &str| -> Vec<String> {
+            rules()
+                .read_family(text)
+                .audiences
+                .into_iter()
+                .map(|a| a.value)
+                .collect()
+        };
+        assert_eq!(
+            who("dad struggling with his mood, baby is 4 months"),
+            ["FATHERS"]
+        );
+        assert_eq!(who("mum feeling really low since the birth"), ["MOTHERS"]);
+        assert_eq!(
+            who("arabic speaking mum wants to meet other mums"),
+            ["MOTHERS"]
+        );
+        assert_eq!(who("severe fear of giving birth, tokophobia"), ["MOTHERS"]);
+        assert!(
+            who("baby massage or a baby group, she's 8 months").is_empty(),
+            "pronouns are about the baby"
+        );
+        let f = rules().read_family("dad to be really anxious about the birth");
+        assert_eq!(f.pregnant.map(|p| p.value), Some(true));
+        let f = rules().read_family("Roma mum, speaks Slovak, isolated with new baby");
+        let who: Vec<&str> = f.audiences.iter().map(|a| a.value.as_str()).collect();
+        assert_eq!(who, ["MOTHERS"]);
+        let languages: Vec<String> = f.languages.into_iter().map(|l| l.value).collect();
+        assert!(languages.contains(&"sk".to_owned()), "{languages:?}");
+        assert!(rules().read_family("stillbirth support").bereaved.is_some());
+        assert!(
+            rules()
+                .read_family("baby died at 2 weeks old")
+                .bereaved
+                .is_some()
+        );
+        let f = rules().read_family("Polish mum with postnatal depression, not much English");
+        let languages: Vec<String> = f.languages.into_iter().map(|l| l.value).collect();
+        assert_eq!(languages, ["pl"]);
+    }
+
+    #[test]
     fn tokens_keep_where_each_word_is() {
         let toks = tokens("Mums-to-be, dads' group (0-4s).");
         let words: Vec<Option<&str>> = toks

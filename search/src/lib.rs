@@ -8,7 +8,6 @@ mod collector;
 pub mod dir;
 pub mod doc;
 pub mod eligibility;
-pub mod family;
 pub mod geo;
 mod index;
 pub mod osgb;

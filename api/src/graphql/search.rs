@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
-use search::{FamilyFilter, SearchRequest, Sort, Unconfirmed, family::Family};
+use search::{FamilyFilter, SearchRequest, Sort, Unconfirmed, eligibility::Family};
 
 use super::{
     enums::Audience,
@@ -106,8 +106,25 @@ impl Explicit {
         }
     }
 
-    /// What of `family` applies given these explicit filters.
+    /// What of `family` applies given these explicit filters. The baby's age is not read in
+    /// a pregnancy (weeks of pregnancy) or a bereavement (the age at the loss).
     fn interpretation(&self, family: Family, applied: bool) -> SearchInterpretation {
+        let pregnant = family.pregnant.as_ref().is_some_and(|p| p.value);
+        let bereaved = family.bereaved.as_ref().is_some_and(|b| b.value);
+        let mut phrases: Vec<String> = Vec::new();
+        let mut said = |phrase: &str| {
+            if !phrases.iter().any(|p| p == phrase) {
+                phrases.push(phrase.to_owned());
+            }
+        };
+        family.audiences.iter().for_each(|a| said(&a.phrase));
+        family.pregnant.iter().for_each(|p| said(&p.phrase));
+        family.bereaved.iter().for_each(|b| said(&b.phrase));
+        family
+            .infant_age_months
+            .iter()
+            .for_each(|a| said(&a.phrase));
+        family.languages.iter().for_each(|l| said(&l.phrase));
         SearchInterpretation {
             applied,
             audiences: if self.audiences {
@@ -116,21 +133,22 @@ impl Explicit {
                 family
                     .audiences
                     .iter()
-                    .filter_map(|code| entity::Audience::parse(code).map(Into::into))
+                    .filter_map(|code| entity::Audience::parse(&code.value).map(Into::into))
                     .collect()
             },
-            pregnant: !self.pregnant && family.pregnant,
-            bereaved: family.bereaved,
+            pregnant: !self.pregnant && pregnant,
+            bereaved,
             infant_age_months: family
                 .infant_age_months
-                .filter(|age| !self.age && *age <= MAX_READ_AGE_MONTHS)
+                .map(|age| age.value)
+                .filter(|age| !self.age && !pregnant && !bereaved && *age <= MAX_READ_AGE_MONTHS)
                 .map(|age| (age * 10.0).round() / 10.0),
             languages: if self.languages {
                 Vec::new()
             } else {
-                family.languages
+                family.languages.into_iter().map(|l| l.value).collect()
             },
-            phrases: family.phrases,
+            phrases,
         }
     }
 }
@@ -302,10 +320,14 @@ impl SearchQuery {
         let explicit = Explicit::of(&filter);
         let mut filter = filter.into_search(ctx, today)?;
         let interpret = interpret.unwrap_or(true);
-        let interpretation = text
-            .as_deref()
-            .filter(|t| !t.trim().is_empty())
-            .map(|t| explicit.interpretation(search::family::built_in().read(t), interpret));
+        let interpretation =
+            text.as_deref()
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| -> async_graphql::Result<_> {
+                    Ok(explicit
+                        .interpretation(state(ctx)?.eligibility_rules.read_family(t), interpret))
+                })
+                .transpose()?;
         if let Some(reading) = interpretation.as_ref().filter(|_| interpret) {
             apply(&mut filter, reading);
         }

@@ -24,18 +24,17 @@ const PAGE: usize = 10;
 /// the days since, so the directory is as fresh (or as stale) on any day it runs.
 const REFERENCE_DATE: &str = "2026-12-01";
 
-// A ratchet a little below the figures measured when the set was written (success@3 0.411,
-// 23 of 56 questions; recall@10 0.333, 23 of 69 relevant services; 3 questions with an
-// ineligible service in the top ten, on SQLite and PostgreSQL alike): raise them as the search
-// improves, never lower them. Issue 12's targets replace these when it lands: success@3 at
-// least 0.95, recall@10 at least 0.90, and no question with a service the family cannot use
-// in its top ten.
+// The floors are the figures reached once catchments, eligibility and the family were read
+// from words (success@3 0.982, 55 of 56 questions; recall@10 0.971, 67 of 69 relevant
+// services; no question with an ineligible service in the top ten, on SQLite and PostgreSQL
+// alike), up from 0.411, 0.333 and 3 questions when the set was written. Issue 12's targets
+// are 0.95, 0.90 and none. Raise them as the search improves, never lower them.
 /// The least success@3 accepted.
-const MIN_SUCCESS_AT_3: f64 = 0.40;
+const MIN_SUCCESS_AT_3: f64 = 0.98;
 /// The least recall@10 accepted.
-const MIN_RECALL_AT_10: f64 = 0.32;
+const MIN_RECALL_AT_10: f64 = 0.97;
 /// The most questions with an ineligible service in the top ten.
-const MAX_VIOLATIONS: usize = 3;
+const MAX_VIOLATIONS: usize = 0;
 
 const SEARCH: &str = "query($text: String, $filter: ServiceFilter, $near: NearInput) { \
     search(text: $text, filter: $filter, near: $near, first: 10) { edges { node { id name } } } }";
