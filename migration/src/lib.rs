@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_initial;
 mod m20261124_000002_change_notify;
 mod m20261124_000003_service_listing_index;
+mod m20261201_000004_listing_report_kind;
 
 /// Runs Signpost's migrations in order.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_change_notify::Migration),
             Box::new(m20261124_000003_service_listing_index::Migration),
+            Box::new(m20261201_000004_listing_report_kind::Migration),
         ]
     }
 }
