@@ -22,3 +22,4 @@ mod schema;
 mod search;
 mod statements;
 mod sync;
+mod web;
