@@ -104,7 +104,9 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
 /// The access log's span for a request: its method and path, never its query string, which
 /// carries families' postcodes and the words of a search.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    // tower-http's own target, so that `tower_http=debug` shows it as it shows the default.
     tracing::debug_span!(
+        target: "tower_http::trace::make_span",
         "request",
         method = %request.method(),
         path = %request.uri().path(),

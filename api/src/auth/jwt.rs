@@ -46,7 +46,7 @@ const MIN_RSA_BITS: usize = 2048;
 pub struct Claims {
     /// Subject: the account id.
     pub sub: String,
-    /// Role: one of [`ROLES`] (`"ADMIN"`, `"EDITOR"` or `"PARTNER"`).
+    /// Role: one of [`ROLES`] (`"ADMIN"`, `"EDITOR"`, `"PARTNER"` or `"PROFESSIONAL"`).
     pub role: String,
     /// Organisation id, for editors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
