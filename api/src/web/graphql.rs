@@ -368,9 +368,21 @@ pub struct SearchResults {
     pub edges: Vec<SearchEdge>,
 }
 
+/// A resolved postcode's position.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub struct Place {
+    /// Latitude.
+    pub latitude: f64,
+    /// Longitude.
+    pub longitude: f64,
+}
+
 /// `SearchPage`'s data.
 #[derive(Clone, Debug, Deserialize)]
 pub struct SearchPageData {
+    /// The family's postcode's position, when one was given.
+    #[serde(default)]
+    pub place: Option<Place>,
     /// The results.
     pub search: SearchResults,
 }

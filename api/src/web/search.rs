@@ -346,6 +346,8 @@ impl SearchForm {
             "sort": sort,
             "first": PAGE_SIZE,
             "after": self.after,
+            "postcode": self.postcode,
+            "withPlace": !self.postcode.is_empty(),
         })
     }
 
@@ -387,8 +389,8 @@ enum Outcome {
     NotAsked,
     /// The input was refused.
     Refused,
-    /// Results.
-    Found(Box<graphql::SearchResults>),
+    /// Results, and the family's position when a postcode was given.
+    Found(Box<graphql::SearchResults>, Option<graphql::Place>),
     /// The search failed for a reason not the visitor's.
     Broken,
 }
@@ -408,7 +410,7 @@ pub async fn page(
         Outcome::Refused
     } else {
         match graphql::run::<SearchPageData>(&state, &visit, "SearchPage", form.variables()).await {
-            Ok(data) => Outcome::Found(Box::new(data.search)),
+            Ok(data) => Outcome::Found(Box::new(data.search), data.place),
             Err(Failure::Refused { message, .. }) => {
                 let field = if message.contains("postcode") || message.contains("near") {
                     "postcode"
@@ -430,7 +432,7 @@ pub async fn page(
     };
     let title = match &outcome {
         Outcome::Refused => "Error: find services for a family",
-        Outcome::Found(_) => "Search results",
+        Outcome::Found(..) => "Search results",
         _ => "Find services for a family",
     };
     let body = view(&query, &form, &shortlist, &outcome);
@@ -471,13 +473,13 @@ pub fn sentence(message: &str) -> String {
 
 fn view(query: &Query, form: &SearchForm, shortlist: &Shortlist, outcome: &Outcome) -> Markup {
     let facets = match outcome {
-        Outcome::Found(results) => Some(&results.facets),
+        Outcome::Found(results, _) => Some(&results.facets),
         _ => None,
     };
     html! {
         (layout::error_summary(&form.errors))
         h1 { "Find services for a family" }
-        @if let Outcome::Found(results) = outcome {
+        @if let Outcome::Found(results, _) = outcome {
             @if form.is_mental_health(&results.facets.categories) {
                 (layout::urgent_help_card())
             }
@@ -504,7 +506,7 @@ fn view(query: &Query, form: &SearchForm, shortlist: &Shortlist, outcome: &Outco
                         h2 { "Sorry, the search is not working right now" }
                         p { "Try again in a few minutes. If you need a service urgently, use your local directory or call the service you know." }
                     }
-                    Outcome::Found(results) => (results_view(query, form, shortlist, results)),
+                    Outcome::Found(results, place) => (results_view(query, form, shortlist, results, *place)),
                 }
             }
         }
@@ -688,6 +690,7 @@ fn results_view(
     form: &SearchForm,
     shortlist: &Shortlist,
     results: &graphql::SearchResults,
+    place: Option<graphql::Place>,
 ) -> Markup {
     let today = Utc::now().date_naive();
     let first = i64::from(form.page.saturating_sub(1)) * PAGE_SIZE + 1;
@@ -705,7 +708,7 @@ fn results_view(
             p class="nhsuk-body-s" { "Showing " (first) " to " (last) " of " (results.total_count) "." }
             ol class="nhsuk-list" aria-labelledby="results-heading" {
                 @for edge in &results.edges {
-                    li { (card(query, form, shortlist, edge, today)) }
+                    li { (card(query, form, shortlist, edge, place, today)) }
                 }
             }
             nav class="nhsuk-pagination" role="navigation" aria-label="Results pages" {
@@ -820,6 +823,7 @@ fn card(
     form: &SearchForm,
     shortlist: &Shortlist,
     edge: &SearchEdge,
+    place: Option<graphql::Place>,
     today: chrono::NaiveDate,
 ) -> Markup {
     let service = &edge.node;
@@ -832,11 +836,7 @@ fn card(
     let service_link = query
         .without(&["after", "page"])
         .link(&format!("/services/{}", service.id));
-    let town = service
-        .locations
-        .iter()
-        .find_map(|l| l.city.as_deref())
-        .unwrap_or_default();
+    let town = nearest_town(service, place).unwrap_or_default();
     html! {
         div class="nhsuk-card" {
             div class="nhsuk-card__content" {
@@ -906,6 +906,30 @@ fn card(
             }
         }
     }
+}
+
+/// The town of the service's location nearest the family (or its first town when their
+/// position is not known).
+fn nearest_town(service: &graphql::Service, place: Option<graphql::Place>) -> Option<&str> {
+    let with_town = service.locations.iter().filter(|l| l.city.is_some());
+    let nearest = place.and_then(|place| {
+        with_town
+            .clone()
+            .filter_map(|l| {
+                let km = ::search::geo::distance_km(
+                    place.latitude,
+                    place.longitude,
+                    l.latitude?,
+                    l.longitude?,
+                );
+                Some((km, l))
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, l)| l)
+    });
+    nearest
+        .or_else(|| with_town.clone().next())
+        .and_then(|l| l.city.as_deref())
 }
 
 /// The catchment's names, or none when the listing gives none.

@@ -215,6 +215,37 @@ async fn the_search_page_is_private_and_loads_nothing_from_elsewhere() {
             "{address} loads fonts from elsewhere"
         );
     }
+    // Assets go gzipped to browsers that take it; pages never (they hold a CSRF token).
+    let stylesheet = page
+        .attr("link[rel=stylesheet]", "href")
+        .unwrap_or_default();
+    let gzipped = app
+        .client
+        .get(app.url(&stylesheet))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(
+        gzipped
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    let page_gzipped = app
+        .client
+        .get(app.url("/?q=baby"))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(
+        page_gzipped
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .is_none()
+    );
     // GraphiQL is still at /graphql.
     let graphiql = browser.get("/graphql").await;
     assert_eq!(graphiql.status, StatusCode::OK);
