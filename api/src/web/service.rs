@@ -225,7 +225,10 @@ fn view(visit: &Visit, query: &Query, service: &Service, report: &ReportForm) ->
             }
         }
         @if !professional {
-            p class="nhsuk-body-s" { "Professionals can " a href="/sign-in" { "sign in" } " to see referral lines for professionals." }
+            p class="nhsuk-body-s" {
+                "Professionals can " a href=(Query::default().with("next", &path).link("/sign-in")) { "sign in" }
+                " to see referral lines for professionals."
+            }
         }
         h2 { "How it is delivered" }
         dl class="nhsuk-summary-list" {

@@ -451,8 +451,11 @@ async fn the_service_page_shows_the_listing_and_takes_reports() {
     ] {
         assert!(text.contains(part), "no {part}");
     }
-    // The professional-only line is not public.
+    // The professional-only line is not public; signing in comes back to this page.
     assert!(!text.contains("01632 960141"));
+    assert!(page.has(&format!(
+        "a[href='/sign-in?next=%2Fservices%2F{BABY_BOND}']"
+    )));
     assert!(
         !page.has(".sp-exit"),
         "exit this page on a listing not about abuse"
