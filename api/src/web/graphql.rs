@@ -328,6 +328,12 @@ pub struct Service {
     /// Funding (service page).
     #[serde(default)]
     pub funding_source: Option<String>,
+    /// When the funding ends (service page).
+    #[serde(default)]
+    pub funding_ends_on: Option<chrono::NaiveDate>,
+    /// Who last checked the listing (service page).
+    #[serde(default)]
+    pub assurer: Option<String>,
     /// Last changed (service page).
     #[serde(default)]
     pub last_modified: Option<chrono::DateTime<chrono::Utc>>,

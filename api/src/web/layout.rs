@@ -302,3 +302,41 @@ pub fn snippet(text: &str) -> Markup {
         .replace('"', "&quot;");
     PreEscaped(escaped.replace('\u{1}', "<b>").replace('\u{2}', "</b>"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listings_checked_over_a_year_ago_say_so() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap_or_default();
+        let recent = NaiveDate::from_ymd_opt(2026, 6, 1);
+        let old = NaiveDate::from_ymd_opt(2025, 11, 1);
+        assert!(
+            !last_checked(recent, today)
+                .into_string()
+                .contains("over a year ago")
+        );
+        assert!(
+            last_checked(old, today)
+                .into_string()
+                .contains("over a year ago")
+        );
+        assert_eq!(last_checked(None, today).into_string(), "not recorded");
+    }
+
+    #[test]
+    fn snippets_can_only_bold() {
+        let marked = snippet("<b>low</b> mood <script>x</script> &amp;").into_string();
+        assert_eq!(
+            marked,
+            "<b>low</b> mood &lt;script&gt;x&lt;/script&gt; &amp;"
+        );
+    }
+
+    #[test]
+    fn distances_are_in_miles() {
+        assert_eq!(miles(1.609_344), "1.0 miles");
+        assert_eq!(miles(0.05), "less than 0.1 miles");
+    }
+}

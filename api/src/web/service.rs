@@ -236,6 +236,7 @@ fn view(visit: &Visit, query: &Query, service: &Service, report: &ReportForm) ->
             (row("Languages", html! { (service.languages.iter().map(|l| layout::language_name(l)).collect::<Vec<_>>().join(", ")) }))
             (row("Cost", html! { @if service.free { "Free" } @else { (service.fees_description.as_deref().unwrap_or("There is a charge")) } }))
             @if let Some(funder) = &service.funding_source { (row("Funded by", html! { (funder) })) }
+            @if let Some(ends) = service.funding_ends_on { (row("Funding ends", html! { (layout::long_date(ends)) })) }
             @if !service.taxonomy_terms.is_empty() {
                 (row("Kind of support", html! { (service.taxonomy_terms.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")) }))
             }
@@ -292,6 +293,7 @@ fn view(visit: &Visit, query: &Query, service: &Service, report: &ReportForm) ->
         }
         p class="nhsuk-body-s" {
             "Last checked: " (layout::last_checked(service.assured_date, today))
+            @if let Some(who) = &service.assurer { " by " (who) }
             @if let Some(changed) = service.last_modified { ". Last changed " (layout::long_date(changed.date_naive())) "." }
         }
         (report_form(visit, service, report))

@@ -446,6 +446,8 @@ async fn the_service_page_shows_the_listing_and_takes_reports() {
         "How to refer",
         "01632 960140",
         "Last checked",
+        "Funded by",
+        "Opening times",
         "Events in the next",
         "Report a problem with this listing",
     ] {
