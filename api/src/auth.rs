@@ -23,13 +23,13 @@ pub enum Caller {
     /// No credentials: active listings and public fields only.
     #[default]
     Anonymous,
-    /// A signed-in admin or organisation editor.
+    /// A signed-in admin, organisation editor or professional.
     Staff {
         /// The user's id.
         user_id: Uuid,
         /// The user's email address.
         email: String,
-        /// ADMIN or EDITOR.
+        /// ADMIN, EDITOR or PROFESSIONAL.
         role: Role,
         /// The organisation an editor edits.
         organization_id: Option<Uuid>,
@@ -47,6 +47,30 @@ impl Caller {
     /// Whether PROFESSIONAL contacts and phone lines, and listings of every status, are shown.
     pub fn sees_professional(&self) -> bool {
         !matches!(self, Caller::Anonymous)
+    }
+
+    /// Whether listings of every status (not only ACTIVE ones) are shown: partners, admins and
+    /// editors; a professional reads what the public reads plus professional-only lines.
+    pub fn sees_every_status(&self) -> bool {
+        !matches!(
+            self,
+            Caller::Anonymous
+                | Caller::Staff {
+                    role: Role::Professional,
+                    ..
+                }
+        )
+    }
+
+    /// Whether the caller is a signed-in professional (read-only).
+    pub fn is_professional(&self) -> bool {
+        matches!(
+            self,
+            Caller::Staff {
+                role: Role::Professional,
+                ..
+            }
+        )
     }
 
     /// Whether the caller is an admin.
@@ -109,11 +133,14 @@ impl Caller {
         }
     }
 
-    /// Partners, editors and admins.
+    /// Partners, editors and admins (a professional's sign-in reads pages only).
     pub fn require_authenticated(&self) -> store::Result<()> {
         match self {
             Caller::Anonymous => Err(store::Error::Unauthenticated(
                 "a partner token or a sign-in is needed".into(),
+            )),
+            _ if self.is_professional() => Err(store::Error::Forbidden(
+                "a professional's sign-in reads professional-only lines only".into(),
             )),
             _ => Ok(()),
         }
@@ -203,7 +230,7 @@ impl Authenticator {
                     name: found.name,
                 })
             }
-            "ADMIN" | "EDITOR" => {
+            "ADMIN" | "EDITOR" | "PROFESSIONAL" => {
                 let user_id: Uuid = claims
                     .sub
                     .parse()

@@ -59,13 +59,14 @@ pub enum Command {
 /// Staff account commands.
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Add an admin or an organisation editor; the password is read from standard input.
+    /// Add an admin, an organisation editor or a professional (read-only: sees professional-only
+    /// lines in the web pages); the password is read from standard input.
     Add {
         /// The sign-in email address.
         #[arg(long)]
         email: String,
-        /// admin or editor.
-        #[arg(long, value_parser = ["admin", "editor"])]
+        /// admin, editor or professional.
+        #[arg(long, value_parser = ["admin", "editor", "professional"])]
         role: String,
         /// The organisation an editor edits.
         #[arg(long)]
@@ -147,10 +148,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut password = String::new();
             std::io::stdin().read_line(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']);
-            let role = if role == "admin" {
-                entity::Role::Admin
-            } else {
-                entity::Role::Editor
+            let role = match role.as_str() {
+                "admin" => entity::Role::Admin,
+                "professional" => entity::Role::Professional,
+                _ => entity::Role::Editor,
             };
             let user = crate::store::accounts::create_user(
                 &db,

@@ -1,5 +1,5 @@
-//! The HTTP surface: `/graphql` (POST, and GET for queries and GraphiQL), health, readiness,
-//! metrics, and the protections every request passes through.
+//! The HTTP surface: `/graphql` (POST, and GET for queries and GraphiQL), the web pages at `/`,
+//! health, readiness, metrics, and the protections every request passes through.
 
 use std::{
     net::SocketAddr,
@@ -87,6 +87,7 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::openreferral::router())
+        .merge(crate::web::router())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(too_large_as_json))
@@ -95,9 +96,22 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
             request_timeout,
         ))
         .layer(CatchPanicLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(axum::middleware::from_fn(crate::observe::request_context))
         .with_state(state)
+}
+
+/// The access log's span for a request: its method and path, never its query string, which
+/// carries families' postcodes and the words of a search.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    // tower-http's own target, so that `tower_http=debug` shows it as it shows the default.
+    tracing::debug_span!(
+        target: "tower_http::trace::make_span",
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        version = ?request.version(),
+    )
 }
 
 /// A body over the size limit is refused by the limit layers with plain text; clients get the
@@ -323,7 +337,7 @@ async fn graphql_get(
 pub struct ClientAddress(pub SocketAddr);
 
 /// Runs one operation with fresh loaders and gives every error an `extensions.code`.
-async fn execute(
+pub(crate) async fn execute(
     state: &AppState,
     request: Request,
     caller: &Caller,

@@ -19,6 +19,7 @@ pub mod seed;
 pub mod server;
 pub mod store;
 pub mod validate;
+pub mod web;
 
 use std::{
     net::SocketAddr,

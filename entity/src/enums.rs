@@ -111,6 +111,10 @@ pub enum Role {
     /// A partner application that reads with a token.
     #[sea_orm(string_value = "PARTNER")]
     Partner,
+    /// A health visitor, midwife or family-hub worker: reads professional-only lines, changes
+    /// nothing.
+    #[sea_orm(string_value = "PROFESSIONAL")]
+    Professional,
 }
 
 /// What a `change` feed row records.

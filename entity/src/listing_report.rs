@@ -14,6 +14,9 @@ pub struct Model {
     /// What the reporter says is wrong, in their words (5 to 2,000 characters).
     #[sea_orm(column_type = "Text")]
     pub message: String,
+    /// What kind of problem: OUT_OF_DATE, CLOSED, WRONG_CATCHMENT, WRONG_CONTACT_DETAILS or
+    /// OTHER; null for reports filed without one.
+    pub kind: Option<String>,
     /// The signed-in user or partner token that reported it; null for an anonymous report.
     pub reporter_id: Option<Uuid>,
     /// The reporter's IP address, when the server knows it.

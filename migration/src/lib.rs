@@ -9,6 +9,7 @@ mod m20261124_000002_change_notify;
 mod m20261124_000003_service_listing_index;
 mod m20261201_000004_catchment_areas;
 mod m20261201_000010_service_eligibility_sources;
+mod m20261201_000011_listing_report_kind;
 
 /// Runs Signpost's migrations in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_service_listing_index::Migration),
             Box::new(m20261201_000004_catchment_areas::Migration),
             Box::new(m20261201_000010_service_eligibility_sources::Migration),
+            Box::new(m20261201_000011_listing_report_kind::Migration),
         ]
     }
 }

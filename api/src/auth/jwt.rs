@@ -27,7 +27,7 @@ pub const MIN_SECRET_LEN: usize = 32;
 pub const LEEWAY_SECS: u64 = 30;
 
 /// Roles a token may carry.
-pub const ROLES: [&str; 3] = ["ADMIN", "EDITOR", "PARTNER"];
+pub const ROLES: [&str; 4] = ["ADMIN", "EDITOR", "PARTNER", "PROFESSIONAL"];
 
 /// Name of the secret file inside the data directory.
 pub const SECRET_FILE: &str = "jwt-secret";
@@ -46,7 +46,7 @@ const MIN_RSA_BITS: usize = 2048;
 pub struct Claims {
     /// Subject: the account id.
     pub sub: String,
-    /// Role: one of [`ROLES`] (`"ADMIN"`, `"EDITOR"` or `"PARTNER"`).
+    /// Role: one of [`ROLES`] (`"ADMIN"`, `"EDITOR"`, `"PARTNER"` or `"PROFESSIONAL"`).
     pub role: String,
     /// Organisation id, for editors.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -16,6 +16,9 @@ pub enum Role {
     Editor,
     /// A partner application that reads with a token.
     Partner,
+    /// A health visitor, midwife or family-hub worker who signs in to the web pages: reads
+    /// professional-only lines, changes nothing.
+    Professional,
 }
 
 /// The caller.
@@ -114,7 +117,7 @@ pub struct UserInput {
     pub email: String,
     /// At least 12 characters.
     pub password: String,
-    /// ADMIN or EDITOR.
+    /// ADMIN, EDITOR or PROFESSIONAL.
     pub role: Role,
     /// The organisation an editor edits.
     pub organization_id: Option<ID>,

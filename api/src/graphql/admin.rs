@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, Json, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Json, Object, SimpleObject};
 use governor::DefaultKeyedRateLimiter;
 
 use super::{
@@ -36,6 +36,47 @@ pub struct AuditEvent {
     pub at: DateTime,
 }
 
+/// What kind of problem a listing report is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum ReportKind {
+    /// Details are out of date.
+    OutOfDate,
+    /// The service has closed.
+    Closed,
+    /// The catchment (where families must live) is wrong.
+    WrongCatchment,
+    /// A phone number, email address or other contact detail is wrong.
+    WrongContactDetails,
+    /// Something else.
+    Other,
+}
+
+impl ReportKind {
+    /// The stored code, as GraphQL spells it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::OutOfDate => "OUT_OF_DATE",
+            Self::Closed => "CLOSED",
+            Self::WrongCatchment => "WRONG_CATCHMENT",
+            Self::WrongContactDetails => "WRONG_CONTACT_DETAILS",
+            Self::Other => "OTHER",
+        }
+    }
+
+    /// The kind of a stored code; none for reports filed without one.
+    fn from_code(code: &str) -> Option<Self> {
+        [
+            Self::OutOfDate,
+            Self::Closed,
+            Self::WrongCatchment,
+            Self::WrongContactDetails,
+            Self::Other,
+        ]
+        .into_iter()
+        .find(|kind| kind.code() == code)
+    }
+}
+
 /// A report that a listing is wrong.
 #[derive(Clone, Debug, SimpleObject)]
 pub struct ListingReport {
@@ -45,6 +86,8 @@ pub struct ListingReport {
     pub service_id: ID,
     /// What is wrong.
     pub message: String,
+    /// What kind of problem it is; null for reports filed without a kind.
+    pub kind: Option<ReportKind>,
     /// When it was reported.
     pub created_at: DateTime,
     /// When it was resolved.
@@ -58,6 +101,7 @@ impl From<entity::listing_report::Model> for ListingReport {
         Self {
             id: ID(r.id.to_string()),
             service_id: ID(r.service_id.to_string()),
+            kind: r.kind.as_deref().and_then(ReportKind::from_code),
             message: r.message,
             created_at: DateTime(r.created_at),
             resolved_at: r.resolved_at.map(DateTime),
@@ -186,12 +230,14 @@ pub struct ReportMutation;
 
 #[Object]
 impl ReportMutation {
-    /// Tells the directory team a listing is wrong (anyone; limited per address).
+    /// Tells the directory team a listing is wrong (anyone; limited per address), with the
+    /// kind of problem when the reporter chose one.
     async fn report_listing_problem(
         &self,
         ctx: &Context<'_>,
         service_id: ID,
         message: String,
+        kind: Option<ReportKind>,
     ) -> async_graphql::Result<bool> {
         let caller = ctx.data::<Caller>()?;
         let service_id = id_arg(&service_id, "serviceId")?;
@@ -211,8 +257,15 @@ impl ReportMutation {
                 );
             }
         }
-        store::editing::report_problem(&state(ctx)?.db, caller, service_id, message, address)
-            .await?;
+        store::editing::report_problem(
+            &state(ctx)?.db,
+            caller,
+            service_id,
+            kind.map(ReportKind::code),
+            message,
+            address,
+        )
+        .await?;
         Ok(true)
     }
 

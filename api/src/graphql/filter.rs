@@ -76,7 +76,7 @@ impl ServiceFilter {
             .iter()
             .flatten()
             .any(|s| *s != ServiceStatus::Active);
-        if asks_hidden && !caller.sees_professional() {
+        if asks_hidden && !caller.sees_every_status() {
             return Err(ApiError::Unauthenticated(
                 "filter.statuses: only ACTIVE listings are public; use a partner token or sign in"
                     .into(),

@@ -641,7 +641,7 @@ impl ServiceQuery {
         let found = store::service::get(&state(ctx)?.db, id).await?;
         let caller = ctx.data::<Caller>()?;
         Ok(found
-            .filter(|s| caller.sees_professional() || s.status == entity::ServiceStatus::Active)
+            .filter(|s| caller.sees_every_status() || s.status == entity::ServiceStatus::Active)
             .map(Service))
     }
 

@@ -65,6 +65,11 @@ pub async fn create_user(
                 "organizationId: an admin has no organisation",
             ));
         }
+        (Role::Professional, Some(_)) => {
+            return Err(Error::invalid(
+                "organizationId: a professional has no organisation",
+            ));
+        }
         (Role::Partner, _) => {
             return Err(Error::invalid("role: partners use tokens, not accounts"));
         }
@@ -248,6 +253,19 @@ pub async fn login(
     password_text: &str,
     address: Option<IpAddr>,
 ) -> Result<Login> {
+    login_lasting(db, keys, email, password_text, address, LOGIN_LIFETIME).await
+}
+
+/// Like [`login`], with a token that lasts `lifetime` (the web pages' sign-in lasts a working
+/// day).
+pub async fn login_lasting(
+    db: &DatabaseConnection,
+    keys: &JwtKeys,
+    email: &str,
+    password_text: &str,
+    address: Option<IpAddr>,
+    lifetime: std::time::Duration,
+) -> Result<Login> {
     let refused = || Error::Unauthenticated("the email address or password is not right".into());
     let locked = || Error::TooManyAttempts("too many failed logins; try again later".into());
     let email = email.trim().to_lowercase();
@@ -287,7 +305,7 @@ pub async fn login(
             return Err(refused());
         }
         clear_attempts(&who);
-        return issue_login(keys, user);
+        return issue_login(keys, user, lifetime);
     }
     // Count this attempt as a failure until the password proves right.
     let counted = app_user::Entity::update_many()
@@ -328,15 +346,20 @@ pub async fn login(
     active.locked_until = Set(None);
     let user = active.update(db).await?;
     clear_attempts(&who);
-    issue_login(keys, user)
+    issue_login(keys, user, lifetime)
 }
 
 /// A signed-in user's token.
-fn issue_login(keys: &JwtKeys, user: app_user::Model) -> Result<Login> {
+fn issue_login(
+    keys: &JwtKeys,
+    user: app_user::Model,
+    lifetime: std::time::Duration,
+) -> Result<Login> {
     let refused = || Error::Unauthenticated("the email address or password is not right".into());
     let role = match user.role {
         Role::Admin => "ADMIN",
         Role::Editor => "EDITOR",
+        Role::Professional => "PROFESSIONAL",
         Role::Partner => return Err(refused()),
     };
     let org = user.organization_id.map(|o| o.to_string());
@@ -347,7 +370,7 @@ fn issue_login(keys: &JwtKeys, user: app_user::Model) -> Result<Login> {
             org.as_deref(),
             Some(&user.email),
             &Uuid::new_v4().to_string(),
-            LOGIN_LIFETIME,
+            lifetime,
         )
         .map_err(|err| Error::Internal(err.into()))?;
     Ok(Login {

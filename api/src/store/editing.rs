@@ -527,6 +527,7 @@ pub async fn report_problem(
     db: &DatabaseConnection,
     caller: &Caller,
     service_id: Uuid,
+    kind: Option<&str>,
     message: String,
     address: Option<String>,
 ) -> Result<()> {
@@ -541,6 +542,7 @@ pub async fn report_problem(
         id: Uuid::new_v4(),
         service_id,
         message,
+        kind: kind.map(str::to_owned),
         reporter_id: caller.actor_id(),
         reporter_address: address,
         created_at: Utc::now(),

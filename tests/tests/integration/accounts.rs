@@ -465,6 +465,7 @@ async fn variables(app: &TestApp, fx: &Fixture, op: Op, cell: usize) -> Value {
                 id: Uuid::new_v4(),
                 service_id: uuid(&fx.lines),
                 message: format!("Report {cell}: the group moved"),
+                kind: None,
                 reporter_id: None,
                 reporter_address: None,
                 created_at: Utc::now(),

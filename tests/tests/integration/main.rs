@@ -25,3 +25,4 @@ mod schema;
 mod search;
 mod statements;
 mod sync;
+mod web;
