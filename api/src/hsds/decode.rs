@@ -1904,7 +1904,7 @@ mod eligibility_tests {
     use search::eligibility::Rules;
     use serde_json::{Value, json};
 
-    use super::{DecodedService, Found, language_code, postcode_prefixes};
+    use super::{DecodedService, Found};
 
     fn decoded(extra: Value) -> DecodedService {
         let mut record = json!({

@@ -3,7 +3,7 @@
 //! says what was read, and `interpret: false` undoes it.
 
 use serde_json::{Value, json};
-use tests::TestApp;
+use tests::{Options, TestApp};
 
 const SEARCH: &str = "query($text: String, $filter: ServiceFilter, $interpret: Boolean) { \
     search(text: $text, filter: $filter, interpret: $interpret, first: 50) { totalCount \
@@ -132,4 +132,145 @@ async fn a_search_without_words_reads_nothing() {
     assert_eq!(interpretation["audiences"], json!([]));
     assert_eq!(interpretation["phrases"], json!([]));
     assert_eq!(interpretation["infantAgeMonths"], Value::Null);
+}
+
+const IMPORT: &str = "mutation($document: JSON!) { importOpenReferral(document: $document) { failed { path message } } }";
+
+const DADS: &str = "00000000-0000-4000-8000-000000000021";
+const BUMPS: &str = "00000000-0000-4000-8000-000000000022";
+const DROP_IN: &str = "00000000-0000-4000-8000-000000000023";
+const LOSS: &str = "00000000-0000-4000-8000-000000000024";
+const AFTER_BIRTH: &str = "00000000-0000-4000-8000-000000000025";
+
+/// A feed whose services say who they are for only in words, all UK-wide.
+fn feed() -> Value {
+    let organization =
+        json!({ "id": "00000000-0000-4000-8000-000000000020", "name": "Northfield Families" });
+    let service = |id: &str, name: &str, description: &str, eligibility: Option<&str>| {
+        json!({
+            "id": id,
+            "name": name,
+            "description": description,
+            "eligibility_description": eligibility,
+            "organization": organization,
+            "service_areas": [{ "id": format!("10{}", &id[2..]), "name": "UK", "extent": "UK", "extent_type": "text" }],
+        })
+    };
+    json!([
+        service(
+            DADS,
+            "Northfield dads' line",
+            "A phone line for parents feeling low.",
+            Some("Dads and male carers only.")
+        ),
+        service(
+            BUMPS,
+            "Northfield bumps line",
+            "A phone line for parents feeling low.",
+            Some("Expectant parents; support ends at the birth.")
+        ),
+        service(
+            DROP_IN,
+            "Northfield talk line",
+            "A phone line for parents feeling low.",
+            None
+        ),
+        service(
+            LOSS,
+            "Northfield loss line",
+            "A phone line for parents feeling low.",
+            Some("For bereaved parents whose baby has died.")
+        ),
+        service(
+            AFTER_BIRTH,
+            "Northfield new parents line",
+            "A phone line for parents feeling low.",
+            Some("From pregnancy until the baby is one.")
+        ),
+    ])
+}
+
+async fn ids(app: &TestApp, text: &str, filter: Value) -> Vec<(String, Value)> {
+    let data = app
+        .data(
+            "query($text: String, $filter: ServiceFilter) { search(text: $text, filter: $filter, first: 20) { edges { unconfirmed node { id } } } }",
+            json!({ "text": text, "filter": filter }),
+        )
+        .await;
+    data["search"]["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            (
+                e["node"]["id"].as_str().unwrap_or_default().to_owned(),
+                e["unconfirmed"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_feed_written_in_words_is_filtered_by_the_family_and_unknown_fits_are_marked() {
+    let app = TestApp::spawn_with(Options { seed_demo: false }).await;
+    let admin = app.admin_token().await;
+    let data = app
+        .data_as(Some(&admin), IMPORT, json!({ "document": feed() }))
+        .await;
+    assert_eq!(data["importOpenReferral"]["failed"], json!([]), "{data}");
+    let postcode = json!({ "coversPostcode": "GL50 3PR" });
+    let shown = |found: &[(String, Value)]| -> Vec<String> {
+        found.iter().map(|(id, _)| id.clone()).collect()
+    };
+
+    let mum = shown(&ids(&app, "mum feeling low, baby 4 months", postcode.clone()).await);
+    assert!(
+        !mum.contains(&DADS.to_owned()),
+        "a fathers-only line for a mother"
+    );
+    assert!(
+        !mum.contains(&BUMPS.to_owned()),
+        "a pregnancy-only line after the birth"
+    );
+    assert!(
+        !mum.contains(&LOSS.to_owned()),
+        "a bereavement line for a family not bereaved"
+    );
+    assert!(
+        mum.contains(&AFTER_BIRTH.to_owned()) && mum.contains(&DROP_IN.to_owned()),
+        "{mum:?}"
+    );
+
+    let dad = shown(&ids(&app, "dad feeling low", postcode.clone()).await);
+    assert!(dad.contains(&DADS.to_owned()), "{dad:?}");
+    let loss = shown(&ids(&app, "baby died, parents feeling low", postcode.clone()).await);
+    assert!(loss.contains(&LOSS.to_owned()), "{loss:?}");
+
+    // Unknown is not no: the talk line says nothing of pregnancy; kept, below, and marked.
+    let pregnant = ids(
+        &app,
+        "feeling low",
+        json!({ "coversPostcode": "GL50 3PR", "pregnant": true }),
+    )
+    .await;
+    let order = shown(&pregnant);
+    let known = order
+        .iter()
+        .position(|id| id == AFTER_BIRTH)
+        .expect("the known fit is shown");
+    let unknown = order
+        .iter()
+        .position(|id| id == DROP_IN)
+        .expect("the unknown fit is kept");
+    assert!(known < unknown, "{order:?}");
+    assert_eq!(pregnant[known].1, json!([]));
+    assert_eq!(pregnant[unknown].1, json!(["PREGNANCY"]));
+    let aged = ids(
+        &app,
+        "feeling low",
+        json!({ "coversPostcode": "GL50 3PR", "infantAgeMonths": 3 }),
+    )
+    .await;
+    let talk = aged.iter().find(|(id, _)| id == DROP_IN).expect("kept");
+    assert_eq!(talk.1, json!(["AGE"]));
 }
