@@ -356,8 +356,29 @@ pub struct SearchEdge {
     pub distance_km: Option<f64>,
     /// Why it matched.
     pub highlights: Vec<Highlight>,
+    /// Criteria filtered on that the listing does not confirm (PREGNANCY, AGE, CATCHMENT).
+    #[serde(default)]
+    pub unconfirmed: Vec<String>,
     /// The service.
     pub node: Service,
+}
+
+/// What the search read from the words about the family.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Interpretation {
+    /// Whether it was applied.
+    pub applied: bool,
+    /// Who the search is for (audience codes).
+    pub audiences: Vec<String>,
+    /// Expecting.
+    pub pregnant: bool,
+    /// The baby has died.
+    pub bereaved: bool,
+    /// The baby's age in months.
+    pub infant_age_months: Option<f64>,
+    /// Languages (ISO 639 codes).
+    pub languages: Vec<String>,
 }
 
 /// A page of results.
@@ -370,6 +391,9 @@ pub struct SearchResults {
     pub page_info: PageInfo,
     /// Facet counts.
     pub facets: Facets,
+    /// What was read from the words; absent without words.
+    #[serde(default)]
+    pub interpretation: Option<Interpretation>,
     /// This page.
     pub edges: Vec<SearchEdge>,
 }

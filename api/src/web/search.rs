@@ -187,6 +187,8 @@ pub struct SearchForm {
     pub after: Option<String>,
     /// The page number shown.
     pub page: u32,
+    /// Whether who the family is is read from the words (`interpret=off` turns it off).
+    pub interpret: bool,
     /// What is wrong with the input.
     pub errors: Vec<FieldError>,
 }
@@ -220,6 +222,7 @@ impl SearchForm {
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(1)
                 .clamp(1, 1_000),
+            interpret: query.get("interpret") != Some("off"),
             ..Self::default()
         };
         let text_length = form.text.chars().count();
@@ -348,6 +351,7 @@ impl SearchForm {
             "after": self.after,
             "postcode": self.postcode,
             "withPlace": !self.postcode.is_empty(),
+            "interpret": self.interpret,
         })
     }
 
@@ -699,9 +703,9 @@ fn results_view(
         h2 id="results-heading" {
             @if results.total_count == 1 { "1 service found" } @else { (results.total_count) " services found" }
         }
-        // What the search read from the words: once the search reports its `interpretation`
-        // (an age, a place or an audience it took from the text), show it here with a link
-        // that repeats the search without it.
+        @if let Some(read) = &results.interpretation {
+            (interpretation_view(query, read))
+        }
         @if results.edges.is_empty() {
             (no_results(query, form))
         } @else {
@@ -818,6 +822,78 @@ fn no_results(query: &Query, form: &SearchForm) -> Markup {
     }
 }
 
+/// Words for what the search read about the family, for "Showing services for: ...".
+fn family_words(read: &graphql::Interpretation) -> Vec<String> {
+    let mut out: Vec<String> = read
+        .audiences
+        .iter()
+        .map(|code| {
+            match code.as_str() {
+                "MOTHERS" => "a mother",
+                "FATHERS" => "a father",
+                "CO_PARENTS" => "a co-parent",
+                "CARERS" => "a carer",
+                other => other,
+            }
+            .to_owned()
+        })
+        .collect();
+    if read.pregnant {
+        out.push("expecting a baby".to_owned());
+    }
+    if read.bereaved {
+        out.push("a baby who has died".to_owned());
+    }
+    if let Some(months) = read.infant_age_months {
+        out.push(if months < 2.0 {
+            format!("baby {} weeks", (months * 4.345).round())
+        } else {
+            format!("baby {} months", (months * 10.0).round() / 10.0)
+        });
+    }
+    for code in &read.languages {
+        out.push(format!("speaks {}", layout::language_name(code)));
+    }
+    out
+}
+
+/// "Showing services for: a father, baby 4 months", with one link to undo it (or redo it).
+fn interpretation_view(query: &Query, read: &graphql::Interpretation) -> Markup {
+    let words = family_words(read);
+    html! {
+        @if read.applied && !words.is_empty() {
+            div class="nhsuk-inset-text" {
+                p {
+                    "Showing services for: " strong { (words.join(", ")) }
+                    " (read from the words you typed). "
+                    a href=(query.with("interpret", "off").without(&["after", "page"]).link("/")) {
+                        "Search without this"
+                    }
+                }
+            }
+        } @else if !read.applied && !words.is_empty() {
+            div class="nhsuk-inset-text" {
+                p {
+                    "Not filtering by who the words describe (" (words.join(", ")) "). "
+                    a href=(query.without(&["interpret", "after", "page"]).link("/")) {
+                        "Filter by it again"
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A line for a criterion the listing does not confirm.
+fn unconfirmed_words(criterion: &str) -> &'static str {
+    match criterion {
+        "PREGNANCY" => "whether it takes families in pregnancy",
+        "AGE" => "which ages it takes",
+        "CATCHMENT" => "which area it covers",
+        _ => "part of who it is for",
+    }
+}
+
 fn card(
     query: &Query,
     form: &SearchForm,
@@ -845,6 +921,14 @@ fn card(
                 }
                 p class="nhsuk-body-s" { "Run by " (service.organization.name) }
                 p class="sp-highlight" { (description) }
+                @if !edge.unconfirmed.is_empty() {
+                    p class="nhsuk-body-s sp-unconfirmed" {
+                        strong { "Check with the service: " }
+                        "its listing does not say "
+                        (edge.unconfirmed.iter().map(|c| unconfirmed_words(c)).collect::<Vec<_>>().join(" or "))
+                        "."
+                    }
+                }
                 dl class="nhsuk-summary-list sp-card-facts" {
                     @if !form.postcode.is_empty() {
                         div class="nhsuk-summary-list__row" {

@@ -294,6 +294,42 @@ async fn a_search_by_need_and_postcode_shows_cards_that_answer_the_questions() {
 }
 
 #[tokio::test]
+async fn the_page_says_who_the_words_describe_and_undoes_it_with_one_link() {
+    let app = TestApp::spawn().await;
+    let mut browser = Browser::new(&app);
+    let page = browser
+        .get(&search_path(&[(
+            "q",
+            "dad struggling with low mood, baby 4 months",
+        )]))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let read = page.texts(".nhsuk-inset-text").join(" ");
+    assert!(read.contains("Showing services for:"), "{read}");
+    assert!(
+        read.contains("a father") && read.contains("baby 4 months"),
+        "{read}"
+    );
+    let undo = page
+        .attr(".nhsuk-inset-text a", "href")
+        .expect("a link to search without the reading");
+    assert!(undo.contains("interpret=off"), "{undo}");
+    let narrowed = page.cards().len();
+    let page = browser.get(&undo).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let read = page.texts(".nhsuk-inset-text").join(" ");
+    assert!(
+        read.contains("Not filtering by who the words describe"),
+        "{read}"
+    );
+    assert!(page.cards().len() >= narrowed);
+    let redo = page
+        .attr(".nhsuk-inset-text a", "href")
+        .expect("a link to filter again");
+    assert!(!redo.contains("interpret"), "{redo}");
+}
+
+#[tokio::test]
 async fn each_filter_narrows_the_results() {
     let app = TestApp::spawn().await;
     let mut browser = Browser::new(&app);
