@@ -6,7 +6,6 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    fmt,
     sync::LazyLock,
 };
 
@@ -1029,34 +1028,6 @@ fn parse_values(section: &str, text: &str) -> Result<Vec<Value>, String> {
         return Err("a rule needs a value after `=>`".into());
     }
     Ok(values)
-}
-
-impl fmt::Display for Reading {
-    /// One line per value read, for logs and tests.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(v) = &self.from_pregnancy {
-            writeln!(f, "fromPregnancy {} ({})", v.value, v.phrase)?;
-        }
-        if let Some(v) = &self.min_age_months {
-            writeln!(f, "minAgeMonths {} ({})", v.value, v.phrase)?;
-        }
-        if let Some(v) = &self.max_age_months {
-            writeln!(f, "maxAgeMonths {} ({})", v.value, v.phrase)?;
-        }
-        if let Some(v) = &self.audiences {
-            writeln!(f, "audiences {:?} ({})", v.value, v.phrase)?;
-        }
-        if let Some(v) = &self.languages {
-            writeln!(f, "languages {:?} ({})", v.value, v.phrase)?;
-        }
-        if let Some(v) = &self.level_of_need {
-            writeln!(f, "levelOfNeed {} ({})", v.value, v.phrase)?;
-        }
-        if let Some(v) = &self.self_referral {
-            writeln!(f, "selfReferral {} ({})", v.value, v.phrase)?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

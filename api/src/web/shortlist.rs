@@ -155,17 +155,28 @@ async fn load(state: &AppState, visit: &Visit, list: &Shortlist) -> Result<Vec<S
     Ok(services)
 }
 
+/// The shortlist a query string names, with its services; or the page that says why not.
+async fn shortlisted(
+    state: &AppState,
+    visit: &Visit,
+    raw: Option<&str>,
+) -> Result<(Shortlist, Vec<Service>), Response> {
+    let list = Shortlist::read(&Query::parse(raw));
+    match load(state, visit, &list).await {
+        Ok(services) => Ok((list, services)),
+        Err(failure) => Err(failed(visit, &failure)),
+    }
+}
+
 /// `GET /shortlist?s=`.
 pub async fn page(
     State(state): State<Arc<AppState>>,
     visit: Visit,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query = Query::parse(raw.as_deref());
-    let list = Shortlist::read(&query);
-    let services = match load(&state, &visit, &list).await {
-        Ok(services) => services,
-        Err(failure) => return failed(&visit, &failure),
+    let (list, services) = match shortlisted(&state, &visit, raw.as_deref()).await {
+        Ok(loaded) => loaded,
+        Err(page) => return page,
     };
     let link = format!("{}{}", visit.origin(), list.path("/shortlist"));
     let text = plain_text(&services, &link);
@@ -217,11 +228,9 @@ pub async fn print(
     visit: Visit,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query = Query::parse(raw.as_deref());
-    let list = Shortlist::read(&query);
-    let services = match load(&state, &visit, &list).await {
-        Ok(services) => services,
-        Err(failure) => return failed(&visit, &failure),
+    let (list, services) = match shortlisted(&state, &visit, raw.as_deref()).await {
+        Ok(loaded) => loaded,
+        Err(page) => return page,
     };
     let today = Utc::now().date_naive();
     let body = html! {
@@ -276,10 +285,8 @@ pub async fn text(
     visit: Visit,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query = Query::parse(raw.as_deref());
-    let list = Shortlist::read(&query);
-    match load(&state, &visit, &list).await {
-        Ok(services) => {
+    match shortlisted(&state, &visit, raw.as_deref()).await {
+        Ok((list, services)) => {
             let link = format!("{}{}", visit.origin(), list.path("/shortlist"));
             (
                 [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -287,7 +294,7 @@ pub async fn text(
             )
                 .into_response()
         }
-        Err(failure) => failed(&visit, &failure),
+        Err(page) => page,
     }
 }
 
