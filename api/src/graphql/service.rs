@@ -582,6 +582,32 @@ pub fn service_connection(
     .into()
 }
 
+/// A page of the store's listings in name order, with the selection's relations prefetched.
+async fn listed(
+    ctx: &Context<'_>,
+    filter: &store::service::ServiceFilter,
+    first: u64,
+    after: Option<String>,
+) -> async_graphql::Result<ServiceConnection> {
+    let after_key = name_after(after.as_deref())?;
+    let count = ctx.look_ahead().field("totalCount").exists();
+    let page =
+        store::service::list(&state(ctx)?.db, filter, first, after_key.as_ref(), count).await?;
+    prefetch(
+        ctx,
+        ctx.look_ahead().field("edges").field("node"),
+        &page.rows,
+    )
+    .await?;
+    // Without `totalCount` in the selection nothing was counted and nothing is shown.
+    Ok(service_connection(
+        page.rows,
+        page.has_next_page,
+        page.total_count.unwrap_or_default(),
+        after.is_some(),
+    ))
+}
+
 /// `services` with `coversPostcode`: the index's matches in name order, with its cursors.
 async fn services_by_catchment(
     ctx: &Context<'_>,
@@ -661,24 +687,7 @@ impl ServiceQuery {
             // Catchments are matched by the search index; list its matches in name order.
             return services_by_catchment(ctx, filter, first, after).await;
         }
-        let filter = filter.into_store()?;
-        let after_key = name_after(after.as_deref())?;
-        let count = ctx.look_ahead().field("totalCount").exists();
-        let page = store::service::list(&state(ctx)?.db, &filter, first, after_key.as_ref(), count)
-            .await?;
-        prefetch(
-            ctx,
-            ctx.look_ahead().field("edges").field("node"),
-            &page.rows,
-        )
-        .await?;
-        // Without `totalCount` in the selection nothing was counted and nothing is shown.
-        Ok(service_connection(
-            page.rows,
-            page.has_next_page,
-            page.total_count.unwrap_or_default(),
-            after.is_some(),
-        ))
+        listed(ctx, &filter.into_store()?, first, after).await
     }
 }
 
@@ -706,22 +715,7 @@ impl ReviewQuery {
             eligibility_to_review: true,
             ..store::service::ServiceFilter::default()
         };
-        let after_key = name_after(after.as_deref())?;
-        let count = ctx.look_ahead().field("totalCount").exists();
-        let page = store::service::list(&state(ctx)?.db, &filter, first, after_key.as_ref(), count)
-            .await?;
-        prefetch(
-            ctx,
-            ctx.look_ahead().field("edges").field("node"),
-            &page.rows,
-        )
-        .await?;
-        Ok(service_connection(
-            page.rows,
-            page.has_next_page,
-            page.total_count.unwrap_or_default(),
-            after.is_some(),
-        ))
+        listed(ctx, &filter, first, after).await
     }
 }
 
