@@ -302,7 +302,7 @@ pub fn markdown(r: &Results) -> String {
         let page = html_size(load);
         let _ = writeln!(
             s,
-            "| first-load weight of {} (HTML + CSS + JS, gzipped) | < 100 KB | {} KB with the HTML gzipped; {} KB as sent (the HTML, {} KB, is not compressed) |",
+            "| first-load weight of {} (HTML + CSS + JS and the icons the CSS names, gzipped) | < 100 KB | {} KB with the HTML gzipped; {} KB as sent (the HTML, {} KB, is not compressed) |",
             if n == 0 {
                 "the search page `/`".to_owned()
             } else {
