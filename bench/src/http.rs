@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request, StatusCode, client::conn::http1::SendRequest};
+use hyper::{HeaderMap, Method, Request, StatusCode, client::conn::http1::SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
@@ -44,6 +44,18 @@ impl HttpConn {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Result<(StatusCode, Bytes)> {
+        let (status, _, body) = self.exchange(method, path, headers, body).await?;
+        Ok((status, body))
+    }
+
+    /// Sends one request and reads the whole answer with its headers.
+    pub async fn exchange(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<(StatusCode, HeaderMap, Bytes)> {
         self.sender.ready().await.context("connection closed")?;
         let mut builder = Request::builder()
             .method(method)
@@ -54,9 +66,9 @@ impl HttpConn {
         }
         let request = builder.body(Full::new(body))?;
         let response = self.sender.send_request(request).await?;
-        let status = response.status();
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok((status, body))
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok((parts.status, parts.headers, body))
     }
 
     /// POSTs JSON and returns the parsed JSON answer; any status but 200 is an error.

@@ -17,6 +17,7 @@ mod report;
 mod run;
 mod signpost;
 mod soak;
+mod web;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -58,7 +59,8 @@ enum Command {
         addr: SocketAddr,
         #[arg(long)]
         queries: PathBuf,
-        /// search, fetch, listing or suggest.
+        /// search, fetch, listing or suggest; or page: the search queries as the web
+        /// client's search page.
         #[arg(long, default_value = "search")]
         class: String,
         #[arg(long, default_value_t = 10.0)]

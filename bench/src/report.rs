@@ -7,6 +7,7 @@ use anyhow::Result;
 use crate::{
     run::{Figures, Results},
     soak::Soak,
+    web::{self, FirstLoad, WebClient},
 };
 
 fn num(x: f64) -> String {
@@ -111,11 +112,27 @@ pub fn markdown(r: &Results) -> String {
     );
     let _ = writeln!(s, "|---|---:|---:|---|---:|---:|---:|---:|");
     let overlap_of = |name: &str| r.overlap.iter().find(|o| o.system == name);
+    // Signpost's own figures from a peer's comparison (over more queries than the page's in a
+    // quick run), else from the page's.
+    let reference = r
+        .overlap
+        .iter()
+        .find(|o| o.system != web::NAME)
+        .or(r.overlap.first());
+    let signpost_cpu = find(r, SIGNPOST, "search").and_then(|f| f.cpu_us_per_request);
     let mut row = |f: &Figures| {
+        let cpu = match (f.cpu_us_per_request, f.system.as_str()) {
+            (Some(cpu), web::NAME) => format!(
+                "{} ({} the GraphQL search's)",
+                num(cpu),
+                ratio(cpu, signpost_cpu)
+            ),
+            (cpu, _) => cpu.map_or("n/a".to_owned(), num),
+        };
         let (ov, mean) = match (f.system.as_str(), overlap_of(&f.system)) {
             (SIGNPOST, _) => (
                 "1.00".to_owned(),
-                r.overlap.first().map_or("n/a".to_owned(), |o| {
+                reference.map_or("n/a".to_owned(), |o| {
                     format!("{:.1}", o.signpost_mean_results)
                 }),
             ),
@@ -135,7 +152,7 @@ pub fn markdown(r: &Results) -> String {
             ms(f.half_load.p99_ms),
             ms(f.half_load.p999_ms),
             ms(f.unloaded.p50_ms),
-            f.cpu_us_per_request.map_or("n/a".to_owned(), num),
+            cpu,
             ov,
             mean
         );
@@ -155,11 +172,21 @@ pub fn markdown(r: &Results) -> String {
     }
     let _ = writeln!(
         s,
-        "\nThe ceiling rows answer every request the same way (`GET /plain`, and `{{ __typename }}` \
+        "\nThe {} row is the web client's `GET /` for the same search queries on the same \
+         server, rendered to HTML ({} results a page; the notes say how the queries map onto \
+         the page); its CPU per page is also given as a multiple of the GraphQL search's, and its \
+         overlap@10 is over its first {} queries.",
+        web::NAME,
+        web::PAGE_RESULTS,
+        overlap_of(web::NAME).map_or(0, |o| o.queries)
+    );
+    let _ = writeln!(
+        s,
+        "The ceiling rows answer every request the same way (`GET /plain`, and `{{ __typename }}` \
          through async-graphql) on the same stack and pinning. PostgreSQL's CPU is spread over \
          its backends and is not counted. Overlap@10 is the share of Signpost's top ten a \
          system also returns in its top ten, over the first {} search queries.\n",
-        r.overlap.first().map_or(0, |o| o.queries)
+        reference.map_or(0, |o| o.queries)
     );
 
     let _ = writeln!(s, "## Other query classes\n");
@@ -182,6 +209,8 @@ pub fn markdown(r: &Results) -> String {
             f.cpu_us_per_request.map_or("n/a".to_owned(), num)
         );
     }
+
+    web_section(&mut s, &r.web);
 
     let _ = writeln!(s, "\n## Loading, start, memory and freshness\n");
     let _ = writeln!(s, "| figure | value |\n|---|---|");
@@ -269,6 +298,21 @@ pub fn markdown(r: &Results) -> String {
             );
         }
     }
+    for (n, load) in r.web.first_loads.iter().enumerate() {
+        let page = html_size(load);
+        let _ = writeln!(
+            s,
+            "| first-load weight of {} (HTML + CSS + JS and the icons the CSS names, gzipped) | < 100 KB | {} KB with the HTML gzipped; {} KB as sent (the HTML, {} KB, is not compressed) |",
+            if n == 0 {
+                "the search page `/`".to_owned()
+            } else {
+                format!("a results page `{}`", load.page)
+            },
+            kb(load.gzip_bytes),
+            kb(load.wire_bytes),
+            kb(page)
+        );
+    }
     let _ = writeln!(
         s,
         "| full index build | < 10 s | {:.2} s |",
@@ -298,6 +342,80 @@ pub fn markdown(r: &Results) -> String {
         }
     }
     s
+}
+
+/// Bytes in KB (1,024 bytes), one decimal.
+fn kb(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / 1024.0)
+}
+
+/// The page's own bytes as sent.
+fn html_size(load: &FirstLoad) -> u64 {
+    load.resources
+        .iter()
+        .filter(|r| r.kind == "page")
+        .map(|r| r.wire_bytes)
+        .sum()
+}
+
+/// The first-load weights: per page, every file a first visit fetches.
+fn web_section(s: &mut String, web: &WebClient) {
+    if web.first_loads.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Web client\n");
+    let _ = writeln!(
+        s,
+        "The first visit to a page (no cookie, nothing cached, `Accept-Encoding: gzip`): the page \
+         and every same-origin file it has a browser fetch (stylesheets, the module script and the \
+         modules it imports, images the stylesheets name, which a browser fetches only when a rule \
+         using them applies: counted anyway). Bytes are response bodies, headers not counted; KB \
+         is 1,024 bytes. The server does not compress pages (they carry a CSRF token beside what \
+         the visitor typed): their gzipped size is computed here (gzip level 6), to compare with \
+         the aim.\n"
+    );
+    for load in &web.first_loads {
+        let shown = match load.results {
+            None => "the search form, no search".to_owned(),
+            Some(1) => "1 result shown".to_owned(),
+            Some(n) => format!("{n} results shown"),
+        };
+        let _ = writeln!(s, "**`{}`** ({shown})\n", load.page);
+        let _ = writeln!(
+            s,
+            "| file | kind | sent as | bytes on the wire | bytes decoded | gzipped |\n|---|---|---|---:|---:|---:|"
+        );
+        for f in &load.resources {
+            let (sent, gzipped) = match (&f.encoding, f.gzip_bytes) {
+                (Some(encoding), _) => (encoding.clone(), num(f.wire_bytes as f64)),
+                (None, Some(g)) => (
+                    "uncompressed".to_owned(),
+                    format!("{} (gzipped here)", num(g as f64)),
+                ),
+                (None, None) => ("uncompressed".to_owned(), "n/a".to_owned()),
+            };
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} | {} | {} | {} |",
+                f.path,
+                f.kind,
+                sent,
+                num(f.wire_bytes as f64),
+                num(f.raw_bytes as f64),
+                gzipped
+            );
+        }
+        let _ = writeln!(
+            s,
+            "| **total** ({} files) | | | **{}** ({} KB) | {} | **{}** ({} KB) |\n",
+            load.resources.len(),
+            num(load.wire_bytes as f64),
+            kb(load.wire_bytes),
+            num(load.resources.iter().map(|f| f.raw_bytes).sum::<u64>() as f64),
+            num(load.gzip_bytes as f64),
+            kb(load.gzip_bytes)
+        );
+    }
 }
 
 /// ` --soak N` when the run had a soak phase of its own asking.

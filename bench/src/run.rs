@@ -23,6 +23,7 @@ use crate::{
     report,
     signpost::{self, Freshness, Install, Signpost},
     soak::Soak,
+    web::{self, SearchPage, WebClient},
 };
 
 /// The server's core and the load generator's.
@@ -140,6 +141,8 @@ pub struct Results {
     pub engine: Option<Floor>,
     pub freshness: Option<Freshness>,
     pub soak: Option<Soak>,
+    /// The web client's first-load weights.
+    pub web: WebClient,
     pub peers_loaded: Vec<Loaded>,
     pub overlap: Vec<Overlap>,
     pub notes: Vec<String>,
@@ -197,7 +200,6 @@ async fn figures<T: Target>(
     options: &Settings,
     pid: Option<u32>,
 ) -> Result<Figures> {
-    let queries: Arc<Vec<Query>> = Arc::new(queries.to_vec());
     // Queries once each before measuring: a wrong answer stops the run, and every listing
     // page is walked to once.
     let checked = if class == QueryClass::Listing {
@@ -206,6 +208,18 @@ async fn figures<T: Target>(
         queries.len().min(if options.quick { 100 } else { 300 })
     };
     measure::check(target, &queries[..checked]).await?;
+    measured(target, class, queries, options, pid).await
+}
+
+/// [`figures`] for queries already checked.
+async fn measured<T: Target>(
+    target: &Arc<T>,
+    class: QueryClass,
+    queries: &[Query],
+    options: &Settings,
+    pid: Option<u32>,
+) -> Result<Figures> {
+    let queries: Arc<Vec<Query>> = Arc::new(queries.to_vec());
     measure::closed(target, &queries, options.connections, options.warmup).await?;
     let mut repeats = Vec::new();
     let (mut half, mut single, mut cpu) = (Vec::new(), Vec::new(), Vec::new());
@@ -346,20 +360,30 @@ pub async fn drive(
     connections: usize,
 ) -> Result<()> {
     let file: QueryFile = serde_json::from_slice(&std::fs::read(queries)?)?;
+    let duration = Duration::from_secs_f64(seconds);
+    if class == "page" {
+        let target = Arc::new(SearchPage { addr });
+        let queries = Arc::new(file.of(QueryClass::Search));
+        return drive_target(&target, &queries, connections, duration).await;
+    }
     let class = QueryClass::ALL
         .into_iter()
         .find(|c| c.name() == class)
         .with_context(|| format!("no query class {class}"))?;
     let target = Arc::new(Signpost::new(addr));
     let queries = Arc::new(file.of(class));
-    measure::check(&target, &queries[..queries.len().min(40)]).await?;
-    let closed = measure::closed(
-        &target,
-        &queries,
-        connections,
-        Duration::from_secs_f64(seconds),
-    )
-    .await?;
+    drive_target(&target, &queries, connections, duration).await
+}
+
+/// Checks a few queries, then runs the closed loop and prints what it saw.
+async fn drive_target<T: Target>(
+    target: &Arc<T>,
+    queries: &Arc<Vec<Query>>,
+    connections: usize,
+    duration: Duration,
+) -> Result<()> {
+    measure::check(target, &queries[..queries.len().min(40)]).await?;
+    let closed = measure::closed(target, queries, connections, duration).await?;
     println!("{}", serde_json::to_string(&closed)?);
     Ok(())
 }
@@ -458,6 +482,65 @@ pub async fn run(options: Options) -> Result<()> {
     let search_queries = file.of(QueryClass::Search);
     let overlap_queries = &search_queries[..search_queries.len().min(300)];
     let signpost_answers = answers(&target, overlap_queries).await?;
+    let mut overlaps = Vec::new();
+
+    // The web client's search page: the same search queries as pages from the same server,
+    // measured the same way and listed beside the GraphQL search.
+    let web_client = {
+        let page = Arc::new(SearchPage { addr: server.addr });
+        // The pages of the overlap queries, which are also its check (a wrong page stops the
+        // run); fewer in a quick run, where a debug build takes tens of ms a page.
+        let compared = overlap_queries
+            .len()
+            .min(if options.quick { 30 } else { 300 });
+        let ids = answers(&page, &overlap_queries[..compared]).await?;
+        overlaps.push(overlap(web::NAME, &signpost_answers, &ids));
+        let figures = measured(
+            &page,
+            QueryClass::Search,
+            &search_queries,
+            &settings,
+            Some(pid),
+        )
+        .await?;
+        let at = all
+            .iter()
+            .position(|f| f.system == target.name() && f.class == QueryClass::Search.name())
+            .map_or(all.len(), |i| i + 1);
+        all.insert(at, figures);
+        notes.push(web::UNMAPPED.to_owned());
+        let postcode = search_queries
+            .iter()
+            .find_map(|q| match q {
+                Query::Keyword {
+                    near: Some(place), ..
+                }
+                | Query::Distance { near: place, .. } => Some(place.postcode.clone()),
+                _ => None,
+            })
+            .context("no search query has a postcode")?;
+        let results_page = format!(
+            "/?{}",
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("q", "low mood")
+                .append_pair("postcode", &postcode)
+                .finish()
+        );
+        let mut first_loads = Vec::new();
+        for path in ["/", results_page.as_str()] {
+            let load = web::first_load(server.addr, path)
+                .await
+                .with_context(|| format!("the first load of {path}"))?;
+            eprintln!(
+                "  first load of {path}: {} files, {:.1} KB as sent, {:.1} KB with the page gzipped",
+                load.resources.len(),
+                load.wire_bytes as f64 / 1024.0,
+                load.gzip_bytes as f64 / 1024.0
+            );
+            first_loads.push(load);
+        }
+        WebClient { first_loads }
+    };
 
     // The ceiling on the same stack and pinning.
     {
@@ -614,7 +697,6 @@ pub async fn run(options: Options) -> Result<()> {
 
     // The peers.
     let mut peers_loaded = Vec::new();
-    let mut overlaps = Vec::new();
     if options.no_peers {
         notes.push("peers skipped (--no-peers)".to_owned());
     } else {
@@ -706,6 +788,7 @@ pub async fn run(options: Options) -> Result<()> {
         engine,
         freshness,
         soak,
+        web: web_client,
         peers_loaded,
         overlap: overlaps,
         notes,
