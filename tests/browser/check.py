@@ -19,8 +19,8 @@ Exits non-zero on any failure, after printing every problem found.
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -314,10 +315,11 @@ def check_pages(
     browser: Browser,
     base: str,
     js: bool,
+    width: int,
     shots: Path,
     report: Report,
 ) -> None:
-    """Every page at every width. With JavaScript off, the page is loaded with JavaScript
+    """Every page at one width. With JavaScript off, the page is loaded with JavaScript
     disabled; axe-core, which needs timers, then runs on the same page loaded where only the
     page's own scripts are blocked, which is the same document."""
     mode = "js-on" if js else "js-off"
@@ -335,70 +337,70 @@ def check_pages(
         sign_in(made[1], base)
         return made[0], made[1]
 
-    for width in WIDTHS:
-        anonymous, professional = contexts(js, width)
-        if js:
-            axe_anonymous, axe_professional = anonymous, professional
-        else:
-            axe_anonymous, axe_professional = contexts(True, width)
-            block_scripts(axe_anonymous)
-            block_scripts(axe_professional)
-        try:
-            for check in PAGES:
-                context = professional if check.signed_in else anonymous
-                page = context.new_page()
-                problems = watch(page)
-                label = f"{check.name} at {width}px ({mode})"
-                failed_before = len(report.failures)
-                response = page.goto(base + check.path, wait_until="load")
-                if response is None or response.status != check.status:
-                    status = response.status if response else "none"
-                    report.fail(f"{label}: status {status}, expected {check.status}")
-                text = page.locator("body").inner_text()
-                for expected in check.expect:
-                    if expected.lower() not in text.lower():
-                        report.fail(f"{label}: {expected!r} is not on the page")
-                for unexpected in check.absent:
-                    if unexpected.lower() in text.lower():
-                        report.fail(f"{label}: {unexpected!r} should not be on the page")
-                if check.check is not None and (problem := check.check(page)):
-                    report.fail(f"{label}: {problem}")
-                overflow = page.evaluate(
-                    "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    anonymous, professional = contexts(js, width)
+    if js:
+        axe_anonymous, axe_professional = anonymous, professional
+    else:
+        axe_anonymous, axe_professional = contexts(True, width)
+        block_scripts(axe_anonymous)
+        block_scripts(axe_professional)
+    try:
+        for check in PAGES:
+            context = professional if check.signed_in else anonymous
+            page = context.new_page()
+            problems = watch(page)
+            label = f"{check.name} at {width}px ({mode})"
+            failed_before = len(report.failures)
+            response = page.goto(base + check.path, wait_until="load")
+            if response is None or response.status != check.status:
+                status = response.status if response else "none"
+                report.fail(f"{label}: status {status}, expected {check.status}")
+            text = page.locator("body").inner_text()
+            for expected in check.expect:
+                if expected.lower() not in text.lower():
+                    report.fail(f"{label}: {expected!r} is not on the page")
+            for unexpected in check.absent:
+                if unexpected.lower() in text.lower():
+                    report.fail(f"{label}: {unexpected!r} should not be on the page")
+            if check.check is not None and (problem := check.check(page)):
+                report.fail(f"{label}: {problem}")
+            overflow = page.evaluate(
+                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            if overflow > 0:
+                report.fail(f"{label}: the page scrolls sideways by {overflow}px")
+            if js:
+                violations = run_axe(page)
+            else:
+                axe_page = (axe_professional if check.signed_in else axe_anonymous).new_page()
+                axe_page.goto(base + check.path, wait_until="load")
+                violations = run_axe(axe_page)
+                axe_page.close()
+            nodes = sum(v["count"] for v in violations)
+            report.axe_rows.append((check.name, width, mode, nodes))
+            for violation in violations:
+                report.fail(
+                    f"{label}: axe {violation['id']} ({violation['impact']}): "
+                    f"{violation['help']} – {violation['count']} element(s)"
                 )
-                if overflow > 0:
-                    report.fail(f"{label}: the page scrolls sideways by {overflow}px")
-                if js:
-                    violations = run_axe(page)
-                else:
-                    axe_page = (axe_professional if check.signed_in else axe_anonymous).new_page()
-                    axe_page.goto(base + check.path, wait_until="load")
-                    violations = run_axe(axe_page)
-                    axe_page.close()
-                nodes = sum(v["count"] for v in violations)
-                report.axe_rows.append((check.name, width, mode, nodes))
-                for violation in violations:
-                    report.fail(
-                        f"{label}: axe {violation['id']} ({violation['impact']}): "
-                        f"{violation['help']} – {violation['count']} element(s)"
-                    )
-                    for node in violation["nodes"]:
-                        print(f"       {node['target']}: {node['summary']}", flush=True)
-                for problem in problems:
-                    report.fail(f"{label}: {problem}")
-                if js:
-                    page.screenshot(path=str(shots / f"{check.name}-{width}.png"), full_page=True)
-                    report.screenshots += 1
-                    if check.name == "search-results" and width == 1280:
-                        # The first screen only: the README's picture (docs/search-page.png).
-                        page.screenshot(path=str(shots / "search-page.png"))
-                verdict = "ok  " if len(report.failures) == failed_before else "FAIL"
-                elapsed = time.monotonic() - STARTED
-                print(f"{verdict} {label}: {nodes} axe violation(s) [{elapsed:.0f} s]", flush=True)
-                page.close()
-        finally:
-            for context in {anonymous, professional, axe_anonymous, axe_professional}:
-                context.close()
+                for node in violation["nodes"]:
+                    print(f"       {node['target']}: {node['summary']}", flush=True)
+            for problem in problems:
+                report.fail(f"{label}: {problem}")
+            if js:
+                page.screenshot(path=str(shots / f"{check.name}-{width}.png"), full_page=True)
+                report.screenshots += 1
+                if check.name == "search-results" and width == 1280:
+                    # The first screen only: the README's picture (docs/search-page.png).
+                    page.screenshot(path=str(shots / "search-page.png"))
+            mine = [f for f in report.failures[failed_before:] if f.startswith(label)]
+            verdict = "FAIL" if mine else "ok  "
+            elapsed = time.monotonic() - STARTED
+            print(f"{verdict} {label}: {nodes} axe violation(s) [{elapsed:.0f} s]", flush=True)
+            page.close()
+    finally:
+        for context in {anonymous, professional, axe_anonymous, axe_professional}:
+            context.close()
 
 
 def watch(page: Page) -> list[str]:
@@ -409,21 +411,27 @@ def watch(page: Page) -> list[str]:
     # A response's status is checked where it is expected, so the console's note of it is not.
     page.on(
         "console",
-        lambda message: problems.append(f"console {message.type}: {message.text}")
-        if message.type == "error" and not message.text.startswith("Failed to load resource")
-        else None,
+        lambda message: (
+            problems.append(f"console {message.type}: {message.text}")
+            if message.type == "error" and not message.text.startswith("Failed to load resource")
+            else None
+        ),
     )
     page.on(
         "response",
-        lambda response: problems.append(f"{response.status} for {response.url}")
-        if response.status >= 400 and response.request.resource_type != "document"
-        else None,
+        lambda response: (
+            problems.append(f"{response.status} for {response.url}")
+            if response.status >= 400 and response.request.resource_type != "document"
+            else None
+        ),
     )
     page.on(
         "request",
-        lambda request: problems.append(f"request to another origin: {request.url}")
-        if not request.url.startswith(("http://127.0.0.1", "data:", "about:"))
-        else None,
+        lambda request: (
+            problems.append(f"request to another origin: {request.url}")
+            if not request.url.startswith(("http://127.0.0.1", "data:", "about:"))
+            else None
+        ),
     )
     return problems
 
@@ -478,7 +486,9 @@ class Journey:
     def assert_focus_visible(self, element: dict, what: str) -> None:
         if not element["visible"]:
             raise AssertionError(f"{self.label}: {what} has focus but is not on screen")
-        if not (element["outline"] or element["shadow"] or element["background"] == "rgb(255, 235, 59)"):
+        if not (
+            element["outline"] or element["shadow"] or element["background"] == "rgb(255, 235, 59)"
+        ):
             raise AssertionError(f"{self.label}: {what} has focus that does not show")
 
     def activate(self, key: str, what: str, url: str) -> None:
@@ -517,7 +527,9 @@ def keyboard_journey(browser: Browser, base: str, js: bool, width: int) -> str:
         walk.presses += 1
         need = walk.press("Tab")
         if need is None or need["id"] != "q":
-            raise AssertionError(f"{label}: after the skip link, Tab reached {need}, not the need field")
+            raise AssertionError(
+                f"{label}: after the skip link, Tab reached {need}, not the need field"
+            )
         walk.assert_focus_visible(need, "the need field")
         page.keyboard.type("low mood")
         walk.tab_to(lambda e: e["id"] == "postcode", "the postcode field")
@@ -537,7 +549,9 @@ def keyboard_journey(browser: Browser, base: str, js: bool, width: int) -> str:
             added.append(link["text"])
             on_list = page.locator("strong:has-text('On the shortlist')").count()
             if on_list != n:
-                raise AssertionError(f"{label}: {on_list} results say they are on the shortlist, not {n}")
+                raise AssertionError(
+                    f"{label}: {on_list} results say they are on the shortlist, not {n}"
+                )
 
         walk.tab_to(
             lambda e: e["tag"] == "a" and e["text"] == "View, print or share the shortlist",
@@ -570,7 +584,9 @@ def enhancements(browser: Browser, base: str, js: bool) -> str:
     the need field, the copy and print buttons, and "exit this page" (with the keyboard)."""
     mode = "js-on" if js else "js-off"
     label = f"enhancements ({mode})"
-    context = browser.new_context(java_script_enabled=js, viewport={"width": 1280, "height": HEIGHT})
+    context = browser.new_context(
+        java_script_enabled=js, viewport={"width": 1280, "height": HEIGHT}
+    )
     context.set_default_timeout(30_000)
     # The exit link's destination is another origin: answered here, so nothing leaves the machine.
     context.route(
@@ -598,7 +614,9 @@ def enhancements(browser: Browser, base: str, js: bool) -> str:
 
         page.goto(f"{base}/shortlist?s={SHORTLIST}")
         if page.locator("button[data-copy]").is_visible() != js:
-            raise AssertionError(f"{label}: the copy button shows {'only without' if js else 'without'} JavaScript")
+            raise AssertionError(
+                f"{label}: the copy button shows {'only without' if js else 'without'} JavaScript"
+            )
 
         # Exit this page: open the listing from the search page, then leave with the keyboard.
         page.goto(f"{base}/")
@@ -607,7 +625,9 @@ def enhancements(browser: Browser, base: str, js: bool) -> str:
         page.keyboard.press("Tab")
         focused = page.evaluate("() => document.activeElement.textContent.trim()")
         if focused != "Exit this page":
-            raise AssertionError(f"{label}: the second Tab reached {focused!r}, not 'Exit this page'")
+            raise AssertionError(
+                f"{label}: the second Tab reached {focused!r}, not 'Exit this page'"
+            )
         with page.expect_navigation(url="https://www.bbc.co.uk/**"):
             page.keyboard.press("Enter")
         # With the script, the listing is replaced in the history: Back skips it.
@@ -617,7 +637,9 @@ def enhancements(browser: Browser, base: str, js: bool) -> str:
         if js and not left_listing:
             raise AssertionError(f"{label}: after exiting, Back returns to the listing")
         if not js and left_listing:
-            raise AssertionError(f"{label}: without JavaScript the exit link should be a plain link")
+            raise AssertionError(
+                f"{label}: without JavaScript the exit link should be a plain link"
+            )
         return (
             f"{suggestions} suggestion(s) for 'sleep'; copy button "
             f"{'shown' if js else 'hidden'}; exit this page "
@@ -628,6 +650,18 @@ def enhancements(browser: Browser, base: str, js: bool) -> str:
 
 
 # --- main ---------------------------------------------------------------------------------
+
+
+def record(report: Report, name: str, run: Callable[[], str]) -> None:
+    """Runs a journey and notes its outcome."""
+    try:
+        outcome = run()
+    except AssertionError as failure:
+        report.journeys.append((name, "FAILED"))
+        report.fail(str(failure))
+        return
+    report.journeys.append((name, outcome))
+    print(f"ok   {name}: {outcome}", flush=True)
 
 
 def stop_on_signal(signum: int, _frame: object) -> None:
@@ -642,7 +676,11 @@ def main() -> int:
     parser.add_argument("--signpost", required=True, type=Path, help="the signpost binary")
     parser.add_argument("--chromium", required=True, help="the Chromium executable")
     parser.add_argument("--out", required=True, type=Path, help="where screenshots go")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="browsers at once (each runs part of the checks)"
+    )
     args = parser.parse_args()
+    workers = max(1, args.workers)
 
     started = time.monotonic()
     report = Report()
@@ -653,39 +691,73 @@ def main() -> int:
     shots.mkdir(parents=True, exist_ok=True)
     axe_version = (AXE_SOURCE.parent / "VERSION").read_text().strip()
 
-    with Server(args.signpost, shots / "signpost.log") as server, sync_playwright() as playwright:
-        print(f"signpost answering at {server.base} (data in {server.data_dir})", flush=True)
-        # Playwright gives every launch a new, empty profile (--user-data-dir).
-        browser = playwright.chromium.launch(
-            executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS
+    # Independent pieces of work, shared among a few browsers (each its own thread, as
+    # Playwright's synchronous API keeps to the thread that started it).
+    tasks: queue.Queue[tuple[str, Callable[[Browser, str], None]]] = queue.Queue()
+    for js in (True, False):
+        for width in WIDTHS:
+            tasks.put(
+                (
+                    f"pages at {width}px ({'js-on' if js else 'js-off'})",
+                    lambda browser, base, js=js, width=width: check_pages(
+                        browser, base, js, width, shots, report
+                    ),
+                )
+            )
+    # The journey with JavaScript on a narrow screen, and off on a wide one.
+    for js, width in ((True, 320), (False, 1280)):
+        name = f"keyboard journey at {width}px ({'js-on' if js else 'js-off'})"
+        tasks.put(
+            (
+                name,
+                lambda browser, base, js=js, width=width, name=name: record(
+                    report, name, lambda: keyboard_journey(browser, base, js, width)
+                ),
+            )
         )
-        print(f"Chromium {browser.version}, axe-core {axe_version}", flush=True)
-        try:
-            for js in (True, False):
-                check_pages(browser, server.base, js, shots, report)
-            # The journey with JavaScript on a narrow screen, and off on a wide one.
-            for js, width in ((True, 320), (False, 1280)):
-                mode = "js-on" if js else "js-off"
-                name = f"keyboard journey at {width}px ({mode})"
-                try:
-                    outcome = keyboard_journey(browser, server.base, js, width)
-                    report.journeys.append((name, outcome))
-                    print(f"ok   {name}: {outcome}", flush=True)
-                except AssertionError as failure:
-                    report.journeys.append((name, "FAILED"))
-                    report.fail(str(failure))
-            for js in (True, False):
-                name = f"enhancements ({'js-on' if js else 'js-off'})"
-                try:
-                    outcome = enhancements(browser, server.base, js)
-                    report.journeys.append((name, outcome))
-                    print(f"ok   {name}: {outcome}", flush=True)
-                except AssertionError as failure:
-                    report.journeys.append((name, "FAILED"))
-                    report.fail(str(failure))
-        finally:
-            browser.close()
+    for js in (True, False):
+        name = f"enhancements ({'js-on' if js else 'js-off'})"
+        tasks.put(
+            (
+                name,
+                lambda browser, base, js=js, name=name: record(
+                    report, name, lambda: enhancements(browser, base, js)
+                ),
+            )
+        )
 
+    with Server(args.signpost, shots / "signpost.log") as server:
+        print(f"signpost answering at {server.base} (data in {server.data_dir})", flush=True)
+        print(f"axe-core {axe_version}, {workers} browser(s) at once", flush=True)
+
+        def worker() -> None:
+            with sync_playwright() as playwright:
+                # Playwright gives every launch a new, empty profile (--user-data-dir).
+                browser = playwright.chromium.launch(
+                    executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS
+                )
+                print(f"Chromium {browser.version} started", flush=True)
+                try:
+                    while True:
+                        try:
+                            name, task = tasks.get_nowait()
+                        except queue.Empty:
+                            return
+                        try:
+                            task(browser, server.base)
+                        except Exception as error:  # noqa: BLE001 - reported, then the rest runs
+                            report.fail(f"{name}: {type(error).__name__}: {error}")
+                finally:
+                    browser.close()
+
+        threads = [threading.Thread(target=worker) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    order = {check.name: n for n, check in enumerate(PAGES)}
+    report.axe_rows.sort(key=lambda row: (row[2] != "js-on", row[1], order[row[0]]))
     print("\naxe-core violations (elements) per page, width and JavaScript:")
     for name, width, mode, nodes in report.axe_rows:
         print(f"  {name:<24} {width:>5}px  {mode:<6} {nodes}")
