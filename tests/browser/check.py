@@ -750,7 +750,7 @@ def main() -> int:
                 finally:
                     browser.close()
 
-        threads = [threading.Thread(target=worker) for _ in range(workers)]
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers)]
         for thread in threads:
             thread.start()
         for thread in threads:
