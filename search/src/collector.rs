@@ -22,7 +22,9 @@ use crate::{
 };
 
 /// The facet fields, in the order of [`crate::request::Facets`].
-pub const FACET_FIELDS: [&str; 5] = ["category", "level", "audience", "mode", "referral"];
+pub const FACET_FIELDS: [&str; 6] = [
+    "category", "level", "audience", "mode", "referral", "language",
+];
 
 /// A sort key that orders ascending (scores and dates are negated).
 #[derive(Clone, Debug)]
@@ -136,7 +138,7 @@ pub struct PageCollector {
 pub struct PageFruit {
     pub total: u64,
     pub candidates: Vec<Candidate>,
-    pub facets: [HashMap<String, u64>; 5],
+    pub facets: [HashMap<String, u64>; FACET_FIELDS.len()],
 }
 
 /// Listings not verified within this many days rank a little lower.
@@ -230,6 +232,21 @@ impl ColumnCache {
             segments.insert(id, columns.clone());
         }
         Ok(columns)
+    }
+
+    /// The catchment terms of one document, read from its segment's `covers` column.
+    pub fn covers_terms(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Vec<String>> {
+        let columns = self.get(reader)?;
+        let mut terms = Vec::new();
+        if let Some(column) = &columns.covers {
+            for ord in column.term_ords(doc) {
+                let mut term = String::new();
+                if column.ord_to_str(ord, &mut term)? {
+                    terms.push(term);
+                }
+            }
+        }
+        Ok(terms)
     }
 
     /// Forgets segments no longer in `live` (merged or deleted ones).
@@ -506,7 +523,7 @@ impl SegmentCollector for PageSegmentCollector {
     }
 
     fn harvest(self) -> PageFruit {
-        let mut facets: [HashMap<String, u64>; 5] = Default::default();
+        let mut facets: [HashMap<String, u64>; FACET_FIELDS.len()] = Default::default();
         for ((column, counts), into) in self
             .facet_columns
             .iter()
