@@ -234,19 +234,43 @@ impl ColumnCache {
         Ok(columns)
     }
 
-    /// The catchment terms of one document, read from its segment's `covers` column.
-    pub fn covers_terms(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Vec<String>> {
+    /// Those of `terms` a segment's `covers` column holds, with the column's number for each
+    /// (looked up once a segment, so that documents are then judged by numbers alone).
+    pub fn covers_ords(
+        &self,
+        reader: &SegmentReader,
+        terms: &[String],
+    ) -> tantivy::Result<Vec<(u64, String)>> {
         let columns = self.get(reader)?;
-        let mut terms = Vec::new();
+        let mut out = Vec::new();
         if let Some(column) = &columns.covers {
-            for ord in column.term_ords(doc) {
-                let mut term = String::new();
-                if column.ord_to_str(ord, &mut term)? {
-                    terms.push(term);
+            for term in terms {
+                if let Some(ord) = column.dictionary().term_ord(term.as_bytes())? {
+                    out.push((ord, term.clone()));
                 }
             }
         }
-        Ok(terms)
+        Ok(out)
+    }
+
+    /// Which of `wanted` (from [`ColumnCache::covers_ords`] for the same segment) a document
+    /// carries in its `covers` column.
+    pub fn covers_among<'a>(
+        &self,
+        reader: &SegmentReader,
+        doc: DocId,
+        wanted: &'a [(u64, String)],
+    ) -> tantivy::Result<Vec<&'a str>> {
+        let columns = self.get(reader)?;
+        let mut out = Vec::new();
+        if let Some(column) = &columns.covers {
+            for ord in column.term_ords(doc) {
+                if let Some((_, term)) = wanted.iter().find(|(wanted, _)| *wanted == ord) {
+                    out.push(term.as_str());
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Forgets segments no longer in `live` (merged or deleted ones).

@@ -2,6 +2,7 @@
 //! last applied change-feed sequence number in each commit's payload.
 
 use std::{
+    collections::{HashMap, hash_map::Entry},
     path::Path,
     sync::{Arc, Mutex, RwLock},
 };
@@ -20,7 +21,7 @@ use uuid::Uuid;
 use crate::{
     SearchError,
     collector::{self, After, ColumnCache, FACET_FIELDS, PageCollector, SortKey},
-    doc::{HitCoverage, ServiceDoc},
+    doc::{HitCoverage, PLACED_BY_VENUES, ServiceDoc},
     query::{self, analyse},
     request::{Facets, Filter, Highlight, Hit, SearchRequest, SearchResults, Sort, Unconfirmed},
     schema::{self, Fields, RAW, SCHEMA_VERSION, pack_location},
@@ -404,6 +405,18 @@ impl Index {
             None
         };
         let mut hits = Vec::with_capacity(fruit.candidates.len());
+        // The catchment terms that tell whether and how a hit covers the place (and the mark of
+        // a service placed by its venues), numbered once a segment.
+        let coverage_terms: Vec<String> = request
+            .coverage_of
+            .as_ref()
+            .map(|place| {
+                let mut terms = place.terms();
+                terms.push(PLACED_BY_VENUES.to_owned());
+                terms
+            })
+            .unwrap_or_default();
+        let mut wanted_by_segment: HashMap<u32, Vec<(u64, String)>> = HashMap::new();
         for candidate in fruit.candidates {
             let highlights = match &snippets {
                 Some((name, description)) => {
@@ -414,9 +427,18 @@ impl Index {
             };
             let coverage = match &request.coverage_of {
                 Some(place) => {
-                    let reader = searcher.segment_reader(candidate.address.segment_ord);
-                    let terms = self.columns.covers_terms(reader, candidate.address.doc_id)?;
-                    Some(HitCoverage::judge(&terms, place))
+                    let segment = candidate.address.segment_ord;
+                    let reader = searcher.segment_reader(segment);
+                    let wanted = match wanted_by_segment.entry(segment) {
+                        Entry::Occupied(entry) => entry.into_mut(),
+                        Entry::Vacant(entry) => {
+                            entry.insert(self.columns.covers_ords(reader, &coverage_terms)?)
+                        }
+                    };
+                    let carried =
+                        self.columns
+                            .covers_among(reader, candidate.address.doc_id, wanted)?;
+                    Some(HitCoverage::judge(&carried, place))
                 }
                 None => None,
             };
@@ -812,7 +834,9 @@ mod tests {
         active.id = Uuid::new_v4();
         let mut closed = doc("Feeding clinic", "UNIVERSAL", Catchment::National);
         closed.status = "INACTIVE".into();
-        index.apply(&[active.clone(), closed], &[], 1).expect("apply");
+        index
+            .apply(&[active.clone(), closed], &[], 1)
+            .expect("apply");
         let found = index.suggestions("feed", 8).expect("suggestions");
         assert_eq!(
             found,

@@ -18,11 +18,11 @@ pub mod synonyms;
 
 pub use doc::{Catchment, Coverage, CoveredBy, HitCoverage, ServiceDoc};
 pub use index::{Index, day_number};
+pub use index::{Suggestion, SuggestionKind};
 pub use request::{
     Facets, FamilyFilter, Filter, Highlight, Hit, Near, SearchRequest, SearchResults, Sort,
     Unconfirmed,
 };
-pub use index::{Suggestion, SuggestionKind};
 pub use schema::SCHEMA_VERSION;
 pub use synonyms::Synonyms;
 
