@@ -1196,6 +1196,52 @@ mod tests {
     }
 
     #[test]
+    fn coverage_is_said_in_words() {
+        let coverage = |covered: bool, known: bool, area: Option<&str>| graphql::Coverage {
+            covered,
+            known,
+            area: area.map(str::to_owned),
+            kind: None,
+        };
+        let said = |c: graphql::Coverage| coverage_words(Some(&c));
+        assert_eq!(
+            said(coverage(true, true, Some("Trafford"))),
+            "Yes (Trafford)"
+        );
+        assert_eq!(said(coverage(false, true, None)), "No");
+        assert_eq!(
+            said(coverage(false, false, None)),
+            "Not stated \u{2014} check with the service"
+        );
+        assert!(
+            said(coverage(true, false, Some("postcode district M16")))
+                .starts_with("Not stated \u{2014} check with the service")
+        );
+        assert_eq!(
+            coverage_words(None),
+            "Not stated \u{2014} check with the service"
+        );
+    }
+
+    #[test]
+    fn the_language_list_holds_the_languages_found_and_the_one_chosen() {
+        let facet = |value: &str, count: i64| Facet {
+            value: value.to_owned(),
+            label: String::new(),
+            count,
+        };
+        let choices = language_choices(&[facet("ur", 3), facet("en", 9), facet("pl", 0)], "so");
+        assert_eq!(
+            choices,
+            [
+                ("en".to_owned(), "English".to_owned(), 9),
+                ("so".to_owned(), "Somali".to_owned(), 0),
+                ("ur".to_owned(), "Urdu".to_owned(), 3),
+            ]
+        );
+    }
+
+    #[test]
     fn mental_health_needs_are_recognised() {
         assert!(form("q=Low+mood+and+anxiety").is_mental_health(&[]));
         assert!(!form("q=baby+massage").is_mental_health(&[]));
