@@ -6,16 +6,39 @@ import { initAll } from './nhsuk-frontend-10.6.1.min.js'
 document.body.classList.add('js-enabled', 'nhsuk-frontend-supported')
 initAll()
 
-// Suggestions for the need text, from /suggest, as the browser's own list.
+// Suggestions for the need text, from /suggest, as the browser's own list: kinds of support
+// and services. A service's name, once chosen, offers a link to its page.
 const text = document.querySelector('input[data-suggest]')
 if (text) {
   const list = document.createElement('datalist')
   list.id = 'need-suggestions'
   text.after(list)
   text.setAttribute('list', list.id)
+  const go = document.createElement('p')
+  go.className = 'nhsuk-body-s'
+  go.setAttribute('aria-live', 'polite')
+  list.after(go)
+  let found = []
   let timer
+  const offer = () => {
+    const service = found.find((s) => s.href && s.text === text.value)
+    if (!service) {
+      go.replaceChildren()
+      return
+    }
+    // The search's details go along, as the result cards' links carry them.
+    const params = new URLSearchParams(window.location.search)
+    params.delete('after')
+    params.delete('page')
+    const query = params.toString()
+    const link = document.createElement('a')
+    link.href = service.href + (query ? '?' + query : '')
+    link.textContent = 'Go to ' + service.text
+    go.replaceChildren(link)
+  }
   text.addEventListener('input', () => {
     clearTimeout(timer)
+    offer()
     const prefix = text.value.trim()
     if (prefix.length < 2) return
     timer = setTimeout(async () => {
@@ -25,12 +48,13 @@ if (text) {
           headers: { accept: 'application/json' }
         })
         if (!reply.ok) return
-        const words = await reply.json()
-        list.replaceChildren(...words.map((word) => {
+        found = await reply.json()
+        list.replaceChildren(...found.map((suggestion) => {
           const option = document.createElement('option')
-          option.value = word
+          option.value = suggestion.text
           return option
         }))
+        offer()
       } catch {
         // Suggestions are a nicety; typing carries on without them.
       }

@@ -124,7 +124,7 @@ async fn start_indexer(
 ) -> anyhow::Result<Arc<Indexer>> {
     let index = Arc::new(index);
     let terms = store::taxonomy::all_terms(db).await?;
-    index.set_vocabulary(terms.into_iter().map(|t| t.name).collect());
+    index.set_vocabulary(terms.into_iter().map(|t| (t.name, t.id)).collect());
     let geo = Arc::new(geocoder(settings)?);
     Indexer::start(db.clone(), index, geo).await
 }

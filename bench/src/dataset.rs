@@ -1515,11 +1515,11 @@ impl Dataset {
     }
 }
 
-/// The taxonomy's term names (the vocabulary Signpost corrects spelling against).
-pub fn term_names() -> Result<Vec<String>> {
+/// The taxonomy's term names with their ids (the vocabulary Signpost suggests from).
+pub fn term_names() -> Result<Vec<(String, Uuid)>> {
     let demo: Value = serde_json::from_str(DEMO_DIRECTORY)?;
     let terms: Vec<DemoTerm> = serde_json::from_value(demo["taxonomy_terms"].clone())?;
-    Ok(terms.into_iter().map(|t| t.name).collect())
+    Ok(terms.into_iter().map(|t| (t.name, t.id)).collect())
 }
 
 #[cfg(test)]

@@ -71,6 +71,7 @@ pub fn request(query: &Query, today: i64) -> Option<SearchRequest> {
             today,
             facets: false,
             highlights: false,
+            coverage_of: None,
         }),
         Query::Distance {
             category,
@@ -87,6 +88,7 @@ pub fn request(query: &Query, today: i64) -> Option<SearchRequest> {
             today,
             facets: false,
             highlights: false,
+            coverage_of: None,
         }),
         _ => None,
     }
@@ -95,7 +97,7 @@ pub fn request(query: &Query, today: i64) -> Option<SearchRequest> {
 /// Opens the index in `dir` and runs the search queries in a loop for `duration`.
 pub fn floor(
     dir: &Path,
-    vocabulary: Vec<String>,
+    vocabulary: Vec<(String, uuid::Uuid)>,
     queries: &[Query],
     duration: Duration,
 ) -> Result<Floor> {

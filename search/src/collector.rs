@@ -22,7 +22,9 @@ use crate::{
 };
 
 /// The facet fields, in the order of [`crate::request::Facets`].
-pub const FACET_FIELDS: [&str; 5] = ["category", "level", "audience", "mode", "referral"];
+pub const FACET_FIELDS: [&str; 6] = [
+    "category", "level", "audience", "mode", "referral", "language",
+];
 
 /// A sort key that orders ascending (scores and dates are negated).
 #[derive(Clone, Debug)]
@@ -136,7 +138,7 @@ pub struct PageCollector {
 pub struct PageFruit {
     pub total: u64,
     pub candidates: Vec<Candidate>,
-    pub facets: [HashMap<String, u64>; 5],
+    pub facets: [HashMap<String, u64>; FACET_FIELDS.len()],
 }
 
 /// Listings not verified within this many days rank a little lower.
@@ -230,6 +232,45 @@ impl ColumnCache {
             segments.insert(id, columns.clone());
         }
         Ok(columns)
+    }
+
+    /// Those of `terms` a segment's `covers` column holds, with the column's number for each
+    /// (looked up once a segment, so that documents are then judged by numbers alone).
+    pub fn covers_ords(
+        &self,
+        reader: &SegmentReader,
+        terms: &[String],
+    ) -> tantivy::Result<Vec<(u64, String)>> {
+        let columns = self.get(reader)?;
+        let mut out = Vec::new();
+        if let Some(column) = &columns.covers {
+            for term in terms {
+                if let Some(ord) = column.dictionary().term_ord(term.as_bytes())? {
+                    out.push((ord, term.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Which of `wanted` (from [`ColumnCache::covers_ords`] for the same segment) a document
+    /// carries in its `covers` column.
+    pub fn covers_among<'a>(
+        &self,
+        reader: &SegmentReader,
+        doc: DocId,
+        wanted: &'a [(u64, String)],
+    ) -> tantivy::Result<Vec<&'a str>> {
+        let columns = self.get(reader)?;
+        let mut out = Vec::new();
+        if let Some(column) = &columns.covers {
+            for ord in column.term_ords(doc) {
+                if let Some((_, term)) = wanted.iter().find(|(wanted, _)| *wanted == ord) {
+                    out.push(term.as_str());
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Forgets segments no longer in `live` (merged or deleted ones).
@@ -506,7 +547,7 @@ impl SegmentCollector for PageSegmentCollector {
     }
 
     fn harvest(self) -> PageFruit {
-        let mut facets: [HashMap<String, u64>; 5] = Default::default();
+        let mut facets: [HashMap<String, u64>; FACET_FIELDS.len()] = Default::default();
         for ((column, counts), into) in self
             .facet_columns
             .iter()

@@ -118,6 +118,121 @@ impl Coverage {
     }
 }
 
+/// The catchment term of a service that states no catchment the index could read: it is
+/// placed by its venues' postcode districts (the `D:` terms beside it). Never a term of a place,
+/// so no search matches it.
+pub(crate) const PLACED_BY_VENUES: &str = "VENUES";
+
+/// The part of a service's catchment that holds a place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CoveredBy {
+    /// The whole United Kingdom.
+    National,
+    /// A country of the UK by its GSS code ("E92000001").
+    Country(String),
+    /// A region, county or local authority by its GSS code ("E08000003").
+    AdministrativeArea(String),
+    /// A postcode area ("M").
+    PostcodeArea(String),
+    /// A postcode district ("M16").
+    PostcodeDistrict(String),
+    /// A postcode sector ("M16 0").
+    PostcodeSector(String),
+    /// The postcode district of one of the venues of a service that states no catchment.
+    VenueDistrict(String),
+}
+
+impl CoveredBy {
+    /// The area's name for people: "England", "Manchester", "postcode sector M16 0".
+    pub fn name(&self) -> String {
+        let areas = crate::areas::embedded();
+        match self {
+            Self::National => "United Kingdom".to_owned(),
+            Self::Country(code) | Self::AdministrativeArea(code) => areas
+                .get(code)
+                .map_or_else(|| code.clone(), |area| area.name.clone()),
+            Self::PostcodeArea(area) => format!("postcode area {area}"),
+            Self::PostcodeDistrict(district) | Self::VenueDistrict(district) => {
+                format!("postcode district {district}")
+            }
+            Self::PostcodeSector(sector) => format!("postcode sector {sector}"),
+        }
+    }
+
+    /// The term's place in the order narrowest first (sector, district, local authority,
+    /// county, region, postcode area, country, the UK).
+    fn breadth(&self) -> u8 {
+        match self {
+            Self::PostcodeSector(_) => 0,
+            Self::PostcodeDistrict(_) | Self::VenueDistrict(_) => 1,
+            Self::AdministrativeArea(code) => {
+                match crate::areas::embedded().get(code).map(|a| a.kind.as_str()) {
+                    Some("county") => 3,
+                    Some("metropolitan_county") => 4,
+                    Some("region") => 5,
+                    _ => 2,
+                }
+            }
+            Self::PostcodeArea(_) => 6,
+            Self::Country(_) => 7,
+            Self::National => 8,
+        }
+    }
+}
+
+/// Whether a service's catchment covers the place a search named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HitCoverage {
+    /// The service takes families from the place, by the rule the catchment filter applies:
+    /// a search filtered by the place keeps exactly the services this says true of.
+    pub covered: bool,
+    /// The listing states a catchment that was read. False: it states none, or one that could
+    /// not be read, and it is placed by its venues' postcode districts.
+    pub known: bool,
+    /// The narrowest part of the catchment that holds the place, when covered.
+    pub through: Option<CoveredBy>,
+}
+
+impl HitCoverage {
+    /// Judges a service by its indexed catchment terms against a place.
+    pub(crate) fn judge<S: AsRef<str>>(terms: &[S], place: &Coverage) -> Self {
+        let wanted = place.terms();
+        let known = !terms.iter().any(|t| t.as_ref() == PLACED_BY_VENUES);
+        let through = terms
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|term| wanted.iter().any(|w| w == term))
+            .filter_map(|term| {
+                let (kind, value) = term.split_once(':').unwrap_or((term, ""));
+                let value = value.to_owned();
+                Some(match kind {
+                    "NATIONAL" => CoveredBy::National,
+                    "A" => CoveredBy::PostcodeArea(value),
+                    "D" if known => CoveredBy::PostcodeDistrict(value),
+                    "D" => CoveredBy::VenueDistrict(value),
+                    "S" => CoveredBy::PostcodeSector(value),
+                    "G" => {
+                        let country = crate::areas::embedded()
+                            .get(&value)
+                            .is_some_and(|a| a.kind == "country");
+                        if country {
+                            CoveredBy::Country(value)
+                        } else {
+                            CoveredBy::AdministrativeArea(value)
+                        }
+                    }
+                    _ => return None,
+                })
+            })
+            .min_by_key(CoveredBy::breadth);
+        Self {
+            covered: through.is_some(),
+            known,
+            through,
+        }
+    }
+}
+
 /// The roles a family may name, and the service audiences each fits. A father is a
 /// co-parent (a partner of the birthing mother) for services that welcome co-parents; a
 /// mother is not ("dads and co-parents" is no group for her).
@@ -192,11 +307,15 @@ impl ServiceDoc {
     /// The catchment terms indexed for this service.
     pub(crate) fn coverage_terms(&self) -> Vec<String> {
         if self.catchments.is_empty() {
-            return self
+            let mut terms: Vec<String> = self
                 .location_districts
                 .iter()
                 .map(|d| format!("D:{d}"))
                 .collect();
+            terms.push(PLACED_BY_VENUES.to_owned());
+            terms.sort();
+            terms.dedup();
+            return terms;
         }
         let mut terms = Vec::new();
         for catchment in &self.catchments {
@@ -227,5 +346,124 @@ impl ServiceDoc {
         self.coverage_terms()
             .iter()
             .any(|term| wanted.contains(term))
+    }
+
+    /// Whether and how this service's catchment covers a place, as a search reports it.
+    pub fn coverage(&self, place: &Coverage) -> HitCoverage {
+        HitCoverage::judge(&self.coverage_terms(), place)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn old_trafford() -> Coverage {
+        Coverage {
+            area: "M".into(),
+            district: "M16".into(),
+            sector: Some("M16 0".into()),
+            // Trafford, Greater Manchester, North West, England.
+            codes: crate::areas::embedded().with_ancestors("E08000009"),
+        }
+    }
+
+    fn serving(catchments: Vec<Catchment>) -> ServiceDoc {
+        ServiceDoc {
+            catchments,
+            ..ServiceDoc::default()
+        }
+    }
+
+    #[test]
+    fn coverage_names_the_narrowest_area_that_holds_the_place() {
+        let place = old_trafford();
+        let both = serving(vec![
+            Catchment::AdministrativeArea("E92000001".into()),
+            Catchment::AdministrativeArea("E08000009".into()),
+            Catchment::AdministrativeArea("E11000001".into()),
+        ]);
+        let found = both.coverage(&place);
+        assert!(found.covered && found.known);
+        assert_eq!(
+            found.through,
+            Some(CoveredBy::AdministrativeArea("E08000009".into()))
+        );
+        assert_eq!(found.through.map(|t| t.name()).as_deref(), Some("Trafford"));
+        let cases = [
+            (Catchment::National, CoveredBy::National, "United Kingdom"),
+            (
+                Catchment::AdministrativeArea("E92000001".into()),
+                CoveredBy::Country("E92000001".into()),
+                "England",
+            ),
+            (
+                Catchment::AdministrativeArea("E11000001".into()),
+                CoveredBy::AdministrativeArea("E11000001".into()),
+                "Greater Manchester",
+            ),
+            (
+                Catchment::PostcodePrefix("M".into()),
+                CoveredBy::PostcodeArea("M".into()),
+                "postcode area M",
+            ),
+            (
+                Catchment::PostcodePrefix("M16".into()),
+                CoveredBy::PostcodeDistrict("M16".into()),
+                "postcode district M16",
+            ),
+            (
+                Catchment::Sectors(vec!["M16 9".into(), "M16 0".into()]),
+                CoveredBy::PostcodeSector("M16 0".into()),
+                "postcode sector M16 0",
+            ),
+        ];
+        for (catchment, through, name) in cases {
+            let service = serving(vec![catchment, Catchment::PostcodePrefix("GL50".into())]);
+            let found = service.coverage(&place);
+            assert_eq!(found.through.as_ref(), Some(&through));
+            assert_eq!(through.name(), name);
+            assert!(found.covered && found.known);
+            assert!(service.covers(&place));
+        }
+    }
+
+    #[test]
+    fn coverage_agrees_with_the_filter_and_says_when_the_catchment_is_not_stated() {
+        let place = old_trafford();
+        let elsewhere = serving(vec![
+            Catchment::PostcodePrefix("M33".into()),
+            Catchment::AdministrativeArea("W92000004".into()),
+        ]);
+        let found = elsewhere.coverage(&place);
+        assert_eq!(
+            found,
+            HitCoverage {
+                covered: false,
+                known: true,
+                through: None
+            }
+        );
+        assert!(!elsewhere.covers(&place));
+        // No catchment: placed by its venues.
+        let mut by_venue = serving(Vec::new());
+        by_venue.location_districts = vec!["M16".into()];
+        let found = by_venue.coverage(&place);
+        assert!(found.covered && !found.known);
+        assert_eq!(found.through, Some(CoveredBy::VenueDistrict("M16".into())));
+        assert!(by_venue.covers(&place));
+        by_venue.location_districts = vec!["M33".into()];
+        assert_eq!(
+            by_venue.coverage(&place),
+            HitCoverage {
+                covered: false,
+                known: false,
+                through: None
+            }
+        );
+        assert!(!by_venue.covers(&place));
+        let nowhere = serving(Vec::new());
+        assert!(!nowhere.coverage(&place).known);
+        assert!(!nowhere.covers(&place));
     }
 }

@@ -2,6 +2,7 @@
 //! last applied change-feed sequence number in each commit's payload.
 
 use std::{
+    collections::{HashMap, hash_map::Entry},
     path::Path,
     sync::{Arc, Mutex, RwLock},
 };
@@ -20,7 +21,7 @@ use uuid::Uuid;
 use crate::{
     SearchError,
     collector::{self, After, ColumnCache, FACET_FIELDS, PageCollector, SortKey},
-    doc::ServiceDoc,
+    doc::{HitCoverage, PLACED_BY_VENUES, ServiceDoc},
     query::{self, analyse},
     request::{Facets, Filter, Highlight, Hit, SearchRequest, SearchResults, Sort, Unconfirmed},
     schema::{self, Fields, RAW, SCHEMA_VERSION, pack_location},
@@ -47,9 +48,29 @@ pub struct Index {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     synonyms: Synonyms,
-    vocabulary: RwLock<Vec<String>>,
+    vocabulary: RwLock<Vec<(String, Uuid)>>,
     last_seq: RwLock<Option<i64>>,
     columns: Arc<ColumnCache>,
+}
+
+/// What a suggestion completes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SuggestionKind {
+    /// A taxonomy term's name.
+    Category,
+    /// An active service's name.
+    Service,
+}
+
+/// A completion of a prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suggestion {
+    /// The text to put in the search box.
+    pub text: String,
+    /// What it names.
+    pub kind: SuggestionKind,
+    /// The taxonomy term's or the service's id.
+    pub id: Uuid,
 }
 
 /// Days since 1970-01-01 of a date.
@@ -192,10 +213,11 @@ impl Index {
         self.reader.searcher().num_docs()
     }
 
-    /// Sets the taxonomy term names that `suggest` completes.
-    pub fn set_vocabulary(&self, mut terms: Vec<String>) {
-        terms.sort_by_key(|t| t.to_lowercase());
-        terms.dedup();
+    /// Sets the taxonomy terms (name and id) that `suggest` completes; of terms sharing a
+    /// name, the one with the lowest id stands for it.
+    pub fn set_vocabulary(&self, mut terms: Vec<(String, Uuid)>) {
+        terms.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()).then(a.cmp(b)));
+        terms.dedup_by(|next, kept| next.0 == kept.0);
         if let Ok(mut vocabulary) = self.vocabulary.write() {
             *vocabulary = terms;
         }
@@ -383,6 +405,18 @@ impl Index {
             None
         };
         let mut hits = Vec::with_capacity(fruit.candidates.len());
+        // The catchment terms that tell whether and how a hit covers the place (and the mark of
+        // a service placed by its venues), numbered once a segment.
+        let coverage_terms: Vec<String> = request
+            .coverage_of
+            .as_ref()
+            .map(|place| {
+                let mut terms = place.terms();
+                terms.push(PLACED_BY_VENUES.to_owned());
+                terms
+            })
+            .unwrap_or_default();
+        let mut wanted_by_segment: HashMap<u32, Vec<(u64, String)>> = HashMap::new();
         for candidate in fruit.candidates {
             let highlights = match &snippets {
                 Some((name, description)) => {
@@ -391,6 +425,23 @@ impl Index {
                 }
                 None => Vec::new(),
             };
+            let coverage = match &request.coverage_of {
+                Some(place) => {
+                    let segment = candidate.address.segment_ord;
+                    let reader = searcher.segment_reader(segment);
+                    let wanted = match wanted_by_segment.entry(segment) {
+                        Entry::Occupied(entry) => entry.into_mut(),
+                        Entry::Vacant(entry) => {
+                            entry.insert(self.columns.covers_ords(reader, &coverage_terms)?)
+                        }
+                    };
+                    let carried =
+                        self.columns
+                            .covers_among(reader, candidate.address.doc_id, wanted)?;
+                    Some(HitCoverage::judge(&carried, place))
+                }
+                None => None,
+            };
             hits.push(Hit {
                 id: Uuid::from_u128(candidate.id),
                 score: candidate.score,
@@ -398,6 +449,7 @@ impl Index {
                 cursor: encode_cursor(request.sort, &candidate.key, candidate.id),
                 highlights,
                 unconfirmed: collector::unconfirmed(candidate.unconfirmed),
+                coverage,
             });
         }
         let [
@@ -406,8 +458,9 @@ impl Index {
             audiences,
             delivery_modes,
             referral_routes,
+            languages,
         ] = fruit.facets.map(sorted_counts);
-        debug_assert_eq!(FACET_FIELDS.len(), 5);
+        debug_assert_eq!(FACET_FIELDS.len(), 6);
         Ok(SearchResults {
             total_count: fruit.total,
             hits,
@@ -418,30 +471,51 @@ impl Index {
                 audiences,
                 delivery_modes,
                 referral_routes,
+                languages,
             },
         })
     }
 
-    /// Completes a prefix: taxonomy terms first, then names of active services.
+    /// Completes a prefix: taxonomy terms first, then names of active services (the texts of
+    /// [`Index::suggestions`]).
     pub fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<String>, SearchError> {
+        Ok(self
+            .suggestions(prefix, limit)?
+            .into_iter()
+            .map(|s| s.text)
+            .collect())
+    }
+
+    /// Completes a prefix with what each completion is: taxonomy terms whose name starts with
+    /// it, then those with a word that does, then names of active services; no text twice.
+    pub fn suggestions(&self, prefix: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
         let words = analyse(&self.index, RAW, prefix);
         if words.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
         let wanted = prefix.trim().to_lowercase();
-        let mut out: Vec<String> = Vec::new();
+        let mut out: Vec<Suggestion> = Vec::new();
         if let Ok(vocabulary) = self.vocabulary.read() {
             let starts = vocabulary
                 .iter()
-                .filter(|t| t.to_lowercase().starts_with(&wanted));
-            let contains = vocabulary.iter().filter(|t| {
+                .filter(|(t, _)| t.to_lowercase().starts_with(&wanted));
+            let contains = vocabulary.iter().filter(|(t, _)| {
                 let lower = t.to_lowercase();
                 !lower.starts_with(&wanted)
                     && lower
                         .split(|c: char| !c.is_alphanumeric())
                         .any(|w| w.starts_with(&wanted))
             });
-            out.extend(starts.chain(contains).take(limit).cloned());
+            out.extend(
+                starts
+                    .chain(contains)
+                    .take(limit)
+                    .map(|(text, id)| Suggestion {
+                        text: text.clone(),
+                        kind: SuggestionKind::Category,
+                        id: *id,
+                    }),
+            );
         }
         if out.len() < limit {
             let last = words.len() - 1;
@@ -470,20 +544,36 @@ impl Index {
                 &BooleanQuery::new(clauses),
                 &TopDocs::with_limit(limit * 4).order_by_score(),
             )?;
-            let mut names: Vec<String> = Vec::new();
+            let mut names: Vec<(String, Uuid)> = Vec::new();
             for (_, address) in top {
                 let doc: TantivyDocument = searcher.doc::<TantivyDocument>(address)?;
-                if let Some(name) = doc.get_first(self.fields.name).and_then(|v| v.as_str()) {
-                    names.push(name.to_owned());
+                let name = doc.get_first(self.fields.name).and_then(|v| v.as_str());
+                let id = doc
+                    .get_first(self.fields.id)
+                    .and_then(|v| v.as_str())
+                    .and_then(|id| Uuid::parse_str(id).ok());
+                if let (Some(name), Some(id)) = (name, id) {
+                    names.push((name.to_owned(), id));
                 }
             }
-            names.sort_by_key(|n| (!n.to_lowercase().starts_with(&wanted), n.len(), n.clone()));
-            for name in names {
+            names.sort_by_key(|(n, id)| {
+                (
+                    !n.to_lowercase().starts_with(&wanted),
+                    n.len(),
+                    n.clone(),
+                    *id,
+                )
+            });
+            for (name, id) in names {
                 if out.len() >= limit {
                     break;
                 }
-                if !out.contains(&name) {
-                    out.push(name);
+                if !out.iter().any(|s| s.text == name) {
+                    out.push(Suggestion {
+                        text: name,
+                        kind: SuggestionKind::Service,
+                        id,
+                    });
                 }
             }
         }
@@ -636,6 +726,9 @@ mod tests {
             ),
             doc("National line", "UNIVERSAL", Catchment::National),
         ];
+        let mut docs = docs;
+        docs[0].languages = vec!["en".into(), "ur".into()];
+        docs[2].languages = vec!["en".into()];
         index.apply(&docs, &[], 7).expect("apply");
         assert_eq!(index.last_seq(), Some(7));
         let all = index.search(&request(Filter::default())).expect("search");
@@ -650,7 +743,7 @@ mod tests {
         };
         let covered = index
             .search(&request(Filter {
-                covers: Some(sale),
+                covers: Some(sale.clone()),
                 ..Filter::default()
             }))
             .expect("search");
@@ -671,6 +764,46 @@ mod tests {
             }))
             .expect("search");
         assert_eq!(fresh.total_count, 0);
+        // Each hit of an unfiltered search says whether it covers Sale, and through what.
+        let judged = index
+            .search(&SearchRequest {
+                coverage_of: Some(sale.clone()),
+                ..request(Filter::default())
+            })
+            .expect("search");
+        let by_name: HashMap<&str, Option<crate::HitCoverage>> = judged
+            .hits
+            .iter()
+            .map(|h| {
+                let name = docs.iter().find(|d| d.id == h.id).map(|d| d.name.as_str());
+                (name.unwrap_or_default(), h.coverage.clone())
+            })
+            .collect();
+        let through = |name: &str| by_name[name].as_ref().and_then(|c| c.through.clone());
+        assert_eq!(
+            through("Sale dads"),
+            Some(crate::CoveredBy::PostcodeDistrict("M33".into()))
+        );
+        assert_eq!(through("National line"), Some(crate::CoveredBy::National));
+        assert_eq!(
+            by_name["Glos team"],
+            Some(crate::HitCoverage {
+                covered: false,
+                known: true,
+                through: None
+            })
+        );
+        assert!(all.hits.iter().all(|h| h.coverage.is_none()));
+        // Languages are counted over every match.
+        let languages = all.facets.languages.clone();
+        assert_eq!(languages, [("en".to_owned(), 2), ("ur".to_owned(), 1)]);
+        let urdu = index
+            .search(&request(Filter {
+                languages: vec!["ur".into()],
+                ..Filter::default()
+            }))
+            .expect("search");
+        assert_eq!(urdu.total_count, 1);
         let text = index
             .search(&SearchRequest {
                 text: Some("PND".into()),
@@ -684,6 +817,54 @@ mod tests {
                 .iter()
                 .any(|h| h.snippet.contains("<b>"))
         );
+    }
+
+    #[test]
+    fn suggestions_name_terms_then_active_services_with_their_ids() {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        let feeding = Uuid::new_v4();
+        let sleep = Uuid::new_v4();
+        index.set_vocabulary(vec![
+            ("Infant feeding advice".into(), feeding),
+            ("Feeding".into(), Uuid::from_u128(2)),
+            ("Feeding".into(), Uuid::from_u128(1)),
+            ("Infant sleep".into(), sleep),
+        ]);
+        let mut active = doc("Feeding Friends cafe", "UNIVERSAL", Catchment::National);
+        active.id = Uuid::new_v4();
+        let mut closed = doc("Feeding clinic", "UNIVERSAL", Catchment::National);
+        closed.status = "INACTIVE".into();
+        index
+            .apply(&[active.clone(), closed], &[], 1)
+            .expect("apply");
+        let found = index.suggestions("feed", 8).expect("suggestions");
+        assert_eq!(
+            found,
+            [
+                Suggestion {
+                    text: "Feeding".into(),
+                    kind: SuggestionKind::Category,
+                    id: Uuid::from_u128(1),
+                },
+                Suggestion {
+                    text: "Infant feeding advice".into(),
+                    kind: SuggestionKind::Category,
+                    id: feeding,
+                },
+                Suggestion {
+                    text: "Feeding Friends cafe".into(),
+                    kind: SuggestionKind::Service,
+                    id: active.id,
+                },
+            ]
+        );
+        assert_eq!(
+            index.suggest("feed", 8).expect("suggest"),
+            ["Feeding", "Infant feeding advice", "Feeding Friends cafe"]
+        );
+        assert_eq!(index.suggestions("feed", 1).expect("one").len(), 1);
+        assert!(index.suggestions("  ", 8).expect("blank").is_empty());
+        assert!(index.suggestions("feed", 0).expect("none").is_empty());
     }
 
     #[test]

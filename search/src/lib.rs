@@ -16,8 +16,9 @@ pub mod request;
 mod schema;
 pub mod synonyms;
 
-pub use doc::{Catchment, Coverage, ServiceDoc};
+pub use doc::{Catchment, Coverage, CoveredBy, HitCoverage, ServiceDoc};
 pub use index::{Index, day_number};
+pub use index::{Suggestion, SuggestionKind};
 pub use request::{
     Facets, FamilyFilter, Filter, Highlight, Hit, Near, SearchRequest, SearchResults, Sort,
     Unconfirmed,

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use crate::doc::Coverage;
+use crate::doc::{Coverage, HitCoverage};
 
 /// How results are ordered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -115,6 +115,9 @@ pub struct SearchRequest {
     /// Highlight the matched words in each hit's name and description (reads each hit's
     /// stored text).
     pub highlights: bool,
+    /// Report, for each hit of the page, whether its catchment covers this place (reads each
+    /// hit's catchment terms; the other matches are not judged).
+    pub coverage_of: Option<Coverage>,
 }
 
 /// A highlighted snippet of one field.
@@ -142,6 +145,8 @@ pub struct Hit {
     pub highlights: Vec<Highlight>,
     /// Criteria the search filtered on that the listing does not confirm.
     pub unconfirmed: Vec<Unconfirmed>,
+    /// Whether its catchment covers the request's `coverage_of`; `None` without one.
+    pub coverage: Option<HitCoverage>,
 }
 
 /// Counts of one facet's values over the whole filtered result set, largest first.
@@ -160,6 +165,8 @@ pub struct Facets {
     pub delivery_modes: FacetCounts,
     /// "SELF" and "PROFESSIONAL".
     pub referral_routes: FacetCounts,
+    /// ISO 639-1 language codes.
+    pub languages: FacetCounts,
 }
 
 /// A page of results.

@@ -13,7 +13,7 @@ use tantivy::{
 };
 
 /// Bumped whenever fields or analyzers change; a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
@@ -87,7 +87,7 @@ pub fn build() -> (Schema, Fields) {
         mode: builder.add_text_field("mode", keyword.clone()),
         referral: builder.add_text_field("referral", keyword.clone()),
         category: builder.add_text_field("category", keyword.clone()),
-        language: builder.add_text_field("language", STRING),
+        language: builder.add_text_field("language", keyword.clone()),
         organization_id: builder.add_text_field("organization_id", STRING),
         pregnancy: builder.add_text_field("pregnancy", STRING | FAST),
         eligibility: builder.add_text_field("eligibility", STRING | FAST),

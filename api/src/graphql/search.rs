@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use async_graphql::{Context, Enum, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use search::{FamilyFilter, SearchRequest, Sort, Unconfirmed, eligibility::Family};
 
 use super::{
@@ -170,6 +170,69 @@ fn apply(filter: &mut search::Filter, reading: &SearchInterpretation) {
     });
 }
 
+/// The kind of area through which a catchment covers a postcode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum CoverageKind {
+    /// The whole United Kingdom.
+    National,
+    /// A country of the UK (England, Scotland, Wales, Northern Ireland).
+    Country,
+    /// A region, county or local authority (district, unitary authority, metropolitan
+    /// district, London borough).
+    AdministrativeArea,
+    /// A postcode area ("M").
+    PostcodeArea,
+    /// A postcode district ("M16").
+    PostcodeDistrict,
+    /// A postcode sector ("M16 0"), also for polygon and radius catchments, which are held as
+    /// the sectors they contain.
+    PostcodeSector,
+    /// The listing states no catchment (or none that could be read): it is taken to serve the
+    /// postcode district of one of its venues, and that district holds the postcode.
+    VenueDistrict,
+}
+
+/// Whether a service's catchment covers the postcode a search names (`filter.coversPostcode`,
+/// or else `near.postcode`).
+#[derive(Clone, Debug, SimpleObject)]
+pub struct Coverage {
+    /// Whether the service takes families from the postcode. The same rule as
+    /// `filter.coversPostcode`: every service that filter keeps says true here, every other
+    /// false. With `known` false this comes from where its venues are, not from the listing.
+    pub covered: bool,
+    /// Whether the listing states a catchment that was read. False: it states none, or one
+    /// that could not be read (then `unconfirmed` holds CATCHMENT in a `coversPostcode`
+    /// search); the service is placed by its venues' postcode districts, and whether it takes
+    /// the family is best checked with it.
+    pub known: bool,
+    /// The name of the narrowest area of the catchment that holds the postcode ("Trafford",
+    /// "England", "postcode sector M16 0"); null when not covered.
+    pub area: Option<String>,
+    /// What kind of area `area` is; null when not covered.
+    pub kind: Option<CoverageKind>,
+}
+
+impl From<search::HitCoverage> for Coverage {
+    fn from(value: search::HitCoverage) -> Self {
+        use search::CoveredBy;
+        let kind = value.through.as_ref().map(|through| match through {
+            CoveredBy::National => CoverageKind::National,
+            CoveredBy::Country(_) => CoverageKind::Country,
+            CoveredBy::AdministrativeArea(_) => CoverageKind::AdministrativeArea,
+            CoveredBy::PostcodeArea(_) => CoverageKind::PostcodeArea,
+            CoveredBy::PostcodeDistrict(_) => CoverageKind::PostcodeDistrict,
+            CoveredBy::PostcodeSector(_) => CoverageKind::PostcodeSector,
+            CoveredBy::VenueDistrict(_) => CoverageKind::VenueDistrict,
+        });
+        Self {
+            covered: value.covered,
+            known: value.known,
+            area: value.through.as_ref().map(search::CoveredBy::name),
+            kind,
+        }
+    }
+}
+
 /// A search hit.
 #[derive(Clone, Debug, SimpleObject)]
 pub struct SearchEdge {
@@ -184,6 +247,10 @@ pub struct SearchEdge {
     /// Criteria the search filtered on that the listing does not confirm (it says nothing of
     /// them): the service may fit; check with it.
     pub unconfirmed: Vec<UnconfirmedCriterion>,
+    /// Whether the service's catchment covers the postcode the search names
+    /// (`filter.coversPostcode`, or else `near.postcode`), for "all services" searches too;
+    /// null when it names none (`near` by latitude and longitude names no postcode).
+    pub coverage: Option<Coverage>,
     /// The service.
     pub node: Service,
 }
@@ -212,6 +279,29 @@ pub struct SearchFacets {
     pub delivery_modes: Vec<FacetCount>,
     /// SELF and PROFESSIONAL referral.
     pub referral_routes: Vec<FacetCount>,
+    /// Languages the services are offered in: ISO 639-1 codes (the values
+    /// `filter.languages` takes), labelled with their English names.
+    pub languages: Vec<FacetCount>,
+}
+
+/// What a suggestion names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum SuggestionKind {
+    /// A taxonomy term (its id filters by `filter.categories`).
+    Category,
+    /// An active service (its id fetches it with `service(id:)`).
+    Service,
+}
+
+/// A completion of what was typed.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct Suggestion {
+    /// The text to put in the search box.
+    pub text: String,
+    /// What it names.
+    pub kind: SuggestionKind,
+    /// The taxonomy term's or the service's id.
+    pub id: Option<ID>,
 }
 
 /// A page of search results.
@@ -331,7 +421,18 @@ impl SearchQuery {
         if let Some(reading) = interpretation.as_ref().filter(|_| interpret) {
             apply(&mut filter, reading);
         }
+        let near_postcode = near.as_ref().is_some_and(|n| n.postcode.is_some());
         let near = near.map(|n| n.resolve(ctx)).transpose()?;
+        // The postcode the search names: the filter's, or else the one `near` was given.
+        let coverage_of = if ctx.look_ahead().field("edges").field("coverage").exists() {
+            filter.covers.clone().or_else(|| {
+                near.as_ref()
+                    .filter(|_| near_postcode)
+                    .and_then(|n| n.coverage.clone())
+            })
+        } else {
+            None
+        };
         if sort == SearchSort::Distance && near.is_none() {
             return Err(ApiError::bad_input("sort DISTANCE needs near").into());
         }
@@ -351,6 +452,7 @@ impl SearchQuery {
             // Only what the selection asks for: facets and highlights cost per match and hit.
             facets: ctx.look_ahead().field("facets").exists(),
             highlights: ctx.look_ahead().field("edges").field("highlights").exists(),
+            coverage_of,
         };
         let shared = state(ctx)?;
         let results = run_search(ctx, request).await?;
@@ -393,6 +495,7 @@ impl SearchQuery {
                     })
                     .collect(),
                 unconfirmed: hit.unconfirmed.into_iter().map(Into::into).collect(),
+                coverage: hit.coverage.map(Into::into),
                 node: Service(row.clone()),
             },
             results.has_next_page,
@@ -424,32 +527,80 @@ impl SearchQuery {
                 audiences: counts(results.facets.audiences, &none),
                 delivery_modes: counts(results.facets.delivery_modes, &none),
                 referral_routes: counts(results.facets.referral_routes, &none),
+                languages: results
+                    .facets
+                    .languages
+                    .into_iter()
+                    .map(|(value, count)| FacetCount {
+                        label: entity::codes::language_by_code(&value)
+                            .map_or_else(|| value.clone(), |l| l.english.to_owned()),
+                        value,
+                        count: i64::try_from(count).unwrap_or(i64::MAX),
+                    })
+                    .collect(),
             },
             interpretation,
         })
     }
 
-    /// Completes a prefix with taxonomy terms and names of active services.
+    /// Completes a prefix with taxonomy terms and names of active services (the texts of
+    /// `suggestions`).
     async fn suggest(
         &self,
         ctx: &Context<'_>,
         prefix: String,
         #[graphql(default = 8)] limit: Option<i32>,
     ) -> async_graphql::Result<Vec<String>> {
-        let limit = limit.unwrap_or(8);
-        if !(1..=50).contains(&limit) {
-            return Err(ApiError::bad_input("limit must be between 1 and 50").into());
-        }
-        if prefix.chars().count() > 100 {
-            return Err(ApiError::bad_input("prefix must be at most 100 characters").into());
-        }
-        let limit = usize::try_from(limit).unwrap_or(8);
-        let found = state(ctx)?
-            .indexer
-            .read(move |index| index.suggest(&prefix, limit))
-            .await
-            .map_err(ApiError::Internal)?
-            .map_err(|err| ApiError::Internal(err.into()))?;
-        Ok(found)
+        Ok(suggestions(ctx, prefix, limit)
+            .await?
+            .into_iter()
+            .map(|s| s.text)
+            .collect())
     }
+
+    /// Completes a prefix, saying what each completion names: taxonomy terms (CATEGORY) first,
+    /// then names of active services (SERVICE), each with its id. The same completions, in the
+    /// same order, as `suggest`.
+    async fn suggestions(
+        &self,
+        ctx: &Context<'_>,
+        prefix: String,
+        #[graphql(default = 8)] limit: Option<i32>,
+    ) -> async_graphql::Result<Vec<Suggestion>> {
+        Ok(suggestions(ctx, prefix, limit)
+            .await?
+            .into_iter()
+            .map(|s| Suggestion {
+                text: s.text,
+                kind: match s.kind {
+                    search::SuggestionKind::Category => SuggestionKind::Category,
+                    search::SuggestionKind::Service => SuggestionKind::Service,
+                },
+                id: Some(ID(s.id.to_string())),
+            })
+            .collect())
+    }
+}
+
+/// The completions of `prefix`, its input checked.
+async fn suggestions(
+    ctx: &Context<'_>,
+    prefix: String,
+    limit: Option<i32>,
+) -> async_graphql::Result<Vec<search::Suggestion>> {
+    let limit = limit.unwrap_or(8);
+    if !(1..=50).contains(&limit) {
+        return Err(ApiError::bad_input("limit must be between 1 and 50").into());
+    }
+    if prefix.chars().count() > 100 {
+        return Err(ApiError::bad_input("prefix must be at most 100 characters").into());
+    }
+    let limit = usize::try_from(limit).unwrap_or(8);
+    let found = state(ctx)?
+        .indexer
+        .read(move |index| index.suggestions(&prefix, limit))
+        .await
+        .map_err(ApiError::Internal)?
+        .map_err(|err| ApiError::Internal(err.into()))?;
+    Ok(found)
 }

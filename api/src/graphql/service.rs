@@ -626,6 +626,7 @@ async fn services_by_catchment(
         today,
         facets: false,
         highlights: false,
+        coverage_of: None,
     };
     let results = super::search::run_search(ctx, request).await?;
     let loaders = ctx.data::<Loaders>()?;

@@ -362,6 +362,7 @@ impl ServiceQuery {
             today: search::day_number(Utc::now().date_naive()),
             facets: false,
             highlights: false,
+            coverage_of: None,
         };
         let results = state
             .indexer

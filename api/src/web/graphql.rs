@@ -92,9 +92,9 @@ pub struct Facet {
     pub count: i64,
 }
 
-/// The search's facets.
+/// The search's facets (those an operation asks for; the others empty).
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Facets {
     /// Categories.
     pub categories: Vec<Facet>,
@@ -106,6 +106,8 @@ pub struct Facets {
     pub delivery_modes: Vec<Facet>,
     /// Referral routes.
     pub referral_routes: Vec<Facet>,
+    /// Languages (ISO 639-1 codes, labelled with their names).
+    pub languages: Vec<Facet>,
 }
 
 /// Paging.
@@ -359,8 +361,24 @@ pub struct SearchEdge {
     /// Criteria filtered on that the listing does not confirm (PREGNANCY, AGE, CATCHMENT).
     #[serde(default)]
     pub unconfirmed: Vec<String>,
+    /// Whether its catchment covers the family's postcode; absent without a postcode.
+    #[serde(default)]
+    pub coverage: Option<Coverage>,
     /// The service.
     pub node: Service,
+}
+
+/// Whether a service's catchment covers the family's postcode.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Coverage {
+    /// It takes families from the postcode (by its venues when `known` is false).
+    pub covered: bool,
+    /// The listing states a catchment that was read.
+    pub known: bool,
+    /// The name of the area through which it covers the postcode.
+    pub area: Option<String>,
+    /// The kind of that area (`VENUE_DISTRICT` when placed by a venue).
+    pub kind: Option<String>,
 }
 
 /// What the search read from the words about the family.
@@ -407,12 +425,23 @@ pub struct Place {
     pub longitude: f64,
 }
 
+/// The facets of a search run for its counts alone.
+#[derive(Clone, Debug, Deserialize)]
+pub struct FacetsOnly {
+    /// The counts.
+    pub facets: Facets,
+}
+
 /// `SearchPage`'s data.
 #[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchPageData {
     /// The family's postcode's position, when one was given.
     #[serde(default)]
     pub place: Option<Place>,
+    /// With a language chosen, the same search without that choice, for each language's count.
+    #[serde(default)]
+    pub language_choices: Option<FacetsOnly>,
     /// The results.
     pub search: SearchResults,
 }
@@ -475,11 +504,22 @@ pub struct EventsData {
     pub events: EventConnection,
 }
 
+/// A completion and what it names.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Suggestion {
+    /// The text.
+    pub text: String,
+    /// `CATEGORY` or `SERVICE`.
+    pub kind: String,
+    /// The taxonomy term's or the service's id.
+    pub id: Option<String>,
+}
+
 /// `Suggestions`' data.
 #[derive(Clone, Debug, Deserialize)]
 pub struct SuggestionsData {
     /// Completions.
-    pub suggest: Vec<String>,
+    pub suggestions: Vec<Suggestion>,
 }
 
 /// `ReportProblem`'s data.

@@ -342,9 +342,15 @@ impl SearchForm {
             .find(|(value, _, _)| *value == self.sort)
             .map_or("RELEVANCE", |(_, code, _)| code);
         let text = self.text.trim();
+        // With a language chosen, each language's count is that of the search without the
+        // choice: what choosing it instead would find.
+        let mut other_languages = filter.clone();
+        other_languages.remove("languages");
         json!({
             "text": (!text.is_empty()).then_some(text),
             "filter": filter,
+            "otherLanguages": other_languages,
+            "withOtherLanguages": !self.language.is_empty(),
             "near": (!self.postcode.is_empty()).then(|| json!({ "postcode": self.postcode })),
             "sort": sort,
             "first": PAGE_SIZE,
@@ -414,7 +420,13 @@ pub async fn page(
         Outcome::Refused
     } else {
         match graphql::run::<SearchPageData>(&state, &visit, "SearchPage", form.variables()).await {
-            Ok(data) => Outcome::Found(Box::new(data.search), data.place),
+            Ok(data) => {
+                let mut results = data.search;
+                if let Some(choices) = data.language_choices {
+                    results.facets.languages = choices.facets.languages;
+                }
+                Outcome::Found(Box::new(results), data.place)
+            }
             Err(Failure::Refused { message, .. }) => {
                 let field = if message.contains("postcode") || message.contains("near") {
                     "postcode"
@@ -627,12 +639,20 @@ fn search_form(
             div class=(group_class("language")) {
                 label class="nhsuk-label" for="language" { "Language the family speaks" }
                 (layout::error_message(&form.errors, "language"))
-                // Languages facet: once the search reports a languages facet, list its values
-                // with their counts here instead of the fixed list.
                 select class="nhsuk-select" id="language" name="language" {
                     option value="" { "Any language" }
-                    @for (code, name) in layout::languages_by_name() {
-                        option value=(code) selected[form.language == code] { (name) }
+                    @match facets {
+                        // After a search: the languages its services are offered in, with counts.
+                        Some(facets) => {
+                            @for (code, name, count) in language_choices(&facets.languages, &form.language) {
+                                option value=(code) selected[form.language == code] { (name) " (" (count) ")" }
+                            }
+                        }
+                        None => {
+                            @for (code, name) in layout::languages_by_name() {
+                                option value=(code) selected[form.language == code] { (name) }
+                            }
+                        }
                     }
                 }
             }
@@ -648,6 +668,21 @@ fn search_form(
             button class="nhsuk-button" type="submit" data-module="nhsuk-button" { "Search" }
         }
     }
+}
+
+/// The languages of the languages facet as (code, name, count), by name, with the chosen one
+/// even when no service offers it.
+fn language_choices(facet: &[Facet], chosen: &str) -> Vec<(String, String, i64)> {
+    let mut choices: Vec<(String, String, i64)> = facet
+        .iter()
+        .filter(|f| f.count > 0)
+        .map(|f| (f.value.clone(), layout::language_name(&f.value), f.count))
+        .collect();
+    if !chosen.is_empty() && !choices.iter().any(|(code, _, _)| code == chosen) {
+        choices.push((chosen.to_owned(), layout::language_name(chosen), 0));
+    }
+    choices.sort_by(|a, b| a.1.cmp(&b.1));
+    choices
 }
 
 fn checkbox_group(
@@ -933,17 +968,7 @@ fn card(
                     @if !form.postcode.is_empty() {
                         div class="nhsuk-summary-list__row" {
                             dt class="nhsuk-summary-list__key" { "Covers " (form.postcode) }
-                            dd class="nhsuk-summary-list__value" {
-                                // Per-result coverage: once the search reports
-                                // `SearchEdge.coverage { covered area }`, say yes or no with the
-                                // area's name from it here, for "all services" searches too.
-                                @if form.covers_only {
-                                    "Yes"
-                                    @if let Some(area) = catchment(service) { " (" (area) ")" }
-                                } @else {
-                                    "Check the catchment: " (catchment(service).unwrap_or_else(|| "not stated".to_owned()))
-                                }
-                            }
+                            dd class="nhsuk-summary-list__value" { (coverage_words(edge.coverage.as_ref())) }
                         }
                     }
                     @if let Some(km) = edge.distance_km {
@@ -989,6 +1014,38 @@ fn card(
                 (shortlist.toggle(query, "/", &service.id, &service.name))
             }
         }
+    }
+}
+
+/// Whether a service covers the family's postcode, in words: "Yes (Trafford)", "No", or, when
+/// the listing states no catchment that could be read, "Not stated — check with the service"
+/// (saying so when one of its venues is in the postcode's district).
+pub fn coverage_words(coverage: Option<&graphql::Coverage>) -> String {
+    match coverage {
+        Some(graphql::Coverage {
+            known: true,
+            covered: true,
+            area,
+            ..
+        }) => match area {
+            Some(area) => format!("Yes ({area})"),
+            None => "Yes".to_owned(),
+        },
+        Some(graphql::Coverage {
+            known: true,
+            covered: false,
+            ..
+        }) => "No".to_owned(),
+        // Placed by a venue in the postcode's district: said, but not as the listing's word.
+        Some(graphql::Coverage {
+            known: false,
+            covered: true,
+            area: Some(area),
+            ..
+        }) => {
+            format!("Not stated \u{2014} check with the service (one of its venues is in {area})")
+        }
+        _ => "Not stated \u{2014} check with the service".to_owned(),
     }
 }
 
@@ -1069,7 +1126,9 @@ pub fn shorten(text: &str, max: usize) -> String {
     format!("{cut}\u{2026}")
 }
 
-/// `GET /suggest?prefix=`: completions for the need text, for the page's script.
+/// `GET /suggest?prefix=`: completions for the need text, for the page's script, as JSON:
+/// `[{ "text", "kind": "CATEGORY" | "SERVICE", "id", "href" }]`, `href` being the service's
+/// page for a service and null otherwise.
 pub async fn suggest(
     State(state): State<Arc<AppState>>,
     visit: Visit,
@@ -1078,7 +1137,7 @@ pub async fn suggest(
     let query = Query::parse(raw.as_deref());
     let prefix = query.get("prefix").unwrap_or_default();
     if prefix.is_empty() || prefix.chars().count() > 100 {
-        return Json(Vec::<String>::new()).into_response();
+        return Json(Vec::<Value>::new()).into_response();
     }
     match graphql::run::<SuggestionsData>(
         &state,
@@ -1088,8 +1147,19 @@ pub async fn suggest(
     )
     .await
     {
-        Ok(data) => Json(data.suggest).into_response(),
-        Err(_) => Json(Vec::<String>::new()).into_response(),
+        Ok(data) => Json(
+            data.suggestions
+                .into_iter()
+                .map(|s| {
+                    let href = (s.kind == "SERVICE")
+                        .then(|| s.id.as_ref().map(|id| format!("/services/{id}")))
+                        .flatten();
+                    json!({ "text": s.text, "kind": s.kind, "id": s.id, "href": href })
+                })
+                .collect::<Vec<Value>>(),
+        )
+        .into_response(),
+        Err(_) => Json(Vec::<Value>::new()).into_response(),
     }
 }
 
@@ -1123,6 +1193,52 @@ mod tests {
     #[test]
     fn postcodes_are_written_the_usual_way() {
         assert_eq!(form("postcode=m160ra").postcode, "M16 0RA");
+    }
+
+    #[test]
+    fn coverage_is_said_in_words() {
+        let coverage = |covered: bool, known: bool, area: Option<&str>| graphql::Coverage {
+            covered,
+            known,
+            area: area.map(str::to_owned),
+            kind: None,
+        };
+        let said = |c: graphql::Coverage| coverage_words(Some(&c));
+        assert_eq!(
+            said(coverage(true, true, Some("Trafford"))),
+            "Yes (Trafford)"
+        );
+        assert_eq!(said(coverage(false, true, None)), "No");
+        assert_eq!(
+            said(coverage(false, false, None)),
+            "Not stated \u{2014} check with the service"
+        );
+        assert!(
+            said(coverage(true, false, Some("postcode district M16")))
+                .starts_with("Not stated \u{2014} check with the service")
+        );
+        assert_eq!(
+            coverage_words(None),
+            "Not stated \u{2014} check with the service"
+        );
+    }
+
+    #[test]
+    fn the_language_list_holds_the_languages_found_and_the_one_chosen() {
+        let facet = |value: &str, count: i64| Facet {
+            value: value.to_owned(),
+            label: String::new(),
+            count,
+        };
+        let choices = language_choices(&[facet("ur", 3), facet("en", 9), facet("pl", 0)], "so");
+        assert_eq!(
+            choices,
+            [
+                ("en".to_owned(), "English".to_owned(), 9),
+                ("so".to_owned(), "Somali".to_owned(), 0),
+                ("ur".to_owned(), "Urdu".to_owned(), 3),
+            ]
+        );
     }
 
     #[test]

@@ -342,3 +342,188 @@ async fn the_command_line_import_reports_unread_catchments_by_path() {
         "{stdout}"
     );
 }
+
+const COVERAGE: &str = r#"query($filter: ServiceFilter, $near: NearInput) {
+  search(filter: $filter, near: $near, first: 50) {
+    totalCount
+    edges { coverage { covered known area kind } unconfirmed node { id name } }
+  }
+}"#;
+
+/// Services beyond [`document`]'s: a postcode district, and a catchment that cannot be read
+/// for a service that meets in Sale.
+fn more_services() -> Value {
+    let service = |n: u32, name: &str, extent: &str, venue: Option<&str>| {
+        let mut service = json!({
+            "id": id(1_100 + n),
+            "name": name,
+            "description": "Perinatal mental health support.",
+            "organization": { "id": id(1), "name": "Catchment trust", "description": "A trust." },
+            "service_areas": [{ "id": id(2_100 + n), "name": "Our patch", "extent": extent, "extent_type": "text" }],
+        });
+        if let Some(postcode) = venue {
+            service["service_at_locations"] = json!([{
+                "id": id(3_100 + n),
+                "location": {
+                    "id": id(4_100 + n),
+                    "location_type": "physical",
+                    "name": "Family hub",
+                    "addresses": [{ "id": id(5_100 + n), "address_1": "1 School Road", "city": "Sale", "postal_code": postcode, "country": "GB", "address_type": "physical" }]
+                }
+            }]);
+        }
+        service
+    };
+    json!([
+        service(0, "Sale district team", "M33", None),
+        service(
+            1,
+            "Unread catchment meeting in Sale",
+            "Sale and Altrincham",
+            Some("M33 7XW")
+        ),
+        service(
+            2,
+            "Unread catchment meeting in Stockport",
+            "Sale and Altrincham",
+            Some("SK1 3AA")
+        ),
+    ])
+}
+
+/// Each hit's name with its `coverage`, from a search with these variables.
+async fn coverage_by_name(app: &TestApp, variables: Value) -> Vec<(String, Value)> {
+    let data = app.data(COVERAGE, variables).await;
+    let edges = data["search"]["edges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        data["search"]["totalCount"].as_u64(),
+        Some(edges.len() as u64),
+        "{data}"
+    );
+    let mut out: Vec<(String, Value)> = edges
+        .iter()
+        .map(|e| {
+            (
+                e["node"]["name"].as_str().unwrap_or_default().to_owned(),
+                e["coverage"].clone(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[tokio::test]
+async fn each_hit_says_whether_and_through_which_area_it_covers_the_postcode() {
+    let app = TestApp::spawn_with(Options { seed_demo: false }).await;
+    let token = app.admin_token().await;
+    for document in [document(), more_services()] {
+        let data = app
+            .data_as(Some(&token), IMPORT, json!({ "document": document }))
+            .await;
+        assert_eq!(data["importOpenReferral"]["failed"], json!([]), "{data}");
+    }
+    let yes = |kind: &str, area: &str| json!({ "covered": true, "known": true, "area": area, "kind": kind });
+    let no = json!({ "covered": false, "known": true, "area": null, "kind": null });
+    let unstated = json!({ "covered": false, "known": false, "area": null, "kind": null });
+    let expected: Vec<(&str, Value)> = vec![
+        ("Cheltenham by description", no.clone()),
+        ("England line", yes("COUNTRY", "England")),
+        ("Gloucestershire team", no.clone()),
+        (
+            "Greater Manchester team",
+            yes("ADMINISTRATIVE_AREA", "Greater Manchester"),
+        ),
+        ("Norfolk and Waveney team", no.clone()),
+        (
+            "Sale district team",
+            yes("POSTCODE_DISTRICT", "postcode district M33"),
+        ),
+        (
+            "Sale polygon team",
+            yes("POSTCODE_SECTOR", "postcode sector M33 7"),
+        ),
+        (
+            "Sale sector team",
+            yes("POSTCODE_SECTOR", "postcode sector M33 7"),
+        ),
+        ("Stockport by name", no.clone()),
+        ("Trafford team", yes("ADMINISTRATIVE_AREA", "Trafford")),
+        ("UK helpline", yes("NATIONAL", "United Kingdom")),
+        ("Unread catchment", unstated.clone()),
+        (
+            "Unread catchment meeting in Sale",
+            json!({ "covered": true, "known": false, "area": "postcode district M33", "kind": "VENUE_DISTRICT" }),
+        ),
+        ("Unread catchment meeting in Stockport", unstated.clone()),
+        ("Wales line", no.clone()),
+    ];
+    let expected: Vec<(String, Value)> = expected
+        .into_iter()
+        .map(|(name, coverage)| (name.to_owned(), coverage))
+        .collect();
+
+    // Every service, near a postcode in Sale: each says whether it covers it.
+    let everything = coverage_by_name(&app, json!({ "near": { "postcode": "M33 7AB" } })).await;
+    assert_eq!(everything, expected);
+
+    // The filter keeps exactly those that say covered, and they say so again there.
+    let kept = coverage_by_name(&app, json!({ "filter": { "coversPostcode": "M33 7AB" } })).await;
+    let covered: Vec<(String, Value)> = expected
+        .iter()
+        .filter(|(_, coverage)| coverage["covered"] == true)
+        .cloned()
+        .collect();
+    assert_eq!(kept, covered);
+    assert_eq!(
+        covering(&app, "M33 7AB").await,
+        covered
+            .iter()
+            .map(|(name, _)| name.clone())
+            .collect::<Vec<_>>()
+    );
+    // The filter's postcode wins over near's.
+    let cardiff = coverage_by_name(
+        &app,
+        json!({ "filter": { "coversPostcode": "CF10 1AA" }, "near": { "postcode": "M33 7AB" } }),
+    )
+    .await;
+    assert_eq!(
+        cardiff,
+        [
+            ("UK helpline".to_owned(), yes("NATIONAL", "United Kingdom")),
+            ("Wales line".to_owned(), yes("COUNTRY", "Wales")),
+        ]
+    );
+    // Another sector of Sale: the sector and the polygon no longer cover it, the district does.
+    let elsewhere = coverage_by_name(&app, json!({ "near": { "postcode": "M33 4AA" } })).await;
+    let of = |name: &str| {
+        elsewhere
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(of("Sale sector team"), no);
+    assert_eq!(of("Sale polygon team"), no);
+    assert_eq!(
+        of("Sale district team"),
+        yes("POSTCODE_DISTRICT", "postcode district M33")
+    );
+
+    // No postcode, or a point rather than a postcode: no coverage.
+    for variables in [
+        json!({}),
+        json!({ "near": { "latitude": 53.4255, "longitude": -2.322 } }),
+    ] {
+        let hits = coverage_by_name(&app, variables.clone()).await;
+        assert_eq!(hits.len(), expected.len(), "{variables}");
+        assert!(
+            hits.iter().all(|(_, c)| c.is_null()),
+            "{variables}: {hits:?}"
+        );
+    }
+}

@@ -37,6 +37,10 @@ fn schema_keeps_the_contract_names() {
         "geocode(postcode: String!): GeoPoint!",
         "type SearchFacets {",
         "enum GeoPrecision {",
+        // Added for the web client and partner apps.
+        "suggestions(prefix: String!, limit: Int = 8): [Suggestion!]!",
+        "coverage: Coverage",
+        "languages: [FacetCount!]!",
     ] {
         assert!(served.contains(name), "the schema lacks {name}");
     }

@@ -287,6 +287,157 @@ async fn suggestions_complete_terms_and_names() {
 }
 
 #[tokio::test]
+async fn typed_suggestions_say_what_they_name_and_their_ids_resolve() {
+    let app = TestApp::spawn().await;
+    let data = app
+        .data(
+            "{ typed: suggestions(prefix: \"baby\") { text kind id } plain: suggest(prefix: \"baby\") terms: taxonomyTerms { id name } }",
+            json!({}),
+        )
+        .await;
+    let typed = data["typed"].as_array().expect("suggestions");
+    assert_eq!(typed.len(), 8, "{typed:?}");
+    // The same texts, in the same order, as `suggest`.
+    let texts: Vec<&Value> = typed.iter().map(|s| &s["text"]).collect();
+    assert_eq!(
+        texts,
+        data["plain"]
+            .as_array()
+            .expect("suggest")
+            .iter()
+            .collect::<Vec<_>>()
+    );
+    let kinds: Vec<&str> = typed.iter().filter_map(|s| s["kind"].as_str()).collect();
+    assert!(
+        kinds.contains(&"CATEGORY") && kinds.contains(&"SERVICE"),
+        "{kinds:?}"
+    );
+    // Terms first, then services.
+    let first_service = kinds.iter().position(|k| *k == "SERVICE").unwrap_or(0);
+    assert!(
+        kinds[first_service..].iter().all(|k| *k == "SERVICE"),
+        "{kinds:?}"
+    );
+    let terms = data["terms"].as_array().expect("terms");
+    for suggestion in typed {
+        let id = suggestion["id"].as_str().expect("an id");
+        match suggestion["kind"].as_str() {
+            Some("CATEGORY") => assert!(
+                terms
+                    .iter()
+                    .any(|t| t["id"] == id && t["name"] == suggestion["text"]),
+                "{suggestion}"
+            ),
+            Some("SERVICE") => {
+                let found = app
+                    .data(
+                        "query($id: ID!) { service(id: $id) { name status } }",
+                        json!({ "id": id }),
+                    )
+                    .await;
+                assert_eq!(found["service"]["name"], suggestion["text"], "{suggestion}");
+                assert_eq!(found["service"]["status"], "ACTIVE");
+            }
+            other => panic!("unexpected kind {other:?}"),
+        }
+    }
+    // Bad input as `suggest` answers it.
+    for (query, needle) in [
+        (
+            "{ suggestions(prefix: \"ba\", limit: 0) { text } }",
+            "limit",
+        ),
+        (
+            "{ suggestions(prefix: \"ba\", limit: -1) { text } }",
+            "limit",
+        ),
+        (
+            "{ suggestions(prefix: \"ba\", limit: 100000) { text } }",
+            "limit",
+        ),
+    ] {
+        let (code, message) = app.error(query, json!({})).await;
+        assert_eq!(code, "BAD_USER_INPUT", "{query}");
+        assert!(message.contains(needle), "{query}: {message}");
+        let plain = query
+            .replace("suggestions", "suggest")
+            .replace(" { text }", "");
+        let (code, plain_message) = app.error(&plain, json!({})).await;
+        assert_eq!((code.as_str(), plain_message), ("BAD_USER_INPUT", message));
+    }
+    let long = "x".repeat(101);
+    let (code, message) = app
+        .error(
+            "query($p: String!) { suggestions(prefix: $p) { text } }",
+            json!({ "p": long }),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(message.contains("prefix"), "{message}");
+    let empty = app
+        .data(
+            "{ a: suggestions(prefix: \"\") { text } b: suggestions(prefix: \"  \") { text } c: suggestions(prefix: \"zzzz\") { text } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(empty, json!({ "a": [], "b": [], "c": [] }));
+}
+
+#[tokio::test]
+async fn the_languages_facet_counts_what_filtering_by_each_language_finds() {
+    let app = TestApp::spawn().await;
+    let query = "query($text: String, $filter: ServiceFilter) { search(text: $text, filter: $filter, first: 1) { totalCount facets { languages { value label count } } } }";
+    for (text, filter) in [
+        (None, json!({})),
+        (Some("baby"), json!({})),
+        (None, json!({ "levelOfNeed": ["UNIVERSAL", "TARGETED"] })),
+    ] {
+        let found = app
+            .data(query, json!({ "text": text, "filter": filter }))
+            .await;
+        let total = found["search"]["totalCount"].as_i64().expect("total");
+        let languages = found["search"]["facets"]["languages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(languages.len() >= 3, "{text:?} {filter}: {languages:?}");
+        let counts: Vec<i64> = languages
+            .iter()
+            .filter_map(|l| l["count"].as_i64())
+            .collect();
+        assert!(
+            counts.windows(2).all(|w| w[0] >= w[1]),
+            "largest first: {counts:?}"
+        );
+        for language in &languages {
+            let code = language["value"].as_str().expect("a code");
+            let name = entity::codes::language_by_code(code)
+                .map(|l| l.english)
+                .unwrap_or_else(|| panic!("{code} is not ISO 639-1"));
+            assert_eq!(language["label"], name);
+            let count = language["count"].as_i64().expect("a count");
+            assert!(count > 0 && count <= total, "{language}");
+            let mut narrowed = filter.clone();
+            narrowed["languages"] = json!([code]);
+            let by_language = app
+                .data(query, json!({ "text": text, "filter": narrowed }))
+                .await;
+            assert_eq!(
+                by_language["search"]["totalCount"].as_i64(),
+                Some(count),
+                "{text:?} {filter} {code}"
+            );
+        }
+    }
+    // A language no service offers is not listed, and finds nothing.
+    let found = app
+        .data(query, json!({ "filter": { "languages": ["kl"] } }))
+        .await;
+    assert_eq!(found["search"]["totalCount"], 0);
+    assert_eq!(found["search"]["facets"]["languages"], json!([]));
+}
+
+#[tokio::test]
 async fn bad_search_input_gets_clear_errors_or_sensible_results() {
     let app = TestApp::spawn().await;
     for (vars, needle) in [

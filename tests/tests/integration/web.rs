@@ -430,6 +430,167 @@ async fn each_filter_narrows_the_results() {
     assert!(page.text.contains("Remove "), "{}", page.text);
 }
 
+/// Text without its white space, to compare what a card says whatever its layout.
+fn squeezed(text: &str) -> String {
+    text.split_whitespace().collect()
+}
+
+#[tokio::test]
+async fn cards_of_an_all_services_search_say_whether_each_covers_the_postcode() {
+    let app = TestApp::spawn().await;
+    let mut browser = Browser::new(&app);
+    for (name, answer) in [
+        (
+            "Trafford Health Visiting Service",
+            "Yes (postcode district M16)",
+        ),
+        ("Gloucestershire Health Visiting", "No"),
+    ] {
+        let page = browser
+            .get(&search_path(&[
+                ("q", name),
+                ("postcode", POSTCODE),
+                ("covers", "all"),
+            ]))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        let cards = page.cards();
+        let card = cards
+            .iter()
+            .find(|card| card.contains(name))
+            .unwrap_or_else(|| panic!("no card for {name}: {cards:?}"));
+        assert!(
+            squeezed(card).contains(&squeezed(&format!("Covers {POSTCODE} {answer}"))),
+            "{card}"
+        );
+    }
+    // Some cards of a search near the postcode say no, others yes; each says one of the three.
+    let page = browser
+        .get(&search_path(&[
+            ("q", ""),
+            ("postcode", POSTCODE),
+            ("covers", "all"),
+            ("sort", "distance"),
+        ]))
+        .await;
+    let answers: Vec<String> = page
+        .texts("#results .sp-card-facts .nhsuk-summary-list__row")
+        .into_iter()
+        .filter(|row| row.contains("Covers"))
+        .map(|row| squeezed(&row).replace(&squeezed(&format!("Covers {POSTCODE}")), ""))
+        .collect();
+    assert_eq!(answers.len(), page.cards().len(), "{answers:?}");
+    assert!(answers.iter().any(|a| a.starts_with("Yes(")), "{answers:?}");
+    assert!(
+        answers.iter().all(|a| a.starts_with("Yes(")
+            || a == "No"
+            || a.starts_with(&squeezed("Not stated \u{2014} check with the service"))),
+        "{answers:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_language_list_shows_how_many_services_each_language_finds() {
+    let app = TestApp::spawn().await;
+    let mut browser = Browser::new(&app);
+    let total = |page: &Page| -> i64 {
+        page.texts("#results-heading")
+            .first()
+            .and_then(|t| t.split_whitespace().next().map(str::to_owned))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no total in {}", page.text))
+    };
+    // "Urdu (3)" -> ("ur", 3), for every language listed.
+    let counts = |page: &Page| -> Vec<(String, i64)> {
+        page.select("select#language option")
+            .iter()
+            .filter_map(|option| {
+                let code = option.value().attr("value")?.to_owned();
+                let text = option.text().collect::<String>();
+                let count = text
+                    .rsplit_once('(')
+                    .and_then(|(_, n)| n.trim_end_matches(')').parse().ok())?;
+                Some((code, count))
+            })
+            .collect()
+    };
+    let page = browser.get(&search_path(&[("q", "")])).await;
+    let listed = counts(&page);
+    let options = page.select("select#language option").len();
+    assert_eq!(listed.len() + 1, options, "every language has a count");
+    assert!(listed.len() >= 3, "{listed:?}");
+    assert!(
+        page.texts("select#language option")
+            .iter()
+            .any(|t| t.starts_with("Urdu (")),
+        "{listed:?}"
+    );
+    for (code, count) in &listed {
+        let chosen = browser
+            .get(&search_path(&[("q", ""), ("language", code)]))
+            .await;
+        assert_eq!(total(&chosen), *count, "{code}");
+        // With a language chosen, the others still count what choosing them would find.
+        assert_eq!(counts(&chosen), listed, "{code}");
+        assert_eq!(
+            chosen
+                .attr("select#language option[selected]", "value")
+                .as_deref(),
+            Some(code.as_str())
+        );
+    }
+}
+
+#[tokio::test]
+async fn suggestions_for_the_script_say_what_they_name() {
+    let app = TestApp::spawn().await;
+    let mut browser = Browser::new(&app);
+    let response = app
+        .client
+        .get(app.url("/suggest?prefix=baby"))
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"))
+    );
+    let suggestions: Vec<serde_json::Value> = response.json().await.unwrap_or_default();
+    assert!(!suggestions.is_empty());
+    let mut services = 0;
+    for suggestion in &suggestions {
+        let text = suggestion["text"].as_str().expect("a text");
+        assert!(text.to_lowercase().contains("baby"), "{suggestion}");
+        assert!(suggestion["id"].is_string(), "{suggestion}");
+        match suggestion["kind"].as_str() {
+            Some("SERVICE") => {
+                services += 1;
+                let href = suggestion["href"].as_str().expect("a service's page");
+                let page = browser.get(href).await;
+                assert_eq!(page.status, StatusCode::OK, "{href}");
+                assert_eq!(page.texts("h1").first().map(String::as_str), Some(text));
+            }
+            Some("CATEGORY") => assert!(suggestion["href"].is_null(), "{suggestion}"),
+            other => panic!("unexpected kind {other:?}"),
+        }
+    }
+    assert!(services > 0, "{suggestions:?}");
+    for prefix in ["", "%20", &"x".repeat(101)] {
+        let response = app
+            .client
+            .get(app.url(&format!("/suggest?prefix={prefix}")))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap_or_default(), "[]");
+    }
+}
+
 #[tokio::test]
 async fn bad_input_is_answered_with_a_page_that_explains() {
     let app = TestApp::spawn().await;
