@@ -12,7 +12,8 @@ use crate::http::AppState;
 pub const OPERATIONS: &str = include_str!("operations.graphql");
 
 /// The names of the operations in [`OPERATIONS`], for the test that validates each.
-pub const OPERATION_NAMES: [&str; 6] = [
+pub const OPERATION_NAMES: [&str; 7] = [
+    "SearchCount",
     "SearchPage",
     "Suggestions",
     "ServicePage",
@@ -414,6 +415,21 @@ pub struct SearchResults {
     pub interpretation: Option<Interpretation>,
     /// This page.
     pub edges: Vec<SearchEdge>,
+}
+
+/// `SearchCount`'s data.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SearchCountData {
+    /// The search, counted.
+    pub search: SearchTotal,
+}
+
+/// A search's count alone.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchTotal {
+    /// Matches in all.
+    pub total_count: i64,
 }
 
 /// A resolved postcode's position.

@@ -399,8 +399,13 @@ enum Outcome {
     NotAsked,
     /// The input was refused.
     Refused,
-    /// Results, and the family's position when a postcode was given.
-    Found(Box<graphql::SearchResults>, Option<graphql::Place>),
+    /// Results, the family's position when a postcode was given, and for an empty result
+    /// what removing each of its choices would find.
+    Found(
+        Box<graphql::SearchResults>,
+        Option<graphql::Place>,
+        Vec<Removal>,
+    ),
     /// The search failed for a reason not the visitor's.
     Broken,
 }
@@ -425,7 +430,12 @@ pub async fn page(
                 if let Some(choices) = data.language_choices {
                     results.facets.languages = choices.facets.languages;
                 }
-                Outcome::Found(Box::new(results), data.place)
+                let removals = if results.total_count == 0 {
+                    counted_removals(&state, &visit, &query, &form).await
+                } else {
+                    Vec::new()
+                };
+                Outcome::Found(Box::new(results), data.place, removals)
             }
             Err(Failure::Refused { message, .. }) => {
                 let field = if message.contains("postcode") || message.contains("near") {
@@ -489,13 +499,13 @@ pub fn sentence(message: &str) -> String {
 
 fn view(query: &Query, form: &SearchForm, shortlist: &Shortlist, outcome: &Outcome) -> Markup {
     let facets = match outcome {
-        Outcome::Found(results, _) => Some(&results.facets),
+        Outcome::Found(results, ..) => Some(&results.facets),
         _ => None,
     };
     html! {
         (layout::error_summary(&form.errors))
         h1 { "Find services for a family" }
-        @if let Outcome::Found(results, _) = outcome {
+        @if let Outcome::Found(results, ..) = outcome {
             @if form.is_mental_health(&results.facets.categories) {
                 (layout::urgent_help_card())
             }
@@ -522,7 +532,7 @@ fn view(query: &Query, form: &SearchForm, shortlist: &Shortlist, outcome: &Outco
                         h2 { "Sorry, the search is not working right now" }
                         p { "Try again in a few minutes. If you need a service urgently, use your local directory or call the service you know." }
                     }
-                    Outcome::Found(results, place) => (results_view(query, form, shortlist, results, *place)),
+                    Outcome::Found(results, place, removals) => (results_view(query, form, shortlist, results, *place, removals)),
                 }
             }
         }
@@ -730,6 +740,7 @@ fn results_view(
     shortlist: &Shortlist,
     results: &graphql::SearchResults,
     place: Option<graphql::Place>,
+    removals: &[Removal],
 ) -> Markup {
     let today = Utc::now().date_naive();
     let first = i64::from(form.page.saturating_sub(1)) * PAGE_SIZE + 1;
@@ -742,7 +753,7 @@ fn results_view(
             (interpretation_view(query, read))
         }
         @if results.edges.is_empty() {
-            (no_results(query, form))
+            (no_results(removals))
         } @else {
             p class="nhsuk-body-s" { "Showing " (first) " to " (last) " of " (results.total_count) "." }
             ol class="nhsuk-list" aria-labelledby="results-heading" {
@@ -775,8 +786,18 @@ fn results_view(
     }
 }
 
-/// An empty result: which of the family's details narrowed it, with one click to drop each.
-fn no_results(query: &Query, form: &SearchForm) -> Markup {
+/// One of an empty result's choices, with the search that drops it.
+pub struct Removal {
+    /// The choice, in words.
+    what: String,
+    /// The search without it.
+    link: Query,
+    /// How many services that search finds (none when it could not be counted).
+    count: Option<i64>,
+}
+
+/// The choices of an empty result that can be dropped, each with the search without it.
+fn removable(query: &Query, form: &SearchForm) -> Vec<(String, Query)> {
     let mut removable: Vec<(String, Query)> = Vec::new();
     if !form.text.is_empty() {
         removable.push((
@@ -844,13 +865,58 @@ fn no_results(query: &Query, form: &SearchForm) -> Markup {
             query.without(&["category", "after", "page"]),
         ));
     }
+    removable
+}
+
+/// An empty result's choices, each counted: how many services the search finds without it.
+async fn counted_removals(
+    state: &AppState,
+    visit: &Visit,
+    query: &Query,
+    form: &SearchForm,
+) -> Vec<Removal> {
+    let counts = removable(query, form)
+        .into_iter()
+        .map(|(what, link)| async move {
+            let without = SearchForm::read(&link);
+            let count = if without.errors.is_empty() {
+                let all = without.variables();
+                let variables = json!({
+                    "text": all["text"],
+                    "filter": all["filter"],
+                    "near": all["near"],
+                    "interpret": all["interpret"],
+                });
+                graphql::run::<graphql::SearchCountData>(state, visit, "SearchCount", variables)
+                    .await
+                    .ok()
+                    .map(|data| data.search.total_count)
+            } else {
+                None
+            };
+            Removal { what, link, count }
+        });
+    futures::future::join_all(counts).await
+}
+
+/// An empty result: which of the family's details narrowed it, with one click to drop each
+/// and how many services that finds.
+fn no_results(removals: &[Removal]) -> Markup {
     html! {
         p { "No service matches everything you asked for." }
-        @if !removable.is_empty() {
+        @if !removals.is_empty() {
             p { "Try removing one of these:" }
-            ul {
-                @for (what, link) in &removable {
-                    li { a href=(link.link("/")) { "Remove " (what) } }
+            ul class="sp-removals" {
+                @for removal in removals {
+                    li {
+                        a href=(removal.link.link("/")) { "Remove " (removal.what) }
+                        @match removal.count {
+                            Some(0) => " (still no service)",
+                            Some(1) => " (finds 1 service)",
+                            Some(n) => { " (finds " (n) " services)" }
+                            None => {}
+                        }
+                    }
                 }
             }
         }

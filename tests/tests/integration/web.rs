@@ -977,3 +977,59 @@ async fn the_access_log_holds_no_postcode_or_search_words() {
     assert!(!log.contains("secretneedwords"), "{log}");
     assert!(!log.contains("M16"), "{log}");
 }
+
+/// The number a results heading ("13 services found", "1 service found") gives.
+fn found(page: &Page) -> i64 {
+    let heading = page.texts("#results-heading").concat();
+    heading
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {heading:?}"))
+}
+
+#[tokio::test]
+async fn an_empty_result_says_what_removing_each_choice_would_find() {
+    let app = TestApp::spawn().await;
+    let mut browser = Browser::new(&app);
+    let page = browser
+        .get(&search_path(&[
+            ("q", "zzzz qqqq xxxx"),
+            ("level", "SPECIALIST"),
+            ("audience", "FATHERS"),
+        ]))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(found(&page), 0);
+    let choices: Vec<(String, String)> = page
+        .select(".sp-removals li")
+        .iter()
+        .map(|li| {
+            let link = li
+                .select(&Selector::parse("a").expect("selector"))
+                .next()
+                .and_then(|a| a.value().attr("href"))
+                .expect("a link to search without the choice")
+                .to_owned();
+            (squeezed(&li.text().collect::<String>()), link)
+        })
+        .collect();
+    assert_eq!(choices.len(), 3, "{choices:?}");
+    let mut some_found = false;
+    for (words, link) in choices {
+        let after = browser.get(&link).await;
+        assert_eq!(after.status, StatusCode::OK);
+        let count = found(&after);
+        let said = match count {
+            0 => "(stillnoservice)".to_owned(),
+            1 => "(finds1service)".to_owned(),
+            n => format!("(finds{n}services)"),
+        };
+        assert!(
+            words.ends_with(&said),
+            "{words} should say {said}: its link finds {count}"
+        );
+        some_found |= count > 0;
+    }
+    assert!(some_found, "removing a choice should find something");
+}
