@@ -44,6 +44,18 @@ pub enum Caller {
 }
 
 impl Caller {
+    /// Whether the caller edits listings (an admin or an organisation editor): such callers
+    /// read listings from the database rather than from the search index's cards.
+    pub fn edits(&self) -> bool {
+        matches!(
+            self,
+            Caller::Staff {
+                role: Role::Admin | Role::Editor,
+                ..
+            }
+        )
+    }
+
     /// Whether PROFESSIONAL contacts and phone lines, and listings of every status, are shown.
     pub fn sees_professional(&self) -> bool {
         !matches!(self, Caller::Anonymous)

@@ -21,15 +21,15 @@ use search::{Catchment, Index, ServiceDoc, geo::Geocoder};
 use tokio::sync::{Mutex, Semaphore, watch};
 use uuid::Uuid;
 
-use crate::{
-    feed,
-    store::listing::{self, Parts},
-};
+use crate::{feed, store::listing};
 
 /// Changes applied per index commit while catching up.
 const BATCH: u64 = 2_000;
 /// The PostgreSQL channel the `change` trigger notifies.
 pub const CHANNEL: &str = "signpost_changes";
+
+/// Every taxonomy term by id.
+pub type Taxonomy = Arc<HashMap<Uuid, taxonomy_term::Model>>;
 
 /// Applies the change feed to this instance's index.
 pub struct Indexer {
@@ -38,6 +38,9 @@ pub struct Indexer {
     geo: Arc<Geocoder>,
     applied: watch::Sender<i64>,
     running: Mutex<()>,
+    /// Every taxonomy term by id, as of the last applied change: the documents' ancestors,
+    /// facet labels and terms' parents are read from here.
+    taxonomy: std::sync::RwLock<Taxonomy>,
     /// Searches at once: as many as there are cores. They are CPU work, so more at once adds
     /// nothing but threads, each keeping its own allocations.
     readers: Semaphore,
@@ -58,10 +61,12 @@ impl Indexer {
             geo,
             applied,
             running: Mutex::new(()),
+            taxonomy: std::sync::RwLock::default(),
             readers: Semaphore::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             ),
         });
+        indexer.reload_taxonomy().await?;
         if indexer.index.last_seq().is_none() {
             indexer.rebuild().await?;
         }
@@ -73,6 +78,28 @@ impl Indexer {
     pub async fn close(&self) {
         if let Err(err) = self.db.clone().close().await {
             tracing::warn!(error = %err, "closing the feed database pool failed");
+        }
+    }
+
+    /// Every taxonomy term by id, as of the last applied change.
+    pub fn taxonomy(&self) -> Taxonomy {
+        self.taxonomy
+            .read()
+            .map_or_else(|poisoned| poisoned.into_inner().clone(), |t| t.clone())
+    }
+
+    /// Reads the taxonomy terms again.
+    async fn reload_taxonomy(&self) -> anyhow::Result<Taxonomy> {
+        let terms = all_terms(&self.db).await?;
+        self.keep_taxonomy(&terms);
+        Ok(terms)
+    }
+
+    /// Keeps `terms` as the taxonomy.
+    fn keep_taxonomy(&self, terms: &Taxonomy) {
+        match self.taxonomy.write() {
+            Ok(mut held) => *held = terms.clone(),
+            Err(poisoned) => *poisoned.into_inner() = terms.clone(),
         }
     }
 
@@ -116,12 +143,32 @@ impl Indexer {
             .into_tuple()
             .all(&self.db)
             .await?;
-        let mut docs = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(2_000) {
-            docs.extend(build_docs(&self.db, &self.geo, chunk).await?.into_values());
-        }
+        let mut terms = self.reload_taxonomy().await?;
+        // Documents stream to the writer a chunk at a time while the next chunk is read; a
+        // failed read stops the rebuild without committing anything.
+        let (send, mut receive) = tokio::sync::mpsc::channel::<anyhow::Result<Vec<ServiceDoc>>>(2);
         let index = self.index.clone();
-        let count = tokio::task::spawn_blocking(move || index.rebuild(docs, head)).await??;
+        let writer = tokio::task::spawn_blocking(move || {
+            let batches = std::iter::from_fn(move || receive.blocking_recv());
+            let docs = batches.flat_map(|batch| match batch {
+                Ok(docs) => docs.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(err) => vec![Err(err)],
+            });
+            index.rebuild_from(docs, head)
+        });
+        for chunk in ids.chunks(2_000) {
+            let batch = build_docs(&self.db, &self.geo, &mut terms, chunk)
+                .await
+                .map(|docs| docs.into_values().collect());
+            let failed = batch.is_err();
+            if send.send(batch).await.is_err() || failed {
+                // The writer stopped (its error is below) or this read failed (sent to it).
+                break;
+            }
+        }
+        drop(send);
+        self.keep_taxonomy(&terms);
+        let count = writer.await???;
         self.applied.send_replace(head);
         tracing::info!(services = count, seq = head, "rebuilt the search index");
         Ok(count)
@@ -142,7 +189,13 @@ impl Indexer {
                 return Ok(from);
             };
             let ids = self.affected_services(&batch).await?;
-            let mut docs = build_docs(&self.db, &self.geo, &ids).await?;
+            let mut terms = if batch.iter().any(|c| c.entity == "taxonomy_term") {
+                self.reload_taxonomy().await?
+            } else {
+                self.taxonomy()
+            };
+            let mut docs = build_docs(&self.db, &self.geo, &mut terms, &ids).await?;
+            self.keep_taxonomy(&terms);
             let deletes: Vec<Uuid> = ids
                 .iter()
                 .filter(|id| !docs.contains_key(id))
@@ -275,32 +328,43 @@ impl Indexer {
     }
 }
 
+/// Every taxonomy term by id, read from the database.
+async fn all_terms(db: &DatabaseConnection) -> anyhow::Result<Taxonomy> {
+    Ok(Arc::new(
+        taxonomy_term::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect(),
+    ))
+}
+
 /// Builds the index documents of the given services (missing ones are left out).
 pub async fn build_docs(
     db: &DatabaseConnection,
     geo: &Geocoder,
+    terms: &mut Taxonomy,
     ids: &[Uuid],
 ) -> anyhow::Result<HashMap<Uuid, ServiceDoc>> {
     let mut out = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
-    let parts = Parts {
-        organization: true,
-        areas: true,
-        locations: true,
-        terms: true,
-        ..Parts::NONE
-    };
-    let records = listing::load_many(db, ids, parts).await?;
-    // Every term, to walk each attached term up to its root.
-    let terms: HashMap<Uuid, taxonomy_term::Model> = taxonomy_term::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t))
-        .collect();
+    // The card's parts cover what the document needs (organisation, catchments, places and
+    // terms).
+    let records = listing::load_many(db, ids, listing::card::PARTS).await?;
+    // A term created since the terms were read (a new term is in the feed only once a listing
+    // names it) is not in `terms`, nor may its parent be: read them all again.
+    let known = |id: &Uuid| terms.contains_key(id);
+    let unknown = records.iter().flat_map(|r| &r.terms).any(|attached| {
+        !known(&attached.term.id) || attached.term.parent_id.is_some_and(|p| !known(&p))
+    });
+    if unknown {
+        *terms = all_terms(db).await?;
+    }
     for record in records {
+        let card = listing::card::Card::of(&record).encode();
         let svc = record.service;
         let mut categories = BTreeSet::new();
         for attached in &record.terms {
@@ -404,6 +468,7 @@ pub async fn build_docs(
                 catchments,
                 location_districts,
                 locations: points,
+                card,
             },
         );
     }

@@ -72,6 +72,7 @@ pub fn request(query: &Query, today: i64) -> Option<SearchRequest> {
             facets: false,
             highlights: false,
             coverage_of: None,
+            cards: true,
         }),
         Query::Distance {
             category,
@@ -89,6 +90,7 @@ pub fn request(query: &Query, today: i64) -> Option<SearchRequest> {
             facets: false,
             highlights: false,
             coverage_of: None,
+            cards: true,
         }),
         _ => None,
     }

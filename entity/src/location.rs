@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A location row.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "location")]
 pub struct Model {
     /// The place's id (HSDS `location.id`), kept from feeds and given in exports.

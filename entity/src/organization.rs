@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 /// An organisation row.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "organization")]
 pub struct Model {
     /// The organisation's id (HSDS `organization.id`), kept from feeds and given in exports.

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 use crate::enums::Visibility;
 
 /// A phone row.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "phone")]
 pub struct Model {
     /// The line's id (HSDS `phone.id`), kept from feeds and given in exports.

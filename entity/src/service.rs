@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 use crate::enums::{EligibilitySources, LevelOfNeed, ServiceStatus, StringList};
 
 /// A service row.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "service")]
 pub struct Model {
     /// The listing's id (HSDS `service.id`); the search index, feed and audit log name it.

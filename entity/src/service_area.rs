@@ -6,7 +6,7 @@ use crate::enums::ServiceAreaKind;
 
 /// A catchment row: national, a postcode prefix or sector, a point and radius, an
 /// administrative area, or a polygon.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "service_area")]
 pub struct Model {
     /// The HSDS service area's id; further postcodes of one imported area get ids derived from it.

@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A taxonomy term row.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "taxonomy_term")]
 pub struct Model {
     /// The term's id (HSDS `taxonomy_term.id`); attributes and category filters name it.

@@ -8,10 +8,11 @@ use std::{
 };
 
 use tantivy::{
-    DocAddress, DocId, Score, SegmentOrdinal, SegmentReader,
+    BitSet, DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED, Term,
     collector::{Collector, SegmentCollector},
     columnar::{Column, StrColumn},
     index::SegmentId,
+    schema::{Field, IndexRecordOption},
 };
 
 use crate::{
@@ -116,6 +117,8 @@ pub struct PageCollector {
     pub point: Option<(f64, f64, Option<f64>)>,
     /// Catchment terms that keep a service without a location inside a radius.
     pub point_coverage: Vec<String>,
+    /// The indexed catchment field holding those terms.
+    pub covers_field: Field,
     /// Whether there is query text (otherwise every match scores 1).
     pub has_text: bool,
     /// Today in days since 1970-01-01.
@@ -287,7 +290,8 @@ pub struct PageSegmentCollector {
     settings: PageCollector,
     segment: SegmentOrdinal,
     columns: Arc<SegmentColumns>,
-    covers_ords: Vec<u64>,
+    /// The documents whose catchment covers the place searched from (with `near`).
+    covering: Option<BitSet>,
     /// The eligibility column's ordinal of each checked [`UNCONFIRMED`] term, with its bit.
     unconfirmed_ords: Vec<(u64, u8)>,
     facet_columns: Vec<Option<StrColumn>>,
@@ -309,14 +313,27 @@ impl Collector for PageCollector {
         reader: &SegmentReader,
     ) -> tantivy::Result<PageSegmentCollector> {
         let columns = self.columns.get(reader)?;
-        let mut covers_ords = Vec::new();
-        if let Some(column) = &columns.covers {
+        // The segment's services whose catchment holds the place: the union of its terms'
+        // postings, read once, so that each match asks one bit.
+        let covering = if self.point.is_some() && !self.point_coverage.is_empty() {
+            let mut covering = BitSet::with_max_value(reader.max_doc());
+            let inverted = reader.inverted_index(self.covers_field)?;
             for term in &self.point_coverage {
-                if let Some(ord) = column.dictionary().term_ord(term.as_bytes())? {
-                    covers_ords.push(ord);
+                let term = Term::from_field_text(self.covers_field, term);
+                if let Some(mut postings) =
+                    inverted.read_postings(&term, IndexRecordOption::Basic)?
+                {
+                    let mut doc = postings.doc();
+                    while doc != TERMINATED {
+                        covering.insert(doc);
+                        doc = postings.advance();
+                    }
                 }
             }
-        }
+            Some(covering)
+        } else {
+            None
+        };
         let mut unconfirmed_ords = Vec::new();
         if let Some(column) = &columns.eligibility {
             for (i, (_, term)) in UNCONFIRMED.iter().enumerate() {
@@ -337,7 +354,7 @@ impl Collector for PageCollector {
             settings: self.clone(),
             segment,
             columns,
-            covers_ords,
+            covering,
             unconfirmed_ords,
             facet_counts: vec![HashMap::new(); facet_columns.len()],
             facet_columns,
@@ -415,11 +432,9 @@ impl PageSegmentCollector {
 
     /// Whether the service's catchment covers the place searched from.
     fn covers_point(&self, doc: DocId) -> bool {
-        self.columns.covers.as_ref().is_some_and(|column| {
-            column
-                .term_ords(doc)
-                .any(|ord| self.covers_ords.contains(&ord))
-        })
+        self.covering
+            .as_ref()
+            .is_some_and(|covering| covering.contains(doc))
     }
 
     fn sort_key(&mut self, doc: DocId, score: f32, distance: Option<f64>) -> SortKey {
@@ -451,8 +466,19 @@ impl SegmentCollector for PageSegmentCollector {
         if self.settings.has_text && score < self.settings.min_score {
             return;
         }
-        let Some(distance) = self.distance(doc) else {
-            return;
+        // A radius leaves out what lies beyond it, so it is measured first; without one the
+        // distance only ranks, and is measured once the match may still enter the page.
+        let within = if self
+            .settings
+            .point
+            .is_some_and(|(_, _, radius)| radius.is_some())
+        {
+            let Some(distance) = self.distance(doc) else {
+                return;
+            };
+            Some(distance)
+        } else {
+            None
         };
         self.total += 1;
         for (column, counts) in self.facet_columns.iter().zip(self.facet_counts.iter_mut()) {
@@ -475,6 +501,10 @@ impl SegmentCollector for PageSegmentCollector {
         {
             return;
         }
+        let distance = match within {
+            Some(distance) => distance,
+            None => self.distance(doc).unwrap_or(None),
+        };
         let assured = self.columns.assured.first(doc).unwrap_or(i64::MIN);
         if assured == i64::MIN || self.settings.today - assured > STALE_AFTER_DAYS {
             final_score *= STALE_FACTOR;

@@ -76,6 +76,9 @@ pub struct ServiceDoc {
     pub location_districts: Vec<String>,
     /// WGS84 (latitude, longitude) of the service's locations.
     pub locations: Vec<(f64, f64)>,
+    /// What a result page shows of the service, encoded by the caller and handed back with
+    /// each hit, so that a page of results needs no other read; empty for none.
+    pub card: Vec<u8>,
 }
 
 /// Where a family lives, as the catchment filter needs it.

@@ -3,15 +3,17 @@
 
 use std::{
     collections::{HashMap, hash_map::Entry},
+    convert::Infallible,
     path::Path,
     sync::{Arc, Mutex, RwLock},
 };
 
 use serde::{Deserialize, Serialize};
 use tantivy::{
-    Index as TantivyIndex, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
+    DocSet, Index as TantivyIndex, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
     collector::TopDocs,
     directory::MmapDirectory,
+    indexer::{LogMergePolicy, NoMergePolicy},
     query::{BooleanQuery, FuzzyTermQuery, Occur, Query, TermQuery},
     schema::{IndexRecordOption, Value},
     snippet::SnippetGenerator,
@@ -23,7 +25,9 @@ use crate::{
     collector::{self, After, ColumnCache, FACET_FIELDS, PageCollector, SortKey},
     doc::{HitCoverage, PLACED_BY_VENUES, ServiceDoc},
     query::{self, analyse},
-    request::{Facets, Filter, Highlight, Hit, SearchRequest, SearchResults, Sort, Unconfirmed},
+    request::{
+        Facets, Filter, Highlight, Hit, SearchRequest, SearchResults, Sort, StoredCard, Unconfirmed,
+    },
     schema::{self, Fields, RAW, SCHEMA_VERSION, pack_location},
     synonyms::Synonyms,
 };
@@ -290,6 +294,9 @@ impl Index {
         for (lat, lon) in &doc.locations {
             out.add_u64(f.location, pack_location(*lat, *lon));
         }
+        if !doc.card.is_empty() {
+            out.add_bytes(f.card, &doc.card);
+        }
         out
     }
 
@@ -331,15 +338,55 @@ impl Index {
         docs: impl IntoIterator<Item = ServiceDoc>,
         seq: i64,
     ) -> Result<u64, SearchError> {
-        let mut writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
-        writer.delete_all_documents()?;
-        let mut count = 0;
-        for doc in docs {
-            writer.add_document(self.to_document(&doc))?;
-            count += 1;
+        match self.rebuild_from(docs.into_iter().map(Ok::<_, Infallible>), seq)? {
+            Ok(count) => Ok(count),
+            Err(never) => match never {},
         }
-        self.commit(&mut writer, seq)?;
-        Ok(count)
+    }
+
+    /// Replaces the whole index with the documents `docs` yields as they come (nothing holds
+    /// them all), recording `seq` as applied, and merges the result into one segment. The
+    /// first `Err` stops the rebuild and is handed back: nothing is committed and the index is
+    /// as it was.
+    pub fn rebuild_from<E>(
+        &self,
+        docs: impl IntoIterator<Item = Result<ServiceDoc, E>>,
+        seq: i64,
+    ) -> Result<Result<u64, E>, SearchError> {
+        let mut writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        let write = |writer: &mut IndexWriter| -> Result<Result<u64, E>, SearchError> {
+            writer.delete_all_documents()?;
+            let mut count = 0;
+            for doc in docs {
+                match doc {
+                    Ok(doc) => {
+                        writer.add_document(self.to_document(&doc))?;
+                        count += 1;
+                    }
+                    Err(err) => return Ok(Err(err)),
+                }
+            }
+            Ok(Ok(count))
+        };
+        // No merges while the new segments are written: they are merged into one below.
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        let written = write(&mut writer).and_then(|written| {
+            if written.is_ok() {
+                self.commit(&mut writer, seq)?;
+                // One segment: a search then walks one term dictionary and one set of columns.
+                let segments = self.index.searchable_segment_ids()?;
+                if segments.len() > 1 {
+                    writer.merge(&segments).wait()?;
+                    self.reader.reload()?;
+                }
+            }
+            Ok(written)
+        });
+        writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+        if !matches!(written, Ok(Ok(_))) {
+            writer.rollback()?;
+        }
+        written
     }
 
     /// Runs a search.
@@ -379,6 +426,7 @@ impl Index {
                 .and_then(|n| n.coverage.as_ref())
                 .map(|c| c.terms())
                 .unwrap_or_default(),
+            covers_field: self.fields.covers,
             has_text,
             today: request.today,
             facets: request.facets,
@@ -418,13 +466,20 @@ impl Index {
             .unwrap_or_default();
         let mut wanted_by_segment: HashMap<u32, Vec<(u64, String)>> = HashMap::new();
         for candidate in fruit.candidates {
-            let highlights = match &snippets {
-                Some((name, description)) => {
-                    let doc: TantivyDocument = searcher.doc(candidate.address)?;
-                    highlights(&doc, name, description)
-                }
-                None => Vec::new(),
+            // One read of the stored document serves the highlights and the card.
+            let stored: Option<TantivyDocument> = if snippets.is_some() || request.cards {
+                Some(searcher.doc(candidate.address)?)
+            } else {
+                None
             };
+            let highlights = match (&snippets, &stored) {
+                (Some((name, description)), Some(doc)) => highlights(doc, name, description),
+                _ => Vec::new(),
+            };
+            let card = stored
+                .as_ref()
+                .filter(|_| request.cards)
+                .and_then(|doc| self.stored_card(doc));
             let coverage = match &request.coverage_of {
                 Some(place) => {
                     let segment = candidate.address.segment_ord;
@@ -450,6 +505,7 @@ impl Index {
                 highlights,
                 unconfirmed: collector::unconfirmed(candidate.unconfirmed),
                 coverage,
+                card,
             });
         }
         let [
@@ -578,6 +634,53 @@ impl Index {
             }
         }
         Ok(out)
+    }
+
+    /// The card a service was indexed with; `None` when the index does not hold it or it was
+    /// indexed without one.
+    pub fn card(&self, id: Uuid) -> Result<Option<StoredCard>, SearchError> {
+        let searcher = self.reader.searcher();
+        let term = Term::from_field_text(self.fields.id, &id.to_string());
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let inverted = segment.inverted_index(self.fields.id)?;
+            let Some(mut postings) = inverted.read_postings(&term, IndexRecordOption::Basic)?
+            else {
+                continue;
+            };
+            let mut doc = postings.doc();
+            while doc != tantivy::TERMINATED {
+                if segment
+                    .alive_bitset()
+                    .is_none_or(|alive| alive.is_alive(doc))
+                {
+                    let segment_ord = u32::try_from(ord).unwrap_or(u32::MAX);
+                    let stored: TantivyDocument =
+                        searcher.doc(tantivy::DocAddress::new(segment_ord, doc))?;
+                    return Ok(self.stored_card(&stored));
+                }
+                doc = postings.advance();
+            }
+        }
+        Ok(None)
+    }
+
+    /// The card of a stored document; `None` when it was indexed without one.
+    fn stored_card(&self, doc: &TantivyDocument) -> Option<StoredCard> {
+        let text = |field| {
+            doc.get_first(field)
+                .and_then(|value| value.as_str())
+                .map(str::to_owned)
+        };
+        let bytes = doc
+            .get_first(self.fields.card)
+            .and_then(|value| value.as_bytes())
+            .filter(|bytes| !bytes.is_empty())?;
+        Some(StoredCard {
+            bytes: bytes.to_vec(),
+            name: text(self.fields.name).unwrap_or_default(),
+            alternate_name: text(self.fields.alternate_name),
+            description: text(self.fields.description).unwrap_or_default(),
+        })
     }
 
     /// The stored document of a service, for checks.
@@ -1004,6 +1107,106 @@ mod persistence_tests {
         let index = Index::open(dir.path(), Synonyms::default()).expect("reopen");
         assert_eq!(index.last_seq(), None);
         assert_eq!(index.num_docs(), 0);
+    }
+
+    fn numbered(n: usize) -> ServiceDoc {
+        ServiceDoc {
+            id: Uuid::new_v4(),
+            name: format!("Service {n}"),
+            description: format!("Postnatal support group number {n}"),
+            status: "ACTIVE".into(),
+            card: format!("card {n}").into_bytes(),
+            ..ServiceDoc::default()
+        }
+    }
+
+    #[test]
+    fn a_streamed_rebuild_ends_in_one_segment_and_survives_a_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let index = Index::open(dir.path(), Synonyms::default()).expect("open");
+            // Several commits' worth of segments first, then a rebuild over them.
+            for n in 0..3 {
+                index.apply(&[numbered(n)], &[], n as i64).expect("apply");
+            }
+            let docs = (0..500).map(numbered).map(Ok::<_, String>);
+            let count = index
+                .rebuild_from(docs, 7)
+                .expect("rebuild")
+                .expect("complete");
+            assert_eq!(count, 500);
+            assert_eq!(index.reader.searcher().segment_readers().len(), 1);
+            assert_eq!(index.num_docs(), 500);
+        }
+        let index = Index::open(dir.path(), Synonyms::default()).expect("reopen");
+        assert_eq!(index.last_seq(), Some(7));
+        assert_eq!(index.num_docs(), 500);
+        assert_eq!(index.reader.searcher().segment_readers().len(), 1);
+    }
+
+    #[test]
+    fn a_rebuild_whose_documents_fail_commits_nothing() {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        let kept = numbered(1);
+        index.apply(std::slice::from_ref(&kept), &[], 5).expect("apply");
+        let docs = (10..20)
+            .map(numbered)
+            .map(Ok)
+            .chain([Err("the database went away")]);
+        let outcome = index.rebuild_from(docs, 9).expect("no index error");
+        assert_eq!(outcome, Err("the database went away"));
+        assert_eq!(index.last_seq(), Some(5));
+        assert_eq!(index.num_docs(), 1);
+        assert!(index.contains(kept.id).expect("contains"));
+        // The writer still works: the next change commits only itself.
+        index.apply(&[numbered(2)], &[], 6).expect("apply after");
+        assert_eq!(index.num_docs(), 2);
+    }
+
+    #[test]
+    fn hits_and_lookups_by_id_hand_back_the_card() {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        let with = numbered(1);
+        let without = ServiceDoc {
+            card: Vec::new(),
+            ..numbered(2)
+        };
+        index
+            .apply(&[with.clone(), without.clone()], &[], 1)
+            .expect("apply");
+        let bytes = |id| index.card(id).expect("card").map(|card| card.bytes);
+        assert_eq!(bytes(with.id), Some(b"card 1".to_vec()));
+        let stored = index.card(with.id).expect("card").expect("a card");
+        assert_eq!(
+            (stored.name.as_str(), stored.description.as_str()),
+            (with.name.as_str(), with.description.as_str())
+        );
+        assert_eq!(index.card(without.id).expect("card"), None);
+        assert_eq!(index.card(Uuid::new_v4()).expect("card"), None);
+        // A replaced listing hands back its new card, not the deleted document's.
+        let replaced = ServiceDoc {
+            card: b"card 1, edited".to_vec(),
+            ..with.clone()
+        };
+        index.apply(&[replaced], &[], 2).expect("apply");
+        assert_eq!(bytes(with.id), Some(b"card 1, edited".to_vec()));
+        let asked = |cards: bool| {
+            index
+                .search(&SearchRequest {
+                    first: 10,
+                    cards,
+                    ..SearchRequest::default()
+                })
+                .expect("search")
+                .hits
+        };
+        let hits = asked(true);
+        assert_eq!(hits.len(), 2);
+        for hit in &hits {
+            let expected = (hit.id == with.id).then(|| b"card 1, edited".to_vec());
+            assert_eq!(hit.card.as_ref().map(|card| card.bytes.clone()), expected);
+        }
+        assert!(asked(false).iter().all(|hit| hit.card.is_none()));
     }
 }
 

@@ -21,7 +21,7 @@ pub use index::{Index, day_number};
 pub use index::{Suggestion, SuggestionKind};
 pub use request::{
     Facets, FamilyFilter, Filter, Highlight, Hit, Near, SearchRequest, SearchResults, Sort,
-    Unconfirmed,
+    StoredCard, Unconfirmed,
 };
 pub use schema::SCHEMA_VERSION;
 pub use synonyms::Synonyms;

@@ -118,6 +118,8 @@ pub struct SearchRequest {
     /// Report, for each hit of the page, whether its catchment covers this place (reads each
     /// hit's catchment terms; the other matches are not judged).
     pub coverage_of: Option<Coverage>,
+    /// Hand back each hit's card (read from the index's stored documents).
+    pub cards: bool,
 }
 
 /// A highlighted snippet of one field.
@@ -147,6 +149,22 @@ pub struct Hit {
     pub unconfirmed: Vec<Unconfirmed>,
     /// Whether its catchment covers the request's `coverage_of`; `None` without one.
     pub coverage: Option<HitCoverage>,
+    /// The card the service was indexed with, when the request asked for cards and it has one.
+    pub card: Option<StoredCard>,
+}
+
+/// What the index stores of a service for result pages: the card it was indexed with
+/// ([`crate::ServiceDoc::card`]) and the stored text fields, which the card need not repeat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredCard {
+    /// The card's bytes, as the caller encoded them.
+    pub bytes: Vec<u8>,
+    /// The service's name.
+    pub name: String,
+    /// Its alternate name.
+    pub alternate_name: Option<String>,
+    /// Its description.
+    pub description: String,
 }
 
 /// Counts of one facet's values over the whole filtered result set, largest first.

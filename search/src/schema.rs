@@ -13,7 +13,7 @@ use tantivy::{
 };
 
 /// Bumped whenever fields or analyzers change; a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
@@ -50,6 +50,8 @@ pub struct Fields {
     pub max_age: Field,
     pub assured: Field,
     pub location: Field,
+    /// The caller's card of the service (opaque bytes), stored for result pages.
+    pub card: Field,
 }
 
 /// Builds the schema and its field handles.
@@ -97,6 +99,7 @@ pub fn build() -> (Schema, Fields) {
         max_age: builder.add_f64_field("max_age", number.clone()),
         assured: builder.add_i64_field("assured", number.clone() | INDEXED),
         location: builder.add_u64_field("location", FAST),
+        card: builder.add_bytes_field("card", STORED),
     };
     (builder.build(), fields)
 }

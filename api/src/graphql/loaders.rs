@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::store::{
     find_by_ids,
-    listing::{Parts, ServiceRecord},
+    listing::{Parts, ServiceRecord, card::Card},
 };
 
 /// A loader with a cache that lives as long as its request.
@@ -120,6 +120,36 @@ impl Loaders {
                 .feed_many(records.iter().map(|r| (r.id(), terms(r))))
                 .await;
         }
+    }
+}
+
+impl Loaders {
+    /// Feeds the loaders with listings read from their cards: the service rows and every part
+    /// a card carries ([`crate::store::listing::card::PARTS`]).
+    pub async fn feed_cards(&self, cards: &[Card]) {
+        self.service
+            .feed_many(cards.iter().map(|c| (c.service.id, c.service.clone())))
+            .await;
+        self.organization
+            .feed_many(
+                cards
+                    .iter()
+                    .filter_map(|c| c.organization.clone())
+                    .map(|org| (org.id, org)),
+            )
+            .await;
+        self.service_areas
+            .feed_many(cards.iter().map(|c| (c.service.id, c.areas.clone())))
+            .await;
+        self.locations
+            .feed_many(cards.iter().map(|c| (c.service.id, c.locations.clone())))
+            .await;
+        self.phones
+            .feed_many(cards.iter().map(|c| (c.service.id, c.phones.clone())))
+            .await;
+        self.terms
+            .feed_many(cards.iter().map(|c| (c.service.id, c.terms.clone())))
+            .await;
     }
 }
 

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use entity::service;
 use search::{FamilyFilter, SearchRequest, Sort, Unconfirmed, eligibility::Family};
 
 use super::{
@@ -11,10 +12,13 @@ use super::{
     loaders::Loaders,
     pagination::{PageInfo, connection, page_size},
     place::NearInput,
-    service::{Service, prefetch},
+    service::{Service, prefetch, prefetch_cards},
     state,
 };
-use crate::error::{ApiError, ApiResult};
+use crate::{
+    error::{ApiError, ApiResult},
+    store::listing::card::Card,
+};
 
 /// How search results are ordered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, Default)]
@@ -369,6 +373,40 @@ pub async fn run_search(
         })
 }
 
+/// The service rows of a page of hits, read from their cards (the query's other selections
+/// under `node` loaded beside them); hits without a readable card are read from the database.
+async fn page_rows(
+    ctx: &Context<'_>,
+    hits: &[search::Hit],
+) -> async_graphql::Result<HashMap<uuid::Uuid, service::Model>> {
+    let node = || ctx.look_ahead().field("edges").field("node");
+    let mut carded = Vec::with_capacity(hits.len());
+    let mut missing = Vec::new();
+    for hit in hits {
+        match hit.card.as_ref().and_then(Card::decode) {
+            Some(card) if card.service.id == hit.id => carded.push(card),
+            _ => missing.push(hit.id),
+        }
+    }
+    let mut rows: HashMap<uuid::Uuid, service::Model> = carded
+        .iter()
+        .map(|card| (card.service.id, card.service.clone()))
+        .collect();
+    prefetch_cards(ctx, node(), &carded).await?;
+    if !missing.is_empty() {
+        let loaded = ctx
+            .data::<Loaders>()?
+            .service
+            .load_many(missing)
+            .await
+            .map_err(ApiError::from)?;
+        let loaded: Vec<service::Model> = loaded.into_values().collect();
+        prefetch(ctx, node(), &loaded).await?;
+        rows.extend(loaded.into_iter().map(|row| (row.id, row)));
+    }
+    Ok(rows)
+}
+
 /// Search queries.
 #[derive(Default)]
 pub struct SearchQuery;
@@ -453,27 +491,11 @@ impl SearchQuery {
             facets: ctx.look_ahead().field("facets").exists(),
             highlights: ctx.look_ahead().field("edges").field("highlights").exists(),
             coverage_of,
+            cards: ctx.look_ahead().field("edges").field("node").exists(),
         };
         let shared = state(ctx)?;
         let results = run_search(ctx, request).await?;
-        let loaders = ctx.data::<Loaders>()?;
-        let ids: Vec<uuid::Uuid> = results.hits.iter().map(|h| h.id).collect();
-        let rows = loaders
-            .service
-            .load_many(ids)
-            .await
-            .map_err(ApiError::from)?;
-        let page_rows: Vec<_> = results
-            .hits
-            .iter()
-            .filter_map(|h| rows.get(&h.id).cloned())
-            .collect();
-        prefetch(
-            ctx,
-            ctx.look_ahead().field("edges").field("node"),
-            &page_rows,
-        )
-        .await?;
+        let rows = page_rows(ctx, &results.hits).await?;
         // A service deleted since the index was read is simply skipped.
         let found = results
             .hits
@@ -508,10 +530,15 @@ impl SearchQuery {
             .field("categories")
             .exists()
         {
-            crate::store::taxonomy::all_terms(&shared.db)
-                .await?
-                .into_iter()
-                .map(|t| (t.id.to_string(), t.name))
+            let taxonomy = shared.indexer.taxonomy();
+            results
+                .facets
+                .categories
+                .iter()
+                .filter_map(|(id, _)| {
+                    let term = taxonomy.get(&id.parse().ok()?)?;
+                    Some((id.clone(), term.name.clone()))
+                })
                 .collect()
         } else {
             HashMap::new()

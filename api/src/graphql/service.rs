@@ -31,7 +31,13 @@ use super::{
 use crate::{
     auth::Caller,
     error::ApiError,
-    store::{self, listing::Parts},
+    store::{
+        self,
+        listing::{
+            Parts,
+            card::{self, Card},
+        },
+    },
     validate,
 };
 
@@ -482,16 +488,48 @@ pub async fn prefetch(
     node: Lookahead<'_>,
     rows: &[service::Model],
 ) -> async_graphql::Result<()> {
+    prefetch_parts(ctx, node, rows, None).await
+}
+
+/// Feeds the request's loaders with listings read from their cards, then loads what the query
+/// selects beyond the card (contacts, opening times, events, a term's children), as
+/// [`prefetch`] does.
+pub async fn prefetch_cards(
+    ctx: &Context<'_>,
+    node: Lookahead<'_>,
+    cards: &[Card],
+) -> async_graphql::Result<()> {
+    if cards.is_empty() {
+        return Ok(());
+    }
+    ctx.data::<Loaders>()?.feed_cards(cards).await;
+    let rows: Vec<service::Model> = cards.iter().map(|c| c.service.clone()).collect();
+    prefetch_parts(ctx, node, &rows, Some(cards)).await
+}
+
+async fn prefetch_parts(
+    ctx: &Context<'_>,
+    node: Lookahead<'_>,
+    rows: &[service::Model],
+    carded: Option<&[Card]>,
+) -> async_graphql::Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let db = &state(ctx)?.db;
+    let shared = state(ctx)?;
+    let db = &shared.db;
     let loaders = ctx.data::<Loaders>()?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     loaders
         .service
         .feed_many(rows.iter().map(|row| (row.id, row.clone())))
         .await;
+    // Parts already fed from cards are not loaded again.
+    let known = if carded.is_some() {
+        card::PARTS
+    } else {
+        Parts::NONE
+    };
     let selected = |field: &str| node.field(field).exists();
     // The listings with `parts`, fed to the loaders.
     let load = |parts: Parts| async move {
@@ -504,7 +542,7 @@ pub async fn prefetch(
     };
     let organizations = async {
         load(Parts {
-            organization: selected("organization"),
+            organization: selected("organization") && !known.organization,
             ..Parts::NONE
         })
         .await
@@ -512,11 +550,11 @@ pub async fn prefetch(
     };
     let children = async {
         load(Parts {
-            areas: selected("serviceAreas"),
-            locations: selected("locations"),
-            contacts: selected("contacts"),
-            phones: selected("phones"),
-            schedules: selected("schedules"),
+            areas: selected("serviceAreas") && !known.areas,
+            locations: selected("locations") && !known.locations,
+            contacts: selected("contacts") && !known.contacts,
+            phones: selected("phones") && !known.phones,
+            schedules: selected("schedules") && !known.schedules,
             ..Parts::NONE
         })
         .await?;
@@ -528,20 +566,30 @@ pub async fn prefetch(
     };
     let terms = async {
         let terms_field = node.field("taxonomyTerms");
-        let records = load(Parts {
-            terms: terms_field.exists(),
-            ..Parts::NONE
-        })
-        .await?;
-        let term_rows: Vec<&taxonomy_term::Model> = records
-            .iter()
-            .flat_map(|record| record.terms.iter().map(|t| &t.term))
-            .collect();
+        let term_rows: Vec<taxonomy_term::Model> = match carded {
+            Some(cards) => cards.iter().flat_map(|c| c.terms.iter().cloned()).collect(),
+            None => load(Parts {
+                terms: terms_field.exists(),
+                ..Parts::NONE
+            })
+            .await?
+            .into_iter()
+            .flat_map(|record| record.terms.into_iter().map(|t| t.term))
+            .collect(),
+        };
         if terms_field.field("parent").exists() {
+            // Terms are held in memory; the loader reads the table only for one not yet there.
+            let parents: Vec<Uuid> = term_rows.iter().filter_map(|t| t.parent_id).collect();
+            let taxonomy = shared.indexer.taxonomy();
             loaders
                 .taxonomy_term
-                .load_many(term_rows.iter().filter_map(|t| t.parent_id))
-                .await?;
+                .feed_many(
+                    parents
+                        .iter()
+                        .filter_map(|id| taxonomy.get(id).map(|t| (*id, t.clone()))),
+                )
+                .await;
+            loaders.taxonomy_term.load_many(parents).await?;
         }
         if terms_field.field("children").exists() {
             loaders
@@ -627,6 +675,7 @@ async fn services_by_catchment(
         facets: false,
         highlights: false,
         coverage_of: None,
+        cards: false,
     };
     let results = super::search::run_search(ctx, request).await?;
     let loaders = ctx.data::<Loaders>()?;
@@ -665,8 +714,28 @@ impl ServiceQuery {
     /// One service by id; null when there is none.
     async fn service(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Service>> {
         let id = parse_id(&id, "id")?;
-        let found = store::service::get(&state(ctx)?.db, id).await?;
         let caller = ctx.data::<Caller>()?;
+        let shared = state(ctx)?;
+        // Readers are answered from the listing's card in the search index (current to the
+        // last applied change); those who edit listings read the database.
+        if !caller.edits() {
+            let card = shared
+                .indexer
+                .index()
+                .card(id)
+                .map_err(|err| ApiError::Internal(err.into()))?;
+            if let Some(card) = card.as_ref().and_then(Card::decode) {
+                if !caller.sees_every_status()
+                    && card.service.status != entity::ServiceStatus::Active
+                {
+                    return Ok(None);
+                }
+                let row = card.service.clone();
+                prefetch_cards(ctx, ctx.look_ahead(), &[card]).await?;
+                return Ok(Some(Service(row)));
+            }
+        }
+        let found = store::service::get(&shared.db, id).await?;
         Ok(found
             .filter(|s| caller.sees_every_status() || s.status == entity::ServiceStatus::Active)
             .map(Service))

@@ -363,6 +363,7 @@ impl ServiceQuery {
             facets: false,
             highlights: false,
             coverage_of: None,
+            cards: false,
         };
         let results = state
             .indexer

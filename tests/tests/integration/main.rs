@@ -3,6 +3,7 @@
 mod accounts;
 mod attacks;
 mod browse;
+mod cards;
 mod catchments;
 mod changes;
 mod connections;

@@ -15,6 +15,8 @@ use uuid::Uuid;
 
 use super::find_by_ids;
 
+pub mod card;
+
 /// A service with its organisation, catchments, places, contacts, phone lines, opening times
 /// and taxonomy terms, each list in its stored order. Languages, eligibility, referral routes
 /// and costs are columns of the service row itself.

@@ -1,0 +1,186 @@
+//! Result pages and readers' fetches by id are answered from the cards stored in the search
+//! index: the same values as the database, no SQL statement for what a card holds, and a card
+//! follows edits to the listing and to its organisation.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tests::TestApp;
+
+use crate::browse::SERVICE_FIELDS;
+
+/// What a search result card on the web client and the benchmark's fetch ask for: all of it
+/// is on the card.
+const CARD_FIELDS: &str = r#"
+  id name alternateName description url email status levelOfNeed
+  eligibility { fromPregnancy minAgeMonths maxAgeMonths audiences description }
+  referral { selfReferral professionalReferral instructions }
+  deliveryModes languages free feesDescription assuredDate version
+  organization { id name }
+  serviceAreas { kind name postcodePrefix }
+  locations { name address1 city postcode latitude longitude accessibility }
+  phones { number description visibility }
+  taxonomyTerms { id code name parent { code name } }
+"#;
+
+async fn statements(app: &TestApp) -> u64 {
+    app.metric("signpost_db_statements_total").await
+}
+
+#[tokio::test]
+async fn search_results_hold_the_same_values_as_the_database() {
+    let app = TestApp::spawn().await;
+    let partner = app.partner_token().await;
+    let admin = app.admin_token().await;
+    let query = format!(
+        "{{ search(first: 100, filter: {{ statuses: [ACTIVE, INACTIVE, DEFUNCT, TEMPORARILY_CLOSED] }}) \
+         {{ edges {{ node {{ {SERVICE_FIELDS} }} }} }} }}"
+    );
+    let found = app.data_as(Some(&partner), &query, json!({})).await;
+    let nodes = found["search"]["edges"].as_array().expect("edges").clone();
+    assert!(nodes.len() > 10, "the demo directory: {}", nodes.len());
+    let one = format!("query($id: ID!) {{ service(id: $id) {{ {SERVICE_FIELDS} }} }}");
+    for edge in nodes {
+        let node = &edge["node"];
+        let id = node["id"].as_str().expect("id");
+        // Admins read the database; a partner's fetch reads the card.
+        let stored = app.data_as(Some(&admin), &one, json!({ "id": id })).await;
+        assert_eq!(node, &stored["service"], "search result {id}");
+        let fetched = app.data_as(Some(&partner), &one, json!({ "id": id })).await;
+        assert_eq!(&fetched["service"], &stored["service"], "fetch by id {id}");
+    }
+}
+
+#[tokio::test]
+async fn a_result_page_and_a_fetch_by_id_read_no_database_rows() {
+    let app = TestApp::spawn().await;
+    let search = format!(
+        "{{ search(text: \"baby\", first: 20) {{ totalCount \
+         facets {{ categories {{ value label count }} levelOfNeed {{ value count }} }} \
+         edges {{ node {{ {CARD_FIELDS} }} }} }} }}"
+    );
+    // The first request warms what is read once (the access log's and the schema's).
+    let first = app.data(&search, json!({})).await;
+    let edges = first["search"]["edges"].as_array().expect("edges").clone();
+    assert!(!edges.is_empty());
+    assert!(
+        first["search"]["facets"]["categories"]
+            .as_array()
+            .is_some_and(|c| c.iter().all(|f| f["label"] != f["value"])),
+        "every category facet is labelled with its term's name: {}",
+        first["search"]["facets"]["categories"]
+    );
+    let before = statements(&app).await;
+    let again = app.data(&search, json!({})).await;
+    assert_eq!(again, first);
+    let fetch = format!("query($id: ID!) {{ service(id: $id) {{ {CARD_FIELDS} }} }}");
+    for edge in &edges {
+        let got = app.data(&fetch, json!({ "id": edge["node"]["id"] })).await;
+        assert_eq!(got["service"], edge["node"]);
+    }
+    assert_eq!(
+        statements(&app).await - before,
+        0,
+        "a result page and fetches of card fields run no SQL"
+    );
+    // Fields beyond the card are read from the database.
+    let id = edges[0]["node"]["id"].clone();
+    let before = statements(&app).await;
+    let data = app
+        .data(
+            "query($id: ID!) { service(id: $id) { id contacts { name } schedules { weekday } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(data["service"]["id"], id);
+    assert!(statements(&app).await > before);
+}
+
+/// Polls `check` until it holds or five seconds pass.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let began = Instant::now();
+    while !check().await {
+        assert!(
+            began.elapsed() < Duration::from_secs(5),
+            "not within five seconds: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn cards_follow_edits_to_the_listing_and_its_organisation() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let found = app
+        .data(
+            "{ search(text: \"baby\", first: 1) { edges { node { id version organization { id name } } } } }",
+            json!({}),
+        )
+        .await;
+    let node = found["search"]["edges"][0]["node"].clone();
+    let (service, organization) = (node["id"].clone(), node["organization"]["id"].clone());
+
+    let renamed = app
+        .data_as(
+            Some(&admin),
+            "mutation($id: ID!) { updateOrganization(id: $id, input: { name: \"Renamed Trust\" }) { name } }",
+            json!({ "id": organization }),
+        )
+        .await;
+    assert_eq!(renamed["updateOrganization"]["name"], "Renamed Trust");
+    let by_id = "query($id: ID!) { service(id: $id) { version organization { name } } }";
+    eventually("the card shows the organisation's new name", async || {
+        let data = app.data(by_id, json!({ "id": service })).await;
+        data["service"]["organization"]["name"] == "Renamed Trust"
+    })
+    .await;
+    let searched = app
+        .data(
+            "{ search(text: \"Renamed Trust\", first: 50) { edges { node { id organization { name } } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = searched["search"]["edges"].as_array().expect("edges");
+    assert!(
+        edges
+            .iter()
+            .any(|e| e["node"]["id"] == service
+                && e["node"]["organization"]["name"] == "Renamed Trust"),
+        "{searched}"
+    );
+
+    // Verifying the listing bumps its version; the mutation answers once searchable, so the
+    // reader's next fetch already shows it.
+    let verified = app
+        .data_as(
+            Some(&admin),
+            "mutation($id: ID!) { verifyService(id: $id) { version assuredDate } }",
+            json!({ "id": service }),
+        )
+        .await;
+    let data: Value = app.data(by_id, json!({ "id": service })).await;
+    assert_eq!(
+        data["service"]["version"],
+        verified["verifyService"]["version"]
+    );
+}
+
+#[tokio::test]
+async fn readers_do_not_see_listings_that_are_not_active_through_their_cards() {
+    let app = TestApp::spawn().await;
+    let partner = app.partner_token().await;
+    let query = "{ search(first: 1, filter: { statuses: [DEFUNCT, INACTIVE, TEMPORARILY_CLOSED] }) { edges { node { id status } } } }";
+    let found = app.data_as(Some(&partner), query, json!({})).await;
+    let Some(node) = found["search"]["edges"][0]["node"].as_object().cloned() else {
+        // The demo directory always holds a listing that is not active.
+        panic!("no listing that is not active: {found}");
+    };
+    let by_id = "query($id: ID!) { service(id: $id) { id status } }";
+    let anonymous = app.data(by_id, json!({ "id": node["id"] })).await;
+    assert_eq!(anonymous["service"], Value::Null);
+    let seen = app
+        .data_as(Some(&partner), by_id, json!({ "id": node["id"] }))
+        .await;
+    assert_eq!(seen["service"]["status"], node["status"]);
+}
