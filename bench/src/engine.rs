@@ -25,6 +25,49 @@ pub struct Floor {
     pub per_second: f64,
     pub cpu_us_per_request: f64,
     pub latency: Latency,
+    /// The same run by kind of query.
+    #[serde(default)]
+    pub classes: Vec<ClassFloor>,
+}
+
+/// The engine floor of one kind of search query.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClassFloor {
+    pub class: String,
+    pub requests: u64,
+    /// Mean time per search on the one thread (CPU time, as nothing else runs on it).
+    pub mean_us: f64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    /// The median number of matching services.
+    pub median_matches: u64,
+}
+
+/// The kinds of search query the floor is broken down by.
+const CLASSES: [&str; 5] = [
+    "keyword",
+    "keyword + category",
+    "keyword + near",
+    "keyword + radius",
+    "distance + radius",
+];
+
+/// The kind of a search query (an index into [`CLASSES`]).
+fn class_of(query: &Query) -> Option<usize> {
+    match query {
+        Query::Keyword {
+            radius_km: Some(_),
+            near: Some(_),
+            ..
+        } => Some(3),
+        Query::Keyword { near: Some(_), .. } => Some(2),
+        Query::Keyword {
+            category: Some(_), ..
+        } => Some(1),
+        Query::Keyword { .. } => Some(0),
+        Query::Distance { .. } => Some(4),
+        _ => None,
+    }
 }
 
 fn near(place: &Place, radius_km: Option<f64>) -> Near {
@@ -106,21 +149,31 @@ pub fn floor(
     let index = Index::open(dir, Synonyms::parse([search::synonyms::BUILT_IN]))?;
     index.set_vocabulary(vocabulary);
     let today = search::day_number(chrono::Utc::now().date_naive());
-    let requests: Vec<SearchRequest> = queries.iter().filter_map(|q| request(q, today)).collect();
+    let requests: Vec<(usize, SearchRequest)> = queries
+        .iter()
+        .filter_map(|q| Some((class_of(q)?, request(q, today)?)))
+        .collect();
     anyhow::ensure!(!requests.is_empty(), "no search queries");
-    // Warm up: every query once.
-    for r in &requests {
-        index.search(r)?;
+    // Warm up: every query once, noting how many services each matches.
+    let mut matches = Vec::with_capacity(requests.len());
+    for (_, r) in &requests {
+        matches.push(index.search(r)?.total_count);
     }
     let pid = std::process::id();
     let cpu_before = crate::procs::cpu_seconds(pid)?;
     let start = Instant::now();
     let mut samples = Vec::new();
+    let mut by_class: Vec<(Vec<u64>, Vec<u64>)> = vec![(Vec::new(), Vec::new()); CLASSES.len()];
     let mut i = 0;
     while start.elapsed() < duration {
+        let at = i % requests.len();
+        let (class, request) = &requests[at];
         let began = Instant::now();
-        index.search(&requests[i % requests.len()])?;
-        samples.push(began.elapsed().as_micros() as u64);
+        index.search(request)?;
+        let took = began.elapsed().as_micros() as u64;
+        samples.push(took);
+        by_class[*class].0.push(took);
+        by_class[*class].1.push(matches[at]);
         i += 1;
     }
     let seconds = start.elapsed().as_secs_f64();
@@ -132,5 +185,23 @@ pub fn floor(
         per_second: n as f64 / seconds,
         cpu_us_per_request: cpu * 1e6 / n.max(1) as f64,
         latency: percentiles(samples, 0, n as f64 / seconds),
+        classes: CLASSES
+            .iter()
+            .zip(by_class)
+            .filter(|(_, (took, _))| !took.is_empty())
+            .map(|(class, (mut took, mut matched))| {
+                took.sort_unstable();
+                matched.sort_unstable();
+                let at = |share: f64| took[((took.len() - 1) as f64 * share).round() as usize];
+                ClassFloor {
+                    class: (*class).to_owned(),
+                    requests: took.len() as u64,
+                    mean_us: took.iter().sum::<u64>() as f64 / took.len() as f64,
+                    p50_us: at(0.5),
+                    p99_us: at(0.99),
+                    median_matches: matched[matched.len() / 2],
+                }
+            })
+            .collect(),
     })
 }

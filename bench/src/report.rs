@@ -170,6 +170,26 @@ pub fn markdown(r: &Results) -> String {
             num(e.cpu_us_per_request)
         );
     }
+    if let Some(e) = r.engine.as_ref().filter(|e| !e.classes.is_empty()) {
+        let _ = writeln!(
+            s,
+            "\nThe engine floor by kind of search query (the same run):\n\n\
+             | kind | searches | mean (µs) | p50 (µs) | p99 (µs) | median matches |\n\
+             |---|---:|---:|---:|---:|---:|"
+        );
+        for c in &e.classes {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                c.class,
+                num(c.requests as f64),
+                num(c.mean_us),
+                num(c.p50_us as f64),
+                num(c.p99_us as f64),
+                num(c.median_matches as f64)
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "\nThe {} row is the web client's `GET /` for the same search queries on the same \
