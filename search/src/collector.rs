@@ -183,6 +183,7 @@ pub struct SegmentColumns {
     pregnancy: Option<StrColumn>,
     eligibility: Option<StrColumn>,
     name_sort: Option<StrColumn>,
+    name_text: Option<StrColumn>,
     covers: Option<StrColumn>,
     facets: Vec<Option<StrColumn>>,
 }
@@ -200,6 +201,7 @@ impl SegmentColumns {
             pregnancy: fast.str("pregnancy")?,
             eligibility: fast.str("eligibility")?,
             name_sort: fast.str("name_sort")?,
+            name_text: fast.str("name_text")?,
             covers: fast.str("covers")?,
             facets: FACET_FIELDS
                 .iter()
@@ -235,6 +237,28 @@ impl ColumnCache {
             segments.insert(id, columns.clone());
         }
         Ok(columns)
+    }
+
+    /// A document's service name, as written, and id, read from its columns.
+    pub fn name_and_id(
+        &self,
+        reader: &SegmentReader,
+        doc: DocId,
+    ) -> tantivy::Result<Option<(String, u128)>> {
+        let columns = self.get(reader)?;
+        let Some(column) = &columns.name_text else {
+            return Ok(None);
+        };
+        let Some(ord) = column.term_ords(doc).next() else {
+            return Ok(None);
+        };
+        let mut name = String::new();
+        if !column.ord_to_str(ord, &mut name)? {
+            return Ok(None);
+        }
+        let id = (u128::from(columns.id_hi.first(doc).unwrap_or_default()) << 64)
+            | u128::from(columns.id_lo.first(doc).unwrap_or_default());
+        Ok(Some((name, id)))
     }
 
     /// Those of `terms` a segment's `covers` column holds, with the column's number for each

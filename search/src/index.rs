@@ -240,6 +240,7 @@ impl Index {
         out.add_text(f.name, &doc.name);
         out.add_text(f.name_raw, &doc.name);
         out.add_text(f.name_sort, doc.name.to_lowercase());
+        out.add_text(f.name_text, &doc.name);
         out.add_text(f.raw, &doc.name);
         if let Some(alt) = &doc.alternate_name {
             out.add_text(f.alternate_name, alt);
@@ -391,13 +392,7 @@ impl Index {
 
     /// Runs a search.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
-        let searcher = self.reader.searcher();
-        let live: Vec<_> = searcher
-            .segment_readers()
-            .iter()
-            .map(|r| r.segment_id())
-            .collect();
-        self.columns.retain(&live);
+        let searcher = self.searcher();
         let (query, has_text, hints) = query::build(
             &self.index,
             &searcher,
@@ -532,6 +527,18 @@ impl Index {
         })
     }
 
+    /// The current searcher; the column cache lets go of segments it no longer holds.
+    fn searcher(&self) -> tantivy::Searcher {
+        let searcher = self.reader.searcher();
+        let live: Vec<_> = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| r.segment_id())
+            .collect();
+        self.columns.retain(&live);
+        searcher
+    }
+
     /// Completes a prefix: taxonomy terms first, then names of active services (the texts of
     /// [`Index::suggestions`]).
     pub fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<String>, SearchError> {
@@ -595,21 +602,16 @@ impl Index {
                     IndexRecordOption::Basic,
                 )),
             ));
-            let searcher = self.reader.searcher();
+            let searcher = self.searcher();
             let top = searcher.search(
                 &BooleanQuery::new(clauses),
                 &TopDocs::with_limit(limit * 4).order_by_score(),
             )?;
             let mut names: Vec<(String, Uuid)> = Vec::new();
             for (_, address) in top {
-                let doc: TantivyDocument = searcher.doc::<TantivyDocument>(address)?;
-                let name = doc.get_first(self.fields.name).and_then(|v| v.as_str());
-                let id = doc
-                    .get_first(self.fields.id)
-                    .and_then(|v| v.as_str())
-                    .and_then(|id| Uuid::parse_str(id).ok());
-                if let (Some(name), Some(id)) = (name, id) {
-                    names.push((name.to_owned(), id));
+                let reader = searcher.segment_reader(address.segment_ord);
+                if let Some((name, id)) = self.columns.name_and_id(reader, address.doc_id)? {
+                    names.push((name, Uuid::from_u128(id)));
                 }
             }
             names.sort_by_key(|(n, id)| {
@@ -1148,7 +1150,9 @@ mod persistence_tests {
     fn a_rebuild_whose_documents_fail_commits_nothing() {
         let index = Index::in_memory(Synonyms::default()).expect("index");
         let kept = numbered(1);
-        index.apply(std::slice::from_ref(&kept), &[], 5).expect("apply");
+        index
+            .apply(std::slice::from_ref(&kept), &[], 5)
+            .expect("apply");
         let docs = (10..20)
             .map(numbered)
             .map(Ok)

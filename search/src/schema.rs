@@ -13,7 +13,7 @@ use tantivy::{
 };
 
 /// Bumped whenever fields or analyzers change; a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
@@ -34,6 +34,8 @@ pub struct Fields {
     pub raw: Field,
     pub name_raw: Field,
     pub name_sort: Field,
+    /// The name as written, as a column: suggestions read it without the stored documents.
+    pub name_text: Field,
     pub status: Field,
     pub level: Field,
     pub audience: Field,
@@ -83,6 +85,7 @@ pub fn build() -> (Schema, Fields) {
         raw: builder.add_text_field("raw", text(RAW, false)),
         name_raw: builder.add_text_field("name_raw", text(RAW, false)),
         name_sort: builder.add_text_field("name_sort", STRING | FAST),
+        name_text: builder.add_text_field("name_text", FAST),
         status: builder.add_text_field("status", STRING),
         level: builder.add_text_field("level", keyword.clone()),
         audience: builder.add_text_field("audience", keyword.clone()),
