@@ -124,12 +124,10 @@ impl Loaders {
 }
 
 impl Loaders {
-    /// Feeds the loaders with listings read from their cards: the service rows and every part
-    /// a card carries ([`crate::store::listing::card::PARTS`]).
+    /// Feeds the loaders with every part a card carries
+    /// ([`crate::store::listing::card::PARTS`]) but the service row, which the prefetch that
+    /// calls this feeds like any page's rows.
     pub async fn feed_cards(&self, cards: &[Card]) {
-        self.service
-            .feed_many(cards.iter().map(|c| (c.service.id, c.service.clone())))
-            .await;
         self.organization
             .feed_many(
                 cards

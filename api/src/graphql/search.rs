@@ -375,7 +375,7 @@ pub async fn run_search(
 
 /// The service rows of a page of hits, read from their cards (the query's other selections
 /// under `node` loaded beside them); hits without a readable card are read from the database.
-async fn page_rows(
+pub(super) async fn page_rows(
     ctx: &Context<'_>,
     hits: &[search::Hit],
 ) -> async_graphql::Result<HashMap<uuid::Uuid, service::Model>> {

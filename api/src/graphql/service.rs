@@ -675,22 +675,15 @@ async fn services_by_catchment(
         facets: false,
         highlights: false,
         coverage_of: None,
-        cards: false,
+        cards: true,
     };
     let results = super::search::run_search(ctx, request).await?;
-    let loaders = ctx.data::<Loaders>()?;
-    let rows = loaders
-        .service
-        .load_many(results.hits.iter().map(|h| h.id))
-        .await
-        .map_err(ApiError::from)?;
+    let rows = super::search::page_rows(ctx, &results.hits).await?;
     let found: Vec<(String, service::Model)> = results
         .hits
         .into_iter()
         .filter_map(|hit| rows.get(&hit.id).map(|row| (hit.cursor, row.clone())))
         .collect();
-    let page: Vec<service::Model> = found.iter().map(|(_, row)| row.clone()).collect();
-    prefetch(ctx, ctx.look_ahead().field("edges").field("node"), &page).await?;
     Ok(connection(
         found,
         |(cursor, _)| cursor.clone(),

@@ -70,9 +70,22 @@ async fn a_result_page_and_a_fetch_by_id_read_no_database_rows() {
         "every category facet is labelled with its term's name: {}",
         first["search"]["facets"]["categories"]
     );
+    // A listing by catchment is answered by the index, from the cards too.
+    let by_catchment = format!(
+        "{{ services(filter: {{ coversPostcode: \"M33 7XW\" }}, first: 20) {{ totalCount \
+         edges {{ node {{ {CARD_FIELDS} }} }} }} }}"
+    );
+    let listed = app.data(&by_catchment, json!({})).await;
+    assert!(
+        listed["services"]["edges"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty()),
+        "{listed}"
+    );
     let before = statements(&app).await;
     let again = app.data(&search, json!({})).await;
     assert_eq!(again, first);
+    assert_eq!(app.data(&by_catchment, json!({})).await, listed);
     let fetch = format!("query($id: ID!) {{ service(id: $id) {{ {CARD_FIELDS} }} }}");
     for edge in &edges {
         let got = app.data(&fetch, json!({ "id": edge["node"]["id"] })).await;
@@ -81,7 +94,7 @@ async fn a_result_page_and_a_fetch_by_id_read_no_database_rows() {
     assert_eq!(
         statements(&app).await - before,
         0,
-        "a result page and fetches of card fields run no SQL"
+        "a result page, a listing by catchment and fetches of card fields run no SQL"
     );
     // Fields beyond the card are read from the database.
     let id = edges[0]["node"]["id"].clone();
