@@ -205,3 +205,127 @@ pub fn floor(
             .collect(),
     })
 }
+
+/// One search query's first page as the engine ranks it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Ranked {
+    /// The query's place in the query file.
+    pub query: usize,
+    /// What was searched for (the text, or the kind of search without text).
+    pub what: String,
+    pub total: u64,
+    /// The ids of the top ten, best first.
+    pub top: Vec<Uuid>,
+}
+
+/// The first page of each of the first `count` search queries, for comparing two engines.
+pub fn rankings(
+    dir: &Path,
+    vocabulary: Vec<(String, uuid::Uuid)>,
+    queries: &[Query],
+    count: usize,
+    today: i64,
+) -> Result<Vec<Ranked>> {
+    let index = Index::open(dir, Synonyms::parse([search::synonyms::BUILT_IN]))?;
+    index.set_vocabulary(vocabulary);
+    let mut out = Vec::new();
+    for (at, query) in queries.iter().enumerate() {
+        if out.len() == count {
+            break;
+        }
+        let Some(mut request) = request(query, today) else {
+            continue;
+        };
+        request.first = 10;
+        request.cards = false;
+        let results = index.search(&request)?;
+        out.push(Ranked {
+            query: at,
+            what: match query {
+                Query::Keyword { text, .. } => text.clone(),
+                _ => format!("{}", CLASSES[class_of(query).unwrap_or(4)]),
+            },
+            total: results.total_count,
+            top: results.hits.iter().map(|hit| hit.id).collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// How far two engines' rankings of the same queries agree.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RankDiff {
+    pub queries: usize,
+    /// The mean share of the first engine's top ten the second also ranks in its top ten.
+    pub overlap_at_10: f64,
+    /// The share of queries whose top three are the same, in the same order.
+    pub same_top_3: f64,
+    /// The share of queries with the same number of matches.
+    pub same_total: f64,
+    /// Queries whose top three differ: (query, what, first engine's, second engine's).
+    pub changed: Vec<(usize, String, Vec<Uuid>, Vec<Uuid>)>,
+}
+
+/// Compares two rankings of the same queries.
+pub fn rank_diff(old: &[Ranked], new: &[Ranked]) -> Result<RankDiff> {
+    anyhow::ensure!(
+        old.len() == new.len() && old.iter().zip(new).all(|(a, b)| a.query == b.query),
+        "the rankings are of different queries"
+    );
+    let mut diff = RankDiff {
+        queries: old.len(),
+        ..RankDiff::default()
+    };
+    if old.is_empty() {
+        return Ok(diff);
+    }
+    let (mut overlap, mut same3, mut same_total) = (0.0, 0usize, 0usize);
+    for (a, b) in old.iter().zip(new) {
+        overlap += if a.top.is_empty() {
+            if b.top.is_empty() { 1.0 } else { 0.0 }
+        } else {
+            a.top.iter().filter(|id| b.top.contains(id)).count() as f64 / a.top.len() as f64
+        };
+        let top3 = |r: &Ranked| r.top.iter().take(3).copied().collect::<Vec<_>>();
+        if top3(a) == top3(b) {
+            same3 += 1;
+        } else {
+            diff.changed
+                .push((a.query, a.what.clone(), top3(a), top3(b)));
+        }
+        if a.total == b.total {
+            same_total += 1;
+        }
+    }
+    let n = old.len() as f64;
+    diff.overlap_at_10 = overlap / n;
+    diff.same_top_3 = same3 as f64 / n;
+    diff.same_total = same_total as f64 / n;
+    Ok(diff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ranked(query: usize, top: &[u128]) -> Ranked {
+        Ranked {
+            query,
+            what: format!("q{query}"),
+            total: top.len() as u64,
+            top: top.iter().map(|n| Uuid::from_u128(*n)).collect(),
+        }
+    }
+
+    #[test]
+    fn rank_diffs_count_overlap_and_changed_top_threes() {
+        let old = [ranked(0, &[1, 2, 3, 4]), ranked(5, &[7, 8, 9, 10])];
+        let new = [ranked(0, &[1, 2, 3, 5]), ranked(5, &[8, 7, 9, 10])];
+        let diff = rank_diff(&old, &new).unwrap();
+        assert!((diff.overlap_at_10 - 0.875).abs() < 1e-9);
+        assert!((diff.same_top_3 - 0.5).abs() < 1e-9);
+        assert_eq!(diff.changed.len(), 1);
+        assert_eq!(diff.changed[0].0, 5);
+        assert!(rank_diff(&old, &new[..1]).is_err());
+    }
+}

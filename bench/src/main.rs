@@ -53,6 +53,25 @@ enum Command {
         #[arg(long)]
         seconds: f64,
     },
+    /// Write the first page (top ten ids) of the first search queries of a query file, as
+    /// ranked by the index in a directory, to a JSON file: run once per engine, then compare
+    /// two such files with `rank-diff`.
+    Ranks {
+        #[arg(long)]
+        index: PathBuf,
+        #[arg(long)]
+        queries: PathBuf,
+        #[arg(long, default_value_t = 300)]
+        count: usize,
+        /// The day the freshness of listings is judged on (YYYY-MM-DD); default today.
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Compare two `ranks` files of the same queries: overlap@10, the share with the same top
+    /// three, and the queries whose top three changed.
+    RankDiff { old: PathBuf, new: PathBuf },
     /// Drive a running Signpost with one class of a query file (closed loop), for profiling.
     Drive {
         #[arg(long)]
@@ -93,6 +112,45 @@ fn main() -> Result<()> {
                 Duration::from_secs_f64(seconds),
             )?;
             println!("{}", serde_json::to_string(&floor)?);
+            Ok(())
+        }
+        Some(Command::Ranks {
+            index,
+            queries,
+            count,
+            today,
+            out,
+        }) => {
+            let file: queries::QueryFile = serde_json::from_slice(
+                &std::fs::read(&queries)
+                    .with_context(|| format!("cannot read {}", queries.display()))?,
+            )?;
+            let today =
+                search::day_number(today.unwrap_or_else(|| chrono::Utc::now().date_naive()));
+            let ranked =
+                engine::rankings(&index, dataset::term_names()?, &file.queries, count, today)?;
+            std::fs::write(&out, serde_json::to_vec_pretty(&ranked)?)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("{} queries ranked into {}", ranked.len(), out.display());
+            Ok(())
+        }
+        Some(Command::RankDiff { old, new }) => {
+            let read = |path: &PathBuf| -> Result<Vec<engine::Ranked>> {
+                Ok(serde_json::from_slice(&std::fs::read(path).with_context(
+                    || format!("cannot read {}", path.display()),
+                )?)?)
+            };
+            let diff = engine::rank_diff(&read(&old)?, &read(&new)?)?;
+            println!(
+                "{} queries: overlap@10 {:.3}, same top 3 {:.1}%, same number of matches {:.1}%",
+                diff.queries,
+                diff.overlap_at_10,
+                diff.same_top_3 * 100.0,
+                diff.same_total * 100.0
+            );
+            for (query, what, a, b) in &diff.changed {
+                println!("  query {query} {what:?}: top 3 {a:?} -> {b:?}");
+            }
             Ok(())
         }
         Some(Command::Drive {
