@@ -239,26 +239,40 @@ impl ColumnCache {
         Ok(columns)
     }
 
-    /// A document's service name, as written, and id, read from its columns.
-    pub fn name_and_id(
+    /// The service names, as written, and ids of documents of one segment, read from its
+    /// columns (the names in one ordered pass over the dictionary); documents without a name
+    /// are left out.
+    pub fn names_and_ids(
         &self,
         reader: &SegmentReader,
-        doc: DocId,
-    ) -> tantivy::Result<Option<(String, u128)>> {
+        docs: &[DocId],
+    ) -> tantivy::Result<Vec<(DocId, String, u128)>> {
         let columns = self.get(reader)?;
         let Some(column) = &columns.name_text else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
-        let Some(ord) = column.term_ords(doc).next() else {
-            return Ok(None);
-        };
-        let mut name = String::new();
-        if !column.ord_to_str(ord, &mut name)? {
-            return Ok(None);
+        let mut by_ord: Vec<(u64, DocId)> = docs
+            .iter()
+            .filter_map(|doc| Some((column.term_ords(*doc).next()?, *doc)))
+            .collect();
+        by_ord.sort_unstable();
+        let mut ords: Vec<u64> = by_ord.iter().map(|(ord, _)| *ord).collect();
+        ords.dedup();
+        let mut names = Vec::with_capacity(ords.len());
+        column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+            names.push(String::from_utf8_lossy(bytes).into_owned());
+        })?;
+        let mut out = Vec::with_capacity(by_ord.len());
+        for (ord, doc) in by_ord {
+            let Ok(at) = ords.binary_search(&ord) else {
+                continue;
+            };
+            let Some(name) = names.get(at) else { continue };
+            let id = (u128::from(columns.id_hi.first(doc).unwrap_or_default()) << 64)
+                | u128::from(columns.id_lo.first(doc).unwrap_or_default());
+            out.push((doc, name.clone(), id));
         }
-        let id = (u128::from(columns.id_hi.first(doc).unwrap_or_default()) << 64)
-            | u128::from(columns.id_lo.first(doc).unwrap_or_default());
-        Ok(Some((name, id)))
+        Ok(out)
     }
 
     /// Those of `terms` a segment's `covers` column holds, with the column's number for each

@@ -24,6 +24,7 @@ use crate::{
     SearchError,
     collector::{self, After, ColumnCache, FACET_FIELDS, PageCollector, SortKey},
     doc::{HitCoverage, PLACED_BY_VENUES, ServiceDoc},
+    phrases::{self, Phrases},
     query::{self, analyse},
     request::{
         Facets, Filter, Highlight, Hit, SearchRequest, SearchResults, Sort, StoredCard, Unconfirmed,
@@ -39,10 +40,25 @@ const MIN_RELATIVE_SCORE: f32 = 0.15;
 /// The writer's memory budget.
 const WRITER_MEMORY: usize = 50_000_000;
 
+/// The merge policy between rebuilds. Each change-feed commit adds a small segment; small
+/// segments merge among themselves (eight of a size at a time), never into the large one a
+/// rebuild makes, which is rewritten only once a quarter of its documents have been replaced.
+/// (By default segments under 10,000 documents count as 10,000, so at that size every eighth
+/// commit rewrote the whole index.)
+fn feed_merge_policy() -> LogMergePolicy {
+    let mut policy = LogMergePolicy::default();
+    policy.set_min_layer_size(64);
+    policy.set_del_docs_ratio_before_merge(0.25);
+    policy
+}
+
 #[derive(Serialize, Deserialize)]
 struct Payload {
     schema: u32,
     seq: i64,
+    /// The fingerprint of the phrases indexed as terms ([`Phrases::fingerprint`]).
+    #[serde(default)]
+    phrases: String,
 }
 
 /// The search index of one server instance.
@@ -52,7 +68,11 @@ pub struct Index {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     synonyms: Synonyms,
-    vocabulary: RwLock<Vec<(String, Uuid)>>,
+    phrases: Phrases,
+    /// Stems of the words met while indexing (see [`phrases::Finder`]).
+    stems: Mutex<phrases::Stems>,
+    /// Taxonomy terms to suggest: name, id and the name in lower case.
+    vocabulary: RwLock<Vec<(String, Uuid, String)>>,
     last_seq: RwLock<Option<i64>>,
     columns: Arc<ColumnCache>,
 }
@@ -92,10 +112,11 @@ impl Index {
     /// only when another process holds the index or the directory cannot be written.
     pub fn open(dir: &Path, synonyms: Synonyms) -> Result<Self, SearchError> {
         let (schema, fields) = schema::build();
+        let phrases = Phrases::new(&synonyms, &mut schema::english_analyzer());
         // Held while the index is checked and, when damaged, moved: never under another
         // process's feet.
         let held = crate::dir::lock(dir)?;
-        let (index, last_seq) = match Self::existing(dir, &schema) {
+        let (index, last_seq) = match Self::existing(dir, &schema, &phrases.fingerprint()) {
             Ok(Some((index, seq))) => (index, Some(seq)),
             Ok(None) => (Self::create_in(dir, schema)?, None),
             Err(err) => {
@@ -109,7 +130,7 @@ impl Index {
             }
         };
         drop(held);
-        Self::from_index(index, fields, synonyms, last_seq)
+        Self::from_index(index, fields, synonyms, phrases, last_seq)
     }
 
     /// Creates an empty index in `dir`, replacing whatever is there (for a full rebuild into
@@ -119,16 +140,18 @@ impl Index {
             std::fs::remove_dir_all(dir)?;
         }
         let (schema, fields) = schema::build();
+        let phrases = Phrases::new(&synonyms, &mut schema::english_analyzer());
         let index = Self::create_in(dir, schema)?;
-        Self::from_index(index, fields, synonyms, None)
+        Self::from_index(index, fields, synonyms, phrases, None)
     }
 
     /// The usable index in `dir` and its applied sequence; `None` when there is none yet or
-    /// it has another schema version (then the directory is emptied); an error when it
-    /// cannot be read in full.
+    /// it has another schema version or other phrases (then the directory is emptied); an
+    /// error when it cannot be read in full.
     fn existing(
         dir: &Path,
         schema: &tantivy::schema::Schema,
+        phrases: &str,
     ) -> Result<Option<(TantivyIndex, i64)>, SearchError> {
         if crate::dir::is_blank(dir)? {
             return Ok(None);
@@ -139,12 +162,18 @@ impl Index {
             .payload
             .and_then(|p| serde_json::from_str::<Payload>(&p).ok());
         match payload {
-            Some(p) if p.schema == SCHEMA_VERSION && index.schema() == *schema => {
+            Some(p)
+                if p.schema == SCHEMA_VERSION
+                    && p.phrases == phrases
+                    && index.schema() == *schema =>
+            {
                 crate::dir::verify(&index)?;
                 Ok(Some((index, p.seq)))
             }
             _ => {
-                tracing::info!("the search index has another schema version; rebuilding it");
+                tracing::info!(
+                    "the search index has another schema version or synonym phrases; rebuilding it"
+                );
                 drop(index);
                 for entry in std::fs::read_dir(dir)? {
                     let entry = entry?;
@@ -175,17 +204,26 @@ impl Index {
     /// An index held in memory (for tests and benchmarks).
     pub fn in_memory(synonyms: Synonyms) -> Result<Self, SearchError> {
         let (schema, fields) = schema::build();
-        Self::from_index(TantivyIndex::create_in_ram(schema), fields, synonyms, None)
+        let phrases = Phrases::new(&synonyms, &mut schema::english_analyzer());
+        Self::from_index(
+            TantivyIndex::create_in_ram(schema),
+            fields,
+            synonyms,
+            phrases,
+            None,
+        )
     }
 
     fn from_index(
         index: TantivyIndex,
         fields: Fields,
         synonyms: Synonyms,
+        phrases: Phrases,
         last_seq: Option<i64>,
     ) -> Result<Self, SearchError> {
         schema::register_analyzers(&index);
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        let writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        writer.set_merge_policy(Box::new(feed_merge_policy()));
         // Files a killed process wrote for a commit that never landed are still on disk; the
         // same changes applied again commit at the same opstamp, under the same file names, and
         // the write would fail on the leftover. Removing every file the index does not use
@@ -201,6 +239,8 @@ impl Index {
             writer: Mutex::new(writer),
             fields,
             synonyms,
+            phrases,
+            stems: Mutex::default(),
             vocabulary: RwLock::new(Vec::new()),
             last_seq: RwLock::new(last_seq),
             columns: Arc::default(),
@@ -222,6 +262,13 @@ impl Index {
     pub fn set_vocabulary(&self, mut terms: Vec<(String, Uuid)>) {
         terms.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()).then(a.cmp(b)));
         terms.dedup_by(|next, kept| next.0 == kept.0);
+        let terms = terms
+            .into_iter()
+            .map(|(name, id)| {
+                let lower = name.to_lowercase();
+                (name, id, lower)
+            })
+            .collect();
         if let Ok(mut vocabulary) = self.vocabulary.write() {
             *vocabulary = terms;
         }
@@ -237,21 +284,28 @@ impl Index {
             out.add_u64(f.id_hi, (id >> 64) as u64);
             out.add_u64(f.id_lo, id as u64);
         }
-        out.add_text(f.name, &doc.name);
+        let mut finder = self.phrases.finder(&self.stems);
+        let mut english_text = |out: &mut TantivyDocument, field, text: &str| {
+            out.add_text(field, text);
+            finder.find(text, |words| {
+                out.add_text(f.phrases, phrases::term_text(field, words));
+            });
+        };
+        english_text(&mut out, f.name, &doc.name);
         out.add_text(f.name_raw, &doc.name);
         out.add_text(f.name_sort, doc.name.to_lowercase());
         out.add_text(f.name_text, &doc.name);
         out.add_text(f.raw, &doc.name);
         if let Some(alt) = &doc.alternate_name {
-            out.add_text(f.alternate_name, alt);
+            english_text(&mut out, f.alternate_name, alt);
             out.add_text(f.raw, alt);
         }
-        out.add_text(f.description, &doc.description);
+        english_text(&mut out, f.description, &doc.description);
         out.add_text(f.raw, &doc.description);
-        out.add_text(f.organization, &doc.organization_name);
+        english_text(&mut out, f.organization, &doc.organization_name);
         out.add_text(f.raw, &doc.organization_name);
         for name in &doc.taxonomy_names {
-            out.add_text(f.taxonomy, name);
+            english_text(&mut out, f.taxonomy, name);
             out.add_text(f.raw, name);
         }
         for category in &doc.categories {
@@ -305,6 +359,7 @@ impl Index {
         let payload = serde_json::to_string(&Payload {
             schema: SCHEMA_VERSION,
             seq,
+            phrases: self.phrases.fingerprint(),
         })?;
         let mut prepared = writer.prepare_commit()?;
         prepared.set_payload(&payload);
@@ -383,7 +438,7 @@ impl Index {
             }
             Ok(written)
         });
-        writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+        writer.set_merge_policy(Box::new(feed_merge_policy()));
         if !matches!(written, Ok(Ok(_))) {
             writer.rollback()?;
         }
@@ -398,6 +453,7 @@ impl Index {
             &searcher,
             &self.fields,
             &self.synonyms,
+            &self.phrases,
             request.text.as_deref(),
             &request.filter,
         );
@@ -468,7 +524,7 @@ impl Index {
                 None
             };
             let highlights = match (&snippets, &stored) {
-                (Some((name, description)), Some(doc)) => highlights(doc, name, description),
+                (Some((name, description)), Some(doc)) => self.highlights(doc, name, description),
                 _ => Vec::new(),
             };
             let card = stored
@@ -561,9 +617,8 @@ impl Index {
         if let Ok(vocabulary) = self.vocabulary.read() {
             let starts = vocabulary
                 .iter()
-                .filter(|(t, _)| t.to_lowercase().starts_with(&wanted));
-            let contains = vocabulary.iter().filter(|(t, _)| {
-                let lower = t.to_lowercase();
+                .filter(|(_, _, lower)| lower.starts_with(&wanted));
+            let contains = vocabulary.iter().filter(|(_, _, lower)| {
                 !lower.starts_with(&wanted)
                     && lower
                         .split(|c: char| !c.is_alphanumeric())
@@ -573,7 +628,7 @@ impl Index {
                 starts
                     .chain(contains)
                     .take(limit)
-                    .map(|(text, id)| Suggestion {
+                    .map(|(text, id, _)| Suggestion {
                         text: text.clone(),
                         kind: SuggestionKind::Category,
                         id: *id,
@@ -607,14 +662,21 @@ impl Index {
                 &BooleanQuery::new(clauses),
                 &TopDocs::with_limit(limit * 4).order_by_score(),
             )?;
-            let mut names: Vec<(String, Uuid)> = Vec::new();
+            let mut by_segment: HashMap<u32, Vec<tantivy::DocId>> = HashMap::new();
             for (_, address) in top {
-                let reader = searcher.segment_reader(address.segment_ord);
-                if let Some((name, id)) = self.columns.name_and_id(reader, address.doc_id)? {
+                by_segment
+                    .entry(address.segment_ord)
+                    .or_default()
+                    .push(address.doc_id);
+            }
+            let mut names: Vec<(String, Uuid)> = Vec::new();
+            for (segment, docs) in by_segment {
+                let reader = searcher.segment_reader(segment);
+                for (_, name, id) in self.columns.names_and_ids(reader, &docs)? {
                     names.push((name, Uuid::from_u128(id)));
                 }
             }
-            names.sort_by_key(|(n, id)| {
+            names.sort_by_cached_key(|(n, id)| {
                 (
                     !n.to_lowercase().starts_with(&wanted),
                     n.len(),
@@ -667,6 +729,33 @@ impl Index {
     }
 
     /// The card of a stored document; `None` when it was indexed without one.
+    /// The highlighted name and description of a stored document.
+    fn highlights(
+        &self,
+        doc: &TantivyDocument,
+        name: &SnippetGenerator,
+        description: &SnippetGenerator,
+    ) -> Vec<Highlight> {
+        let mut out = Vec::new();
+        for (field, stored, generator) in [
+            ("name", self.fields.name, name),
+            ("description", self.fields.description, description),
+        ] {
+            let text = doc
+                .get_first(stored)
+                .and_then(|value| value.as_str())
+                .unwrap_or_default();
+            let snippet = generator.snippet(text);
+            if !snippet.highlighted().is_empty() {
+                out.push(Highlight {
+                    field: field.to_owned(),
+                    snippet: snippet.to_html(),
+                });
+            }
+        }
+        out
+    }
+
     fn stored_card(&self, doc: &TantivyDocument) -> Option<StoredCard> {
         let text = |field| {
             doc.get_first(field)
@@ -694,24 +783,6 @@ impl Index {
         );
         Ok(searcher.search(&query, &tantivy::collector::Count)? > 0)
     }
-}
-
-fn highlights(
-    doc: &TantivyDocument,
-    name: &SnippetGenerator,
-    description: &SnippetGenerator,
-) -> Vec<Highlight> {
-    let mut out = Vec::new();
-    for (field, generator) in [("name", name), ("description", description)] {
-        let snippet = generator.snippet_from_doc(doc);
-        if !snippet.highlighted().is_empty() {
-            out.push(Highlight {
-                field: field.to_owned(),
-                snippet: snippet.to_html(),
-            });
-        }
-    }
-    out
 }
 
 fn sorted_counts(counts: std::collections::HashMap<String, u64>) -> Vec<(String, u64)> {

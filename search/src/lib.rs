@@ -11,6 +11,7 @@ pub mod eligibility;
 pub mod geo;
 mod index;
 pub mod osgb;
+mod phrases;
 mod query;
 pub mod request;
 mod schema;

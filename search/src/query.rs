@@ -7,7 +7,7 @@ use tantivy::{
     Index, Searcher, Term,
     query::{
         AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery,
-        Occur, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
+        Occur, Query, RangeQuery, TermQuery, TermSetQuery,
     },
     schema::{Field, IndexRecordOption},
     tokenizer::TokenStream,
@@ -15,6 +15,7 @@ use tantivy::{
 
 use crate::{
     doc::fit,
+    phrases::{PhraseTermQuery, Phrases},
     request::{FamilyFilter, Filter},
     schema::{ENGLISH, Fields, RAW},
     synonyms::{Synonyms, words},
@@ -119,16 +120,22 @@ pub fn analyse(index: &Index, analyzer: &str, text: &str) -> Vec<String> {
     out
 }
 
-/// A phrase (one or more words) over every text field, with field boosts.
+/// A word or a phrase of the synonym list over every text field, with field boosts. Phrases
+/// are read through their `phrases` terms (no positions); the words of a phrase the list does
+/// not hold, which queries never produce, would count as all of them anywhere in the field.
 fn phrase_query(
     index: &Index,
     fields: &Fields,
+    phrases: &Phrases,
     phrase: &str,
     boost: f32,
 ) -> Option<Box<dyn Query>> {
     let tokens = analyse(index, ENGLISH, phrase);
     if tokens.is_empty() {
         return None;
+    }
+    if tokens.len() > 1 && !phrases.contains(&tokens.join(" ")) {
+        return all_words_query(index, fields, phrase, boost);
     }
     let per_field: Vec<(Occur, Box<dyn Query>)> = text_fields(fields)
         .into_iter()
@@ -139,12 +146,7 @@ fn phrase_query(
                     IndexRecordOption::WithFreqs,
                 ))
             } else {
-                Box::new(PhraseQuery::new(
-                    tokens
-                        .iter()
-                        .map(|t| Term::from_field_text(field, t))
-                        .collect(),
-                ))
+                Box::new(PhraseTermQuery::new(fields.phrases, field, &tokens))
             };
             (
                 Occur::Should,
@@ -216,6 +218,7 @@ pub fn text_query(
     searcher: &Searcher,
     fields: &Fields,
     synonyms: &Synonyms,
+    phrases: &Phrases,
     words: &[String],
 ) -> Option<Box<dyn Query>> {
     let mut unknown_last = None;
@@ -238,7 +241,7 @@ pub fn text_query(
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (phrase, expansions) in &segments {
         let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
-        if let Some(query) = phrase_query(index, fields, phrase, 1.0) {
+        if let Some(query) = phrase_query(index, fields, phrases, phrase, 1.0) {
             alternatives.push(query);
         }
         if phrase.contains(' ') {
@@ -247,13 +250,13 @@ pub fn text_query(
                 alternatives.push(query);
             }
             for word in phrase.split(' ').filter(|w| !STOP_WORDS.contains(w)) {
-                if let Some(query) = phrase_query(index, fields, word, 0.25) {
+                if let Some(query) = phrase_query(index, fields, phrases, word, 0.25) {
                     alternatives.push(query);
                 }
             }
         }
         for (expansion, weight) in expansions {
-            if let Some(query) = phrase_query(index, fields, expansion, *weight) {
+            if let Some(query) = phrase_query(index, fields, phrases, expansion, *weight) {
                 alternatives.push(query);
             }
             // A phrase's words in another order or apart still count, a little.
@@ -449,11 +452,12 @@ pub fn build(
     searcher: &Searcher,
     fields: &Fields,
     synonyms: &Synonyms,
+    phrases: &Phrases,
     text: Option<&str>,
     filter: &Filter,
 ) -> (Box<dyn Query>, bool, TextHints) {
     let (content, hints) = text.map(analyse_text).unwrap_or_default();
-    let text = text_query(index, searcher, fields, synonyms, &content);
+    let text = text_query(index, searcher, fields, synonyms, phrases, &content);
     let has_text = text.is_some();
     let mut clauses = filter_clauses(fields, filter);
     clauses.push((Occur::Must, text.unwrap_or_else(|| Box::new(AllQuery))));

@@ -13,7 +13,7 @@ use tantivy::{
 };
 
 /// Bumped whenever fields or analyzers change; a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
@@ -52,6 +52,8 @@ pub struct Fields {
     pub max_age: Field,
     pub assured: Field,
     pub location: Field,
+    /// Occurrences of the synonym list's phrases in the text fields (see [`crate::phrases`]).
+    pub phrases: Field,
     /// The caller's card of the service (opaque bytes), stored for result pages.
     pub card: Field,
 }
@@ -59,11 +61,12 @@ pub struct Fields {
 /// Builds the schema and its field handles.
 pub fn build() -> (Schema, Fields) {
     let mut builder = Schema::builder();
+    // No positions: phrases are terms of their own (`phrases`).
     let text = |analyzer: &str, stored: bool| {
         let options = TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(analyzer)
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+                .set_index_option(IndexRecordOption::WithFreqs),
         );
         if stored {
             options.set_stored()
@@ -102,24 +105,43 @@ pub fn build() -> (Schema, Fields) {
         max_age: builder.add_f64_field("max_age", number.clone()),
         assured: builder.add_i64_field("assured", number.clone() | INDEXED),
         location: builder.add_u64_field("location", FAST),
+        phrases: builder.add_text_field(
+            "phrases",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("raw")
+                    .set_index_option(IndexRecordOption::WithFreqs)
+                    .set_fieldnorms(false),
+            ),
+        ),
         card: builder.add_bytes_field("card", STORED),
     };
     (builder.build(), fields)
 }
 
-/// Registers the analyzers on an index.
-pub fn register_analyzers(index: &Index) {
-    let english = TextAnalyzer::builder(SimpleTokenizer::default())
+/// The stemmed English analyzer of the text fields.
+pub fn english_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(Stemmer::new(Language::English))
-        .build();
-    let raw = TextAnalyzer::builder(SimpleTokenizer::default())
+        .build()
+}
+
+/// The English analyzer without its stemmer (the same words at the same positions).
+pub fn raw_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .build();
+        .build()
+}
+
+/// Registers the analyzers on an index.
+pub fn register_analyzers(index: &Index) {
+    let english = english_analyzer();
+    let raw = raw_analyzer();
     index.tokenizers().register(ENGLISH, english);
     index.tokenizers().register(RAW, raw);
 }

@@ -85,6 +85,16 @@ impl Synonyms {
         self.expansions.is_empty()
     }
 
+    /// Every phrase of more than one word, as a source or a target.
+    pub fn phrases(&self) -> impl Iterator<Item = &str> {
+        self.expansions
+            .iter()
+            .flat_map(|(phrase, targets)| {
+                std::iter::once(phrase.as_str()).chain(targets.iter().map(|(t, _)| t.as_str()))
+            })
+            .filter(|phrase| phrase.contains(' '))
+    }
+
     /// Splits query words into phrases, longest synonym match first, each with its expansions
     /// (empty for a word with none).
     pub fn segment(&self, words: &[String]) -> Vec<(String, Vec<(String, f32)>)> {
