@@ -4,8 +4,9 @@
 
 use std::{
     collections::{HashMap, HashSet},
+    num::NonZeroUsize,
     sync::{
-        Arc,
+        Arc, Mutex, PoisonError,
         atomic::{AtomicUsize, Ordering},
     },
 };
@@ -17,6 +18,7 @@ use async_graphql::{
         DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
     },
 };
+use lru::LruCache;
 
 /// The deepest bracket nesting (`{`, `[`, `(`) a document may have.
 pub const MAX_NESTING: usize = 40;
@@ -80,19 +82,58 @@ impl<T> Future for OnLargeStack<'_, T> {
 #[derive(Clone, Copy, Debug)]
 pub struct ReadOnlyRequest;
 
+/// Documents kept parsed, by their text: partner apps and the web client send the same few
+/// documents with other variables, and parsing costs more than a lookup by id.
+const PARSED_DOCUMENTS: usize = 256;
+/// Longer documents are parsed each time.
+const MAX_KEPT_DOCUMENT: usize = 16 * 1024;
+
+/// Parsed documents that passed the checks made on the text alone ([`check_nesting`] and
+/// [`check_shape`]), by their text.
+type Parsed = Arc<Mutex<LruCache<String, ExecutableDocument>>>;
+
 /// The extension factory to register on the schema.
-pub struct DocumentGuard;
+pub struct DocumentGuard {
+    parsed: Parsed,
+}
+
+impl Default for DocumentGuard {
+    fn default() -> Self {
+        let size = NonZeroUsize::new(PARSED_DOCUMENTS).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            parsed: Arc::new(Mutex::new(LruCache::new(size))),
+        }
+    }
+}
 
 impl ExtensionFactory for DocumentGuard {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentGuardExtension::default())
+        Arc::new(DocumentGuardExtension {
+            query_len: AtomicUsize::default(),
+            parsed: self.parsed.clone(),
+        })
     }
 }
 
 /// One request's guard; it remembers the document's length for the validation stage.
-#[derive(Default)]
 struct DocumentGuardExtension {
     query_len: AtomicUsize,
+    parsed: Parsed,
+}
+
+impl DocumentGuardExtension {
+    /// A parsed document of `query` that passed the checks on the text, parsed earlier.
+    fn kept(&self, query: &str) -> Option<ExecutableDocument> {
+        let mut parsed = self.parsed.lock().unwrap_or_else(PoisonError::into_inner);
+        parsed.get(query).cloned()
+    }
+
+    fn keep(&self, query: &str, document: &ExecutableDocument) {
+        if query.len() <= MAX_KEPT_DOCUMENT {
+            let mut parsed = self.parsed.lock().unwrap_or_else(PoisonError::into_inner);
+            parsed.put(query.to_owned(), document.clone());
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -105,21 +146,28 @@ impl Extension for DocumentGuardExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let refuse = |message: String| ServerError::new(message, None);
-        check_nesting(query).map_err(refuse)?;
         self.query_len.store(query.len(), Ordering::Relaxed);
         // The document is parsed and measured here rather than by the next stage, whose own
         // depth and directive checks follow every fragment spread anew (exponential in the
         // spreads, and unbounded on a fragment cycle); these checks replace them.
         let _ = next;
-        let document = OnLargeStack::new(
-            async move {
-                let document = async_graphql::parser::parse_query(query)?;
-                check_shape(&document).map_err(refuse)?;
-                Ok::<_, ServerError>(document)
-            },
-            stack_for(query.len()),
-        )
-        .await?;
+        let document = match self.kept(query) {
+            Some(document) => document,
+            None => {
+                check_nesting(query).map_err(refuse)?;
+                let document = OnLargeStack::new(
+                    async move {
+                        let document = async_graphql::parser::parse_query(query)?;
+                        check_shape(&document).map_err(refuse)?;
+                        Ok::<_, ServerError>(document)
+                    },
+                    stack_for(query.len()),
+                )
+                .await?;
+                self.keep(query, &document);
+                document
+            }
+        };
         check_text(&document, variables).map_err(refuse)?;
         if ctx.data_opt::<ReadOnlyRequest>().is_some() && has_mutation(&document) {
             return Err(ServerError::new("mutations must be sent with POST", None));

@@ -84,7 +84,7 @@ pub fn build_schema(shared: Option<Shared>, production: bool) -> SignpostSchema 
         .extension(crate::observe::OperationMetrics)
         // The guard parses each document and bounds its directives and its depth through
         // fragments itself (see `guard`).
-        .extension(guard::DocumentGuard);
+        .extension(guard::DocumentGuard::default());
     if let Some(shared) = shared {
         builder = builder.data(shared);
     }
