@@ -171,6 +171,14 @@ async fn get_serves_graphiql_and_queries_but_not_mutations() {
     let body: Value = query.json().await.expect("json");
     assert!(body["data"]["services"]["totalCount"].as_u64().is_some());
 
+    // The same document by POST first: a kept parse must not let it through a GET.
+    let (status, _) = post_raw(
+        &app,
+        "application/json",
+        json!({ "query": "mutation { __typename }" }).to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
     let mutation = app
         .client
         .get(app.url("/graphql"))
@@ -183,6 +191,36 @@ async fn get_serves_graphiql_and_queries_but_not_mutations() {
     let (code, message) = first_error(&body);
     assert_eq!(code, "BAD_USER_INPUT");
     assert!(message.contains("POST"), "{message}");
+}
+
+#[tokio::test]
+async fn a_document_sent_again_is_checked_again_with_its_variables() {
+    let app = TestApp::spawn().await;
+    let query = "query($t: String) { search(text: $t, first: 1) { totalCount } }";
+    for _ in 0..2 {
+        let (status, body) = post_raw(
+            &app,
+            "application/json",
+            json!({ "query": query, "variables": { "t": "low mood" } }).to_string(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(body["data"]["search"]["totalCount"].as_u64().is_some(), "{body}");
+    }
+    let (_, body) = post_raw(
+        &app,
+        "application/json",
+        json!({ "query": query, "variables": { "t": "low\u{0}mood" } }).to_string(),
+    )
+    .await;
+    assert_eq!(first_error(&body).0, "BAD_USER_INPUT", "{body}");
+    // A refused document is refused every time.
+    let deep = format!("{{ a{} }}", "(b: [".repeat(50));
+    for _ in 0..2 {
+        let (_, body) =
+            post_raw(&app, "application/json", json!({ "query": deep }).to_string()).await;
+        assert_eq!(first_error(&body).0, "BAD_USER_INPUT", "{body}");
+    }
 }
 
 #[tokio::test]
