@@ -243,7 +243,7 @@ pub fn rankings(
             query: at,
             what: match query {
                 Query::Keyword { text, .. } => text.clone(),
-                _ => format!("{}", CLASSES[class_of(query).unwrap_or(4)]),
+                _ => CLASSES[class_of(query).unwrap_or(4)].to_owned(),
             },
             total: results.total_count,
             top: results.hits.iter().map(|hit| hit.id).collect(),
@@ -321,7 +321,7 @@ mod tests {
     fn rank_diffs_count_overlap_and_changed_top_threes() {
         let old = [ranked(0, &[1, 2, 3, 4]), ranked(5, &[7, 8, 9, 10])];
         let new = [ranked(0, &[1, 2, 3, 5]), ranked(5, &[8, 7, 9, 10])];
-        let diff = rank_diff(&old, &new).unwrap();
+        let diff = rank_diff(&old, &new).expect("same queries");
         assert!((diff.overlap_at_10 - 0.875).abs() < 1e-9);
         assert!((diff.same_top_3 - 0.5).abs() < 1e-9);
         assert_eq!(diff.changed.len(), 1);

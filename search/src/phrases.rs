@@ -367,7 +367,9 @@ mod tests {
             "Postnatal depression",
             "Nothing relevant here at all, just words about depression and a visitor",
         ];
-        let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let mut writer = index
+            .writer_with_num_threads(1, 15_000_000)
+            .expect("writer");
         let stems = Mutex::default();
         let mut finder = phrases.finder(&stems);
         for (n, text_value) in texts.iter().enumerate() {
@@ -377,10 +379,10 @@ mod tests {
             finder.find(text_value, |words| {
                 doc.add_text(phrase_field, term_text(text, words));
             });
-            writer.add_document(doc).unwrap();
+            writer.add_document(doc).expect("add");
         }
-        writer.commit().unwrap();
-        let searcher = index.reader().unwrap().searcher();
+        writer.commit().expect("commit");
+        let searcher = index.reader().expect("reader").searcher();
         for phrase in [
             "postnatal depression",
             "health visitor",
@@ -391,7 +393,7 @@ mod tests {
             let top = |query: &dyn Query| {
                 searcher
                     .search(query, &TopDocs::with_limit(10).order_by_score())
-                    .unwrap()
+                    .expect("search")
                     .into_iter()
                     .map(|(score, address)| (address.doc_id, score))
                     .collect::<Vec<_>>()
