@@ -205,7 +205,10 @@ async fn a_document_sent_again_is_checked_again_with_its_variables() {
         )
         .await;
         assert_eq!(status, 200);
-        assert!(body["data"]["search"]["totalCount"].as_u64().is_some(), "{body}");
+        assert!(
+            body["data"]["search"]["totalCount"].as_u64().is_some(),
+            "{body}"
+        );
     }
     let (_, body) = post_raw(
         &app,
@@ -217,8 +220,12 @@ async fn a_document_sent_again_is_checked_again_with_its_variables() {
     // A refused document is refused every time.
     let deep = format!("{{ a{} }}", "(b: [".repeat(50));
     for _ in 0..2 {
-        let (_, body) =
-            post_raw(&app, "application/json", json!({ "query": deep }).to_string()).await;
+        let (_, body) = post_raw(
+            &app,
+            "application/json",
+            json!({ "query": deep }).to_string(),
+        )
+        .await;
         assert_eq!(first_error(&body).0, "BAD_USER_INPUT", "{body}");
     }
 }
