@@ -89,6 +89,12 @@ enum Command {
     },
 }
 
+fn read_queries(path: &std::path::Path) -> Result<queries::QueryFile> {
+    Ok(serde_json::from_slice(&std::fs::read(path).with_context(
+        || format!("cannot read {}", path.display()),
+    )?)?)
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -101,10 +107,7 @@ fn main() -> Result<()> {
             queries,
             seconds,
         }) => {
-            let file: queries::QueryFile = serde_json::from_slice(
-                &std::fs::read(&queries)
-                    .with_context(|| format!("cannot read {}", queries.display()))?,
-            )?;
+            let file = read_queries(&queries)?;
             let floor = engine::floor(
                 &index,
                 dataset::term_names()?,
@@ -121,10 +124,7 @@ fn main() -> Result<()> {
             today,
             out,
         }) => {
-            let file: queries::QueryFile = serde_json::from_slice(
-                &std::fs::read(&queries)
-                    .with_context(|| format!("cannot read {}", queries.display()))?,
-            )?;
+            let file = read_queries(&queries)?;
             let today =
                 search::day_number(today.unwrap_or_else(|| chrono::Utc::now().date_naive()));
             let ranked =

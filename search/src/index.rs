@@ -116,7 +116,7 @@ impl Index {
         // Held while the index is checked and, when damaged, moved: never under another
         // process's feet.
         let held = crate::dir::lock(dir)?;
-        let (index, last_seq) = match Self::existing(dir, &schema, &phrases.fingerprint()) {
+        let (index, last_seq) = match Self::existing(dir, &schema, phrases.fingerprint()) {
             Ok(Some((index, seq))) => (index, Some(seq)),
             Ok(None) => (Self::create_in(dir, schema)?, None),
             Err(err) => {
@@ -359,7 +359,7 @@ impl Index {
         let payload = serde_json::to_string(&Payload {
             schema: SCHEMA_VERSION,
             seq,
-            phrases: self.phrases.fingerprint(),
+            phrases: self.phrases.fingerprint().to_owned(),
         })?;
         let mut prepared = writer.prepare_commit()?;
         prepared.set_payload(&payload);

@@ -34,6 +34,7 @@ pub struct Phrases {
     /// Every stem the phrases hold.
     words: HashSet<String>,
     longest: usize,
+    fingerprint: String,
 }
 
 /// The `phrases` term of a phrase (its stemmed words joined by spaces) in a text field.
@@ -53,6 +54,15 @@ impl Phrases {
                 phrases.words.extend(words);
             }
         }
+        let mut sorted: Vec<&String> = phrases.known.iter().collect();
+        sorted.sort();
+        // FNV-1a over the sorted phrases: stable across builds and platforms.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in sorted.iter().flat_map(|p| p.bytes().chain([b'\n'])) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        phrases.fingerprint = format!("{}-{hash:016x}", sorted.len());
         phrases
     }
 
@@ -62,16 +72,8 @@ impl Phrases {
     }
 
     /// A fingerprint of the set, kept with the index: another set means a rebuild.
-    pub fn fingerprint(&self) -> String {
-        let mut sorted: Vec<&String> = self.known.iter().collect();
-        sorted.sort();
-        // FNV-1a over the sorted phrases: stable across builds and platforms.
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in sorted.iter().flat_map(|p| p.bytes().chain([b'\n'])) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        format!("{}-{hash:016x}", sorted.len())
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// Finds phrases in the texts of documents, with `stems` remembering the stems of the
@@ -82,18 +84,30 @@ impl Phrases {
             // A cache of stems is whole whatever panicked while it was held.
             stems: (!self.known.is_empty())
                 .then(|| stems.lock().unwrap_or_else(PoisonError::into_inner)),
-            raw: raw_analyzer(),
-            english: english_analyzer(),
-            tokens: Vec::new(),
         }
     }
 }
 
 /// The stems of words as the unstemmed analyzer gives them, `None` for words no phrase holds:
 /// a text is then stemmed only once, by the index, and each word's stem is computed here once.
-#[derive(Debug, Default)]
+/// It holds the finder's analyzers too, made once.
 pub struct Stems {
     by_word: HashMap<String, Option<String>>,
+    raw: TextAnalyzer,
+    english: TextAnalyzer,
+    /// The current text's words: position and stem (when some phrase holds it).
+    tokens: Vec<(usize, Option<String>)>,
+}
+
+impl Default for Stems {
+    fn default() -> Self {
+        Self {
+            by_word: HashMap::new(),
+            raw: raw_analyzer(),
+            english: english_analyzer(),
+            tokens: Vec::new(),
+        }
+    }
 }
 
 /// Words remembered at most (a directory's vocabulary is far smaller).
@@ -103,10 +117,6 @@ const MAX_STEMS: usize = 500_000;
 pub struct Finder<'a> {
     phrases: &'a Phrases,
     stems: Option<MutexGuard<'a, Stems>>,
-    raw: TextAnalyzer,
-    english: TextAnalyzer,
-    /// The current text's words: position and stem (when some phrase holds it).
-    tokens: Vec<(usize, Option<String>)>,
 }
 
 impl Finder<'_> {
@@ -117,25 +127,30 @@ impl Finder<'_> {
             return;
         };
         let phrases = self.phrases;
-        self.tokens.clear();
-        let mut stream = self.raw.token_stream(text);
+        let Stems {
+            by_word,
+            raw,
+            english,
+            tokens,
+        } = stems;
+        tokens.clear();
+        let mut stream = raw.token_stream(text);
         while stream.advance() {
             let token = stream.token();
-            let stem = match stems.by_word.get(&token.text) {
+            let stem = match by_word.get(&token.text) {
                 Some(stem) => stem.clone(),
                 None => {
-                    let stem = stem_of(&mut self.english, &token.text)
-                        .filter(|stem| phrases.words.contains(stem));
-                    if stems.by_word.len() >= MAX_STEMS {
-                        stems.by_word.clear();
+                    let stem =
+                        stem_of(english, &token.text).filter(|stem| phrases.words.contains(stem));
+                    if by_word.len() >= MAX_STEMS {
+                        by_word.clear();
                     }
-                    stems.by_word.insert(token.text.clone(), stem.clone());
+                    by_word.insert(token.text.clone(), stem.clone());
                     stem
                 }
             };
-            self.tokens.push((token.position, stem));
+            tokens.push((token.position, stem));
         }
-        let tokens = &self.tokens;
         let mut candidate = String::new();
         for (start, (first_position, first)) in tokens.iter().enumerate() {
             let Some(first) = first else { continue };
@@ -329,7 +344,7 @@ mod tests {
     };
 
     use super::*;
-    use crate::schema::{ENGLISH, english_analyzer};
+    use crate::schema::{ENGLISH, english_analyzer, phrases_options};
 
     /// The same texts indexed with positions (for a phrase query) and with phrase terms.
     #[test]
@@ -347,15 +362,7 @@ mod tests {
                     .set_index_option(IndexRecordOption::WithFreqsAndPositions),
             ),
         );
-        let phrase_field = builder.add_text_field(
-            "phrases",
-            TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer("raw")
-                    .set_index_option(IndexRecordOption::WithFreqs)
-                    .set_fieldnorms(false),
-            ),
-        );
+        let phrase_field = builder.add_text_field("phrases", phrases_options());
         let id = builder.add_text_field("id", STRING);
         let index = Index::create_in_ram(builder.build());
         index.tokenizers().register(ENGLISH, english_analyzer());

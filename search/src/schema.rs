@@ -105,18 +105,21 @@ pub fn build() -> (Schema, Fields) {
         max_age: builder.add_f64_field("max_age", number.clone()),
         assured: builder.add_i64_field("assured", number.clone() | INDEXED),
         location: builder.add_u64_field("location", FAST),
-        phrases: builder.add_text_field(
-            "phrases",
-            TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer("raw")
-                    .set_index_option(IndexRecordOption::WithFreqs)
-                    .set_fieldnorms(false),
-            ),
-        ),
+        phrases: builder.add_text_field("phrases", phrases_options()),
         card: builder.add_bytes_field("card", STORED),
     };
     (builder.build(), fields)
+}
+
+/// The `phrases` field: whole terms with their counts; the lengths that score them are the
+/// text fields' own.
+pub fn phrases_options() -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_index_option(IndexRecordOption::WithFreqs)
+            .set_fieldnorms(false),
+    )
 }
 
 /// The stemmed English analyzer of the text fields.
