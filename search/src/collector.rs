@@ -246,7 +246,7 @@ impl ColumnCache {
         &self,
         reader: &SegmentReader,
         docs: &[DocId],
-    ) -> tantivy::Result<Vec<(DocId, String, u128)>> {
+    ) -> tantivy::Result<Vec<(String, u128)>> {
         let columns = self.get(reader)?;
         let Some(column) = &columns.name_text else {
             return Ok(Vec::new());
@@ -270,7 +270,7 @@ impl ColumnCache {
             let Some(name) = names.get(at) else { continue };
             let id = (u128::from(columns.id_hi.first(doc).unwrap_or_default()) << 64)
                 | u128::from(columns.id_lo.first(doc).unwrap_or_default());
-            out.push((doc, name.clone(), id));
+            out.push((name.clone(), id));
         }
         Ok(out)
     }

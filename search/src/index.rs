@@ -5,7 +5,7 @@ use std::{
     collections::{HashMap, hash_map::Entry},
     convert::Infallible,
     path::Path,
-    sync::{Arc, Mutex, RwLock},
+    sync::{Arc, Mutex, PoisonError, RwLock},
 };
 
 use serde::{Deserialize, Serialize};
@@ -65,7 +65,8 @@ struct Payload {
 pub struct Index {
     index: TantivyIndex,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// The one writer (taken only when the index is dropped).
+    writer: Mutex<Option<IndexWriter>>,
     fields: Fields,
     synonyms: Synonyms,
     phrases: Phrases,
@@ -75,6 +76,23 @@ pub struct Index {
     vocabulary: RwLock<Vec<(String, Uuid, String)>>,
     last_seq: RwLock<Option<i64>>,
     columns: Arc<ColumnCache>,
+}
+
+impl Drop for Index {
+    /// Merges in progress finish before the index is let go, so that nothing writes to or
+    /// removes files from its directory afterwards (a restart or a swap may already use it).
+    fn drop(&mut self) {
+        let writer = self
+            .writer
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(writer) = writer
+            && let Err(err) = writer.wait_merging_threads()
+        {
+            tracing::warn!(error = %err, "a search index merge failed while closing");
+        }
+    }
 }
 
 /// What a suggestion completes to.
@@ -236,7 +254,7 @@ impl Index {
         Ok(Self {
             index,
             reader,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Some(writer)),
             fields,
             synonyms,
             phrases,
@@ -379,13 +397,14 @@ impl Index {
         seq: i64,
     ) -> Result<(), SearchError> {
         let mut writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        let writer = writer.as_mut().ok_or(SearchError::Poisoned)?;
         for id in deletes.iter().chain(upserts.iter().map(|doc| &doc.id)) {
             writer.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
         }
         for doc in upserts {
             writer.add_document(self.to_document(doc))?;
         }
-        self.commit(&mut writer, seq)
+        self.commit(writer, seq)
     }
 
     /// Replaces the whole index with `docs`, recording `seq` as applied.
@@ -410,6 +429,7 @@ impl Index {
         seq: i64,
     ) -> Result<Result<u64, E>, SearchError> {
         let mut writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        let writer = writer.as_mut().ok_or(SearchError::Poisoned)?;
         let write = |writer: &mut IndexWriter| -> Result<Result<u64, E>, SearchError> {
             writer.delete_all_documents()?;
             let mut count = 0;
@@ -426,9 +446,9 @@ impl Index {
         };
         // No merges while the new segments are written: they are merged into one below.
         writer.set_merge_policy(Box::new(NoMergePolicy));
-        let written = write(&mut writer).and_then(|written| {
+        let written = write(writer).and_then(|written| {
             if written.is_ok() {
-                self.commit(&mut writer, seq)?;
+                self.commit(writer, seq)?;
                 // One segment: a search then walks one term dictionary and one set of columns.
                 let segments = self.index.searchable_segment_ids()?;
                 if segments.len() > 1 {
@@ -524,7 +544,7 @@ impl Index {
                 None
             };
             let highlights = match (&snippets, &stored) {
-                (Some((name, description)), Some(doc)) => self.highlights(doc, name, description),
+                (Some((name, description)), Some(doc)) => highlights(doc, name, description),
                 _ => Vec::new(),
             };
             let card = stored
@@ -672,7 +692,7 @@ impl Index {
             let mut names: Vec<(String, Uuid)> = Vec::new();
             for (segment, docs) in by_segment {
                 let reader = searcher.segment_reader(segment);
-                for (_, name, id) in self.columns.names_and_ids(reader, &docs)? {
+                for (name, id) in self.columns.names_and_ids(reader, &docs)? {
                     names.push((name, Uuid::from_u128(id)));
                 }
             }
@@ -729,33 +749,6 @@ impl Index {
     }
 
     /// The card of a stored document; `None` when it was indexed without one.
-    /// The highlighted name and description of a stored document.
-    fn highlights(
-        &self,
-        doc: &TantivyDocument,
-        name: &SnippetGenerator,
-        description: &SnippetGenerator,
-    ) -> Vec<Highlight> {
-        let mut out = Vec::new();
-        for (field, stored, generator) in [
-            ("name", self.fields.name, name),
-            ("description", self.fields.description, description),
-        ] {
-            let text = doc
-                .get_first(stored)
-                .and_then(|value| value.as_str())
-                .unwrap_or_default();
-            let snippet = generator.snippet(text);
-            if !snippet.highlighted().is_empty() {
-                out.push(Highlight {
-                    field: field.to_owned(),
-                    snippet: snippet.to_html(),
-                });
-            }
-        }
-        out
-    }
-
     fn stored_card(&self, doc: &TantivyDocument) -> Option<StoredCard> {
         let text = |field| {
             doc.get_first(field)
@@ -783,6 +776,24 @@ impl Index {
         );
         Ok(searcher.search(&query, &tantivy::collector::Count)? > 0)
     }
+}
+
+fn highlights(
+    doc: &TantivyDocument,
+    name: &SnippetGenerator,
+    description: &SnippetGenerator,
+) -> Vec<Highlight> {
+    let mut out = Vec::new();
+    for (field, generator) in [("name", name), ("description", description)] {
+        let snippet = generator.snippet_from_doc(doc);
+        if !snippet.highlighted().is_empty() {
+            out.push(Highlight {
+                field: field.to_owned(),
+                snippet: snippet.to_html(),
+            });
+        }
+    }
+    out
 }
 
 fn sorted_counts(counts: std::collections::HashMap<String, u64>) -> Vec<(String, u64)> {
@@ -1348,7 +1359,9 @@ mod healing_tests {
         // the opstamp) listed as managed, but meta.json still names the commit before. The
         // changes applied again after a restart commit at that same opstamp.
         let (root, dir) = written();
-        let again = docs(3);
+        // Five: replacing one of them leaves a deletion file rather than a merge (a segment is
+        // merged away once a quarter of it is replaced).
+        let again = docs(5);
         let index = Index::open(&dir, Synonyms::default()).expect("open");
         index.apply(&again, &[], 7).expect("apply");
         drop(index);
@@ -1384,7 +1397,27 @@ mod healing_tests {
         index
             .apply(&again[..1], &[], 8)
             .expect("the same commit again, over the leftover files");
-        assert_eq!(index.num_docs(), 26);
+        assert_eq!(index.num_docs(), 28);
+    }
+
+    #[test]
+    fn a_dropped_index_has_finished_its_merges() {
+        let (_root, dir) = written();
+        let index = Index::open(&dir, Synonyms::default()).expect("open");
+        let three = docs(3);
+        index.apply(&three, &[], 7).expect("apply");
+        // Replacing two of the three sends their segment to a merge, which absorbs the deletes.
+        index.apply(&three[..2], &[], 8).expect("apply again");
+        drop(index);
+        let after_drop = names(&dir);
+        assert!(
+            !after_drop.iter().any(|n| n.ends_with(".del")),
+            "the merge had not finished: {after_drop:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert_eq!(names(&dir), after_drop, "files changed after the drop");
+        let index = Index::open(&dir, Synonyms::default()).expect("reopen");
+        assert_eq!((index.num_docs(), index.last_seq()), (26, Some(8)));
     }
 
     #[test]
