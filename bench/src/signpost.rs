@@ -304,36 +304,48 @@ pub async fn answers_search(addr: SocketAddr) -> bool {
     }
 }
 
-/// Creates an admin account and signs in; returns a bearer token.
+/// Creates an admin account and signs in; returns a bearer token. The account may exist from
+/// an earlier run on the same data, and adding it may meet the running server's write on the
+/// same SQLite file: it is added again (a few times, a second apart) until the sign-in works.
 pub async fn admin_token(install: &Install, addr: SocketAddr) -> Result<String> {
     let email = "bench-admin@example.org";
     let password = "benchmark password 1001";
-    // The account may exist from an earlier run on the same data.
-    let _ = install
-        .run(
-            &[
-                "user",
-                "add",
-                "--email",
-                email,
-                "--role",
-                "admin",
-                "--password-stdin",
-            ],
-            Some(password),
+    let mut conn = HttpConn::connect(addr).await?;
+    let mut added = Ok(String::new());
+    for attempt in 0..5 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        added = install
+            .run(
+                &[
+                    "user",
+                    "add",
+                    "--email",
+                    email,
+                    "--role",
+                    "admin",
+                    "--password-stdin",
+                ],
+                Some(password),
+            )
+            .await;
+        let login = Signpost::graphql(
+            &mut conn,
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            json!({ "e": email, "p": password }),
         )
         .await;
-    let mut conn = HttpConn::connect(addr).await?;
-    let data = Signpost::graphql(
-        &mut conn,
-        "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
-        json!({ "e": email, "p": password }),
-    )
-    .await?;
-    data["login"]["token"]
-        .as_str()
-        .map(str::to_owned)
-        .context("no token")
+        if let Ok(data) = login
+            && let Some(token) = data["login"]["token"].as_str()
+        {
+            return Ok(token.to_owned());
+        }
+    }
+    match added {
+        Ok(_) => bail!("the bench admin cannot sign in"),
+        Err(err) => Err(err.context("the bench admin cannot be added")),
+    }
 }
 
 /// Freshness: each update's latency on the instance that took it (which answers once the edit
