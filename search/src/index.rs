@@ -130,7 +130,7 @@ impl Index {
     /// only when another process holds the index or the directory cannot be written.
     pub fn open(dir: &Path, synonyms: Synonyms) -> Result<Self, SearchError> {
         let (schema, fields) = schema::build();
-        let phrases = Phrases::new(&synonyms, &mut schema::english_analyzer());
+        let phrases = Phrases::new(&synonyms);
         // Held while the index is checked and, when damaged, moved: never under another
         // process's feet.
         let held = crate::dir::lock(dir)?;
@@ -158,7 +158,7 @@ impl Index {
             std::fs::remove_dir_all(dir)?;
         }
         let (schema, fields) = schema::build();
-        let phrases = Phrases::new(&synonyms, &mut schema::english_analyzer());
+        let phrases = Phrases::new(&synonyms);
         let index = Self::create_in(dir, schema)?;
         Self::from_index(index, fields, synonyms, phrases, None)
     }
@@ -222,7 +222,7 @@ impl Index {
     /// An index held in memory (for tests and benchmarks).
     pub fn in_memory(synonyms: Synonyms) -> Result<Self, SearchError> {
         let (schema, fields) = schema::build();
-        let phrases = Phrases::new(&synonyms, &mut schema::english_analyzer());
+        let phrases = Phrases::new(&synonyms);
         Self::from_index(
             TantivyIndex::create_in_ram(schema),
             fields,

@@ -43,11 +43,12 @@ pub fn term_text(field: Field, words: &str) -> String {
 }
 
 impl Phrases {
-    /// The phrases of `synonyms`, analysed with `analyzer` (the text fields' analyzer).
-    pub fn new(synonyms: &Synonyms, analyzer: &mut TextAnalyzer) -> Self {
+    /// The phrases of `synonyms`, analysed as the text fields are.
+    pub fn new(synonyms: &Synonyms) -> Self {
+        let mut analyzer = english_analyzer();
         let mut phrases = Self::default();
         for phrase in synonyms.phrases() {
-            let words = analyse(analyzer, phrase);
+            let words = analyse(&mut analyzer, phrase);
             if words.len() >= 2 {
                 phrases.longest = phrases.longest.max(words.len());
                 phrases.known.insert(words.join(" "));
@@ -352,7 +353,7 @@ mod tests {
         let synonyms = Synonyms::parse([
             "pnd, postnatal depression\nbaby blues, low mood after birth\nhv => health visitor\n",
         ]);
-        let phrases = Phrases::new(&synonyms, &mut english_analyzer());
+        let phrases = Phrases::new(&synonyms);
         let mut builder = Schema::builder();
         let text = builder.add_text_field(
             "text",
@@ -425,7 +426,7 @@ mod tests {
     #[test]
     fn only_consecutive_words_make_a_phrase_and_the_set_has_a_fingerprint() {
         let synonyms = Synonyms::parse(["pnd, postnatal depression\n"]);
-        let phrases = Phrases::new(&synonyms, &mut english_analyzer());
+        let phrases = Phrases::new(&synonyms);
         let mut found = Vec::new();
         let text = "Postnatal Depression; postnatal, then depression. Postnatal-depressions";
         let stems = Mutex::default();
@@ -434,14 +435,10 @@ mod tests {
         // Known words now come from the remembered stems.
         finder.find(text, |w| found.push(w.to_owned()));
         assert_eq!(found, vec!["postnat depress"; 4]);
-        assert_eq!(
-            phrases.fingerprint(),
-            Phrases::new(&synonyms, &mut english_analyzer()).fingerprint()
-        );
-        let other = Phrases::new(
-            &Synonyms::parse(["pnd, postnatal depression, perinatal depression\n"]),
-            &mut english_analyzer(),
-        );
+        assert_eq!(phrases.fingerprint(), Phrases::new(&synonyms).fingerprint());
+        let other = Phrases::new(&Synonyms::parse([
+            "pnd, postnatal depression, perinatal depression\n",
+        ]));
         assert_ne!(phrases.fingerprint(), other.fingerprint());
     }
 }
