@@ -83,7 +83,7 @@ impl<T> Future for OnLargeStack<'_, T> {
 pub struct ReadOnlyRequest;
 
 /// Documents kept parsed, by their text: partner apps and the web client send the same few
-/// documents with other variables, and parsing costs more than a lookup by id.
+/// documents with other variables, and parsing costs more than a lookup by text.
 const PARSED_DOCUMENTS: usize = 256;
 /// Longer documents are parsed each time.
 const MAX_KEPT_DOCUMENT: usize = 16 * 1024;
