@@ -45,6 +45,11 @@ impl SortKey {
     }
 }
 
+/// The name number of a document without one (or of every document in another order).
+const NO_NAME: u64 = u64::MAX;
+/// The name number of a document that cannot enter the page.
+const SKIP: u64 = u64::MAX - 1;
+
 /// A hit before its page is cut.
 #[derive(Clone, Debug)]
 pub struct Candidate {
@@ -55,6 +60,9 @@ pub struct Candidate {
     pub distance_km: Option<f64>,
     /// Bits of [`UNCONFIRMED`]: criteria the listing does not confirm.
     pub unconfirmed: u8,
+    /// In name order, the name's number in its segment's dictionary (names in a segment are
+    /// numbered in order, so a segment compares numbers and spells out only its page).
+    pub name_ord: u64,
 }
 
 /// The criteria a search may filter on without the listing confirming them, with their index
@@ -336,9 +344,50 @@ pub struct PageSegmentCollector {
     facet_counts: Vec<HashMap<u64, u64>>,
     total: u64,
     heap: BinaryHeap<Candidate>,
-    text: String,
+    /// In name order, where the page starts in this segment's names: the number of the first
+    /// name after the cursor's, or of the cursor's own name (then ids decide) when the segment
+    /// holds it.
+    name_start: Option<NameStart>,
     /// Degrees of longitude that surely cover the radius around the point.
     lon_span: f64,
+}
+
+/// Where a page in name order starts in one segment's numbered names.
+#[derive(Clone, Copy, Debug)]
+enum NameStart {
+    /// The cursor's name is this one: those after it, and itself with a greater id.
+    At(u64),
+    /// The cursor's name is not in the segment; this is the first one after it.
+    Before(u64),
+}
+
+impl NameStart {
+    /// Whether a name numbered `ord` (with the document's id, read only when needed) comes
+    /// after the cursor.
+    fn admits(self, ord: u64, after_id: u128, id: impl FnOnce() -> u128) -> bool {
+        match self {
+            NameStart::At(at) => ord > at || (ord == at && id() > after_id),
+            NameStart::Before(first) => ord >= first,
+        }
+    }
+}
+
+/// Where a page in name order after `key` starts among a column's numbered names.
+fn name_start(column: &StrColumn, key: &str) -> tantivy::Result<NameStart> {
+    let mut stream = column
+        .dictionary()
+        .range()
+        .ge(key.as_bytes())
+        .into_stream()?;
+    Ok(if stream.advance() {
+        if stream.key() == key.as_bytes() {
+            NameStart::At(stream.term_ord())
+        } else {
+            NameStart::Before(stream.term_ord())
+        }
+    } else {
+        NameStart::Before(column.dictionary().num_terms() as u64)
+    })
 }
 
 impl Collector for PageCollector {
@@ -388,6 +437,16 @@ impl Collector for PageCollector {
         } else {
             Vec::new()
         };
+        let name_start = match (&self.after, &columns.name_sort) {
+            (
+                Some(After {
+                    key: SortKey::Text(key),
+                    ..
+                }),
+                Some(column),
+            ) if self.sort == Sort::Name => Some(name_start(column, key)?),
+            _ => None,
+        };
         Ok(PageSegmentCollector {
             settings: self.clone(),
             segment,
@@ -398,7 +457,7 @@ impl Collector for PageCollector {
             facet_columns,
             total: 0,
             heap: BinaryHeap::new(),
-            text: String::new(),
+            name_start,
             lon_span: self
                 .point
                 .and_then(|(lat, _, radius)| radius.map(|r| longitude_span(lat, r)))
@@ -475,7 +534,39 @@ impl PageSegmentCollector {
             .is_some_and(|covering| covering.contains(doc))
     }
 
-    fn sort_key(&mut self, doc: DocId, score: f32, distance: Option<f64>) -> SortKey {
+    /// In name order, the document's name number, or [`SKIP`] when the page has no room for
+    /// it (before the cursor, or after a full page's last name); [`NO_NAME`] otherwise.
+    fn name_ord(&self, doc: DocId) -> u64 {
+        if self.settings.sort != Sort::Name {
+            return NO_NAME;
+        }
+        let Some(ord) = self
+            .columns
+            .name_sort
+            .as_ref()
+            .and_then(|column| column.term_ords(doc).next())
+        else {
+            return NO_NAME;
+        };
+        if let (Some(start), Some(after)) = (self.name_start, &self.settings.after)
+            && !start.admits(ord, after.id, || self.id(doc))
+        {
+            return SKIP;
+        }
+        if self.heap.len() >= self.settings.keep
+            && self.heap.peek().is_some_and(|worst| worst.name_ord < ord)
+        {
+            return SKIP;
+        }
+        ord
+    }
+
+    fn id(&self, doc: DocId) -> u128 {
+        (u128::from(self.columns.id_hi.first(doc).unwrap_or_default()) << 64)
+            | u128::from(self.columns.id_lo.first(doc).unwrap_or_default())
+    }
+
+    fn sort_key(&self, doc: DocId, score: f32, distance: Option<f64>, name_ord: u64) -> SortKey {
         match self.settings.sort {
             Sort::Relevance => SortKey::Number(-f64::from(score)),
             Sort::Distance => SortKey::Number(distance.unwrap_or(f64::INFINITY)),
@@ -485,13 +576,13 @@ impl PageSegmentCollector {
                 _ => SortKey::Number(f64::INFINITY),
             },
             Sort::Name => {
-                self.text.clear();
+                let mut name = String::new();
                 if let Some(column) = &self.columns.name_sort
-                    && let Some(ord) = column.term_ords(doc).next()
+                    && name_ord != NO_NAME
                 {
-                    let _ = column.ord_to_str(ord, &mut self.text);
+                    let _ = column.ord_to_str(name_ord, &mut name);
                 }
-                SortKey::Text(self.text.clone())
+                SortKey::Text(name)
             }
         }
     }
@@ -525,6 +616,10 @@ impl SegmentCollector for PageSegmentCollector {
                     *counts.entry(ord).or_default() += 1;
                 }
             }
+        }
+        let name_ord = self.name_ord(doc);
+        if name_ord == SKIP {
+            return;
         }
         let mut final_score = if self.settings.has_text { score } else { 1.0 };
         // Every factor below is at most 1: by relevance, a match whose text score cannot beat
@@ -586,9 +681,8 @@ impl SegmentCollector for PageSegmentCollector {
                 }
             }
         }
-        let id = (u128::from(self.columns.id_hi.first(doc).unwrap_or_default()) << 64)
-            | u128::from(self.columns.id_lo.first(doc).unwrap_or_default());
-        let key = self.sort_key(doc, final_score, distance);
+        let id = self.id(doc);
+        let key = self.sort_key(doc, final_score, distance, name_ord);
         let candidate = Candidate {
             key,
             id,
@@ -596,6 +690,7 @@ impl SegmentCollector for PageSegmentCollector {
             score: final_score,
             distance_km: distance,
             unconfirmed,
+            name_ord,
         };
         if let Some(after) = &self.settings.after
             && candidate

@@ -1157,6 +1157,63 @@ mod tests {
         let unknown = aged.hits.iter().find(|h| h.id == docs[6].id).expect("kept");
         assert_eq!(unknown.unconfirmed, vec![Unconfirmed::Age]);
     }
+
+    #[test]
+    fn pages_in_name_order_walk_every_segment_by_name_then_id() {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        // Names repeated across segments, differing in case, and one only in a later segment.
+        let names = [
+            "Baby Bond",
+            "baby bond",
+            "Ante",
+            "Zeta",
+            "Baby Bond",
+            "Cafe",
+            "café",
+        ];
+        let mut docs: Vec<ServiceDoc> = Vec::new();
+        for (n, chunk) in names.chunks(2).enumerate() {
+            let batch: Vec<ServiceDoc> = chunk
+                .iter()
+                .map(|name| ServiceDoc {
+                    id: Uuid::new_v4(),
+                    name: (*name).to_owned(),
+                    status: "ACTIVE".into(),
+                    ..ServiceDoc::default()
+                })
+                .collect();
+            index.apply(&batch, &[], n as i64).expect("apply");
+            docs.extend(batch);
+        }
+        assert!(index.reader.searcher().segment_readers().len() > 1);
+        let mut expected: Vec<(String, u128)> = docs
+            .iter()
+            .map(|d| (d.name.to_lowercase(), d.id.as_u128()))
+            .collect();
+        expected.sort();
+        for first in 1..=3 {
+            let mut walked = Vec::new();
+            let mut after = None;
+            loop {
+                let found = index
+                    .search(&SearchRequest {
+                        sort: Sort::Name,
+                        first,
+                        after: after.clone(),
+                        ..request(Filter::default())
+                    })
+                    .expect("search");
+                assert_eq!(found.total_count, docs.len() as u64);
+                walked.extend(found.hits.iter().map(|h| h.id.as_u128()));
+                if !found.has_next_page {
+                    break;
+                }
+                after = found.hits.last().map(|h| h.cursor.clone());
+            }
+            let ids: Vec<u128> = expected.iter().map(|(_, id)| *id).collect();
+            assert_eq!(walked, ids, "pages of {first}");
+        }
+    }
 }
 
 #[cfg(test)]

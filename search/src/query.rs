@@ -371,7 +371,9 @@ pub fn filter_clauses(fields: &Fields, filter: &Filter) -> Vec<(Occur, Box<dyn Q
     if let Some(org) = filter.organization_id {
         clauses.push(must(any_of(fields.organization_id, &[org.to_string()])));
     }
-    if filter.pregnant {
+    if filter.pregnant && filter.pregnancy_confirmed {
+        clauses.push(must(any_of(fields.pregnancy, &["yes".to_owned()])));
+    } else if filter.pregnant {
         let fits = [
             fit::PREGNANCY_YES.to_owned(),
             fit::PREGNANCY_UNKNOWN.to_owned(),

@@ -32,8 +32,11 @@ pub struct Filter {
     /// An infant's age in months that the service's age range includes (absent bounds are open).
     pub infant_age_months: Option<f64>,
     /// Only services open from pregnancy, or whose fit with a pregnancy is unknown (those rank
-    /// lower and are marked).
+    /// lower and are marked), unless `pregnancy_confirmed`.
     pub pregnant: bool,
+    /// With `pregnant`, only services whose listing says they are open from pregnancy (lists in
+    /// name order, which have no ranking to place the unknown ones lower in).
+    pub pregnancy_confirmed: bool,
     /// Only services families may refer themselves to.
     pub self_referral: bool,
     /// Only services free at the point of use.

@@ -207,6 +207,7 @@ impl ServiceFilter {
                 .collect(),
             infant_age_months: stored.infant_age_months,
             pregnant: stored.pregnant,
+            pregnancy_confirmed: false,
             self_referral: stored.self_referral,
             free_only: stored.free_only,
             languages: stored.languages,

@@ -656,8 +656,9 @@ async fn listed(
     ))
 }
 
-/// `services` with `coversPostcode`: the index's matches in name order, with its cursors.
-async fn services_by_catchment(
+/// `services` from the search index: its matches in name order (the same filters and order as
+/// the database's list, with the index's cursors), as cards.
+async fn services_from_index(
     ctx: &Context<'_>,
     filter: ServiceFilter,
     first: u64,
@@ -666,7 +667,11 @@ async fn services_by_catchment(
     let today = super::search::today();
     let request = search::SearchRequest {
         text: None,
-        filter: filter.into_search(ctx, today)?,
+        filter: search::Filter {
+            // "Only services open from pregnancy", as the database's list reads it.
+            pregnancy_confirmed: true,
+            ..filter.into_search(ctx, today)?
+        },
         near: None,
         sort: search::Sort::Name,
         first: usize::try_from(first).unwrap_or_default(),
@@ -745,10 +750,13 @@ impl ServiceQuery {
     ) -> async_graphql::Result<ServiceConnection> {
         let first = page_size(first.unwrap_or(20))?;
         let filter = filter.unwrap_or_default();
-        filter.check_access(ctx.data::<Caller>()?)?;
-        if filter.covers_postcode.is_some() {
-            // Catchments are matched by the search index; list its matches in name order.
-            return services_by_catchment(ctx, filter, first, after).await;
+        let caller = ctx.data::<Caller>()?;
+        filter.check_access(caller)?;
+        // Readers are answered from the search index (current to the last applied change), as
+        // are catchments, which only the index matches; those who edit listings read the
+        // database.
+        if filter.covers_postcode.is_some() || !caller.edits() {
+            return services_from_index(ctx, filter, first, after).await;
         }
         listed(ctx, &filter.into_store()?, first, after).await
     }

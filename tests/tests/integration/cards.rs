@@ -82,10 +82,23 @@ async fn a_result_page_and_a_fetch_by_id_read_no_database_rows() {
             .is_some_and(|e| !e.is_empty()),
         "{listed}"
     );
+    // So is any reader's listing.
+    let by_level = format!(
+        "{{ services(filter: {{ levelOfNeed: [TARGETED, SPECIALIST] }}, first: 20) {{ totalCount \
+         edges {{ node {{ {CARD_FIELDS} }} }} pageInfo {{ endCursor }} }} }}"
+    );
+    let by_level_page = app.data(&by_level, json!({})).await;
+    assert!(
+        by_level_page["services"]["totalCount"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{by_level_page}"
+    );
     let before = statements(&app).await;
     let again = app.data(&search, json!({})).await;
     assert_eq!(again, first);
     assert_eq!(app.data(&by_catchment, json!({})).await, listed);
+    assert_eq!(app.data(&by_level, json!({})).await, by_level_page);
     let fetch = format!("query($id: ID!) {{ service(id: $id) {{ {CARD_FIELDS} }} }}");
     for edge in &edges {
         let got = app.data(&fetch, json!({ "id": edge["node"]["id"] })).await;
@@ -94,7 +107,7 @@ async fn a_result_page_and_a_fetch_by_id_read_no_database_rows() {
     assert_eq!(
         statements(&app).await - before,
         0,
-        "a result page, a listing by catchment and fetches of card fields run no SQL"
+        "a result page, listings and fetches of card fields run no SQL"
     );
     // Fields beyond the card are read from the database.
     let id = edges[0]["node"]["id"].clone();
@@ -196,4 +209,111 @@ async fn readers_do_not_see_listings_that_are_not_active_through_their_cards() {
         .data_as(Some(&partner), by_id, json!({ "id": node["id"] }))
         .await;
     assert_eq!(seen["service"]["status"], node["status"]);
+}
+
+/// Every page of `services(filter)` as `token` reads it, `first` at a time: the nodes in order
+/// and the total.
+async fn listing(app: &TestApp, token: &str, filter: &Value, first: i32) -> (Vec<Value>, u64) {
+    let query = format!(
+        "query($after: String, $first: Int!, $filter: ServiceFilter) {{ \
+         services(first: $first, after: $after, filter: $filter) {{ totalCount \
+         edges {{ node {{ {SERVICE_FIELDS} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+    );
+    let mut after = Value::Null;
+    let mut nodes = Vec::new();
+    loop {
+        let data = app
+            .data_as(
+                Some(token),
+                &query,
+                json!({ "after": after, "first": first, "filter": filter }),
+            )
+            .await;
+        let page = &data["services"];
+        let edges = page["edges"].as_array().expect("edges");
+        assert!(edges.len() <= usize::try_from(first).unwrap_or_default());
+        nodes.extend(edges.iter().map(|e| e["node"].clone()));
+        let total = page["totalCount"].as_u64().expect("totalCount");
+        if page["pageInfo"]["hasNextPage"] != json!(true) {
+            return (nodes, total);
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+#[tokio::test]
+async fn a_readers_listing_is_the_databases_listing_from_the_cards() {
+    let app = TestApp::spawn().await;
+    let partner = app.partner_token().await;
+    let admin = app.admin_token().await;
+    // A feed's listing that says nothing of pregnancy or ages: a search asking for pregnancy
+    // keeps it (marked unconfirmed), a list of services open from pregnancy does not.
+    let imported = app
+        .data_as(
+            Some(&admin),
+            "mutation($document: JSON!) { importOpenReferral(document: $document) { failed { message } } }",
+            json!({ "document": [{
+                "id": "00000000-0000-4000-8000-0000000000a1",
+                "name": "Eastfield parent line",
+                "description": "A telephone line for parents who need to talk.",
+                "organization": { "id": "00000000-0000-4000-8000-0000000000a0", "name": "Eastfield Trust" }
+            }] }),
+        )
+        .await;
+    assert_eq!(
+        imported["importOpenReferral"]["failed"],
+        json!([]),
+        "{imported}"
+    );
+    let every_status = json!(["ACTIVE", "INACTIVE", "DEFUNCT", "TEMPORARILY_CLOSED"]);
+    let (all, _) = listing(&app, &admin, &json!({ "statuses": every_status }), 100).await;
+    let first = |path: &dyn Fn(&Value) -> Option<Value>| {
+        all.iter()
+            .find_map(|node| path(node))
+            .expect("a demo listing has it")
+    };
+    let term = first(&|n| {
+        n["taxonomyTerms"][0]["parent"]["id"]
+            .as_str()
+            .map(Value::from)
+    });
+    let organization = first(&|n| n["organization"]["id"].as_str().map(Value::from));
+    let filters = [
+        json!({}),
+        json!({ "statuses": every_status }),
+        json!({ "statuses": ["INACTIVE", "TEMPORARILY_CLOSED"] }),
+        json!({ "categories": [term] }),
+        json!({ "levelOfNeed": ["TARGETED", "SPECIALIST"] }),
+        json!({ "audiences": ["FATHERS"] }),
+        json!({ "deliveryModes": ["HOME_VISIT"] }),
+        json!({ "infantAgeMonths": 18 }),
+        json!({ "pregnant": true }),
+        json!({ "selfReferral": true, "freeOnly": true }),
+        json!({ "languages": ["cy", "pl"] }),
+        json!({ "organizationId": organization }),
+        json!({ "verifiedWithinDays": 365 }),
+        json!({ "pregnant": true, "infantAgeMonths": 3, "statuses": every_status }),
+    ];
+    for filter in filters {
+        // Admins read the database; a partner's list comes from the index and its cards.
+        let (mut stored, stored_total) = listing(&app, &admin, &filter, 100).await;
+        let (indexed, indexed_total) = listing(&app, &partner, &filter, 7).await;
+        assert!(
+            !stored.is_empty() || filter == json!({ "languages": ["cy", "pl"] }),
+            "{filter} matches demo listings"
+        );
+        assert_eq!(indexed_total, stored_total, "{filter}: totals");
+        // The index orders names without regard to case.
+        let key = |n: &Value| {
+            (
+                n["name"].as_str().unwrap_or_default().to_lowercase(),
+                n["id"].as_str().unwrap_or_default().to_owned(),
+            )
+        };
+        stored.sort_by_key(key);
+        assert_eq!(indexed.len(), stored.len(), "{filter}: listings");
+        for (indexed, stored) in indexed.iter().zip(&stored) {
+            assert_eq!(indexed, stored, "{filter}");
+        }
+    }
 }
