@@ -4,7 +4,7 @@
 use std::{
     cmp::Ordering,
     collections::{BinaryHeap, HashMap},
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use tantivy::{
@@ -46,9 +46,9 @@ impl SortKey {
 }
 
 /// The name number of a document without one (or of every document in another order).
-const NO_NAME: u64 = u64::MAX;
+const NO_NAME: u32 = u32::MAX;
 /// The name number of a document that cannot enter the page.
-const SKIP: u64 = u64::MAX - 1;
+const SKIP: u32 = u32::MAX - 1;
 
 /// A hit before its page is cut.
 #[derive(Clone, Debug)]
@@ -62,7 +62,7 @@ pub struct Candidate {
     pub unconfirmed: u8,
     /// In name order, the name's number in its segment's dictionary (names in a segment are
     /// numbered in order, so a segment compares numbers and spells out only its page).
-    pub name_ord: u64,
+    pub name_ord: u32,
 }
 
 /// The criteria a search may filter on without the listing confirming them, with their index
@@ -191,12 +191,34 @@ pub struct SegmentColumns {
     pregnancy: Option<StrColumn>,
     eligibility: Option<StrColumn>,
     name_sort: Option<StrColumn>,
+    /// Each document's number in `name_sort`'s dictionary ([`NO_NAME`] for none), read out of
+    /// the column once, on the segment's first search in name order.
+    name_ords: OnceLock<Vec<u32>>,
     name_text: Option<StrColumn>,
     covers: Option<StrColumn>,
     facets: Vec<Option<StrColumn>>,
 }
 
 impl SegmentColumns {
+    /// Every document's name number (see `name_ords`).
+    fn name_ords(&self) -> &[u32] {
+        self.name_ords.get_or_init(|| {
+            let Some(column) = &self.name_sort else {
+                return Vec::new();
+            };
+            (0..column.num_rows())
+                .map(|doc| {
+                    column
+                        .term_ords(doc)
+                        .next()
+                        .and_then(|ord| u32::try_from(ord).ok())
+                        .filter(|ord| *ord < SKIP)
+                        .unwrap_or(NO_NAME)
+                })
+                .collect()
+        })
+    }
+
     fn open(reader: &SegmentReader) -> tantivy::Result<Self> {
         let fast = reader.fast_fields();
         Ok(SegmentColumns {
@@ -209,6 +231,7 @@ impl SegmentColumns {
             pregnancy: fast.str("pregnancy")?,
             eligibility: fast.str("eligibility")?,
             name_sort: fast.str("name_sort")?,
+            name_ords: OnceLock::new(),
             name_text: fast.str("name_text")?,
             covers: fast.str("covers")?,
             facets: FACET_FIELDS
@@ -356,19 +379,46 @@ pub struct PageSegmentCollector {
 #[derive(Clone, Copy, Debug)]
 enum NameStart {
     /// The cursor's name is this one: those after it, and itself with a greater id.
-    At(u64),
+    At(u32),
     /// The cursor's name is not in the segment; this is the first one after it.
-    Before(u64),
+    Before(u32),
 }
 
 impl NameStart {
     /// Whether a name numbered `ord` (with the document's id, read only when needed) comes
     /// after the cursor.
-    fn admits(self, ord: u64, after_id: u128, id: impl FnOnce() -> u128) -> bool {
+    fn admits(self, ord: u32, after_id: u128, id: impl FnOnce() -> u128) -> bool {
         match self {
             NameStart::At(at) => ord > at || (ord == at && id() > after_id),
             NameStart::Before(first) => ord >= first,
         }
+    }
+}
+
+/// Replaces the name numbers of one segment's candidates by the names, read in one ordered
+/// pass over the dictionary.
+fn spell_names(columns: &SegmentColumns, candidates: &mut [Candidate]) {
+    let mut ords: Vec<u64> = candidates
+        .iter()
+        .filter(|c| c.name_ord != NO_NAME)
+        .map(|c| u64::from(c.name_ord))
+        .collect();
+    ords.sort_unstable();
+    ords.dedup();
+    let mut names = Vec::with_capacity(ords.len());
+    if let Some(column) = &columns.name_sort {
+        let _ = column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+            names.push(String::from_utf8_lossy(bytes).into_owned());
+        });
+    }
+    for candidate in candidates {
+        let name = ords
+            .binary_search(&u64::from(candidate.name_ord))
+            .ok()
+            .and_then(|at| names.get(at))
+            .cloned()
+            .unwrap_or_default();
+        candidate.key = SortKey::Text(name);
     }
 }
 
@@ -379,14 +429,15 @@ fn name_start(column: &StrColumn, key: &str) -> tantivy::Result<NameStart> {
         .range()
         .ge(key.as_bytes())
         .into_stream()?;
+    let number = |ord: u64| u32::try_from(ord).unwrap_or(SKIP);
     Ok(if stream.advance() {
         if stream.key() == key.as_bytes() {
-            NameStart::At(stream.term_ord())
+            NameStart::At(number(stream.term_ord()))
         } else {
-            NameStart::Before(stream.term_ord())
+            NameStart::Before(number(stream.term_ord()))
         }
     } else {
-        NameStart::Before(column.dictionary().num_terms() as u64)
+        NameStart::Before(number(column.dictionary().num_terms() as u64))
     })
 }
 
@@ -536,18 +587,19 @@ impl PageSegmentCollector {
 
     /// In name order, the document's name number, or [`SKIP`] when the page has no room for
     /// it (before the cursor, or after a full page's last name); [`NO_NAME`] otherwise.
-    fn name_ord(&self, doc: DocId) -> u64 {
+    fn name_ord(&self, doc: DocId) -> u32 {
         if self.settings.sort != Sort::Name {
             return NO_NAME;
         }
-        let Some(ord) = self
+        let ord = self
             .columns
-            .name_sort
-            .as_ref()
-            .and_then(|column| column.term_ords(doc).next())
-        else {
+            .name_ords()
+            .get(doc as usize)
+            .copied()
+            .unwrap_or(NO_NAME);
+        if ord == NO_NAME {
             return NO_NAME;
-        };
+        }
         if let (Some(start), Some(after)) = (self.name_start, &self.settings.after)
             && !start.admits(ord, after.id, || self.id(doc))
         {
@@ -566,7 +618,8 @@ impl PageSegmentCollector {
             | u128::from(self.columns.id_lo.first(doc).unwrap_or_default())
     }
 
-    fn sort_key(&self, doc: DocId, score: f32, distance: Option<f64>, name_ord: u64) -> SortKey {
+    /// The key the segment orders by; in name order, the name's number (spelled out at harvest).
+    fn sort_key(&self, doc: DocId, score: f32, distance: Option<f64>, name_ord: u32) -> SortKey {
         match self.settings.sort {
             Sort::Relevance => SortKey::Number(-f64::from(score)),
             Sort::Distance => SortKey::Number(distance.unwrap_or(f64::INFINITY)),
@@ -575,15 +628,9 @@ impl PageSegmentCollector {
                 Some(day) if day > i64::MIN => SortKey::Number(-(day as f64)),
                 _ => SortKey::Number(f64::INFINITY),
             },
-            Sort::Name => {
-                let mut name = String::new();
-                if let Some(column) = &self.columns.name_sort
-                    && name_ord != NO_NAME
-                {
-                    let _ = column.ord_to_str(name_ord, &mut name);
-                }
-                SortKey::Text(name)
-            }
+            // No name comes first, as the empty name does.
+            Sort::Name if name_ord == NO_NAME => SortKey::Number(-1.0),
+            Sort::Name => SortKey::Number(f64::from(name_ord)),
         }
     }
 }
@@ -692,14 +739,20 @@ impl SegmentCollector for PageSegmentCollector {
             unconfirmed,
             name_ord,
         };
+        // In name order the cursor was placed among the segment's names (`name_ord`), unless
+        // the segment has none: then every key is the empty name.
+        let placed = self.settings.sort == Sort::Name && self.name_start.is_some();
         if let Some(after) = &self.settings.after
-            && candidate
-                .key
-                .cmp(&after.key)
-                .then(candidate.id.cmp(&after.id))
-                != Ordering::Greater
+            && !placed
         {
-            return;
+            let key = if self.settings.sort == Sort::Name {
+                &SortKey::Text(String::new())
+            } else {
+                &candidate.key
+            };
+            if key.cmp(&after.key).then(candidate.id.cmp(&after.id)) != Ordering::Greater {
+                return;
+            }
         }
         if self.heap.len() < self.settings.keep {
             self.heap.push(candidate);
@@ -725,9 +778,13 @@ impl SegmentCollector for PageSegmentCollector {
                 }
             }
         }
+        let mut candidates = self.heap.into_vec();
+        if self.settings.sort == Sort::Name {
+            spell_names(&self.columns, &mut candidates);
+        }
         PageFruit {
             total: self.total,
-            candidates: self.heap.into_vec(),
+            candidates,
             facets,
         }
     }

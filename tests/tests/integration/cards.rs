@@ -269,7 +269,7 @@ async fn a_readers_listing_is_the_databases_listing_from_the_cards() {
     let (all, _) = listing(&app, &admin, &json!({ "statuses": every_status }), 100).await;
     let first = |path: &dyn Fn(&Value) -> Option<Value>| {
         all.iter()
-            .find_map(|node| path(node))
+            .find_map(path)
             .expect("a demo listing has it")
     };
     let term = first(&|n| {
