@@ -268,9 +268,7 @@ async fn a_readers_listing_is_the_databases_listing_from_the_cards() {
     let every_status = json!(["ACTIVE", "INACTIVE", "DEFUNCT", "TEMPORARILY_CLOSED"]);
     let (all, _) = listing(&app, &admin, &json!({ "statuses": every_status }), 100).await;
     let first = |path: &dyn Fn(&Value) -> Option<Value>| {
-        all.iter()
-            .find_map(path)
-            .expect("a demo listing has it")
+        all.iter().find_map(path).expect("a demo listing has it")
     };
     let term = first(&|n| {
         n["taxonomyTerms"][0]["parent"]["id"]

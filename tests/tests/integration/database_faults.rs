@@ -125,7 +125,10 @@ fn split_authority(url: &str) -> (&str, &str, &str) {
     (&url[..start], &url[start..end], &url[end..])
 }
 
-const READ: &str =
+/// A read that needs the database: a listing's contacts are not on its card.
+const READ: &str = "query($id: ID!) { service(id: $id) { id name contacts { name } } }";
+/// What readers are answered from the search index alone: a list and a listing.
+const FROM_INDEX: &str =
     "query($id: ID!) { service(id: $id) { id name } services(first: 2) { totalCount } }";
 const ME: &str = "{ me { id role } }";
 const LOGIN: &str =
@@ -157,7 +160,7 @@ async fn answer(request: reqwest::RequestBuilder) -> Answer {
     }
 }
 
-/// The requests the outage test makes, each needing the database.
+/// The requests the outage test makes.
 struct Probes<'a> {
     app: &'a TestApp,
     admin: String,
@@ -347,6 +350,17 @@ async fn a_database_outage_is_answered_quickly_and_retryably_and_recovery_needs_
         ready.took < Duration::from_millis(1_500),
         "/readyz took {:?}",
         ready.took
+    );
+    // Readers' lists and listings come from the index, which needs no database.
+    let from_index =
+        answer(probes.graphql(None, FROM_INDEX, json!({ "id": probes.service }))).await;
+    assert_eq!(from_index.status, 200, "{}", from_index.body);
+    assert!(
+        from_index.body.get("errors").is_none()
+            && from_index.body["data"]["service"]["id"] == json!(probes.service)
+            && from_index.body["data"]["services"]["totalCount"].as_u64() > Some(0),
+        "answered from the index while the database is down: {:#}",
+        from_index.body
     );
     // Nothing crashed: the process itself stays healthy.
     let health = answer(app.client.get(app.url("/healthz"))).await;
