@@ -45,6 +45,10 @@ impl SortKey {
     }
 }
 
+/// In name order, a segment's matches are walked in name order when at least one document in
+/// this many matches; fewer are read through.
+const WALK_SHARE: u64 = 64;
+
 /// The name number of a document without one (or of every document in another order).
 const NO_NAME: u32 = u32::MAX;
 /// The name number of a document that cannot enter the page.
@@ -194,6 +198,8 @@ pub struct SegmentColumns {
     /// Each document's number in `name_sort`'s dictionary ([`NO_NAME`] for none), read out of
     /// the column once, on the segment's first search in name order.
     name_ords: OnceLock<Vec<u32>>,
+    /// The documents in name order (then id order); `None` when a document has no name.
+    by_name: OnceLock<Option<Vec<DocId>>>,
     name_text: Option<StrColumn>,
     covers: Option<StrColumn>,
     facets: Vec<Option<StrColumn>>,
@@ -219,6 +225,27 @@ impl SegmentColumns {
         })
     }
 
+    /// The segment's documents in name order, then id order (see `by_name`).
+    fn by_name(&self) -> Option<&[DocId]> {
+        self.by_name
+            .get_or_init(|| {
+                let ords = self.name_ords();
+                if ords.contains(&NO_NAME) {
+                    return None;
+                }
+                let mut docs: Vec<DocId> =
+                    (0..ords.len()).filter_map(|d| d.try_into().ok()).collect();
+                docs.sort_by_cached_key(|doc| (ords[*doc as usize], self.id(*doc)));
+                Some(docs)
+            })
+            .as_deref()
+    }
+
+    fn id(&self, doc: DocId) -> u128 {
+        (u128::from(self.id_hi.first(doc).unwrap_or_default()) << 64)
+            | u128::from(self.id_lo.first(doc).unwrap_or_default())
+    }
+
     fn open(reader: &SegmentReader) -> tantivy::Result<Self> {
         let fast = reader.fast_fields();
         Ok(SegmentColumns {
@@ -232,6 +259,7 @@ impl SegmentColumns {
             eligibility: fast.str("eligibility")?,
             name_sort: fast.str("name_sort")?,
             name_ords: OnceLock::new(),
+            by_name: OnceLock::new(),
             name_text: fast.str("name_text")?,
             covers: fast.str("covers")?,
             facets: FACET_FIELDS
@@ -614,8 +642,45 @@ impl PageSegmentCollector {
     }
 
     fn id(&self, doc: DocId) -> u128 {
-        (u128::from(self.columns.id_hi.first(doc).unwrap_or_default()) << 64)
-            | u128::from(self.columns.id_lo.first(doc).unwrap_or_default())
+        self.columns.id(doc)
+    }
+
+    /// Collects a page in name order from the segment's `matching` documents (`total` of
+    /// them), as [`SegmentCollector::collect`] would from each of them, reading as few as it
+    /// can: a large set is walked in name order from the cursor until the page is full, a small
+    /// one is read through. Only for searches without text, facets or a place.
+    pub fn collect_in_name_order(&mut self, matching: &BitSet, total: u64) {
+        let walk = self.settings.sort == Sort::Name
+            && total.saturating_mul(WALK_SHARE) >= u64::from(matching.max_value());
+        let columns = self.columns.clone();
+        match columns.by_name().filter(|_| walk) {
+            Some(order) => {
+                let ords = columns.name_ords();
+                let start = match self.name_start {
+                    Some(NameStart::At(first) | NameStart::Before(first)) => {
+                        order.partition_point(|doc| ords[*doc as usize] < first)
+                    }
+                    None => 0,
+                };
+                for doc in &order[start..] {
+                    if self.heap.len() >= self.settings.keep {
+                        break;
+                    }
+                    if matching.contains(*doc) {
+                        self.collect(*doc, 1.0);
+                    }
+                }
+            }
+            None => {
+                for bucket in 0..matching.max_value().div_ceil(64) {
+                    let mut docs = matching.tinyset(bucket);
+                    while let Some(low) = docs.pop_lowest() {
+                        self.collect(bucket * 64 + low, 1.0);
+                    }
+                }
+            }
+        }
+        self.total = total;
     }
 
     /// The key the segment orders by; in name order, the name's number (spelled out at harvest).

@@ -11,10 +11,10 @@ use std::{
 use serde::{Deserialize, Serialize};
 use tantivy::{
     DocSet, Index as TantivyIndex, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
-    collector::TopDocs,
+    collector::{Collector, SegmentCollector, TopDocs},
     directory::MmapDirectory,
     indexer::{LogMergePolicy, NoMergePolicy},
-    query::{BooleanQuery, FuzzyTermQuery, Occur, Query, TermQuery},
+    query::{BooleanQuery, EnableScoring, FuzzyTermQuery, Occur, Query, TermQuery},
     schema::{IndexRecordOption, Value},
     snippet::SnippetGenerator,
 };
@@ -512,7 +512,14 @@ impl Index {
             pregnancy_hint: hints.pregnancy,
             checked: checked_criteria(&request.filter),
         };
-        let mut fruit = searcher.search(&*query, &collector)?;
+        // A list in name order reads only as far as its page in each segment.
+        let mut fruit =
+            if request.sort == Sort::Name && !has_text && request.near.is_none() && !request.facets
+            {
+                name_order_page(&searcher, &*query, &collector)?
+            } else {
+                searcher.search(&*query, &collector)?
+            };
         let has_next_page = fruit.candidates.len() > request.first;
         fruit.candidates.truncate(request.first);
         let snippets = if has_text && request.highlights {
@@ -776,6 +783,35 @@ impl Index {
         );
         Ok(searcher.search(&query, &tantivy::collector::Count)? > 0)
     }
+}
+
+/// A page in name order: each segment's matches, then its page read from them in name order.
+fn name_order_page(
+    searcher: &tantivy::Searcher,
+    query: &dyn Query,
+    collector: &PageCollector,
+) -> tantivy::Result<collector::PageFruit> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
+    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+        let alive = reader.alive_bitset();
+        let mut matching = tantivy::BitSet::with_max_value(reader.max_doc());
+        let mut total = 0;
+        weight.for_each_no_score(reader, &mut |docs| {
+            for doc in docs {
+                if alive.is_none_or(|alive| alive.is_alive(*doc)) {
+                    matching.insert(*doc);
+                    total += 1;
+                }
+            }
+        })?;
+        let segment = u32::try_from(ord)
+            .map_err(|_| tantivy::TantivyError::InvalidArgument("too many segments".to_owned()))?;
+        let mut child = collector.for_segment(segment, reader)?;
+        child.collect_in_name_order(&matching, total);
+        fruits.push(child.harvest());
+    }
+    collector.merge_fruits(fruits)
 }
 
 fn highlights(
@@ -1161,7 +1197,9 @@ mod tests {
     #[test]
     fn pages_in_name_order_walk_every_segment_by_name_then_id() {
         let index = Index::in_memory(Synonyms::default()).expect("index");
-        // Names repeated across segments, differing in case, and one only in a later segment.
+        // Names repeated across segments, differing in case, and one only in a later segment;
+        // each segment with many inactive listings, so that the active ones are a few of them
+        // (read through) and all statuses are most of them (walked in name order).
         let names = [
             "Baby Bond",
             "baby bond",
@@ -1171,47 +1209,59 @@ mod tests {
             "Cafe",
             "café",
         ];
+        let listing = |name: &str, status: &str| ServiceDoc {
+            id: Uuid::new_v4(),
+            name: name.to_owned(),
+            status: status.into(),
+            ..ServiceDoc::default()
+        };
         let mut docs: Vec<ServiceDoc> = Vec::new();
         for (n, chunk) in names.chunks(2).enumerate() {
-            let batch: Vec<ServiceDoc> = chunk
-                .iter()
-                .map(|name| ServiceDoc {
-                    id: Uuid::new_v4(),
-                    name: (*name).to_owned(),
-                    status: "ACTIVE".into(),
-                    ..ServiceDoc::default()
-                })
-                .collect();
+            let mut batch: Vec<ServiceDoc> =
+                chunk.iter().map(|name| listing(name, "ACTIVE")).collect();
+            batch.extend((0..150).map(|i| listing(&format!("Closed {n} {i}"), "INACTIVE")));
             index.apply(&batch, &[], n as i64).expect("apply");
             docs.extend(batch);
         }
+        // A listing renamed (its old document deleted) and one removed.
+        docs[0].name = "Young parents".to_owned();
+        index.apply(&[docs[0].clone()], &[], 10).expect("rename");
+        let removed = docs.remove(152);
+        index.apply(&[], &[removed.id], 11).expect("remove");
         assert!(index.reader.searcher().segment_readers().len() > 1);
-        let mut expected: Vec<(String, u128)> = docs
-            .iter()
-            .map(|d| (d.name.to_lowercase(), d.id.as_u128()))
-            .collect();
-        expected.sort();
-        for first in 1..=3 {
-            let mut walked = Vec::new();
-            let mut after = None;
-            loop {
-                let found = index
-                    .search(&SearchRequest {
-                        sort: Sort::Name,
-                        first,
-                        after: after.clone(),
-                        ..request(Filter::default())
-                    })
-                    .expect("search");
-                assert_eq!(found.total_count, docs.len() as u64);
-                walked.extend(found.hits.iter().map(|h| h.id.as_u128()));
-                if !found.has_next_page {
-                    break;
-                }
-                after = found.hits.last().map(|h| h.cursor.clone());
-            }
+        for statuses in [vec![], vec!["ACTIVE".to_owned(), "INACTIVE".to_owned()]] {
+            let mut expected: Vec<(String, u128)> = docs
+                .iter()
+                .filter(|d| statuses.contains(&d.status) || d.status == "ACTIVE")
+                .map(|d| (d.name.to_lowercase(), d.id.as_u128()))
+                .collect();
+            expected.sort();
             let ids: Vec<u128> = expected.iter().map(|(_, id)| *id).collect();
-            assert_eq!(walked, ids, "pages of {first}");
+            for first in [1, 3, 50] {
+                let mut walked = Vec::new();
+                let mut after = None;
+                loop {
+                    let found = index
+                        .search(&SearchRequest {
+                            sort: Sort::Name,
+                            first,
+                            after: after.clone(),
+                            facets: false,
+                            ..request(Filter {
+                                statuses: statuses.clone(),
+                                ..Filter::default()
+                            })
+                        })
+                        .expect("search");
+                    assert_eq!(found.total_count, ids.len() as u64);
+                    walked.extend(found.hits.iter().map(|h| h.id.as_u128()));
+                    if !found.has_next_page {
+                        break;
+                    }
+                    after = found.hits.last().map(|h| h.cursor.clone());
+                }
+                assert_eq!(walked, ids, "pages of {first} of {statuses:?}");
+            }
         }
     }
 }
