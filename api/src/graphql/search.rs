@@ -461,6 +461,8 @@ impl SearchQuery {
         }
         let near_postcode = near.as_ref().is_some_and(|n| n.postcode.is_some());
         let near = near.map(|n| n.resolve(ctx)).transpose()?;
+        let page_selected =
+            ctx.look_ahead().field("edges").exists() || ctx.look_ahead().field("pageInfo").exists();
         // The postcode the search names: the filter's, or else the one `near` was given.
         let coverage_of = if ctx.look_ahead().field("edges").field("coverage").exists() {
             filter.covers.clone().or_else(|| {
@@ -491,11 +493,17 @@ impl SearchQuery {
             facets: ctx.look_ahead().field("facets").exists(),
             highlights: ctx.look_ahead().field("edges").field("highlights").exists(),
             coverage_of,
-            cards: ctx.look_ahead().field("edges").field("node").exists(),
+            // The page's listings are read from their cards, which also tell that a hit still
+            // exists; a selection without the page (`totalCount`, facets) reads none.
+            cards: page_selected,
         };
         let shared = state(ctx)?;
         let results = run_search(ctx, request).await?;
-        let rows = page_rows(ctx, &results.hits).await?;
+        let rows = if page_selected {
+            page_rows(ctx, &results.hits).await?
+        } else {
+            HashMap::new()
+        };
         // A service deleted since the index was read is simply skipped.
         let found = results
             .hits

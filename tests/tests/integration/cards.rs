@@ -94,7 +94,21 @@ async fn a_result_page_and_a_fetch_by_id_read_no_database_rows() {
             .is_some_and(|n| n > 0),
         "{by_level_page}"
     );
+    // A search asking for its total or cursors only reads no listing at all.
+    let counted = "{ search(text: \"baby\") { totalCount } \
+        cursors: search(text: \"baby\", first: 5) { edges { cursor } pageInfo { endCursor } } }";
+    let counted_page = app.data(counted, json!({})).await;
+    assert_eq!(
+        counted_page["search"]["totalCount"],
+        first["search"]["totalCount"]
+    );
+    assert_eq!(
+        counted_page["cursors"]["edges"].as_array().map(Vec::len),
+        Some(5),
+        "{counted_page}"
+    );
     let before = statements(&app).await;
+    assert_eq!(app.data(counted, json!({})).await, counted_page);
     let again = app.data(&search, json!({})).await;
     assert_eq!(again, first);
     assert_eq!(app.data(&by_catchment, json!({})).await, listed);

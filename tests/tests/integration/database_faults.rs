@@ -127,9 +127,11 @@ fn split_authority(url: &str) -> (&str, &str, &str) {
 
 /// A read that needs the database: a listing's contacts are not on its card.
 const READ: &str = "query($id: ID!) { service(id: $id) { id name contacts { name } } }";
-/// What readers are answered from the search index alone: a list and a listing.
-const FROM_INDEX: &str =
-    "query($id: ID!) { service(id: $id) { id name } services(first: 2) { totalCount } }";
+/// What readers are answered from the search index alone: a search, a list and a listing.
+const FROM_INDEX: &str = "query($id: ID!) { service(id: $id) { id name } \
+     services(first: 2) { totalCount } \
+     search(text: \"baby\", first: 2) { totalCount edges { cursor node { id name } } } \
+     counted: search(text: \"baby\") { totalCount } }";
 const ME: &str = "{ me { id role } }";
 const LOGIN: &str =
     "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }";
@@ -351,14 +353,15 @@ async fn a_database_outage_is_answered_quickly_and_retryably_and_recovery_needs_
         "/readyz took {:?}",
         ready.took
     );
-    // Readers' lists and listings come from the index, which needs no database.
+    // Readers' searches, lists and listings come from the index, which needs no database.
     let from_index =
         answer(probes.graphql(None, FROM_INDEX, json!({ "id": probes.service }))).await;
     assert_eq!(from_index.status, 200, "{}", from_index.body);
     assert!(
         from_index.body.get("errors").is_none()
             && from_index.body["data"]["service"]["id"] == json!(probes.service)
-            && from_index.body["data"]["services"]["totalCount"].as_u64() > Some(0),
+            && from_index.body["data"]["services"]["totalCount"].as_u64() > Some(0)
+            && from_index.body["data"]["counted"]["totalCount"].as_u64() > Some(0),
         "answered from the index while the database is down: {:#}",
         from_index.body
     );
