@@ -315,23 +315,11 @@ impl ColumnCache {
             .filter_map(|doc| Some((column.term_ords(*doc).next()?, *doc)))
             .collect();
         by_ord.sort_unstable();
-        let mut ords: Vec<u64> = by_ord.iter().map(|(ord, _)| *ord).collect();
-        ords.dedup();
-        let mut names = Vec::with_capacity(ords.len());
-        column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
-            names.push(String::from_utf8_lossy(bytes).into_owned());
-        })?;
-        let mut out = Vec::with_capacity(by_ord.len());
-        for (ord, doc) in by_ord {
-            let Ok(at) = ords.binary_search(&ord) else {
-                continue;
-            };
-            let Some(name) = names.get(at) else { continue };
-            let id = (u128::from(columns.id_hi.first(doc).unwrap_or_default()) << 64)
-                | u128::from(columns.id_lo.first(doc).unwrap_or_default());
-            out.push((name.clone(), id));
-        }
-        Ok(out)
+        let names = Spelled::read(column, by_ord.iter().map(|(ord, _)| *ord))?;
+        Ok(by_ord
+            .into_iter()
+            .filter_map(|(ord, doc)| Some((names.get(ord)?.to_owned(), columns.id(doc))))
+            .collect())
     }
 
     /// Those of `terms` a segment's `covers` column holds, with the column's number for each
@@ -423,30 +411,45 @@ impl NameStart {
     }
 }
 
-/// Replaces the name numbers of one segment's candidates by the names, read in one ordered
-/// pass over the dictionary.
-fn spell_names(columns: &SegmentColumns, candidates: &mut [Candidate]) {
-    let mut ords: Vec<u64> = candidates
-        .iter()
-        .filter(|c| c.name_ord != NO_NAME)
-        .map(|c| u64::from(c.name_ord))
-        .collect();
-    ords.sort_unstable();
-    ords.dedup();
-    let mut names = Vec::with_capacity(ords.len());
-    if let Some(column) = &columns.name_sort {
-        let _ = column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
-            names.push(String::from_utf8_lossy(bytes).into_owned());
-        });
+/// The texts of some of a column's dictionary numbers, read in one ordered pass.
+struct Spelled {
+    ords: Vec<u64>,
+    texts: Vec<String>,
+}
+
+impl Spelled {
+    fn read(column: &StrColumn, ords: impl IntoIterator<Item = u64>) -> tantivy::Result<Self> {
+        let mut ords: Vec<u64> = ords.into_iter().collect();
+        ords.sort_unstable();
+        ords.dedup();
+        let mut texts = Vec::with_capacity(ords.len());
+        column.dictionary().sorted_ords_to_term_cb(&ords, |bytes| {
+            texts.push(String::from_utf8_lossy(bytes).into_owned());
+        })?;
+        Ok(Spelled { ords, texts })
     }
+
+    fn get(&self, ord: u64) -> Option<&str> {
+        let at = self.ords.binary_search(&ord).ok()?;
+        self.texts.get(at).map(String::as_str)
+    }
+}
+
+/// Replaces the name numbers of one segment's candidates by the names.
+fn spell_names(columns: &SegmentColumns, candidates: &mut [Candidate]) {
+    let names = columns.name_sort.as_ref().and_then(|column| {
+        let ords = candidates
+            .iter()
+            .filter(|c| c.name_ord != NO_NAME)
+            .map(|c| u64::from(c.name_ord));
+        Spelled::read(column, ords).ok()
+    });
     for candidate in candidates {
-        let name = ords
-            .binary_search(&u64::from(candidate.name_ord))
-            .ok()
-            .and_then(|at| names.get(at))
-            .cloned()
+        let name = names
+            .as_ref()
+            .and_then(|names| names.get(u64::from(candidate.name_ord)))
             .unwrap_or_default();
-        candidate.key = SortKey::Text(name);
+        candidate.key = SortKey::Text(name.to_owned());
     }
 }
 
@@ -629,7 +632,7 @@ impl PageSegmentCollector {
             return NO_NAME;
         }
         if let (Some(start), Some(after)) = (self.name_start, &self.settings.after)
-            && !start.admits(ord, after.id, || self.id(doc))
+            && !start.admits(ord, after.id, || self.columns.id(doc))
         {
             return SKIP;
         }
@@ -639,10 +642,6 @@ impl PageSegmentCollector {
             return SKIP;
         }
         ord
-    }
-
-    fn id(&self, doc: DocId) -> u128 {
-        self.columns.id(doc)
     }
 
     /// Collects a page in name order from the segment's `matching` documents (`total` of
@@ -793,7 +792,7 @@ impl SegmentCollector for PageSegmentCollector {
                 }
             }
         }
-        let id = self.id(doc);
+        let id = self.columns.id(doc);
         let key = self.sort_key(doc, final_score, distance, name_ord);
         let candidate = Candidate {
             key,
