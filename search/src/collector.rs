@@ -20,6 +20,7 @@ use crate::{
     geo::{distance_km, longitude_span},
     request::{Sort, Unconfirmed},
     schema::unpack_location,
+    suggest::CompletionOrder,
 };
 
 /// The facet fields, in the order of [`crate::request::Facets`].
@@ -201,32 +202,137 @@ pub struct SegmentColumns {
     /// The documents in name order (then id order); `None` when a document has no name.
     by_name: OnceLock<Option<Vec<DocId>>>,
     name_text: Option<StrColumn>,
+    /// Each document's number in `name_text`'s dictionary ([`NO_NAME`] for none), and each
+    /// name's length in bytes by its number: read out once, on the segment's first completion.
+    text_ords: OnceLock<Vec<u32>>,
+    text_lengths: OnceLock<Vec<u32>>,
+    /// The documents in the order of completions; `None` when a document has no name.
+    completion: OnceLock<Option<CompletionOrder>>,
+    /// The active services.
+    active: OnceLock<BitSet>,
     covers: Option<StrColumn>,
     facets: Vec<Option<StrColumn>>,
 }
 
+/// Each document's (first) number in a column's dictionary, [`NO_NAME`] for none.
+fn first_ords(column: Option<&StrColumn>) -> Vec<u32> {
+    let Some(column) = column else {
+        return Vec::new();
+    };
+    (0..column.num_rows())
+        .map(|doc| {
+            column
+                .term_ords(doc)
+                .next()
+                .and_then(|ord| u32::try_from(ord).ok())
+                .filter(|ord| *ord < SKIP)
+                .unwrap_or(NO_NAME)
+        })
+        .collect()
+}
+
 impl SegmentColumns {
     /// Every document's name number (see `name_ords`).
-    fn name_ords(&self) -> &[u32] {
-        self.name_ords.get_or_init(|| {
-            let Some(column) = &self.name_sort else {
-                return Vec::new();
+    pub(crate) fn name_ords(&self) -> &[u32] {
+        self.name_ords
+            .get_or_init(|| first_ords(self.name_sort.as_ref()))
+    }
+
+    /// The number of a document's name as written, if it has one.
+    pub(crate) fn text_ord(&self, doc: DocId) -> Option<u32> {
+        self.text_ords
+            .get_or_init(|| first_ords(self.name_text.as_ref()))
+            .get(doc as usize)
+            .copied()
+            .filter(|ord| *ord != NO_NAME)
+    }
+
+    /// The length in bytes of the name as written numbered `ord`.
+    pub(crate) fn text_length(&self, ord: u32) -> u32 {
+        self.text_lengths
+            .get_or_init(|| {
+                let mut lengths = Vec::new();
+                if let Some(column) = &self.name_text
+                    && let Ok(mut stream) = column.dictionary().stream()
+                {
+                    while stream.advance() {
+                        lengths.push(u32::try_from(stream.key().len()).unwrap_or(u32::MAX));
+                    }
+                }
+                lengths
+            })
+            .get(ord as usize)
+            .copied()
+            .unwrap_or(u32::MAX)
+    }
+
+    /// The order of completions (see `completion`).
+    pub(crate) fn completion_order(&self) -> Option<&CompletionOrder> {
+        self.completion
+            .get_or_init(|| CompletionOrder::build(self))
+            .as_ref()
+    }
+
+    /// The active services of the segment (deleted ones included: ask the segment).
+    pub(crate) fn active(&self, reader: &SegmentReader, status: Field) -> tantivy::Result<&BitSet> {
+        if let Some(active) = self.active.get() {
+            return Ok(active);
+        }
+        let mut active = BitSet::with_max_value(reader.max_doc());
+        let term = Term::from_field_text(status, "ACTIVE");
+        if let Some(mut postings) = reader
+            .inverted_index(status)?
+            .read_postings(&term, IndexRecordOption::Basic)?
+        {
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                active.insert(doc);
+                doc = postings.advance();
+            }
+        }
+        Ok(self.active.get_or_init(|| active))
+    }
+
+    /// The range of numbers of the lower-case names that start with `wanted`.
+    pub(crate) fn lower_names_starting(&self, wanted: &str) -> tantivy::Result<(u32, u32)> {
+        let Some(column) = &self.name_sort else {
+            return Ok((0, 0));
+        };
+        let first_at_or_after = |bytes: &[u8]| -> tantivy::Result<u32> {
+            let mut stream = column.dictionary().range().ge(bytes).into_stream()?;
+            let ord = if stream.advance() {
+                stream.term_ord()
+            } else {
+                column.dictionary().num_terms() as u64
             };
-            (0..column.num_rows())
-                .map(|doc| {
-                    column
-                        .term_ords(doc)
-                        .next()
-                        .and_then(|ord| u32::try_from(ord).ok())
-                        .filter(|ord| *ord < SKIP)
-                        .unwrap_or(NO_NAME)
-                })
-                .collect()
-        })
+            Ok(u32::try_from(ord).unwrap_or(SKIP))
+        };
+        // No UTF-8 text holds the byte 0xFF: the first name after every one starting with
+        // `wanted` is the first at or after `wanted` followed by it.
+        let mut past = wanted.as_bytes().to_vec();
+        past.push(0xFF);
+        Ok((
+            first_at_or_after(wanted.as_bytes())?,
+            first_at_or_after(&past)?,
+        ))
+    }
+
+    /// The names as written numbered `ords`, read in one ordered pass.
+    pub(crate) fn spell_texts(
+        &self,
+        ords: impl IntoIterator<Item = u64>,
+    ) -> tantivy::Result<Spelled> {
+        match &self.name_text {
+            Some(column) => Spelled::read(column, ords),
+            None => Ok(Spelled {
+                ords: Vec::new(),
+                texts: Vec::new(),
+            }),
+        }
     }
 
     /// The segment's documents in name order, then id order (see `by_name`).
-    fn by_name(&self) -> Option<&[DocId]> {
+    pub(crate) fn by_name(&self) -> Option<&[DocId]> {
         self.by_name
             .get_or_init(|| {
                 let ords = self.name_ords();
@@ -241,7 +347,7 @@ impl SegmentColumns {
             .as_deref()
     }
 
-    fn id(&self, doc: DocId) -> u128 {
+    pub(crate) fn id(&self, doc: DocId) -> u128 {
         (u128::from(self.id_hi.first(doc).unwrap_or_default()) << 64)
             | u128::from(self.id_lo.first(doc).unwrap_or_default())
     }
@@ -261,6 +367,10 @@ impl SegmentColumns {
             name_ords: OnceLock::new(),
             by_name: OnceLock::new(),
             name_text: fast.str("name_text")?,
+            text_ords: OnceLock::new(),
+            text_lengths: OnceLock::new(),
+            completion: OnceLock::new(),
+            active: OnceLock::new(),
             covers: fast.str("covers")?,
             facets: FACET_FIELDS
                 .iter()
@@ -284,7 +394,7 @@ impl std::fmt::Debug for ColumnCache {
 
 impl ColumnCache {
     /// The columns of a segment, opened on first use.
-    fn get(&self, reader: &SegmentReader) -> tantivy::Result<Arc<SegmentColumns>> {
+    pub(crate) fn get(&self, reader: &SegmentReader) -> tantivy::Result<Arc<SegmentColumns>> {
         let id = reader.segment_id();
         if let Ok(segments) = self.segments.lock()
             && let Some(columns) = segments.get(&id)
@@ -296,30 +406,6 @@ impl ColumnCache {
             segments.insert(id, columns.clone());
         }
         Ok(columns)
-    }
-
-    /// The service names, as written, and ids of documents of one segment, read from its
-    /// columns (the names in one ordered pass over the dictionary); documents without a name
-    /// are left out.
-    pub fn names_and_ids(
-        &self,
-        reader: &SegmentReader,
-        docs: &[DocId],
-    ) -> tantivy::Result<Vec<(String, u128)>> {
-        let columns = self.get(reader)?;
-        let Some(column) = &columns.name_text else {
-            return Ok(Vec::new());
-        };
-        let mut by_ord: Vec<(u64, DocId)> = docs
-            .iter()
-            .filter_map(|doc| Some((column.term_ords(*doc).next()?, *doc)))
-            .collect();
-        by_ord.sort_unstable();
-        let names = Spelled::read(column, by_ord.iter().map(|(ord, _)| *ord))?;
-        Ok(by_ord
-            .into_iter()
-            .filter_map(|(ord, doc)| Some((names.get(ord)?.to_owned(), columns.id(doc))))
-            .collect())
     }
 
     /// Those of `terms` a segment's `covers` column holds, with the column's number for each
@@ -412,7 +498,7 @@ impl NameStart {
 }
 
 /// The texts of some of a column's dictionary numbers, read in one ordered pass.
-struct Spelled {
+pub(crate) struct Spelled {
     ords: Vec<u64>,
     texts: Vec<String>,
 }
@@ -429,7 +515,7 @@ impl Spelled {
         Ok(Spelled { ords, texts })
     }
 
-    fn get(&self, ord: u64) -> Option<&str> {
+    pub(crate) fn get(&self, ord: u64) -> Option<&str> {
         let at = self.ords.binary_search(&ord).ok()?;
         self.texts.get(at).map(String::as_str)
     }

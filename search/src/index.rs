@@ -14,7 +14,7 @@ use tantivy::{
     collector::{Collector, SegmentCollector, TopDocs},
     directory::MmapDirectory,
     indexer::{LogMergePolicy, NoMergePolicy},
-    query::{BooleanQuery, EnableScoring, FuzzyTermQuery, Occur, Query, TermQuery},
+    query::{EnableScoring, Query, TermQuery},
     schema::{IndexRecordOption, Value},
     snippet::SnippetGenerator,
 };
@@ -30,6 +30,7 @@ use crate::{
         Facets, Filter, Highlight, Hit, SearchRequest, SearchResults, Sort, StoredCard, Unconfirmed,
     },
     schema::{self, Fields, RAW, SCHEMA_VERSION, pack_location},
+    suggest::{self, NameCompletion},
     synonyms::Synonyms,
 };
 
@@ -633,7 +634,9 @@ impl Index {
     }
 
     /// Completes a prefix with what each completion is: taxonomy terms whose name starts with
-    /// it, then those with a word that does, then names of active services; no text twice.
+    /// it, then those with a word that does, then names of active services holding its words
+    /// (the last as the start of a word): names starting with the prefix first, then shorter
+    /// names; no text twice.
     pub fn suggestions(&self, prefix: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
         let words = analyse(&self.index, RAW, prefix);
         if words.is_empty() || limit == 0 {
@@ -663,63 +666,39 @@ impl Index {
             );
         }
         if out.len() < limit {
-            let last = words.len() - 1;
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> = words
-                .iter()
-                .enumerate()
-                .map(|(i, word)| {
-                    let term = Term::from_field_text(self.fields.name_raw, word);
-                    let query: Box<dyn Query> = if i == last {
-                        Box::new(FuzzyTermQuery::new_prefix(term, 0, false))
-                    } else {
-                        Box::new(TermQuery::new(term, IndexRecordOption::Basic))
-                    };
-                    (Occur::Must, query)
-                })
-                .collect();
-            clauses.push((
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(self.fields.status, "ACTIVE"),
-                    IndexRecordOption::Basic,
-                )),
-            ));
             let searcher = self.searcher();
-            let top = searcher.search(
-                &BooleanQuery::new(clauses),
-                &TopDocs::with_limit(limit * 4).order_by_score(),
-            )?;
-            let mut by_segment: HashMap<u32, Vec<tantivy::DocId>> = HashMap::new();
-            for (_, address) in top {
-                by_segment
-                    .entry(address.segment_ord)
-                    .or_default()
-                    .push(address.doc_id);
+            let prefix = suggest::Prefix {
+                words: &words,
+                wanted: &wanted,
+                want: limit,
+            };
+            let (last, before) = words.split_last().unwrap_or((&wanted, &[]));
+            let fits = |name: &str| {
+                let own = analyse(&self.index, RAW, name);
+                own.iter().any(|w| w.starts_with(last.as_str()))
+                    && before.iter().all(|w| own.contains(w))
+            };
+            let mut names: Vec<NameCompletion> = Vec::new();
+            for reader in searcher.segment_readers() {
+                let columns = self.columns.get(reader)?;
+                names.extend(suggest::complete(
+                    &columns,
+                    reader,
+                    (self.fields.name_raw, self.fields.status),
+                    &prefix,
+                    &fits,
+                )?);
             }
-            let mut names: Vec<(String, Uuid)> = Vec::new();
-            for (segment, docs) in by_segment {
-                let reader = searcher.segment_reader(segment);
-                for (name, id) in self.columns.names_and_ids(reader, &docs)? {
-                    names.push((name, Uuid::from_u128(id)));
-                }
-            }
-            names.sort_by_cached_key(|(n, id)| {
-                (
-                    !n.to_lowercase().starts_with(&wanted),
-                    n.len(),
-                    n.clone(),
-                    *id,
-                )
-            });
-            for (name, id) in names {
+            names.sort_by(NameCompletion::order);
+            for name in names {
                 if out.len() >= limit {
                     break;
                 }
-                if !out.iter().any(|s| s.text == name) {
+                if !out.iter().any(|s| s.text == name.text) {
                     out.push(Suggestion {
-                        text: name,
+                        text: name.text,
                         kind: SuggestionKind::Service,
-                        id,
+                        id: Uuid::from_u128(name.id),
                     });
                 }
             }
@@ -1088,6 +1067,160 @@ mod tests {
         assert_eq!(index.suggestions("feed", 1).expect("one").len(), 1);
         assert!(index.suggestions("  ", 8).expect("blank").is_empty());
         assert!(index.suggestions("feed", 0).expect("none").is_empty());
+    }
+
+    /// Service completions by reading every listing: active ones holding the prefix's words,
+    /// names starting with the prefix, then shorter, then in byte order, then by id, one each.
+    fn completions_read_through(
+        index: &Index,
+        listings: &HashMap<Uuid, ServiceDoc>,
+        prefix: &str,
+        limit: usize,
+    ) -> Vec<(String, Uuid)> {
+        let words = analyse(&index.index, RAW, prefix);
+        let Some((last, before)) = words.split_last() else {
+            return Vec::new();
+        };
+        let wanted = prefix.trim().to_lowercase();
+        let mut found: Vec<_> = listings
+            .values()
+            .filter(|doc| doc.status == "ACTIVE")
+            .filter(|doc| {
+                let own = analyse(&index.index, RAW, &doc.name);
+                own.iter().any(|w| w.starts_with(last.as_str()))
+                    && before.iter().all(|w| own.contains(w))
+            })
+            .map(|doc| {
+                let starts = doc.name.to_lowercase().starts_with(&wanted);
+                (!starts, doc.name.len(), doc.name.clone(), doc.id)
+            })
+            .collect();
+        found.sort();
+        let mut out: Vec<(String, Uuid)> = Vec::new();
+        for (_, _, name, id) in found {
+            if out.len() < limit && !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, id));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn service_completions_are_the_best_names_of_every_segment_whatever_their_number() {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        let words = [
+            "Baby",
+            "baby",
+            "Bonding",
+            "Group",
+            "Dads",
+            "Feeding",
+            "Feeders",
+            "Café",
+            "Sleep",
+            "Perinatal",
+            "Peer",
+            "Support",
+            "North",
+            "Bath",
+            "Ba",
+        ];
+        let mut rng = fastrand::Rng::with_seed(7);
+        let named = |rng: &mut fastrand::Rng| {
+            let length = rng.usize(1..=4);
+            let name: Vec<&str> = (0..length)
+                .map(|_| words[rng.usize(..words.len())])
+                .collect();
+            name.join(" ")
+        };
+        let pool: Vec<String> = (0..30).map(|_| named(&mut rng)).collect();
+        let mut listings: HashMap<Uuid, ServiceDoc> = HashMap::new();
+        let mut seq = 0;
+        // Several commits (segments); then renames, closures and removals in later ones.
+        for batch in 0..6 {
+            let mut upserts = Vec::new();
+            let mut deletes = Vec::new();
+            for _ in 0..70 {
+                // Names are often shared (chains of the same service in many places).
+                let name = if rng.usize(..3) == 0 {
+                    named(&mut rng)
+                } else {
+                    pool[rng.usize(..pool.len())].clone()
+                };
+                let mut doc = doc(&name, "UNIVERSAL", Catchment::National);
+                if rng.usize(..5) == 0 {
+                    doc.status = "INACTIVE".into();
+                }
+                if batch > 2 && !listings.is_empty() && rng.usize(..3) == 0 {
+                    // A listing already indexed, renamed or closed.
+                    let ids: Vec<Uuid> = listings.keys().copied().collect();
+                    doc.id = ids[rng.usize(..ids.len())];
+                    if upserts.iter().any(|d: &ServiceDoc| d.id == doc.id) {
+                        continue;
+                    }
+                }
+                upserts.push(doc);
+            }
+            if batch == 1 {
+                // Lower case and the index's words differ for a final sigma: these names start
+                // with "οδος" but only one holds the word the index reads.
+                for name in ["ΟΔΟΣ Baby", "οδος Group"] {
+                    upserts.push(doc(name, "UNIVERSAL", Catchment::National));
+                }
+            }
+            if batch > 3 {
+                let ids: Vec<Uuid> = listings.keys().copied().take(10).collect();
+                for id in ids {
+                    if !upserts.iter().any(|d| d.id == id) {
+                        deletes.push(id);
+                    }
+                }
+            }
+            seq += 1;
+            index.apply(&upserts, &deletes, seq).expect("apply");
+            for id in &deletes {
+                listings.remove(id);
+            }
+            for doc in upserts {
+                listings.insert(doc.id, doc);
+            }
+        }
+        assert!(index.reader.searcher().segment_readers().len() > 1);
+        // Dense prefixes (walked), sparse ones (read through), several words, none found.
+        for prefix in [
+            "b",
+            "ba",
+            "bab",
+            "baby",
+            "Baby g",
+            "baby bonding gr",
+            "fee",
+            "feeders",
+            "caf",
+            "café",
+            "dads sl",
+            "north bath b",
+            "peri",
+            "Sleep Perinatal",
+            "zz",
+            "baby zz",
+            "οδος",
+            "ΟΔΟΣ",
+        ] {
+            for limit in [1, 3, 8, 50] {
+                let got: Vec<(String, Uuid)> = index
+                    .suggestions(prefix, limit)
+                    .expect("suggestions")
+                    .into_iter()
+                    .map(|s| (s.text, s.id))
+                    .collect();
+                assert_eq!(
+                    got,
+                    completions_read_through(&index, &listings, prefix, limit),
+                    "{prefix} {limit}"
+                );
+            }
+        }
     }
 
     #[test]

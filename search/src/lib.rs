@@ -15,6 +15,7 @@ mod phrases;
 mod query;
 pub mod request;
 mod schema;
+mod suggest;
 pub mod synonyms;
 
 pub use doc::{Catchment, Coverage, CoveredBy, HitCoverage, ServiceDoc};

@@ -631,11 +631,12 @@ async fn suggestions(
         return Err(ApiError::bad_input("prefix must be at most 100 characters").into());
     }
     let limit = usize::try_from(limit).unwrap_or(8);
+    // Completions compare numbers the index keeps in memory and read a few names: cheaper
+    // than a hand-off to the blocking pool, so they run here.
     let found = state(ctx)?
         .indexer
-        .read(move |index| index.suggestions(&prefix, limit))
-        .await
-        .map_err(ApiError::Internal)?
+        .index()
+        .suggestions(&prefix, limit)
         .map_err(|err| ApiError::Internal(err.into()))?;
     Ok(found)
 }
