@@ -50,6 +50,9 @@ impl SortKey {
 /// this many matches; fewer are read through.
 const WALK_SHARE: u64 = 64;
 
+/// How many filters' document sets a segment keeps.
+pub const FILTERS_KEPT: usize = 32;
+
 /// The name number of a document without one (or of every document in another order).
 const NO_NAME: u32 = u32::MAX;
 /// The name number of a document that cannot enter the page.
@@ -210,6 +213,9 @@ pub struct SegmentColumns {
     completion: OnceLock<Option<CompletionOrder>>,
     /// The active services.
     active: OnceLock<BitSet>,
+    /// The documents of recent filters without text (deleted ones included), most recent
+    /// first.
+    filtered: Mutex<Vec<(String, Arc<BitSet>)>>,
     covers: Option<StrColumn>,
     facets: Vec<Option<StrColumn>>,
 }
@@ -293,6 +299,30 @@ impl SegmentColumns {
         Ok(self.active.get_or_init(|| active))
     }
 
+    /// The documents of the filter described by `key`, deleted ones included: kept for the
+    /// [`FILTERS_KEPT`] most recent filters (a segment never changes but for deletions), read
+    /// by `read` otherwise.
+    pub(crate) fn filtered(
+        &self,
+        key: &str,
+        read: impl FnOnce() -> tantivy::Result<BitSet>,
+    ) -> tantivy::Result<Arc<BitSet>> {
+        if let Ok(mut kept) = self.filtered.lock()
+            && let Some(at) = kept.iter().position(|(kept, _)| kept == key)
+        {
+            let entry = kept.remove(at);
+            let set = entry.1.clone();
+            kept.insert(0, entry);
+            return Ok(set);
+        }
+        let set = Arc::new(read()?);
+        if let Ok(mut kept) = self.filtered.lock() {
+            kept.insert(0, (key.to_owned(), set.clone()));
+            kept.truncate(FILTERS_KEPT);
+        }
+        Ok(set)
+    }
+
     /// The range of numbers of the lower-case names that start with `wanted`.
     pub(crate) fn lower_names_starting(&self, wanted: &str) -> tantivy::Result<(u32, u32)> {
         let Some(column) = &self.name_sort else {
@@ -371,6 +401,7 @@ impl SegmentColumns {
             text_lengths: OnceLock::new(),
             completion: OnceLock::new(),
             active: OnceLock::new(),
+            filtered: Mutex::default(),
             covers: fast.str("covers")?,
             facets: FACET_FIELDS
                 .iter()

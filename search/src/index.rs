@@ -38,6 +38,11 @@ use crate::{
 /// left out.
 const MIN_RELATIVE_SCORE: f32 = 0.15;
 
+/// Decompressed blocks of stored documents the reader keeps (16 KiB each, 8 MiB in all; tantivy
+/// keeps 100). Each hit of a page reads its document, and a read that misses decompresses the
+/// whole block: the listings and services asked for most stay decompressed.
+const DOCSTORE_CACHED_BLOCKS: usize = 500;
+
 /// The writer's memory budget.
 const WRITER_MEMORY: usize = 50_000_000;
 
@@ -251,6 +256,7 @@ impl Index {
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
+            .doc_store_cache_num_blocks(DOCSTORE_CACHED_BLOCKS)
             .try_into()?;
         Ok(Self {
             index,
@@ -517,7 +523,12 @@ impl Index {
         let mut fruit =
             if request.sort == Sort::Name && !has_text && request.near.is_none() && !request.facets
             {
-                name_order_page(&searcher, &*query, &collector)?
+                name_order_page(
+                    &searcher,
+                    &*query,
+                    &format!("{:?}", request.filter),
+                    &collector,
+                )?
             } else {
                 searcher.search(&*query, &collector)?
             };
@@ -764,30 +775,39 @@ impl Index {
     }
 }
 
-/// A page in name order: each segment's matches, then its page read from them in name order.
+/// A page in name order: each segment's matches (the documents of the filter `key` describes,
+/// kept a segment for the filters asked most recently), then its page read from them in name
+/// order.
 fn name_order_page(
     searcher: &tantivy::Searcher,
     query: &dyn Query,
+    key: &str,
     collector: &PageCollector,
 ) -> tantivy::Result<collector::PageFruit> {
     let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
     let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
     for (ord, reader) in searcher.segment_readers().iter().enumerate() {
-        let alive = reader.alive_bitset();
-        let mut matching = tantivy::BitSet::with_max_value(reader.max_doc());
-        let mut total = 0;
-        weight.for_each_no_score(reader, &mut |docs| {
-            for doc in docs {
-                if alive.is_none_or(|alive| alive.is_alive(*doc)) {
+        let matching = collector.columns.get(reader)?.filtered(key, || {
+            let mut matching = tantivy::BitSet::with_max_value(reader.max_doc());
+            weight.for_each_no_score(reader, &mut |docs| {
+                for doc in docs {
                     matching.insert(*doc);
-                    total += 1;
                 }
-            }
+            })?;
+            Ok(matching)
         })?;
+        let matching = match reader.alive_bitset() {
+            Some(alive) => {
+                let mut living = (*matching).clone();
+                living.intersect_update(alive.bitset());
+                Arc::new(living)
+            }
+            None => matching,
+        };
         let segment = u32::try_from(ord)
             .map_err(|_| tantivy::TantivyError::InvalidArgument("too many segments".to_owned()))?;
         let mut child = collector.for_segment(segment, reader)?;
-        child.collect_in_name_order(&matching, total);
+        child.collect_in_name_order(&matching, matching.len() as u64);
         fruits.push(child.harvest());
     }
     collector.merge_fruits(fruits)
@@ -1356,12 +1376,19 @@ mod tests {
             index.apply(&batch, &[], n as i64).expect("apply");
             docs.extend(batch);
         }
-        // A listing renamed (its old document deleted) and one removed.
+        // Listed once (each segment keeps the filters' documents), then again after a listing
+        // is renamed (its old document deleted) and one removed.
+        pages_in_name_order_are_every_listing_by_name(&index, &docs);
         docs[0].name = "Young parents".to_owned();
         index.apply(&[docs[0].clone()], &[], 10).expect("rename");
         let removed = docs.remove(152);
         index.apply(&[], &[removed.id], 11).expect("remove");
         assert!(index.reader.searcher().segment_readers().len() > 1);
+        pages_in_name_order_are_every_listing_by_name(&index, &docs);
+    }
+
+    /// Lists `docs` in name order in pages of several sizes, by their status.
+    fn pages_in_name_order_are_every_listing_by_name(index: &Index, docs: &[ServiceDoc]) {
         for statuses in [vec![], vec!["ACTIVE".to_owned(), "INACTIVE".to_owned()]] {
             let mut expected: Vec<(String, u128)> = docs
                 .iter()
