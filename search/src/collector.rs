@@ -205,10 +205,10 @@ pub struct SegmentColumns {
     /// The documents in name order (then id order); `None` when a document has no name.
     by_name: OnceLock<Option<Vec<DocId>>>,
     name_text: Option<StrColumn>,
-    /// Each document's number in `name_text`'s dictionary ([`NO_NAME`] for none), and each
-    /// name's length in bytes by its number: read out once, on the segment's first completion.
+    /// Each document's number in `name_text`'s dictionary ([`NO_NAME`] for none), and the
+    /// names by their number: read out once, on the segment's first completion.
     text_ords: OnceLock<Vec<u32>>,
-    text_lengths: OnceLock<Vec<u32>>,
+    texts: OnceLock<Texts>,
     /// The documents in the order of completions; `None` when a document has no name.
     completion: OnceLock<Option<CompletionOrder>>,
     /// The active services.
@@ -253,23 +253,38 @@ impl SegmentColumns {
             .filter(|ord| *ord != NO_NAME)
     }
 
+    /// The names as written, by their number (read out of the dictionary in one pass).
+    fn texts(&self) -> &Texts {
+        self.texts.get_or_init(|| {
+            let mut texts = Texts::default();
+            if let Some(column) = &self.name_text
+                && let Ok(mut stream) = column.dictionary().stream()
+            {
+                while stream.advance() {
+                    texts.all.push_str(&String::from_utf8_lossy(stream.key()));
+                    texts.ends.push(texts.all.len());
+                }
+            }
+            texts
+        })
+    }
+
+    /// The name as written numbered `ord`.
+    pub(crate) fn text(&self, ord: u32) -> Option<&str> {
+        let texts = self.texts();
+        let end = *texts.ends.get(ord as usize)?;
+        let start = match ord {
+            0 => 0,
+            _ => texts.ends[ord as usize - 1],
+        };
+        texts.all.get(start..end)
+    }
+
     /// The length in bytes of the name as written numbered `ord`.
     pub(crate) fn text_length(&self, ord: u32) -> u32 {
-        self.text_lengths
-            .get_or_init(|| {
-                let mut lengths = Vec::new();
-                if let Some(column) = &self.name_text
-                    && let Ok(mut stream) = column.dictionary().stream()
-                {
-                    while stream.advance() {
-                        lengths.push(u32::try_from(stream.key().len()).unwrap_or(u32::MAX));
-                    }
-                }
-                lengths
-            })
-            .get(ord as usize)
-            .copied()
-            .unwrap_or(u32::MAX)
+        self.text(ord).map_or(u32::MAX, |text| {
+            u32::try_from(text.len()).unwrap_or(u32::MAX)
+        })
     }
 
     /// The order of completions (see `completion`).
@@ -347,20 +362,6 @@ impl SegmentColumns {
         ))
     }
 
-    /// The names as written numbered `ords`, read in one ordered pass.
-    pub(crate) fn spell_texts(
-        &self,
-        ords: impl IntoIterator<Item = u64>,
-    ) -> tantivy::Result<Spelled> {
-        match &self.name_text {
-            Some(column) => Spelled::read(column, ords),
-            None => Ok(Spelled {
-                ords: Vec::new(),
-                texts: Vec::new(),
-            }),
-        }
-    }
-
     /// The segment's documents in name order, then id order (see `by_name`).
     pub(crate) fn by_name(&self) -> Option<&[DocId]> {
         self.by_name
@@ -398,7 +399,7 @@ impl SegmentColumns {
             by_name: OnceLock::new(),
             name_text: fast.str("name_text")?,
             text_ords: OnceLock::new(),
-            text_lengths: OnceLock::new(),
+            texts: OnceLock::new(),
             completion: OnceLock::new(),
             active: OnceLock::new(),
             filtered: Mutex::default(),
@@ -409,6 +410,13 @@ impl SegmentColumns {
                 .collect::<tantivy::Result<Vec<_>>>()?,
         })
     }
+}
+
+/// A segment's names as written, end to end, with where each ends, by their number.
+#[derive(Default)]
+struct Texts {
+    all: String,
+    ends: Vec<usize>,
 }
 
 /// Opened columns by segment, shared by every search of an index.

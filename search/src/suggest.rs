@@ -15,7 +15,7 @@ use tantivy::{
     schema::{Field, IndexRecordOption},
 };
 
-use crate::collector::{SegmentColumns, Spelled};
+use crate::collector::SegmentColumns;
 
 /// A service name completing a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,15 +196,14 @@ pub fn complete(
     // A name that starts with the prefix nearly always holds its words: such names are
     // taken without reading any postings, and checked once spelled out.
     let mut found = starting_best(&usable);
-    let mut spelled = spell(columns, &found)?;
     let held = found.iter().all(|(_, doc)| {
         columns
             .text_ord(*doc)
-            .and_then(|text| spelled.get(u64::from(text)))
+            .and_then(|text| columns.text(text))
             .is_some_and(fits)
     });
     if held && found.len() >= prefix.want {
-        return Ok(completions(columns, &spelled, found));
+        return Ok(completions(columns, found));
     }
     // Documents with a word starting with the last word, and with each of the others.
     let inverted = reader.inverted_index(name_words)?;
@@ -262,8 +261,7 @@ pub fn complete(
         }
         found.extend(best.into_iter().map(|(rank, _)| (false, order.doc(rank))));
     }
-    spelled = spell(columns, &found)?;
-    Ok(completions(columns, &spelled, found))
+    Ok(completions(columns, found))
 }
 
 /// Inserts every document of `postings` into `set`.
@@ -275,27 +273,14 @@ fn insert_all(set: &mut BitSet, mut postings: impl DocSet) {
     }
 }
 
-/// The names as written of `found`, read in one ordered pass.
-fn spell(columns: &SegmentColumns, found: &[(bool, DocId)]) -> tantivy::Result<Spelled> {
-    columns.spell_texts(
-        found
-            .iter()
-            .filter_map(|(_, doc)| columns.text_ord(*doc).map(u64::from)),
-    )
-}
-
 /// `found` (whether the name starts with the prefix, and the document) as completions.
-fn completions(
-    columns: &SegmentColumns,
-    spelled: &Spelled,
-    found: Vec<(bool, DocId)>,
-) -> Vec<NameCompletion> {
+fn completions(columns: &SegmentColumns, found: Vec<(bool, DocId)>) -> Vec<NameCompletion> {
     found
         .into_iter()
         .filter_map(|(starts, doc)| {
             Some(NameCompletion {
                 starts,
-                text: spelled.get(u64::from(columns.text_ord(doc)?))?.to_owned(),
+                text: columns.text(columns.text_ord(doc)?)?.to_owned(),
                 id: columns.id(doc),
             })
         })
