@@ -301,15 +301,11 @@ impl SegmentColumns {
         }
         let mut active = BitSet::with_max_value(reader.max_doc());
         let term = Term::from_field_text(status, "ACTIVE");
-        if let Some(mut postings) = reader
+        if let Some(postings) = reader
             .inverted_index(status)?
             .read_postings(&term, IndexRecordOption::Basic)?
         {
-            let mut doc = postings.doc();
-            while doc != TERMINATED {
-                active.insert(doc);
-                doc = postings.advance();
-            }
+            insert_all(&mut active, postings);
         }
         Ok(self.active.get_or_init(|| active))
     }
@@ -536,8 +532,17 @@ impl NameStart {
     }
 }
 
+/// Inserts every document of `postings` into `set`.
+pub(crate) fn insert_all(set: &mut BitSet, mut postings: impl DocSet) {
+    let mut doc = postings.doc();
+    while doc != TERMINATED {
+        set.insert(doc);
+        doc = postings.advance();
+    }
+}
+
 /// The texts of some of a column's dictionary numbers, read in one ordered pass.
-pub(crate) struct Spelled {
+struct Spelled {
     ords: Vec<u64>,
     texts: Vec<String>,
 }
@@ -554,7 +559,7 @@ impl Spelled {
         Ok(Spelled { ords, texts })
     }
 
-    pub(crate) fn get(&self, ord: u64) -> Option<&str> {
+    fn get(&self, ord: u64) -> Option<&str> {
         let at = self.ords.binary_search(&ord).ok()?;
         self.texts.get(at).map(String::as_str)
     }
@@ -614,14 +619,8 @@ impl Collector for PageCollector {
             let inverted = reader.inverted_index(self.covers_field)?;
             for term in &self.point_coverage {
                 let term = Term::from_field_text(self.covers_field, term);
-                if let Some(mut postings) =
-                    inverted.read_postings(&term, IndexRecordOption::Basic)?
-                {
-                    let mut doc = postings.doc();
-                    while doc != TERMINATED {
-                        covering.insert(doc);
-                        doc = postings.advance();
-                    }
+                if let Some(postings) = inverted.read_postings(&term, IndexRecordOption::Basic)? {
+                    insert_all(&mut covering, postings);
                 }
             }
             Some(covering)

@@ -11,11 +11,11 @@
 use std::{cmp::Reverse, collections::BinaryHeap};
 
 use tantivy::{
-    BitSet, DocId, DocSet, SegmentReader, TERMINATED, Term,
+    BitSet, DocId, SegmentReader, Term,
     schema::{Field, IndexRecordOption},
 };
 
-use crate::collector::SegmentColumns;
+use crate::collector::{SegmentColumns, insert_all};
 
 /// A service name completing a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,15 +262,6 @@ pub fn complete(
         found.extend(best.into_iter().map(|(rank, _)| (false, order.doc(rank))));
     }
     Ok(completions(columns, found))
-}
-
-/// Inserts every document of `postings` into `set`.
-fn insert_all(set: &mut BitSet, mut postings: impl DocSet) {
-    let mut doc = postings.doc();
-    while doc != TERMINATED {
-        set.insert(doc);
-        doc = postings.advance();
-    }
 }
 
 /// `found` (whether the name starts with the prefix, and the document) as completions.
