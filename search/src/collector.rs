@@ -339,23 +339,20 @@ impl SegmentColumns {
         let Some(column) = &self.name_sort else {
             return Ok((0, 0));
         };
-        let first_at_or_after = |bytes: &[u8]| -> tantivy::Result<u32> {
-            let mut stream = column.dictionary().range().ge(bytes).into_stream()?;
-            let ord = if stream.advance() {
-                stream.term_ord()
-            } else {
-                column.dictionary().num_terms() as u64
-            };
-            Ok(u32::try_from(ord).unwrap_or(SKIP))
-        };
         // No UTF-8 text holds the byte 0xFF: the first name after every one starting with
         // `wanted` is the first at or after `wanted` followed by it.
         let mut past = wanted.as_bytes().to_vec();
         past.push(0xFF);
         Ok((
-            first_at_or_after(wanted.as_bytes())?,
-            first_at_or_after(&past)?,
+            first_at_or_after(column, wanted.as_bytes())?.0,
+            first_at_or_after(column, &past)?.0,
         ))
+    }
+
+    /// Where the names numbered `ord` and after start in `by_name` order.
+    pub(crate) fn name_place(&self, by_name: &[DocId], ord: u32) -> usize {
+        let ords = self.name_ords();
+        by_name.partition_point(|doc| ords[*doc as usize] < ord)
     }
 
     /// The segment's documents in name order, then id order (see `by_name`).
@@ -585,21 +582,24 @@ fn spell_names(columns: &SegmentColumns, candidates: &mut [Candidate]) {
 
 /// Where a page in name order after `key` starts among a column's numbered names.
 fn name_start(column: &StrColumn, key: &str) -> tantivy::Result<NameStart> {
-    let mut stream = column
-        .dictionary()
-        .range()
-        .ge(key.as_bytes())
-        .into_stream()?;
-    let number = |ord: u64| u32::try_from(ord).unwrap_or(SKIP);
-    Ok(if stream.advance() {
-        if stream.key() == key.as_bytes() {
-            NameStart::At(number(stream.term_ord()))
-        } else {
-            NameStart::Before(number(stream.term_ord()))
-        }
+    let (ord, exact) = first_at_or_after(column, key.as_bytes())?;
+    Ok(if exact {
+        NameStart::At(ord)
     } else {
-        NameStart::Before(number(column.dictionary().num_terms() as u64))
+        NameStart::Before(ord)
     })
+}
+
+/// The number of the first text at or after `bytes` in a column's sorted dictionary (the number
+/// of texts when none is), and whether it is `bytes` itself.
+fn first_at_or_after(column: &StrColumn, bytes: &[u8]) -> tantivy::Result<(u32, bool)> {
+    let mut stream = column.dictionary().range().ge(bytes).into_stream()?;
+    let (ord, exact) = if stream.advance() {
+        (stream.term_ord(), stream.key() == bytes)
+    } else {
+        (column.dictionary().num_terms() as u64, false)
+    };
+    Ok((u32::try_from(ord).unwrap_or(SKIP), exact))
 }
 
 impl Collector for PageCollector {
@@ -778,10 +778,9 @@ impl PageSegmentCollector {
         let columns = self.columns.clone();
         match columns.by_name().filter(|_| walk) {
             Some(order) => {
-                let ords = columns.name_ords();
                 let start = match self.name_start {
                     Some(NameStart::At(first) | NameStart::Before(first)) => {
-                        order.partition_point(|doc| ords[*doc as usize] < first)
+                        columns.name_place(order, first)
                     }
                     None => 0,
                 };

@@ -173,9 +173,7 @@ pub fn complete(
     let (first, end) = columns.lower_names_starting(prefix.wanted)?;
     let starts = |doc: DocId| (first..end).contains(&ords[doc as usize]);
     let by_name = columns.by_name().unwrap_or_default();
-    let place = |ord: u32| {
-        u32::try_from(by_name.partition_point(|doc| ords[*doc as usize] < ord)).unwrap_or(u32::MAX)
-    };
+    let place = |ord: u32| u32::try_from(columns.name_place(by_name, ord)).unwrap_or(u32::MAX);
     // The best names that start with the prefix, found in rank order among their neighbours
     // in name order, one document a name (the first: the same names have neighbouring ranks).
     let starting_best = |accept: &dyn Fn(DocId) -> bool| {
