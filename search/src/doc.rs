@@ -76,8 +76,9 @@ pub struct ServiceDoc {
     pub location_districts: Vec<String>,
     /// WGS84 (latitude, longitude) of the service's locations.
     pub locations: Vec<(f64, f64)>,
-    /// What a result page shows of the service, encoded by the caller and handed back with
-    /// each hit, so that a page of results needs no other read; empty for none.
+    /// What a result page shows of the service, encoded by the caller as UTF-8 (JSON, say)
+    /// and handed back with each hit, so that a page of results needs no other read; empty
+    /// (or not UTF-8) for none.
     pub card: Vec<u8>,
 }
 

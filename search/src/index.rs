@@ -374,8 +374,11 @@ impl Index {
         for (lat, lon) in &doc.locations {
             out.add_u64(f.location, pack_location(*lat, *lon));
         }
-        if !doc.card.is_empty() {
-            out.add_bytes(f.card, &doc.card);
+        // A card that is not UTF-8 is left out: its service then has no card.
+        if let Ok(card) = std::str::from_utf8(&doc.card)
+            && !card.is_empty()
+        {
+            out.add_text(f.card, card);
         }
         out
     }
@@ -752,12 +755,12 @@ impl Index {
                 .and_then(|value| value.as_str())
                 .map(str::to_owned)
         };
-        let bytes = doc
+        let card = doc
             .get_first(self.fields.card)
-            .and_then(|value| value.as_bytes())
-            .filter(|bytes| !bytes.is_empty())?;
+            .and_then(|value| value.as_str())
+            .filter(|card| !card.is_empty())?;
         Some(StoredCard {
-            bytes: bytes.to_vec(),
+            bytes: card.as_bytes().to_vec(),
             name: text(self.fields.name).unwrap_or_default(),
             alternate_name: text(self.fields.alternate_name),
             description: text(self.fields.description).unwrap_or_default(),
@@ -853,7 +856,13 @@ fn encode_cursor(sort: Sort, key: &SortKey, id: u128) -> String {
         SortKey::Text(t) => t.clone(),
     };
     let raw = format!("{}\u{1f}{id:032x}\u{1f}{key}", sort_code(sort));
-    raw.bytes().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut cursor = String::with_capacity(raw.len() * 2);
+    for byte in raw.bytes() {
+        cursor.push(char::from(HEX[usize::from(byte >> 4)]));
+        cursor.push(char::from(HEX[usize::from(byte & 0xF)]));
+    }
+    cursor
 }
 
 fn decode_cursor(cursor: &str, sort: Sort) -> Result<After, SearchError> {
@@ -1524,9 +1533,16 @@ mod persistence_tests {
             card: Vec::new(),
             ..numbered(2)
         };
+        // A card that is not UTF-8 is none.
+        let unreadable = ServiceDoc {
+            card: vec![b'{', 0xFF, b'}'],
+            ..numbered(3)
+        };
         index
-            .apply(&[with.clone(), without.clone()], &[], 1)
+            .apply(&[with.clone(), without.clone(), unreadable.clone()], &[], 1)
             .expect("apply");
+        assert_eq!(index.card(unreadable.id).expect("card"), None);
+        index.apply(&[], &[unreadable.id], 2).expect("remove");
         let bytes = |id| index.card(id).expect("card").map(|card| card.bytes);
         assert_eq!(bytes(with.id), Some(b"card 1".to_vec()));
         let stored = index.card(with.id).expect("card").expect("a card");
@@ -1541,7 +1557,7 @@ mod persistence_tests {
             card: b"card 1, edited".to_vec(),
             ..with.clone()
         };
-        index.apply(&[replaced], &[], 2).expect("apply");
+        index.apply(&[replaced], &[], 3).expect("apply");
         assert_eq!(bytes(with.id), Some(b"card 1, edited".to_vec()));
         let asked = |cards: bool| {
             index

@@ -13,7 +13,7 @@ use tantivy::{
 };
 
 /// Bumped whenever fields or analyzers change; a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
@@ -54,7 +54,8 @@ pub struct Fields {
     pub location: Field,
     /// Occurrences of the synonym list's phrases in the text fields (see [`crate::phrases`]).
     pub phrases: Field,
-    /// The caller's card of the service (opaque bytes), stored for result pages.
+    /// The caller's card of the service, stored for result pages: text, which a stored
+    /// document reads back in one copy (bytes are read back one at a time).
     pub card: Field,
 }
 
@@ -106,7 +107,7 @@ pub fn build() -> (Schema, Fields) {
         assured: builder.add_i64_field("assured", number.clone() | INDEXED),
         location: builder.add_u64_field("location", FAST),
         phrases: builder.add_text_field("phrases", phrases_options()),
-        card: builder.add_bytes_field("card", STORED),
+        card: builder.add_text_field("card", STORED),
     };
     (builder.build(), fields)
 }
