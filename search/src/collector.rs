@@ -12,6 +12,7 @@ use tantivy::{
     collector::{Collector, SegmentCollector},
     columnar::{Column, StrColumn},
     index::SegmentId,
+    query::Weight,
     schema::{Field, IndexRecordOption},
 };
 
@@ -50,8 +51,10 @@ impl SortKey {
 /// this many matches; fewer are read through.
 const WALK_SHARE: u64 = 64;
 
-/// How many filters' document sets a segment keeps.
-pub const FILTERS_KEPT: usize = 32;
+/// How many bytes of filters' document sets a segment keeps (a bit a document: some 650 sets
+/// at 100,000 listings), and at most how many sets.
+pub const FILTER_SETS_BYTES: usize = 8 << 20;
+const FILTER_SETS_MOST: usize = 4_096;
 
 /// The name number of a document without one (or of every document in another order).
 const NO_NAME: u32 = u32::MAX;
@@ -213,11 +216,78 @@ pub struct SegmentColumns {
     completion: OnceLock<Option<CompletionOrder>>,
     /// The active services.
     active: OnceLock<BitSet>,
-    /// The documents of recent filters without text (deleted ones included), most recent
-    /// first.
-    filtered: Mutex<Vec<(String, Arc<BitSet>)>>,
+    /// The documents of recent filters (deleted ones included) by the filter's key, with when
+    /// each was last used.
+    filtered: Mutex<FilterSets>,
     covers: Option<StrColumn>,
     facets: Vec<Option<StrColumn>>,
+    /// Every document's locations, decoded once, on the segment's first search from a place.
+    points: OnceLock<Points>,
+}
+
+/// The locations of a segment's documents, decoded: a search from a place measures every
+/// match, and a column read and decode per match cost more than the measuring.
+#[derive(Default)]
+struct Points {
+    /// Where each document's points start in `points` (one more entry than documents).
+    starts: Vec<u32>,
+    /// (latitude, longitude) in degrees.
+    points: Vec<(f64, f64)>,
+    /// Every point's cell of a grid of [`CELL_DEGREES`] and its document, in cell order, so
+    /// that a radius finds the documents near it without measuring the others.
+    cells: Vec<(u64, DocId)>,
+    /// A bit per document without a location.
+    unlocated: Vec<u64>,
+}
+
+/// The side of a cell of the grid of [`Points::cells`], in degrees (about 11 km north to
+/// south, 7 km east to west in Britain).
+const CELL_DEGREES: f64 = 0.1;
+
+/// A grid cell's row and column: its key in [`Points::cells`].
+fn cell(latitude: f64, longitude: f64) -> (u32, u32) {
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "clamped to the grid"
+    )]
+    let at = |value: f64, offset: f64, span: f64| {
+        ((value + offset).clamp(0.0, span) / CELL_DEGREES).floor() as u32
+    };
+    (at(latitude, 90.0, 180.0), at(longitude, 180.0, 360.0))
+}
+
+fn cell_key((row, column): (u32, u32)) -> u64 {
+    (u64::from(row) << 32) | u64::from(column)
+}
+
+impl Points {
+    fn read(location: &Column<u64>) -> Self {
+        let docs = location.num_docs();
+        let mut points = Points {
+            starts: Vec::with_capacity(docs as usize + 1),
+            unlocated: vec![0; docs.div_ceil(64) as usize],
+            ..Points::default()
+        };
+        for doc in 0..docs {
+            let start = points.points.len();
+            points.starts.push(u32::try_from(start).unwrap_or(u32::MAX));
+            points
+                .points
+                .extend(location.values_for_doc(doc).map(unpack_location));
+            if points.points.len() == start {
+                points.unlocated[doc as usize / 64] |= 1 << (doc % 64);
+            }
+            for &(lat, lon) in &points.points[start..] {
+                points.cells.push((cell_key(cell(lat, lon)), doc));
+            }
+        }
+        points
+            .starts
+            .push(u32::try_from(points.points.len()).unwrap_or(u32::MAX));
+        points.cells.sort_unstable();
+        points
+    }
 }
 
 /// Each document's (first) number in a column's dictionary, [`NO_NAME`] for none.
@@ -287,6 +357,57 @@ impl SegmentColumns {
         })
     }
 
+    fn decoded_points(&self) -> &Points {
+        self.points.get_or_init(|| Points::read(&self.location))
+    }
+
+    /// A document's locations (latitude, longitude).
+    fn points(&self, doc: DocId) -> &[(f64, f64)] {
+        let points = self.decoded_points();
+        match (
+            points.starts.get(doc as usize),
+            points.starts.get(doc as usize + 1),
+        ) {
+            (Some(start), Some(end)) => &points.points[*start as usize..*end as usize],
+            _ => &[],
+        }
+    }
+
+    /// Adds to `bits` (a bit per document) the documents with a location in the box of
+    /// latitudes and longitudes (inclusive) and those without a location, which only their
+    /// catchment places. Some documents near the box may be added too.
+    pub(crate) fn near_box(&self, latitudes: (f64, f64), longitudes: (f64, f64), bits: &mut [u64]) {
+        let points = self.decoded_points();
+        for (into, unlocated) in bits.iter_mut().zip(&points.unlocated) {
+            *into |= unlocated;
+        }
+        let mut add = |doc: DocId| {
+            if let Some(block) = bits.get_mut(doc as usize / 64) {
+                *block |= 1 << (doc % 64);
+            }
+        };
+        if longitudes.0 < -180.0 || longitudes.1 > 180.0 {
+            // Across the antimeridian: every located document.
+            for (_, doc) in &points.cells {
+                add(*doc);
+            }
+            return;
+        }
+        let (south, west) = cell(latitudes.0, longitudes.0);
+        let (north, east) = cell(latitudes.1, longitudes.1);
+        for row in south..=north {
+            let from = points
+                .cells
+                .partition_point(|(key, _)| *key < cell_key((row, west)));
+            for (key, doc) in &points.cells[from..] {
+                if *key > cell_key((row, east)) {
+                    break;
+                }
+                add(*doc);
+            }
+        }
+    }
+
     /// The order of completions (see `completion`).
     pub(crate) fn completion_order(&self) -> Option<&CompletionOrder> {
         self.completion
@@ -311,25 +432,38 @@ impl SegmentColumns {
     }
 
     /// The documents of the filter described by `key`, deleted ones included: kept for the
-    /// [`FILTERS_KEPT`] most recent filters (a segment never changes but for deletions), read
-    /// by `read` otherwise.
+    /// most recent filters, as many as [`FILTER_SETS_BYTES`] hold (a segment never changes but
+    /// for deletions), read by `read` otherwise.
     pub(crate) fn filtered(
         &self,
         key: &str,
         read: impl FnOnce() -> tantivy::Result<BitSet>,
     ) -> tantivy::Result<Arc<BitSet>> {
-        if let Ok(mut kept) = self.filtered.lock()
-            && let Some(at) = kept.iter().position(|(kept, _)| kept == key)
-        {
-            let entry = kept.remove(at);
-            let set = entry.1.clone();
-            kept.insert(0, entry);
-            return Ok(set);
+        if let Ok(mut kept) = self.filtered.lock() {
+            kept.clock += 1;
+            let clock = kept.clock;
+            if let Some((set, used)) = kept.sets.get_mut(key) {
+                *used = clock;
+                return Ok(set.clone());
+            }
         }
         let set = Arc::new(read()?);
         if let Ok(mut kept) = self.filtered.lock() {
-            kept.insert(0, (key.to_owned(), set.clone()));
-            kept.truncate(FILTERS_KEPT);
+            let most = (FILTER_SETS_BYTES / (set.max_value() as usize / 8).max(64))
+                .clamp(1, FILTER_SETS_MOST);
+            while kept.sets.len() >= most {
+                let Some(oldest) = kept
+                    .sets
+                    .iter()
+                    .min_by_key(|(_, (_, used))| *used)
+                    .map(|(key, _)| key.clone())
+                else {
+                    break;
+                };
+                kept.sets.remove(&oldest);
+            }
+            let clock = kept.clock;
+            kept.sets.insert(key.to_owned(), (set.clone(), clock));
         }
         Ok(set)
     }
@@ -401,8 +535,16 @@ impl SegmentColumns {
                 .iter()
                 .map(|f| fast.str(f))
                 .collect::<tantivy::Result<Vec<_>>>()?,
+            points: OnceLock::new(),
         })
     }
+}
+
+/// A segment's kept filter sets (see [`SegmentColumns::filtered`]).
+#[derive(Default)]
+struct FilterSets {
+    sets: HashMap<String, (Arc<BitSet>, u64)>,
+    clock: u64,
 }
 
 /// A segment's names as written, end to end, with where each ends, by their number.
@@ -675,6 +817,49 @@ impl Collector for PageCollector {
         self.has_text
     }
 
+    /// By relevance, without a radius or facets, the matches are counted at once and only
+    /// those whose text score may still enter the page are offered to it (the query skips the
+    /// others, see [`crate::scores`]). Otherwise every match is collected.
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<PageFruit> {
+        let mut child = self.for_segment(segment, reader)?;
+        let alive = reader.alive_bitset();
+        let prunes = self.sort == Sort::Relevance
+            && self.has_text
+            && self.after.is_none()
+            && !self.facets
+            && self.min_score <= 0.0
+            && self.point.is_none_or(|(_, _, radius)| radius.is_none());
+        if prunes {
+            child.total = u64::from(weight.count(reader)?);
+            weight.for_each_pruning(f32::NEG_INFINITY, reader, &mut |doc, score| {
+                if alive.is_none_or(|alive| alive.is_alive(doc)) {
+                    child.offer(doc, score, None);
+                }
+                child.threshold()
+            })?;
+        } else if self.has_text {
+            weight.for_each(reader, &mut |doc, score| {
+                if alive.is_none_or(|alive| alive.is_alive(doc)) {
+                    child.collect(doc, score);
+                }
+            })?;
+        } else {
+            weight.for_each_no_score(reader, &mut |docs| {
+                for doc in docs {
+                    if alive.is_none_or(|alive| alive.is_alive(*doc)) {
+                        child.collect(*doc, 0.0);
+                    }
+                }
+            })?;
+        }
+        Ok(child.harvest())
+    }
+
     fn merge_fruits(&self, fruits: Vec<PageFruit>) -> tantivy::Result<PageFruit> {
         let mut merged = PageFruit::default();
         for fruit in fruits {
@@ -703,11 +888,10 @@ impl PageSegmentCollector {
         let mut located = false;
         let nearest = self
             .columns
-            .location
-            .values_for_doc(doc)
-            .filter_map(|packed| {
+            .points(doc)
+            .iter()
+            .filter_map(|&(plat, plon)| {
                 located = true;
-                let (plat, plon) = unpack_location(packed);
                 // Outside the box around the radius: surely too far, no need to measure.
                 if let Some((dlat, dlon)) = box_km
                     && ((plat - lat).abs() > dlat || (plon - lon).abs() > dlon)
@@ -822,35 +1006,22 @@ impl PageSegmentCollector {
     }
 }
 
-impl SegmentCollector for PageSegmentCollector {
-    type Fruit = PageFruit;
+impl PageSegmentCollector {
+    /// The text score a match must pass to have a chance of entering the page, once it is
+    /// full (by relevance, every factor of the final score is at most 1).
+    fn threshold(&self) -> Score {
+        match self.heap.peek() {
+            #[expect(clippy::cast_possible_truncation, reason = "the key is a negated f32")]
+            Some(Candidate {
+                key: SortKey::Number(key),
+                ..
+            }) if self.heap.len() >= self.settings.keep => (-*key as f32).next_down(),
+            _ => f32::NEG_INFINITY,
+        }
+    }
 
-    fn collect(&mut self, doc: DocId, score: Score) {
-        if self.settings.has_text && score < self.settings.min_score {
-            return;
-        }
-        // A radius leaves out what lies beyond it, so it is measured first; without one the
-        // distance only ranks, and is measured once the match may still enter the page.
-        let within = if self
-            .settings
-            .point
-            .is_some_and(|(_, _, radius)| radius.is_some())
-        {
-            let Some(distance) = self.distance(doc) else {
-                return;
-            };
-            Some(distance)
-        } else {
-            None
-        };
-        self.total += 1;
-        for (column, counts) in self.facet_columns.iter().zip(self.facet_counts.iter_mut()) {
-            if let Some(column) = column {
-                for ord in column.term_ords(doc) {
-                    *counts.entry(ord).or_default() += 1;
-                }
-            }
-        }
+    /// A counted match (within any radius, measured as `within`) that may enter the page.
+    fn offer(&mut self, doc: DocId, score: Score, within: Option<Option<f64>>) {
         let name_ord = self.name_ord(doc);
         if name_ord == SKIP {
             return;
@@ -868,41 +1039,21 @@ impl SegmentCollector for PageSegmentCollector {
         {
             return;
         }
-        let distance = match within {
-            Some(distance) => distance,
-            None => self.distance(doc).unwrap_or(None),
-        };
         let assured = self.columns.assured.first(doc).unwrap_or(i64::MIN);
-        if assured == i64::MIN || self.settings.today - assured > STALE_AFTER_DAYS {
-            final_score *= STALE_FACTOR;
-        }
-        if self.settings.point.is_some() {
-            final_score *= match distance {
-                Some(_) => distance_factor(distance),
-                // Without a location, a service is near when its catchment covers the place,
-                // and as good as far away when it does not.
-                None if self.covers_point(doc) => NO_LOCATION_FACTOR,
-                None => FAR_FACTOR,
-            };
-        }
-        if let Some(age) = self.settings.age_hint {
+        let stale = assured == i64::MIN || self.settings.today - assured > STALE_AFTER_DAYS;
+        let age_mismatch = self.settings.age_hint.is_some_and(|age| {
             let fits = self.columns.min_age.first(doc).unwrap_or(-1.0) <= age
                 && self.columns.max_age.first(doc).unwrap_or(f64::MAX) >= age;
-            if !fits {
-                final_score *= AGE_MISMATCH_FACTOR;
-            }
-        }
-        if self.settings.pregnancy_hint {
-            let from_pregnancy = self
+            !fits
+        });
+        let pregnancy_mismatch = self.settings.pregnancy_hint
+            && self
                 .columns
                 .pregnancy
                 .as_ref()
-                .is_some_and(|column| column.term_ords(doc).next().is_some());
-            if !from_pregnancy {
-                final_score *= PREGNANCY_MISMATCH_FACTOR;
-            }
-        }
-        let mut unconfirmed = 0;
+                .is_none_or(|column| column.term_ords(doc).next().is_none());
+        let mut unconfirmed = 0u8;
+        let mut unconfirmed_count = 0;
         if !self.unconfirmed_ords.is_empty()
             && let Some(column) = &self.columns.eligibility
         {
@@ -910,11 +1061,57 @@ impl SegmentCollector for PageSegmentCollector {
                 for (wanted, bit) in &self.unconfirmed_ords {
                     if ord == *wanted {
                         unconfirmed |= bit;
-                        final_score *= UNCONFIRMED_FACTOR;
+                        unconfirmed_count += 1;
                     }
                 }
             }
         }
+        // The factors in their order, the distance's (at most 1) second.
+        let scored = |mut score: f32, distance: f32| {
+            if stale {
+                score *= STALE_FACTOR;
+            }
+            score *= distance;
+            if age_mismatch {
+                score *= AGE_MISMATCH_FACTOR;
+            }
+            if pregnancy_mismatch {
+                score *= PREGNANCY_MISMATCH_FACTOR;
+            }
+            for _ in 0..unconfirmed_count {
+                score *= UNCONFIRMED_FACTOR;
+            }
+            score
+        };
+        // By relevance, a match that could not enter a full page with the nearest of
+        // distances is not measured (rounding keeps a product with a factor of at most 1 no
+        // larger than without it).
+        if self.settings.sort == Sort::Relevance
+            && self.settings.after.is_none()
+            && self.heap.len() >= self.settings.keep
+            && self.heap.peek().is_some_and(|worst| match worst.key {
+                SortKey::Number(key) => -f64::from(scored(final_score, 1.0)) > key,
+                SortKey::Text(_) => false,
+            })
+        {
+            return;
+        }
+        let distance = match within {
+            Some(distance) => distance,
+            None => self.distance(doc).unwrap_or(None),
+        };
+        let distance_factor = if self.settings.point.is_some() {
+            match distance {
+                Some(_) => distance_factor(distance),
+                // Without a location, a service is near when its catchment covers the place,
+                // and as good as far away when it does not.
+                None if self.covers_point(doc) => NO_LOCATION_FACTOR,
+                None => FAR_FACTOR,
+            }
+        } else {
+            1.0
+        };
+        final_score = scored(final_score, distance_factor);
         let id = self.columns.id(doc);
         let key = self.sort_key(doc, final_score, distance, name_ord);
         let candidate = Candidate {
@@ -947,6 +1144,39 @@ impl SegmentCollector for PageSegmentCollector {
             self.heap.pop();
             self.heap.push(candidate);
         }
+    }
+}
+
+impl SegmentCollector for PageSegmentCollector {
+    type Fruit = PageFruit;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        if self.settings.has_text && score < self.settings.min_score {
+            return;
+        }
+        // A radius leaves out what lies beyond it, so it is measured first; without one the
+        // distance only ranks, and is measured once the match may still enter the page.
+        let within = if self
+            .settings
+            .point
+            .is_some_and(|(_, _, radius)| radius.is_some())
+        {
+            let Some(distance) = self.distance(doc) else {
+                return;
+            };
+            Some(distance)
+        } else {
+            None
+        };
+        self.total += 1;
+        for (column, counts) in self.facet_columns.iter().zip(self.facet_counts.iter_mut()) {
+            if let Some(column) = column {
+                for ord in column.term_ords(doc) {
+                    *counts.entry(ord).or_default() += 1;
+                }
+            }
+        }
+        self.offer(doc, score, within);
     }
 
     fn harvest(self) -> PageFruit {

@@ -24,12 +24,14 @@ use crate::{
     SearchError,
     collector::{self, After, ColumnCache, FACET_FIELDS, PageCollector, SortKey},
     doc::{HitCoverage, PLACED_BY_VENUES, ServiceDoc},
+    near::NearQuery,
     phrases::{self, Phrases},
     query::{self, analyse},
     request::{
         Facets, Filter, Highlight, Hit, SearchRequest, SearchResults, Sort, StoredCard, Unconfirmed,
     },
     schema::{self, Fields, RAW, SCHEMA_VERSION, pack_location},
+    scores::ScoreCache,
     suggest::{self, NameCompletion},
     synonyms::Synonyms,
 };
@@ -82,6 +84,8 @@ pub struct Index {
     vocabulary: RwLock<Vec<(String, Uuid, String)>>,
     last_seq: RwLock<Option<i64>>,
     columns: Arc<ColumnCache>,
+    /// Words' text scores, kept between searches.
+    scores: Arc<ScoreCache>,
 }
 
 impl Drop for Index {
@@ -269,6 +273,7 @@ impl Index {
             vocabulary: RwLock::new(Vec::new()),
             last_seq: RwLock::new(last_seq),
             columns: Arc::default(),
+            scores: Arc::default(),
         })
     }
 
@@ -486,6 +491,16 @@ impl Index {
             &self.phrases,
             request.text.as_deref(),
             &request.filter,
+            request.near.as_ref().and_then(|near| {
+                Some(NearQuery {
+                    latitude: near.latitude,
+                    longitude: near.longitude,
+                    // (A radius the collector cannot measure against is left to it.)
+                    radius_km: near.radius_km.filter(|r| r.is_finite() && *r >= 0.0)?,
+                    columns: self.columns.clone(),
+                })
+            }),
+            (&self.columns, &self.scores),
         );
         let after = request
             .after
@@ -634,6 +649,7 @@ impl Index {
             .map(|r| r.segment_id())
             .collect();
         self.columns.retain(&live);
+        self.scores.retain(&live);
         searcher
     }
 
@@ -915,6 +931,7 @@ mod tests {
     use std::collections::HashMap;
 
     use crate::{Catchment, Coverage, FamilyFilter, Filter};
+    use tantivy::DocAddress;
 
     fn doc(name: &str, level: &str, catchment: Catchment) -> ServiceDoc {
         ServiceDoc {
@@ -1394,6 +1411,250 @@ mod tests {
         index.apply(&[], &[removed.id], 11).expect("remove");
         assert!(index.reader.searcher().segment_readers().len() > 1);
         pages_in_name_order_are_every_listing_by_name(&index, &docs);
+    }
+
+    #[test]
+    fn searches_from_kept_sets_match_and_score_as_one_query_in_every_segment_and_generation() {
+        let index = Index::in_memory(Synonyms::parse([crate::synonyms::BUILT_IN])).expect("index");
+        let words = [
+            "baby",
+            "dad",
+            "low",
+            "mood",
+            "anxiety",
+            "postnatal",
+            "depression",
+            "pnd",
+            "bonding",
+            "infant",
+            "perinatal",
+            "mental",
+            "health",
+            "visitor",
+            "group",
+            "massage",
+            "fathers",
+        ];
+        let mut rng = fastrand::Rng::with_seed(1001);
+        let mut text = |count: usize| -> String {
+            (0..count)
+                .map(|_| words[rng.usize(..words.len())])
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut batch = |n: usize| -> Vec<ServiceDoc> {
+            (0..n)
+                .map(|i| ServiceDoc {
+                    id: Uuid::new_v4(),
+                    // Some listings alike, whose equal scores only their ids order.
+                    name: if i % 10 == 5 {
+                        "Baby massage group".to_owned()
+                    } else {
+                        text(1 + i % 3)
+                    },
+                    description: if i % 10 == 5 {
+                        "Baby massage".to_owned()
+                    } else {
+                        text(4 + i % 9)
+                    },
+                    organization_name: if i % 10 == 5 {
+                        "Group".to_owned()
+                    } else {
+                        text(1)
+                    },
+                    taxonomy_names: if i % 10 == 5 {
+                        Vec::new()
+                    } else {
+                        vec![text(2)]
+                    },
+                    status: if i % 7 == 0 { "INACTIVE" } else { "ACTIVE" }.to_owned(),
+                    level_of_need: ["UNIVERSAL", "TARGETED", "SPECIALIST"][i % 3].to_owned(),
+                    audiences: match i % 4 {
+                        0 => vec!["MOTHERS".to_owned()],
+                        1 => vec!["BEREAVED".to_owned()],
+                        _ => Vec::new(),
+                    },
+                    // Verified lately (the requests' today is 2024-10-04): final scores are
+                    // the text scores, and a page's worst is as hard to pass as can be.
+                    assured_date: chrono::NaiveDate::from_ymd_opt(2024, 9, 1),
+                    ..ServiceDoc::default()
+                })
+                .collect()
+        };
+        let first = batch(120);
+        index.apply(&first, &[], 1).expect("apply");
+        index.apply(&batch(90), &[], 2).expect("apply");
+        let texts = [
+            None,
+            Some("baby"),
+            Some("low mood dad"),
+            Some("postnatal depression"),
+            Some("pnd bonding"),
+            Some("infant mental health"),
+            Some("anxeity"),
+            Some("perinatal menta"),
+            Some("massage group baby"),
+        ];
+        let filters = [
+            Filter::default(),
+            Filter {
+                level_of_need: vec!["SPECIALIST".into()],
+                ..Filter::default()
+            },
+            Filter {
+                statuses: vec!["ACTIVE".into(), "INACTIVE".into()],
+                ..Filter::default()
+            },
+            Filter {
+                family: Some(FamilyFilter {
+                    audiences: vec!["FATHERS".into()],
+                    ..FamilyFilter::default()
+                }),
+                ..Filter::default()
+            },
+        ];
+        // Each search, twice (its filters' documents and its words' scores then kept), against
+        // the same search as one tantivy query: the same documents with the same scores.
+        let compare = |index: &Index| {
+            let searcher = index.searcher();
+            for text in texts {
+                for filter in &filters {
+                    let (query, has_text, _) = query::build(
+                        &index.index,
+                        &searcher,
+                        &index.fields,
+                        &index.synonyms,
+                        &index.phrases,
+                        text,
+                        filter,
+                        None,
+                        (&index.columns, &index.scores),
+                    );
+                    assert_eq!(has_text, text.is_some(), "{text:?}");
+                    let whole = query
+                        .downcast_ref::<crate::scores::SetQuery>()
+                        .expect("a query of kept sets")
+                        .whole();
+                    let top = TopDocs::with_limit(1_000).order_by_score();
+                    // Without text only the documents count (and every one scores the same).
+                    let keep = |found: Vec<(f32, DocAddress)>| -> Vec<(f32, DocAddress)> {
+                        let mut found: Vec<_> = found
+                            .into_iter()
+                            .map(|(score, at)| (if has_text { score } else { 0.0 }, at))
+                            .collect();
+                        found.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                        found
+                    };
+                    let expected = keep(searcher.search(&whole, &top).expect("search"));
+                    assert!(!expected.is_empty(), "{text:?} {filter:?}");
+                    for _ in 0..2 {
+                        let found = keep(searcher.search(&*query, &top).expect("search"));
+                        assert_eq!(found, expected, "{text:?} {filter:?}");
+                    }
+                    // Pages with facets collect every match; without, by relevance, only
+                    // those that may enter the page are offered: the same pages.
+                    let page = |facets: bool, first: usize| {
+                        index
+                            .search(&SearchRequest {
+                                text: text.map(str::to_owned),
+                                facets,
+                                first,
+                                ..request(filter.clone())
+                            })
+                            .expect("search")
+                    };
+                    for first in [1, 3, 10] {
+                        let (all, pruned) = (page(true, first), page(false, first));
+                        assert_eq!(all.total_count, expected.len() as u64, "{text:?}");
+                        assert_eq!(pruned.total_count, all.total_count, "{text:?}");
+                        let hits = |page: &SearchResults| -> Vec<(Uuid, f32)> {
+                            page.hits.iter().map(|h| (h.id, h.score)).collect()
+                        };
+                        assert_eq!(hits(&pruned), hits(&all), "{text:?} {filter:?}");
+                        assert_eq!(pruned.has_next_page, all.has_next_page);
+                    }
+                }
+            }
+        };
+        compare(&index);
+        // A commit changes every word's statistics: kept scores are not reused.
+        index
+            .apply(&batch(60), &[first[3].id, first[8].id], 3)
+            .expect("apply");
+        assert!(index.searcher().segment_readers().len() > 1);
+        compare(&index);
+    }
+
+    #[test]
+    fn a_radius_keeps_every_listing_within_it_and_no_other() {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        let mut rng = fastrand::Rng::with_seed(7);
+        // Listings scattered around a point on cell edges and across them, some with two
+        // locations, some with none (national: kept by their catchment).
+        let (lat, lon) = (51.9, -2.1);
+        let docs: Vec<ServiceDoc> = (0..400)
+            .map(|i| {
+                let mut point = || (lat + rng.f64() * 0.8 - 0.4, lon + rng.f64() * 1.2 - 0.6);
+                let locations = match i % 5 {
+                    0 => Vec::new(),
+                    1 => vec![point(), point()],
+                    _ => vec![point()],
+                };
+                ServiceDoc {
+                    id: Uuid::new_v4(),
+                    name: format!("Service {i} baby"),
+                    status: "ACTIVE".to_owned(),
+                    catchments: if locations.is_empty() {
+                        vec![Catchment::National]
+                    } else {
+                        Vec::new()
+                    },
+                    locations,
+                    ..ServiceDoc::default()
+                }
+            })
+            .collect();
+        index.apply(&docs[..250], &[], 1).expect("apply");
+        index.apply(&docs[250..], &[], 2).expect("apply");
+        for radius in [0.5, 3.0, 9.5, 20.0, 45.0] {
+            let within: usize = docs
+                .iter()
+                .filter(|d| {
+                    d.locations.is_empty()
+                        || d.locations
+                            .iter()
+                            .any(|(a, b)| crate::geo::distance_km(lat, lon, *a, *b) <= radius)
+                })
+                .count();
+            for text in [None, Some("baby")] {
+                let found = index
+                    .search(&SearchRequest {
+                        text: text.map(str::to_owned),
+                        near: Some(crate::Near {
+                            latitude: lat,
+                            longitude: lon,
+                            radius_km: Some(radius),
+                            coverage: Some(Coverage {
+                                area: "GL".into(),
+                                district: "GL50".into(),
+                                sector: None,
+                                codes: Vec::new(),
+                            }),
+                        }),
+                        sort: Sort::Distance,
+                        first: 500,
+                        ..request(Filter::default())
+                    })
+                    .expect("search");
+                assert_eq!(found.total_count, within as u64, "{radius} km {text:?}");
+                assert!(
+                    found
+                        .hits
+                        .iter()
+                        .all(|h| h.distance_km.is_none_or(|km| km <= radius))
+                );
+            }
+        }
     }
 
     /// Lists `docs` in name order in pages of several sizes, by their status.

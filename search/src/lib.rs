@@ -10,11 +10,13 @@ pub mod doc;
 pub mod eligibility;
 pub mod geo;
 mod index;
+mod near;
 pub mod osgb;
 mod phrases;
 mod query;
 pub mod request;
 mod schema;
+mod scores;
 mod suggest;
 pub mod synonyms;
 

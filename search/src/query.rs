@@ -1,23 +1,26 @@
 //! Turns a search request into a tantivy query: analysed text with synonyms, typo tolerance
 //! and prefixes, age and pregnancy hints, and exact filters that do not change scores.
 
-use std::ops::Bound;
+use std::{ops::Bound, sync::Arc};
 
 use tantivy::{
     Index, Searcher, Term,
     query::{
-        AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery,
-        Occur, Query, RangeQuery, TermQuery, TermSetQuery,
+        BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur,
+        Query, RangeQuery, TermQuery, TermSetQuery,
     },
     schema::{Field, IndexRecordOption},
     tokenizer::TokenStream,
 };
 
 use crate::{
+    collector::ColumnCache,
     doc::fit,
+    near::NearQuery,
     phrases::{PhraseTermQuery, Phrases},
     request::{FamilyFilter, Filter},
     schema::{ENGLISH, Fields, RAW},
+    scores::{ScoreCache, SetQuery},
     synonyms::{Synonyms, words},
 };
 
@@ -211,16 +214,17 @@ pub fn correct_word(searcher: &Searcher, field: Field, word: &str) -> Option<Str
     best.map(|(_, _, word)| word)
 }
 
-/// The scoring part of a search: every content word (or synonym phrase) may match. Within one
-/// word or phrase, its alternatives (itself and its synonyms) count by the best of them.
-pub fn text_query(
+/// The scoring parts of a search, one for each content word (or synonym phrase), each with a
+/// key that names it: any of them may match, and their scores add up. Within one word or
+/// phrase, its alternatives (itself and its synonyms) count by the best of them.
+pub fn text_clauses(
     index: &Index,
     searcher: &Searcher,
     fields: &Fields,
     synonyms: &Synonyms,
     phrases: &Phrases,
     words: &[String],
-) -> Option<Box<dyn Query>> {
+) -> Vec<(String, Box<dyn Query>)> {
     let mut unknown_last = None;
     let corrected: Vec<String> = words
         .iter()
@@ -238,7 +242,7 @@ pub fn text_query(
         )
         .collect();
     let segments = synonyms.segment(&corrected);
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut clauses: Vec<(String, Box<dyn Query>)> = Vec::new();
     for (phrase, expansions) in &segments {
         let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
         if let Some(query) = phrase_query(index, fields, phrases, phrase, 1.0) {
@@ -266,7 +270,7 @@ pub fn text_query(
         }
         if !alternatives.is_empty() {
             clauses.push((
-                Occur::Should,
+                format!("word {phrase}"),
                 Box::new(DisjunctionMaxQuery::with_tie_breaker(alternatives, 0.1)),
             ));
         }
@@ -277,11 +281,11 @@ pub fn text_query(
     {
         let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(fields.raw, &raw), 0, false);
         clauses.push((
-            Occur::Should,
+            format!("start {raw}"),
             Box::new(BoostQuery::new(Box::new(prefix), 0.4)),
         ));
     }
-    (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
+    clauses
 }
 
 /// Every word of a phrase, in any order, in any text field.
@@ -320,11 +324,6 @@ fn all_words_query(
     Some(Box::new(BooleanQuery::new(per_field)))
 }
 
-/// A filter clause that matches without scoring.
-fn must(query: Box<dyn Query>) -> (Occur, Box<dyn Query>) {
-    (Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0)))
-}
-
 /// Documents with any of `values` in `field`. A term set builds an automaton for each search,
 /// which costs more than it saves for the few values filters usually hold.
 fn any_of(field: Field, values: &[String]) -> Box<dyn Query> {
@@ -345,76 +344,114 @@ fn any_of(field: Field, values: &[String]) -> Box<dyn Query> {
     }
 }
 
+/// A filter clause: the key its documents are kept under (it names them), whether they must
+/// hold or must not, and its query.
+pub type FilterClause = (String, Occur, Box<dyn Query>);
+
 /// The filter clauses for `filter`.
-pub fn filter_clauses(fields: &Fields, filter: &Filter) -> Vec<(Occur, Box<dyn Query>)> {
+pub fn filter_clauses(fields: &Fields, filter: &Filter) -> Vec<FilterClause> {
     let mut clauses = Vec::new();
+    let mut must = |key: String, query: Box<dyn Query>| {
+        clauses.push((
+            key,
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(query, 0.0)) as _,
+        ));
+    };
     let statuses = if filter.statuses.is_empty() {
         vec!["ACTIVE".to_owned()]
     } else {
         filter.statuses.clone()
     };
-    clauses.push(must(any_of(fields.status, &statuses)));
+    must(
+        format!("status {statuses:?}"),
+        any_of(fields.status, &statuses),
+    );
     if !filter.categories.is_empty() {
         let ids: Vec<String> = filter.categories.iter().map(ToString::to_string).collect();
-        clauses.push(must(any_of(fields.category, &ids)));
+        must(format!("category {ids:?}"), any_of(fields.category, &ids));
     }
-    for (field, values) in [
-        (fields.level, &filter.level_of_need),
-        (fields.audience, &filter.audiences),
-        (fields.mode, &filter.delivery_modes),
-        (fields.language, &filter.languages),
+    for (name, field, values) in [
+        ("level", fields.level, &filter.level_of_need),
+        ("audience", fields.audience, &filter.audiences),
+        ("mode", fields.mode, &filter.delivery_modes),
+        ("language", fields.language, &filter.languages),
     ] {
         if !values.is_empty() {
-            clauses.push(must(any_of(field, values)));
+            must(format!("{name} {values:?}"), any_of(field, values));
         }
     }
     if let Some(org) = filter.organization_id {
-        clauses.push(must(any_of(fields.organization_id, &[org.to_string()])));
+        must(
+            format!("organization {org}"),
+            any_of(fields.organization_id, &[org.to_string()]),
+        );
     }
     if filter.pregnant && filter.pregnancy_confirmed {
-        clauses.push(must(any_of(fields.pregnancy, &["yes".to_owned()])));
+        must(
+            "from pregnancy".to_owned(),
+            any_of(fields.pregnancy, &["yes".to_owned()]),
+        );
     } else if filter.pregnant {
         let fits = [
             fit::PREGNANCY_YES.to_owned(),
             fit::PREGNANCY_UNKNOWN.to_owned(),
         ];
-        clauses.push(must(any_of(fields.eligibility, &fits)));
+        must(
+            "from pregnancy or unknown".to_owned(),
+            any_of(fields.eligibility, &fits),
+        );
     }
-    if let Some(family) = &filter.family {
-        clauses.extend(family_exclusions(fields, family));
-    }
-    for (on, field, value) in [
-        (filter.free_only, fields.free, "yes"),
-        (filter.self_referral, fields.referral, "SELF"),
+    for (key, on, field, value) in [
+        ("free", filter.free_only, fields.free, "yes"),
+        (
+            "self-referral",
+            filter.self_referral,
+            fields.referral,
+            "SELF",
+        ),
     ] {
         if on {
-            clauses.push(must(any_of(field, &[value.to_owned()])));
+            must(key.to_owned(), any_of(field, &[value.to_owned()]));
         }
     }
     if let Some(age) = filter.infant_age_months {
-        clauses.push(must(Box::new(RangeQuery::new(
-            Bound::Unbounded,
-            Bound::Included(Term::from_field_f64(fields.min_age, age)),
-        ))));
-        clauses.push(must(Box::new(RangeQuery::new(
-            Bound::Included(Term::from_field_f64(fields.max_age, age)),
-            Bound::Unbounded,
-        ))));
+        must(
+            format!("youngest at most {age}"),
+            Box::new(RangeQuery::new(
+                Bound::Unbounded,
+                Bound::Included(Term::from_field_f64(fields.min_age, age)),
+            )),
+        );
+        must(
+            format!("oldest at least {age}"),
+            Box::new(RangeQuery::new(
+                Bound::Included(Term::from_field_f64(fields.max_age, age)),
+                Bound::Unbounded,
+            )),
+        );
     }
     if let Some(since) = filter.verified_since_day {
-        clauses.push(must(Box::new(RangeQuery::new(
-            Bound::Included(Term::from_field_i64(fields.assured, since)),
-            Bound::Unbounded,
-        ))));
+        must(
+            format!("verified since {since}"),
+            Box::new(RangeQuery::new(
+                Bound::Included(Term::from_field_i64(fields.assured, since)),
+                Bound::Unbounded,
+            )),
+        );
     }
     if let Some(place) = &filter.covers {
-        clauses.push(must(any_of(fields.covers, &place.terms())));
+        let terms = place.terms();
+        must(format!("covers {terms:?}"), any_of(fields.covers, &terms));
+    }
+    if let Some(family) = &filter.family {
+        clauses.extend(family_exclusions(fields, family));
     }
     clauses
 }
 
 /// Leaves out services limited to another audience than the family's.
-fn family_exclusions(fields: &Fields, family: &FamilyFilter) -> Vec<(Occur, Box<dyn Query>)> {
+fn family_exclusions(fields: &Fields, family: &FamilyFilter) -> Vec<FilterClause> {
     let term = |value: &str| -> Box<dyn Query> {
         Box::new(TermQuery::new(
             Term::from_field_text(fields.eligibility, value),
@@ -430,25 +467,37 @@ fn family_exclusions(fields: &Fields, family: &FamilyFilter) -> Vec<(Occur, Box<
             .map(|role| (Occur::Must, term(&format!("{}{role}", fit::NOT_FOR))))
             .collect();
         out.push((
+            format!("not for any of {:?}", family.audiences),
             Occur::MustNot,
             Box::new(BooleanQuery::new(not_for)) as Box<dyn Query>,
         ));
     }
     if !family.bereaved {
-        out.push((Occur::MustNot, term(fit::ONLY_BEREAVED)));
+        out.push((
+            "only for the bereaved".to_owned(),
+            Occur::MustNot,
+            term(fit::ONLY_BEREAVED),
+        ));
     }
     if !family.languages.is_empty() {
         let other_language = BooleanQuery::new(vec![
             (Occur::Must, term(fit::ONLY_LANGUAGE)),
             (Occur::MustNot, any_of(fields.language, &family.languages)),
         ]);
-        out.push((Occur::MustNot, Box::new(other_language) as Box<dyn Query>));
+        out.push((
+            format!("only in languages other than {:?}", family.languages),
+            Occur::MustNot,
+            Box::new(other_language) as Box<dyn Query>,
+        ));
     }
     out
 }
 
 /// The whole query: text (must match when given) and filters (must hold), with the hints the
-/// text carries (they shape the ranking, in the collector).
+/// text carries (they shape the ranking, in the collector). The query combines kept sets: its
+/// filters' documents and its words' scores ([`SetQuery`]). A radius (`near`) leaves out the
+/// services surely beyond it; the collector measures the others.
+#[expect(clippy::too_many_arguments, reason = "the index's parts, borrowed")]
 pub fn build(
     index: &Index,
     searcher: &Searcher,
@@ -457,13 +506,24 @@ pub fn build(
     phrases: &Phrases,
     text: Option<&str>,
     filter: &Filter,
+    near: Option<NearQuery>,
+    kept: (&Arc<ColumnCache>, &Arc<ScoreCache>),
 ) -> (Box<dyn Query>, bool, TextHints) {
     let (content, hints) = text.map(analyse_text).unwrap_or_default();
-    let text = text_query(index, searcher, fields, synonyms, phrases, &content);
-    let has_text = text.is_some();
-    let mut clauses = filter_clauses(fields, filter);
-    clauses.push((Occur::Must, text.unwrap_or_else(|| Box::new(AllQuery))));
-    (Box::new(BooleanQuery::new(clauses)), has_text, hints)
+    let words = text_clauses(index, searcher, fields, synonyms, phrases, &content);
+    let has_text = !words.is_empty();
+    let filters = filter_clauses(fields, filter);
+    let query = SetQuery {
+        words: words
+            .into_iter()
+            .map(|(key, query)| (key, Arc::from(query)))
+            .collect(),
+        filters,
+        near,
+        columns: kept.0.clone(),
+        scores: kept.1.clone(),
+    };
+    (Box::new(query), has_text, hints)
 }
 
 #[cfg(test)]

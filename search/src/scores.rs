@@ -1,0 +1,593 @@
+//! Text scores and filters' documents kept between searches. A search's text score is the sum, over its words (or
+//! synonym phrases), of each word's score: the best of its alternatives over every text field.
+//! A word's scores in a segment depend only on the segment and on the statistics of the
+//! searcher (document frequencies, field lengths), so they are worked out once a searcher and
+//! kept: a search then adds up a few kept numbers per match instead of walking a tree of
+//! scorers over every alternative and field. Professionals' searches reuse few words, so most
+//! words are kept; a commit renews the searcher and with it every score.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use tantivy::{
+    DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED, TantivyError,
+    index::SegmentId,
+    query::{
+        AllQuery, BooleanQuery, EnableScoring, Explanation, Occur, Query, QueryClone, Scorer,
+        Weight,
+    },
+};
+
+use crate::{collector::ColumnCache, near::NearQuery};
+
+/// How many bytes of scores are kept (a few hundred words at 100,000 listings).
+pub const SCORES_KEPT_BYTES: usize = 32 << 20;
+
+/// One word's matches in one segment and their scores.
+pub struct WordScores {
+    /// A bit per document: whether the word matches it.
+    bits: Vec<u64>,
+    /// For each 64-bit block of `bits`, how many matches come before it.
+    ranks: Vec<u32>,
+    /// The matches' scores, in document order.
+    scores: Vec<f32>,
+    /// For each 64-bit block of `bits`, the best score of its matches (0 for none).
+    block_best: Vec<f32>,
+}
+
+impl WordScores {
+    /// Runs `weight` over the segment.
+    fn read(weight: &dyn Weight, reader: &SegmentReader) -> tantivy::Result<Self> {
+        let blocks = reader.max_doc().div_ceil(64) as usize;
+        let mut bits = vec![0u64; blocks];
+        let mut scores = Vec::new();
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            bits[doc as usize / 64] |= 1 << (doc % 64);
+            scores.push(scorer.score());
+            doc = scorer.advance();
+        }
+        let mut ranks = Vec::with_capacity(blocks);
+        let mut block_best = Vec::with_capacity(blocks);
+        let mut before = 0u32;
+        for block in &bits {
+            ranks.push(before);
+            let after = before + block.count_ones();
+            block_best.push(
+                scores[before as usize..after as usize]
+                    .iter()
+                    .copied()
+                    .fold(0.0, f32::max),
+            );
+            before = after;
+        }
+        Ok(WordScores {
+            bits,
+            ranks,
+            scores,
+            block_best,
+        })
+    }
+
+    /// The word's score for a document (0 when it does not match).
+    #[inline]
+    fn score(&self, doc: DocId) -> Score {
+        let block = doc as usize / 64;
+        let bits = self.bits[block];
+        let bit = 1u64 << (doc % 64);
+        if bits & bit == 0 {
+            return 0.0;
+        }
+        let at = self.ranks[block] + (bits & (bit - 1)).count_ones();
+        self.scores[at as usize]
+    }
+
+    fn bytes(&self) -> usize {
+        self.bits.len() * 8 + (self.ranks.len() + self.scores.len() + self.block_best.len()) * 4
+    }
+}
+
+/// The kept scores of every segment, for the latest searcher.
+#[derive(Default)]
+pub struct ScoreCache {
+    kept: Mutex<Kept>,
+}
+
+impl std::fmt::Debug for ScoreCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScoreCache").finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Kept {
+    generation: u64,
+    /// A bit per document of a segment with deletions: whether it is alive.
+    alive: HashMap<SegmentId, Arc<Vec<u64>>>,
+    words: HashMap<(SegmentId, String), (Arc<WordScores>, u64)>,
+    bytes: usize,
+    clock: u64,
+}
+
+impl ScoreCache {
+    /// The scores of the word `key` in a segment under the searcher of `generation`, worked
+    /// out by `read` unless kept.
+    fn get(
+        &self,
+        generation: u64,
+        segment: SegmentId,
+        key: &str,
+        read: impl FnOnce() -> tantivy::Result<WordScores>,
+    ) -> tantivy::Result<Arc<WordScores>> {
+        if let Ok(mut kept) = self.kept.lock()
+            && kept.generation == generation
+        {
+            kept.clock += 1;
+            let clock = kept.clock;
+            if let Some((scores, used)) = kept.words.get_mut(&(segment, key.to_owned())) {
+                *used = clock;
+                return Ok(scores.clone());
+            }
+        }
+        let scores = Arc::new(read()?);
+        if let Ok(mut kept) = self.kept.lock() {
+            if generation > kept.generation {
+                // A newer searcher: every kept score is out of date.
+                *kept = Kept {
+                    generation,
+                    ..Kept::default()
+                };
+            }
+            if generation == kept.generation && scores.bytes() <= SCORES_KEPT_BYTES {
+                kept.bytes += scores.bytes();
+                kept.clock += 1;
+                let clock = kept.clock;
+                if let Some((old, _)) = kept
+                    .words
+                    .insert((segment, key.to_owned()), (scores.clone(), clock))
+                {
+                    kept.bytes -= old.bytes();
+                }
+                while kept.bytes > SCORES_KEPT_BYTES {
+                    let Some(oldest) = kept
+                        .words
+                        .iter()
+                        .min_by_key(|(_, (_, used))| *used)
+                        .map(|(key, _)| key.clone())
+                    else {
+                        break;
+                    };
+                    if let Some((old, _)) = kept.words.remove(&oldest) {
+                        kept.bytes -= old.bytes();
+                    }
+                }
+            }
+        }
+        Ok(scores)
+    }
+
+    /// The living documents of a segment with deletions, a bit each (`None` without).
+    fn alive(&self, generation: u64, reader: &SegmentReader) -> Option<Arc<Vec<u64>>> {
+        let alive = reader.alive_bitset()?;
+        if let Ok(kept) = self.kept.lock()
+            && kept.generation == generation
+            && let Some(bits) = kept.alive.get(&reader.segment_id())
+        {
+            return Some(bits.clone());
+        }
+        let mut bits = vec![0u64; reader.max_doc().div_ceil(64) as usize];
+        for doc in alive.iter_alive() {
+            bits[doc as usize / 64] |= 1 << (doc % 64);
+        }
+        let bits = Arc::new(bits);
+        if let Ok(mut kept) = self.kept.lock()
+            && kept.generation == generation
+        {
+            kept.alive.insert(reader.segment_id(), bits.clone());
+        }
+        Some(bits)
+    }
+
+    /// Lets go of the scores of segments no longer searched.
+    pub fn retain(&self, live: &[SegmentId]) {
+        if let Ok(mut kept) = self.kept.lock() {
+            let before = kept.words.len();
+            kept.words.retain(|(segment, _), _| live.contains(segment));
+            kept.alive.retain(|segment, _| live.contains(segment));
+            if kept.words.len() != before {
+                kept.bytes = kept.words.values().map(|(s, _)| s.bytes()).sum();
+            }
+        }
+    }
+}
+
+/// A search: its filters must hold and, with text, one of its words at least must match.
+/// Scores are the sum of the words' scores, as a boolean query of the words' queries would give
+/// them; the filters do not score. Each filter's documents are kept by the segment, and each
+/// word's scores here: a search combines kept sets a machine word (64 documents) at a time.
+pub struct SetQuery {
+    /// (key, query) for each word, in the query's order; none for a search without text.
+    pub words: Vec<(String, Arc<dyn Query>)>,
+    /// Each filter: must hold (`Occur::Must`) or must not (`Occur::MustNot`), its query, and
+    /// the key its documents are kept under.
+    pub filters: Vec<(String, Occur, Box<dyn Query>)>,
+    /// A radius, which leaves out the services surely beyond it.
+    pub near: Option<NearQuery>,
+    pub columns: Arc<ColumnCache>,
+    pub scores: Arc<ScoreCache>,
+}
+
+impl Clone for SetQuery {
+    fn clone(&self) -> Self {
+        SetQuery {
+            words: self.words.clone(),
+            filters: self
+                .filters
+                .iter()
+                .map(|(key, occur, query)| (key.clone(), *occur, query.box_clone()))
+                .collect(),
+            near: self.near.clone(),
+            columns: self.columns.clone(),
+            scores: self.scores.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SetQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetQuery")
+            .field("words", &self.words)
+            .field("filters", &self.filters)
+            .field("near", &self.near)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Query for SetQuery {
+    fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let searcher = match enable_scoring {
+            EnableScoring::Enabled { searcher, .. } => searcher,
+            // Without scores, words are matched through their kept scores all the same.
+            EnableScoring::Disabled {
+                searcher_opt: Some(searcher),
+                ..
+            } => searcher,
+            EnableScoring::Disabled { .. } => return self.whole().weight(enable_scoring),
+        };
+        let disabled = EnableScoring::disabled_from_searcher(searcher);
+        Ok(Box::new(SetWeight {
+            last: Mutex::default(),
+            words: self.words.clone(),
+            filters: self
+                .filters
+                .iter()
+                .map(|(key, occur, query)| Ok((key.clone(), *occur, query.weight(disabled)?)))
+                .collect::<tantivy::Result<_>>()?,
+            near: self.near.clone(),
+            searcher: searcher.clone(),
+            columns: self.columns.clone(),
+            scores: self.scores.clone(),
+        }))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a tantivy::Term, bool)) {
+        for (_, query) in &self.words {
+            query.query_terms(visitor);
+        }
+        for (_, _, query) in &self.filters {
+            query.query_terms(visitor);
+        }
+    }
+}
+
+impl SetQuery {
+    /// The same search as one tantivy query.
+    pub fn whole(&self) -> BooleanQuery {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = self
+            .filters
+            .iter()
+            .map(|(_, occur, query)| (*occur, query.box_clone()))
+            .collect();
+        let text: Box<dyn Query> = if self.words.is_empty() {
+            Box::new(AllQuery)
+        } else {
+            Box::new(BooleanQuery::new(
+                self.words
+                    .iter()
+                    .map(|(_, query)| (Occur::Should, query.box_clone()))
+                    .collect(),
+            ))
+        };
+        clauses.push((Occur::Must, text));
+        clauses.extend(
+            self.near
+                .iter()
+                .map(|near| (Occur::Must, Box::new(near.clone()) as Box<dyn Query>)),
+        );
+        BooleanQuery::new(clauses)
+    }
+}
+
+/// A segment's words' scores and matching documents.
+type Matches = Arc<(Vec<Arc<WordScores>>, Vec<u64>)>;
+
+struct SetWeight {
+    /// The last segment's matches (a search counts them, then reads them).
+    last: Mutex<Option<(SegmentId, Matches)>>,
+    words: Vec<(String, Arc<dyn Query>)>,
+    filters: Vec<(String, Occur, Box<dyn Weight>)>,
+    near: Option<NearQuery>,
+    searcher: Searcher,
+    columns: Arc<ColumnCache>,
+    scores: Arc<ScoreCache>,
+}
+
+impl SetWeight {
+    /// The segment's words' scores, and the documents that match (deleted ones included).
+    fn matches(&self, reader: &SegmentReader) -> tantivy::Result<Matches> {
+        let segment = reader.segment_id();
+        if let Ok(last) = self.last.lock()
+            && let Some((id, matches)) = last.as_ref()
+            && *id == segment
+        {
+            return Ok(matches.clone());
+        }
+        let matches = Arc::new(self.read_matches(reader)?);
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some((segment, matches.clone()));
+        }
+        Ok(matches)
+    }
+
+    fn read_matches(
+        &self,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<(Vec<Arc<WordScores>>, Vec<u64>)> {
+        let generation = self.searcher.generation().generation_id();
+        let mut words = Vec::with_capacity(self.words.len());
+        for (key, query) in &self.words {
+            words.push(self.scores.get(generation, reader.segment_id(), key, || {
+                let weight = query.weight(EnableScoring::enabled_from_searcher(&self.searcher))?;
+                WordScores::read(weight.as_ref(), reader)
+            })?);
+        }
+        let max_doc = reader.max_doc();
+        let mut matching = if words.is_empty() {
+            let mut all = vec![u64::MAX; max_doc.div_ceil(64) as usize];
+            if let Some(last) = all.last_mut()
+                && !max_doc.is_multiple_of(64)
+            {
+                *last = (1 << (max_doc % 64)) - 1;
+            }
+            all
+        } else {
+            let mut any = vec![0u64; max_doc.div_ceil(64) as usize];
+            for word in &words {
+                for (into, bits) in any.iter_mut().zip(&word.bits) {
+                    *into |= bits;
+                }
+            }
+            any
+        };
+        let columns = self.columns.get(reader)?;
+        for (key, occur, weight) in &self.filters {
+            let set = columns.filtered(key, || {
+                let mut set = tantivy::BitSet::with_max_value(max_doc);
+                weight.for_each_no_score(reader, &mut |docs| {
+                    for doc in docs {
+                        set.insert(*doc);
+                    }
+                })?;
+                Ok(set)
+            })?;
+            let keep = |bits: u64| match occur {
+                Occur::MustNot => !bits,
+                Occur::Must | Occur::Should => bits,
+            };
+            for (block, into) in matching.iter_mut().enumerate() {
+                if *into != 0 {
+                    let bucket = u32::try_from(block).unwrap_or(u32::MAX);
+                    *into &= keep(u64::from_le_bytes(set.tinyset(bucket).into_bytes()));
+                }
+            }
+        }
+        if let Some(near) = &self.near {
+            for (into, near) in matching.iter_mut().zip(near.bits(reader)?) {
+                *into &= near;
+            }
+        }
+        Ok((words, matching))
+    }
+}
+
+/// The sum of the words' scores for a document, in the words' order.
+#[inline]
+fn score_of(words: &[Arc<WordScores>], doc: DocId) -> Score {
+    let mut score = 0.0;
+    for word in words {
+        score += word.score(doc);
+    }
+    score
+}
+
+/// Calls `each` with every document of `matching` in order.
+fn for_each_doc(matching: &[u64], mut each: impl FnMut(DocId)) {
+    for (block, bits) in matching.iter().enumerate() {
+        let mut bits = *bits;
+        let base = u32::try_from(block * 64).unwrap_or(u32::MAX);
+        while bits != 0 {
+            each(base + bits.trailing_zeros());
+            bits &= bits - 1;
+        }
+    }
+}
+
+impl Weight for SetWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let matches = self.matches(reader)?;
+        let (words, matching) = &*matches;
+        let mut scorer = SetScorer {
+            words: words.clone(),
+            matching: matching.clone(),
+            block: 0,
+            pending: 0,
+            doc: 0,
+            boost,
+        };
+        scorer.pending = scorer.matching.first().copied().unwrap_or(0);
+        scorer.advance();
+        Ok(Box::new(scorer))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let matches = self.matches(reader)?;
+        let (words, matching) = &*matches;
+        let matched = matching
+            .get(doc as usize / 64)
+            .is_some_and(|bits| bits & (1 << (doc % 64)) != 0);
+        if !matched {
+            return Err(TantivyError::InvalidArgument(format!(
+                "document #({doc}) does not match"
+            )));
+        }
+        let mut explanation = Explanation::new("sum of the words' scores", score_of(words, doc));
+        for ((key, _), word) in self.words.iter().zip(words) {
+            explanation.add_detail(Explanation::new_with_string(key.clone(), word.score(doc)));
+        }
+        Ok(explanation)
+    }
+
+    fn for_each(
+        &self,
+        reader: &SegmentReader,
+        callback: &mut dyn FnMut(DocId, Score),
+    ) -> tantivy::Result<()> {
+        let matches = self.matches(reader)?;
+        let (words, matching) = &*matches;
+        for_each_doc(matching, |doc| callback(doc, score_of(words, doc)));
+        Ok(())
+    }
+
+    fn for_each_no_score(
+        &self,
+        reader: &SegmentReader,
+        callback: &mut dyn FnMut(&[DocId]),
+    ) -> tantivy::Result<()> {
+        let matches = self.matches(reader)?;
+        let matching = &matches.1;
+        let mut buffer = Vec::with_capacity(64);
+        for (block, bits) in matching.iter().enumerate() {
+            let mut bits = *bits;
+            if bits == 0 {
+                continue;
+            }
+            let base = u32::try_from(block * 64).unwrap_or(u32::MAX);
+            buffer.clear();
+            while bits != 0 {
+                buffer.push(base + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+            callback(&buffer);
+        }
+        Ok(())
+    }
+
+    fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
+        let matches = self.matches(reader)?;
+        let matching = &matches.1;
+        let generation = self.searcher.generation().generation_id();
+        let count: u32 = match self.scores.alive(generation, reader) {
+            Some(alive) => matching
+                .iter()
+                .zip(alive.iter())
+                .map(|(bits, alive)| (bits & alive).count_ones())
+                .sum(),
+            None => matching.iter().map(|bits| bits.count_ones()).sum(),
+        };
+        Ok(count)
+    }
+
+    /// Skips each block of 64 documents whose words' best scores add up to no more than the
+    /// threshold: none of its documents could pass it.
+    fn for_each_pruning(
+        &self,
+        mut threshold: Score,
+        reader: &SegmentReader,
+        callback: &mut dyn FnMut(DocId, Score) -> Score,
+    ) -> tantivy::Result<()> {
+        let matches = self.matches(reader)?;
+        let (words, matching) = &*matches;
+        for (block, bits) in matching.iter().enumerate() {
+            let mut bits = *bits;
+            if bits == 0 {
+                continue;
+            }
+            // Float addition is monotonic: no document's sum exceeds the sum of the bests,
+            // added in the same order.
+            let mut best = 0.0;
+            for word in words {
+                best += word.block_best[block];
+            }
+            if best <= threshold {
+                continue;
+            }
+            let base = u32::try_from(block * 64).unwrap_or(u32::MAX);
+            while bits != 0 {
+                let doc = base + bits.trailing_zeros();
+                bits &= bits - 1;
+                let score = score_of(words, doc);
+                if score > threshold {
+                    threshold = callback(doc, score);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The matches of a [`SetWeight`] in one segment, as a scorer.
+struct SetScorer {
+    words: Vec<Arc<WordScores>>,
+    matching: Vec<u64>,
+    /// The block of `matching` being read, and its documents not yet returned.
+    block: usize,
+    pending: u64,
+    doc: DocId,
+    boost: Score,
+}
+
+impl DocSet for SetScorer {
+    fn advance(&mut self) -> DocId {
+        while self.pending == 0 {
+            self.block += 1;
+            match self.matching.get(self.block) {
+                Some(bits) => self.pending = *bits,
+                None => {
+                    self.doc = TERMINATED;
+                    return TERMINATED;
+                }
+            }
+        }
+        let low = self.pending.trailing_zeros();
+        self.pending &= self.pending - 1;
+        self.doc = u32::try_from(self.block * 64).unwrap_or(u32::MAX) + low;
+        self.doc
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.matching.iter().map(|bits| bits.count_ones()).sum()
+    }
+}
+
+impl Scorer for SetScorer {
+    fn score(&mut self) -> Score {
+        score_of(&self.words, self.doc) * self.boost
+    }
+}
