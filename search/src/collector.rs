@@ -452,12 +452,7 @@ impl SegmentColumns {
             let most = (FILTER_SETS_BYTES / (set.max_value() as usize / 8).max(64))
                 .clamp(1, FILTER_SETS_MOST);
             while kept.sets.len() >= most {
-                let Some(oldest) = kept
-                    .sets
-                    .iter()
-                    .min_by_key(|(_, (_, used))| *used)
-                    .map(|(key, _)| key.clone())
-                else {
+                let Some(oldest) = least_recent(&kept.sets) else {
                     break;
                 };
                 kept.sets.remove(&oldest);
@@ -672,6 +667,25 @@ impl NameStart {
 }
 
 /// Inserts every document of `postings` into `set`.
+/// The key of the entry used longest ago, of entries that hold when they were last used.
+pub(crate) fn least_recent<K: Clone, V>(entries: &HashMap<K, (V, u64)>) -> Option<K> {
+    entries
+        .iter()
+        .min_by_key(|(_, (_, used))| *used)
+        .map(|(key, _)| key.clone())
+}
+
+/// The documents a weight matches in a segment (deleted ones included).
+pub(crate) fn weight_docs(weight: &dyn Weight, reader: &SegmentReader) -> tantivy::Result<BitSet> {
+    let mut set = BitSet::with_max_value(reader.max_doc());
+    weight.for_each_no_score(reader, &mut |docs| {
+        for doc in docs {
+            set.insert(*doc);
+        }
+    })?;
+    Ok(set)
+}
+
 pub(crate) fn insert_all(set: &mut BitSet, mut postings: impl DocSet) {
     let mut doc = postings.doc();
     while doc != TERMINATED {

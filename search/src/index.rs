@@ -806,15 +806,10 @@ fn name_order_page(
     let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
     let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
     for (ord, reader) in searcher.segment_readers().iter().enumerate() {
-        let matching = collector.columns.get(reader)?.filtered(key, || {
-            let mut matching = tantivy::BitSet::with_max_value(reader.max_doc());
-            weight.for_each_no_score(reader, &mut |docs| {
-                for doc in docs {
-                    matching.insert(*doc);
-                }
-            })?;
-            Ok(matching)
-        })?;
+        let matching = collector
+            .columns
+            .get(reader)?
+            .filtered(key, || collector::weight_docs(weight.as_ref(), reader))?;
         let matching = match reader.alive_bitset() {
             Some(alive) => {
                 let mut living = (*matching).clone();

@@ -20,7 +20,10 @@ use tantivy::{
     },
 };
 
-use crate::{collector::ColumnCache, near::NearQuery};
+use crate::{
+    collector::{ColumnCache, least_recent, weight_docs},
+    near::NearQuery,
+};
 
 /// How many bytes of scores are kept (a few hundred words at 100,000 listings).
 pub const SCORES_KEPT_BYTES: usize = 32 << 20;
@@ -152,12 +155,7 @@ impl ScoreCache {
                     kept.bytes -= old.bytes();
                 }
                 while kept.bytes > SCORES_KEPT_BYTES {
-                    let Some(oldest) = kept
-                        .words
-                        .iter()
-                        .min_by_key(|(_, (_, used))| *used)
-                        .map(|(key, _)| key.clone())
-                    else {
+                    let Some(oldest) = least_recent(&kept.words) else {
                         break;
                     };
                     if let Some((old, _)) = kept.words.remove(&oldest) {
@@ -374,15 +372,7 @@ impl SetWeight {
         };
         let columns = self.columns.get(reader)?;
         for (key, occur, weight) in &self.filters {
-            let set = columns.filtered(key, || {
-                let mut set = tantivy::BitSet::with_max_value(max_doc);
-                weight.for_each_no_score(reader, &mut |docs| {
-                    for doc in docs {
-                        set.insert(*doc);
-                    }
-                })?;
-                Ok(set)
-            })?;
+            let set = columns.filtered(key, || weight_docs(weight.as_ref(), reader))?;
             let keep = |bits: u64| match occur {
                 Occur::MustNot => !bits,
                 Occur::Must | Occur::Should => bits,
