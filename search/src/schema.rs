@@ -12,8 +12,9 @@ use tantivy::{
     },
 };
 
-/// Bumped whenever fields or analyzers change; a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 8;
+/// Bumped whenever fields, analyzers or the index settings change; a different version rebuilds
+/// the index.
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
