@@ -113,6 +113,9 @@ struct Kept {
     words: HashMap<(SegmentId, String), (Arc<WordScores>, u64)>,
     bytes: usize,
     clock: u64,
+    /// The segments searched when the scores were last sorted through (a search on the same
+    /// segments has nothing to let go of).
+    live: Vec<SegmentId>,
 }
 
 impl ScoreCache {
@@ -192,6 +195,10 @@ impl ScoreCache {
     /// Lets go of the scores of segments no longer searched.
     pub fn retain(&self, live: &[SegmentId]) {
         if let Ok(mut kept) = self.kept.lock() {
+            if kept.live == live {
+                return;
+            }
+            kept.live = live.to_vec();
             let before = kept.words.len();
             kept.words.retain(|(segment, _), _| live.contains(segment));
             kept.alive.retain(|segment, _| live.contains(segment));
