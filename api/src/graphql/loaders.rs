@@ -124,30 +124,40 @@ impl Loaders {
 }
 
 impl Loaders {
-    /// Feeds the loaders with every part a card carries
-    /// ([`crate::store::listing::card::PARTS`]) but the service row, which the prefetch that
+    /// Feeds the loaders with the `parts` cards hold (of
+    /// [`crate::store::listing::card::PARTS`]) but the service row, which the prefetch that
     /// calls this feeds like any page's rows.
-    pub async fn feed_cards(&self, cards: &[Card]) {
-        self.organization
-            .feed_many(
-                cards
-                    .iter()
-                    .filter_map(|c| c.organization.clone())
-                    .map(|org| (org.id, org)),
-            )
-            .await;
-        self.service_areas
-            .feed_many(cards.iter().map(|c| (c.service.id, c.areas.clone())))
-            .await;
-        self.locations
-            .feed_many(cards.iter().map(|c| (c.service.id, c.locations.clone())))
-            .await;
-        self.phones
-            .feed_many(cards.iter().map(|c| (c.service.id, c.phones.clone())))
-            .await;
-        self.terms
-            .feed_many(cards.iter().map(|c| (c.service.id, c.terms.clone())))
-            .await;
+    pub async fn feed_cards(&self, cards: &[Card], parts: Parts) {
+        if parts.organization {
+            self.organization
+                .feed_many(
+                    cards
+                        .iter()
+                        .filter_map(|c| c.organization.clone())
+                        .map(|org| (org.id, org)),
+                )
+                .await;
+        }
+        if parts.areas {
+            self.service_areas
+                .feed_many(cards.iter().map(|c| (c.service.id, c.areas.clone())))
+                .await;
+        }
+        if parts.locations {
+            self.locations
+                .feed_many(cards.iter().map(|c| (c.service.id, c.locations.clone())))
+                .await;
+        }
+        if parts.phones {
+            self.phones
+                .feed_many(cards.iter().map(|c| (c.service.id, c.phones.clone())))
+                .await;
+        }
+        if parts.terms {
+            self.terms
+                .feed_many(cards.iter().map(|c| (c.service.id, c.terms.clone())))
+                .await;
+        }
     }
 }
 

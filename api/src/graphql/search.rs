@@ -12,12 +12,12 @@ use super::{
     loaders::Loaders,
     pagination::{PageInfo, connection, page_size},
     place::NearInput,
-    service::{Service, prefetch, prefetch_cards},
+    service::{Service, prefetch, prefetch_cards, selected_parts},
     state,
 };
 use crate::{
     error::{ApiError, ApiResult},
-    store::listing::card::Card,
+    store::listing::card::{self, Card},
 };
 
 /// How search results are ordered.
@@ -380,11 +380,21 @@ pub(super) async fn page_rows(
     hits: &[search::Hit],
 ) -> async_graphql::Result<HashMap<uuid::Uuid, service::Model>> {
     let node = || ctx.look_ahead().field("edges").field("node");
+    // Only what the selection shows is read back from the cards.
+    let wanted = selected_parts(node());
     let mut carded = Vec::with_capacity(hits.len());
     let mut missing = Vec::new();
+    let mut parts = card::PARTS;
     for hit in hits {
-        match hit.card.as_ref().and_then(Card::decode) {
-            Some(card) if card.service.id == hit.id => carded.push(card),
+        match hit
+            .card
+            .as_ref()
+            .and_then(|card| Card::decode_parts(card, wanted))
+        {
+            Some((card, held)) if card.service.id == hit.id => {
+                parts = held;
+                carded.push(card);
+            }
             _ => missing.push(hit.id),
         }
     }
@@ -392,7 +402,7 @@ pub(super) async fn page_rows(
         .iter()
         .map(|card| (card.service.id, card.service.clone()))
         .collect();
-    prefetch_cards(ctx, node(), &carded).await?;
+    prefetch_cards(ctx, node(), &carded, parts).await?;
     if !missing.is_empty() {
         let loaded = ctx
             .data::<Loaders>()?

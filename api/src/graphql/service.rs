@@ -33,10 +33,7 @@ use crate::{
     error::ApiError,
     store::{
         self,
-        listing::{
-            Parts,
-            card::{self, Card},
-        },
+        listing::{Parts, card::Card},
     },
     validate,
 };
@@ -491,27 +488,41 @@ pub async fn prefetch(
     prefetch_parts(ctx, node, rows, None).await
 }
 
-/// Feeds the request's loaders with listings read from their cards, then loads what the query
-/// selects beyond the card (contacts, opening times, events, a term's children), as
-/// [`prefetch`] does.
+/// Feeds the request's loaders with listings read from their cards (holding `parts` of
+/// them), then loads what the query selects beyond those parts (contacts, opening times,
+/// events, a term's children), as [`prefetch`] does.
 pub async fn prefetch_cards(
     ctx: &Context<'_>,
     node: Lookahead<'_>,
     cards: &[Card],
+    parts: Parts,
 ) -> async_graphql::Result<()> {
     if cards.is_empty() {
         return Ok(());
     }
-    ctx.data::<Loaders>()?.feed_cards(cards).await;
+    ctx.data::<Loaders>()?.feed_cards(cards, parts).await;
     let rows: Vec<service::Model> = cards.iter().map(|c| c.service.clone()).collect();
-    prefetch_parts(ctx, node, &rows, Some(cards)).await
+    prefetch_parts(ctx, node, &rows, Some((cards, parts))).await
+}
+
+/// The parts of a listing a selection under `node` shows (those a card can hold).
+pub fn selected_parts(node: Lookahead<'_>) -> Parts {
+    let selected = |field: &str| node.field(field).exists();
+    Parts {
+        organization: selected("organization"),
+        areas: selected("serviceAreas"),
+        locations: selected("locations"),
+        phones: selected("phones"),
+        terms: selected("taxonomyTerms"),
+        ..Parts::NONE
+    }
 }
 
 async fn prefetch_parts(
     ctx: &Context<'_>,
     node: Lookahead<'_>,
     rows: &[service::Model],
-    carded: Option<&[Card]>,
+    carded: Option<(&[Card], Parts)>,
 ) -> async_graphql::Result<()> {
     if rows.is_empty() {
         return Ok(());
@@ -525,11 +536,7 @@ async fn prefetch_parts(
         .feed_many(rows.iter().map(|row| (row.id, row.clone())))
         .await;
     // Parts already fed from cards are not loaded again.
-    let known = if carded.is_some() {
-        card::PARTS
-    } else {
-        Parts::NONE
-    };
+    let known = carded.map_or(Parts::NONE, |(_, parts)| parts);
     let selected = |field: &str| node.field(field).exists();
     // The listings with `parts`, fed to the loaders.
     let load = |parts: Parts| async move {
@@ -567,8 +574,10 @@ async fn prefetch_parts(
     let terms = async {
         let terms_field = node.field("taxonomyTerms");
         let term_rows: Vec<taxonomy_term::Model> = match carded {
-            Some(cards) => cards.iter().flat_map(|c| c.terms.iter().cloned()).collect(),
-            None => load(Parts {
+            Some((cards, parts)) if parts.terms => {
+                cards.iter().flat_map(|c| c.terms.iter().cloned()).collect()
+            }
+            _ => load(Parts {
                 terms: terms_field.exists(),
                 ..Parts::NONE
             })
@@ -722,14 +731,18 @@ impl ServiceQuery {
                 .index()
                 .card(id)
                 .map_err(|err| ApiError::Internal(err.into()))?;
-            if let Some(card) = card.as_ref().and_then(Card::decode) {
+            let wanted = selected_parts(ctx.look_ahead());
+            if let Some((card, parts)) = card
+                .as_ref()
+                .and_then(|card| Card::decode_parts(card, wanted))
+            {
                 if !caller.sees_every_status()
                     && card.service.status != entity::ServiceStatus::Active
                 {
                     return Ok(None);
                 }
                 let row = card.service.clone();
-                prefetch_cards(ctx, ctx.look_ahead(), &[card]).await?;
+                prefetch_cards(ctx, ctx.look_ahead(), &[card], parts).await?;
                 return Ok(Some(Service(row)));
             }
         }

@@ -136,6 +136,62 @@ async fn a_result_page_and_a_fetch_by_id_read_no_database_rows() {
     assert!(statements(&app).await > before);
 }
 
+#[tokio::test]
+async fn a_page_showing_fewer_fields_reads_less_of_its_cards_and_the_same_values() {
+    let app = TestApp::spawn().await;
+    let whole = format!(
+        "{{ search(text: \"baby\", first: 20) {{ edges {{ node {{ {CARD_FIELDS} }} }} }} }}"
+    );
+    // Names and organisations only (the card's head), and one of the card's lists.
+    let names = "{ search(text: \"baby\", first: 20) { edges { node { id name levelOfNeed \
+        eligibility { audiences } organization { id name } } } } }";
+    let places = "{ search(text: \"baby\", first: 20) { edges { node { id \
+        locations { name postcode } } } } }";
+    for query in [whole.as_str(), names, places] {
+        app.data(query, json!({})).await;
+    }
+    let before = statements(&app).await;
+    let whole_page = app.data(&whole, json!({})).await;
+    let names_page = app.data(names, json!({})).await;
+    let places_page = app.data(places, json!({})).await;
+    assert_eq!(
+        statements(&app).await - before,
+        0,
+        "a page of any fields of the card runs no SQL"
+    );
+    let edges = |page: &Value| page["search"]["edges"].as_array().cloned().expect("edges");
+    let (whole_edges, names_edges, places_edges) =
+        (edges(&whole_page), edges(&names_page), edges(&places_page));
+    assert!(!whole_edges.is_empty());
+    assert_eq!(whole_edges.len(), names_edges.len());
+    assert_eq!(whole_edges.len(), places_edges.len());
+    for ((whole, names), places) in whole_edges.iter().zip(&names_edges).zip(&places_edges) {
+        let (whole, names, places) = (&whole["node"], &names["node"], &places["node"]);
+        assert_eq!(names["id"], whole["id"]);
+        assert_eq!(names["name"], whole["name"]);
+        assert_eq!(names["levelOfNeed"], whole["levelOfNeed"]);
+        assert_eq!(
+            names["eligibility"]["audiences"],
+            whole["eligibility"]["audiences"]
+        );
+        assert_eq!(names["organization"], whole["organization"]);
+        assert_eq!(places["id"], whole["id"]);
+        let wanted: Vec<Value> = whole["locations"]
+            .as_array()
+            .expect("locations")
+            .iter()
+            .map(|l| json!({ "name": l["name"], "postcode": l["postcode"] }))
+            .collect();
+        assert_eq!(places["locations"], Value::Array(wanted));
+    }
+    assert!(
+        whole_edges.iter().any(|e| e["node"]["locations"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty())),
+        "some result has a place"
+    );
+}
+
 /// Polls `check` until it holds or five seconds pass.
 async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let began = Instant::now();

@@ -24,8 +24,37 @@ pub const PARTS: Parts = Parts {
     taxonomies: false,
 };
 
+/// The parts of a card read back when a query selects none of its lists (catchments, places,
+/// phone lines, terms): the service row and its organisation. A result page showing names
+/// and organisations reads only these, skipping the rest of the card's text.
+pub const HEAD: Parts = Parts {
+    organization: true,
+    ..Parts::NONE
+};
+
+/// A card's head ([`HEAD`]): the first part of its bytes, read alone when the lists are not
+/// wanted.
+#[derive(Serialize, Deserialize)]
+struct Head {
+    service: service::Model,
+    organization: Option<organization::Model>,
+}
+
+/// A card's lists: the second part of its bytes.
+#[derive(Default, Serialize, Deserialize)]
+struct Lists {
+    areas: Vec<service_area::Model>,
+    locations: Vec<location::Model>,
+    phones: Vec<phone::Model>,
+    terms: Vec<taxonomy_term::Model>,
+}
+
+/// What stands between a card's head and its lists in its bytes: JSON text as `serde_json`
+/// writes it holds no raw line break.
+const SEPARATOR: u8 = b'\n';
+
 /// A listing as its card holds it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Card {
     /// The service row.
     pub service: service::Model,
@@ -64,30 +93,65 @@ impl Card {
         }
     }
 
-    /// The card's bytes: JSON without the texts the index stores beside it.
+    /// The card's bytes, without the texts the index stores beside it: its head (the service
+    /// row and organisation) as JSON, a line break, then its lists as JSON.
     pub fn encode(&self) -> Vec<u8> {
         let mut service = self.service.clone();
         service.name.clear();
         service.alternate_name = None;
         service.description.clear();
-        let stripped = Self {
+        let head = Head {
             service,
-            ..self.clone()
+            organization: self.organization.clone(),
+        };
+        let lists = Lists {
+            areas: self.areas.clone(),
+            locations: self.locations.clone(),
+            phones: self.phones.clone(),
+            terms: self.terms.clone(),
         };
         // Serialising rows of plain values cannot fail; an empty card reads as "no card".
-        serde_json::to_vec(&stripped).unwrap_or_default()
+        let (Ok(mut bytes), Ok(lists)) = (serde_json::to_vec(&head), serde_json::to_vec(&lists))
+        else {
+            return Vec::new();
+        };
+        bytes.push(SEPARATOR);
+        bytes.extend(lists);
+        bytes
     }
 
     /// Reads a card back with its stored texts; `None` for an unreadable one (the caller then
     /// reads the database).
     pub fn decode(stored: &search::StoredCard) -> Option<Self> {
-        let mut card: Self = serde_json::from_slice(&stored.bytes).ok()?;
-        card.service.name.clone_from(&stored.name);
-        card.service
-            .alternate_name
-            .clone_from(&stored.alternate_name);
-        card.service.description.clone_from(&stored.description);
-        Some(card)
+        Self::decode_parts(stored, PARTS).map(|(card, _)| card)
+    }
+
+    /// Reads back what `wanted` needs of a card: the whole card when it names any of the
+    /// card's lists, else only its head ([`HEAD`]: the lists are left empty and their bytes
+    /// unread). Returns the card and the parts it holds; `None` for an unreadable one.
+    pub fn decode_parts(stored: &search::StoredCard, wanted: Parts) -> Option<(Self, Parts)> {
+        let split = stored.bytes.iter().position(|&b| b == SEPARATOR)?;
+        let (head, lists) = stored.bytes.split_at(split);
+        let head: Head = serde_json::from_slice(head).ok()?;
+        let (lists, parts) = if wanted.areas || wanted.locations || wanted.phones || wanted.terms {
+            let lists: Lists = serde_json::from_slice(lists.get(1..)?).ok()?;
+            (lists, PARTS)
+        } else {
+            (Lists::default(), HEAD)
+        };
+        let mut service = head.service;
+        service.name.clone_from(&stored.name);
+        service.alternate_name.clone_from(&stored.alternate_name);
+        service.description.clone_from(&stored.description);
+        let card = Self {
+            service,
+            organization: head.organization,
+            areas: lists.areas,
+            locations: lists.locations,
+            phones: lists.phones,
+            terms: lists.terms,
+        };
+        Some((card, parts))
     }
 }
 
@@ -104,10 +168,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_card_reads_back_with_its_stored_texts() {
+    fn service_row() -> service::Model {
         let now = chrono::Utc::now();
-        let service = service::Model {
+        service::Model {
             id: uuid::Uuid::new_v4(),
             organization_id: uuid::Uuid::new_v4(),
             name: "Dads' group".into(),
@@ -138,8 +201,22 @@ mod tests {
             eligibility_sources: None,
             created_at: now,
             updated_at: now,
-        };
-        let card = Card::of(&ServiceRecord::bare(service.clone()));
+        }
+    }
+
+    #[test]
+    fn a_card_reads_back_with_its_stored_texts() {
+        let service = service_row();
+        let mut record = ServiceRecord::bare(service.clone());
+        record.phones.push(phone::Model {
+            id: uuid::Uuid::new_v4(),
+            service_id: service.id,
+            number: "01242 000000".into(),
+            description: Some("Duty line".into()),
+            visibility: entity::Visibility::Public,
+            position: 0,
+        });
+        let card = Card::of(&record);
         let bytes = card.encode();
         let text = String::from_utf8(bytes.clone()).expect("json");
         assert!(
@@ -156,11 +233,40 @@ mod tests {
             }
         );
         assert_eq!(back, card);
+
+        // Its head alone when no list is wanted: the same service row, the lists left out.
+        let (head, parts) = Card::decode_parts(&stored(&bytes), HEAD).expect("decodes");
+        assert_eq!(parts, HEAD);
+        assert_eq!(head.service, card.service);
+        assert_eq!(head.organization, card.organization);
+        assert!(head.phones.is_empty());
+        // The whole card when one is.
+        let wanted = Parts {
+            phones: true,
+            ..Parts::NONE
+        };
+        let (whole, parts) = Card::decode_parts(&stored(&bytes), wanted).expect("decodes");
+        assert_eq!((whole, parts), (card, PARTS));
     }
 
     #[test]
     fn garbled_cards_decode_to_none() {
         assert!(Card::decode(&stored(b"")).is_none());
         assert!(Card::decode(&stored(b"{not json")).is_none());
+        assert!(Card::decode_parts(&stored(b"{not json"), HEAD).is_none());
+        assert!(Card::decode_parts(&stored(b"{not json\n{}"), HEAD).is_none());
+        // A head without its lists is not a card.
+        let whole = Card::of(&ServiceRecord::bare(service_row())).encode();
+        let split = whole
+            .iter()
+            .position(|&b| b == SEPARATOR)
+            .expect("two parts");
+        assert!(Card::decode(&stored(&whole[..split])).is_none());
+        assert!(Card::decode(&stored(&whole[..=split])).is_none());
+        // A head read alone does not read the lists.
+        let mut unreadable_lists = whole[..=split].to_vec();
+        unreadable_lists.extend_from_slice(b"{not json");
+        assert!(Card::decode_parts(&stored(&unreadable_lists), HEAD).is_some());
+        assert!(Card::decode(&stored(&unreadable_lists)).is_none());
     }
 }
