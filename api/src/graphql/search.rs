@@ -384,17 +384,13 @@ pub(super) async fn page_rows(
     let wanted = selected_parts(node());
     let mut carded = Vec::with_capacity(hits.len());
     let mut missing = Vec::new();
-    let mut parts = card::PARTS;
     for hit in hits {
         match hit
             .card
             .as_ref()
             .and_then(|card| Card::decode_parts(card, wanted))
         {
-            Some((card, held)) if card.service.id == hit.id => {
-                parts = held;
-                carded.push(card);
-            }
+            Some((card, _)) if card.service.id == hit.id => carded.push(card),
             _ => missing.push(hit.id),
         }
     }
@@ -402,7 +398,7 @@ pub(super) async fn page_rows(
         .iter()
         .map(|card| (card.service.id, card.service.clone()))
         .collect();
-    prefetch_cards(ctx, node(), &carded, parts).await?;
+    prefetch_cards(ctx, node(), &carded, card::read_for(wanted)).await?;
     if !missing.is_empty() {
         let loaded = ctx
             .data::<Loaders>()?

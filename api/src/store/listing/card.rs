@@ -53,6 +53,16 @@ struct Lists {
 /// writes it holds no raw line break.
 const SEPARATOR: u8 = b'\n';
 
+/// The parts of a card read back for a query that shows `wanted`: the whole card when it
+/// names any of the card's lists, else its head.
+pub fn read_for(wanted: Parts) -> Parts {
+    if wanted.areas || wanted.locations || wanted.phones || wanted.terms {
+        PARTS
+    } else {
+        HEAD
+    }
+}
+
 /// A listing as its card holds it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Card {
@@ -133,11 +143,11 @@ impl Card {
         let split = stored.bytes.iter().position(|&b| b == SEPARATOR)?;
         let (head, lists) = stored.bytes.split_at(split);
         let head: Head = serde_json::from_slice(head).ok()?;
-        let (lists, parts) = if wanted.areas || wanted.locations || wanted.phones || wanted.terms {
-            let lists: Lists = serde_json::from_slice(lists.get(1..)?).ok()?;
-            (lists, PARTS)
+        let parts = read_for(wanted);
+        let lists = if parts == PARTS {
+            serde_json::from_slice(lists.get(1..)?).ok()?
         } else {
-            (Lists::default(), HEAD)
+            Lists::default()
         };
         let mut service = head.service;
         service.name.clone_from(&stored.name);
