@@ -221,6 +221,10 @@ pub struct SegmentColumns {
     filtered: Mutex<FilterSets>,
     covers: Option<StrColumn>,
     facets: Vec<Option<StrColumn>>,
+    /// The documents of each facet value, read out of the facet columns once, on the
+    /// segment's first search that counts facets.
+    facet_sets: OnceLock<FacetSets>,
+    max_doc: DocId,
     /// Every document's locations, decoded once, on the segment's first search from a place.
     points: OnceLock<Points>,
 }
@@ -355,6 +359,11 @@ impl SegmentColumns {
         self.text(ord).map_or(u32::MAX, |text| {
             u32::try_from(text.len()).unwrap_or(u32::MAX)
         })
+    }
+
+    fn facet_sets(&self) -> &FacetSets {
+        self.facet_sets
+            .get_or_init(|| FacetSets::read(&self.facets, self.max_doc))
     }
 
     fn decoded_points(&self) -> &Points {
@@ -530,6 +539,8 @@ impl SegmentColumns {
                 .iter()
                 .map(|f| fast.str(f))
                 .collect::<tantivy::Result<Vec<_>>>()?,
+            facet_sets: OnceLock::new(),
+            max_doc: reader.max_doc(),
             points: OnceLock::new(),
         })
     }
@@ -540,6 +551,77 @@ impl SegmentColumns {
 struct FilterSets {
     sets: HashMap<String, (Arc<BitSet>, u64)>,
     clock: u64,
+}
+
+/// A segment's documents by facet value: for each of [`FACET_FIELDS`], each value the
+/// segment holds with a bit per document that has it. Counting a field's values over a set of
+/// matches is then a popcount per value, whatever the number of matches, instead of a column
+/// read per match and value.
+struct FacetSets {
+    fields: Vec<Vec<(String, Vec<u64>)>>,
+}
+
+impl FacetSets {
+    fn read(columns: &[Option<StrColumn>], max_doc: DocId) -> Self {
+        let blocks = max_doc.div_ceil(64) as usize;
+        let fields = columns
+            .iter()
+            .map(|column| {
+                let Some(column) = column else {
+                    return Vec::new();
+                };
+                let mut by_ord: Vec<Option<Vec<u64>>> = Vec::new();
+                for doc in 0..max_doc {
+                    for ord in column.term_ords(doc) {
+                        let Ok(ord) = usize::try_from(ord) else {
+                            continue;
+                        };
+                        if by_ord.len() <= ord {
+                            by_ord.resize(ord + 1, None);
+                        }
+                        let bits = by_ord[ord].get_or_insert_with(|| vec![0; blocks]);
+                        bits[doc as usize / 64] |= 1 << (doc % 64);
+                    }
+                }
+                let mut values = Vec::new();
+                for (ord, bits) in by_ord.into_iter().enumerate() {
+                    let mut value = String::new();
+                    if let Some(bits) = bits
+                        && column.ord_to_str(ord as u64, &mut value).unwrap_or(false)
+                    {
+                        values.push((value, bits));
+                    }
+                }
+                values
+            })
+            .collect();
+        FacetSets { fields }
+    }
+
+    /// How many of `counted` (a bit per document) have each value, by field; values no
+    /// counted document has are left out.
+    fn count(&self, counted: &[u64]) -> [HashMap<String, u64>; FACET_FIELDS.len()] {
+        // The blocks holding counted documents, so that a few matches cost little.
+        let blocks: Vec<(usize, u64)> = counted
+            .iter()
+            .enumerate()
+            .filter(|(_, bits)| **bits != 0)
+            .map(|(block, bits)| (block, *bits))
+            .collect();
+        let mut counts: [HashMap<String, u64>; FACET_FIELDS.len()] = Default::default();
+        for (values, into) in self.fields.iter().zip(counts.iter_mut()) {
+            for (value, bits) in values {
+                let count: u64 = blocks
+                    .iter()
+                    .map(|&(block, counted)| u64::from((counted & bits[block]).count_ones()))
+                    .sum();
+                if count > 0 {
+                    into.insert(value.clone(), count);
+                }
+            }
+        }
+        counts
+    }
 }
 
 /// A segment's names as written, end to end, with where each ends, by their number.
@@ -634,8 +716,8 @@ pub struct PageSegmentCollector {
     covering: Option<BitSet>,
     /// The eligibility column's ordinal of each checked [`UNCONFIRMED`] term, with its bit.
     unconfirmed_ords: Vec<(u64, u8)>,
-    facet_columns: Vec<Option<StrColumn>>,
-    facet_counts: Vec<HashMap<u64, u64>>,
+    /// With facets, a bit per document counted (facets are counted from these at harvest).
+    counted: Option<Vec<u64>>,
     total: u64,
     heap: BinaryHeap<Candidate>,
     /// In name order, where the page starts in this segment's names: the number of the first
@@ -794,11 +876,9 @@ impl Collector for PageCollector {
                 }
             }
         }
-        let facet_columns = if self.facets {
-            columns.facets.clone()
-        } else {
-            Vec::new()
-        };
+        let counted = self
+            .facets
+            .then(|| vec![0; reader.max_doc().div_ceil(64) as usize]);
         let name_start = match (&self.after, &columns.name_sort) {
             (
                 Some(After {
@@ -815,8 +895,7 @@ impl Collector for PageCollector {
             columns,
             covering,
             unconfirmed_ords,
-            facet_counts: vec![HashMap::new(); facet_columns.len()],
-            facet_columns,
+            counted,
             total: 0,
             heap: BinaryHeap::new(),
             name_start,
@@ -831,9 +910,10 @@ impl Collector for PageCollector {
         self.has_text
     }
 
-    /// By relevance, without a radius or facets, the matches are counted at once and only
-    /// those whose text score may still enter the page are offered to it (the query skips the
-    /// others, see [`crate::scores`]). Otherwise every match is collected.
+    /// By relevance, without a radius, the matches are counted at once (with facets, each
+    /// match marked for them) and only those whose text score may still enter the page are
+    /// offered to it (the query skips the others, see [`crate::scores`]). Otherwise every
+    /// match is collected.
     fn collect_segment(
         &self,
         weight: &dyn Weight,
@@ -845,11 +925,23 @@ impl Collector for PageCollector {
         let prunes = self.sort == Sort::Relevance
             && self.has_text
             && self.after.is_none()
-            && !self.facets
             && self.min_score <= 0.0
             && self.point.is_none_or(|(_, _, radius)| radius.is_none());
         if prunes {
-            child.total = u64::from(weight.count(reader)?);
+            if let Some(counted) = &mut child.counted {
+                let mut total = 0;
+                weight.for_each_no_score(reader, &mut |docs| {
+                    for &doc in docs {
+                        if alive.is_none_or(|alive| alive.is_alive(doc)) {
+                            total += 1;
+                            counted[doc as usize / 64] |= 1 << (doc % 64);
+                        }
+                    }
+                })?;
+                child.total = total;
+            } else {
+                child.total = u64::from(weight.count(reader)?);
+            }
             weight.for_each_pruning(f32::NEG_INFINITY, reader, &mut |doc, score| {
                 if alive.is_none_or(|alive| alive.is_alive(doc)) {
                     child.offer(doc, score, None);
@@ -1183,32 +1275,17 @@ impl SegmentCollector for PageSegmentCollector {
             None
         };
         self.total += 1;
-        for (column, counts) in self.facet_columns.iter().zip(self.facet_counts.iter_mut()) {
-            if let Some(column) = column {
-                for ord in column.term_ords(doc) {
-                    *counts.entry(ord).or_default() += 1;
-                }
-            }
+        if let Some(counted) = &mut self.counted {
+            counted[doc as usize / 64] |= 1 << (doc % 64);
         }
         self.offer(doc, score, within);
     }
 
     fn harvest(self) -> PageFruit {
-        let mut facets: [HashMap<String, u64>; FACET_FIELDS.len()] = Default::default();
-        for ((column, counts), into) in self
-            .facet_columns
-            .iter()
-            .zip(self.facet_counts)
-            .zip(facets.iter_mut())
-        {
-            let Some(column) = column else { continue };
-            for (ord, count) in counts {
-                let mut value = String::new();
-                if column.ord_to_str(ord, &mut value).unwrap_or(false) {
-                    *into.entry(value).or_default() += count;
-                }
-            }
-        }
+        let facets = match &self.counted {
+            Some(counted) => self.columns.facet_sets().count(counted),
+            None => Default::default(),
+        };
         let mut candidates = self.heap.into_vec();
         if self.settings.sort == Sort::Name {
             spell_names(&self.columns, &mut candidates);

@@ -1563,8 +1563,10 @@ mod tests {
                         let found = keep(searcher.search(&*query, &top).expect("search"));
                         assert_eq!(found, expected, "{text:?} {filter:?}");
                     }
-                    // Pages with facets collect every match; without, by relevance, only
-                    // those that may enter the page are offered: the same pages.
+                    // Facets count every match (from each value's documents), while by
+                    // relevance only the matches that may enter the page are offered to it: the
+                    // same pages with and without them, and counts as each match's columns
+                    // give them.
                     let page = |facets: bool, first: usize| {
                         index
                             .search(&SearchRequest {
@@ -1575,6 +1577,31 @@ mod tests {
                             })
                             .expect("search")
                     };
+                    // Every match's facet values, read from its columns one by one.
+                    let mut counted: [HashMap<String, u64>; FACET_FIELDS.len()] =
+                        Default::default();
+                    for (_, at) in &expected {
+                        let fast = searcher.segment_reader(at.segment_ord).fast_fields();
+                        for (field, counts) in FACET_FIELDS.iter().zip(counted.iter_mut()) {
+                            let Some(column) = fast.str(field).expect("column") else {
+                                continue;
+                            };
+                            for ord in column.term_ords(at.doc_id) {
+                                let mut value = String::new();
+                                assert!(column.ord_to_str(ord, &mut value).expect("value"));
+                                *counts.entry(value).or_default() += 1;
+                            }
+                        }
+                    }
+                    let [categories, level, audiences, modes, referral, languages] =
+                        counted.map(sorted_counts);
+                    let facets = page(true, 3).facets;
+                    assert_eq!(facets.categories, categories, "{text:?} {filter:?}");
+                    assert_eq!(facets.level_of_need, level, "{text:?} {filter:?}");
+                    assert_eq!(facets.audiences, audiences, "{text:?} {filter:?}");
+                    assert_eq!(facets.delivery_modes, modes, "{text:?} {filter:?}");
+                    assert_eq!(facets.referral_routes, referral, "{text:?} {filter:?}");
+                    assert_eq!(facets.languages, languages, "{text:?} {filter:?}");
                     for first in [1, 3, 10] {
                         let (all, pruned) = (page(true, first), page(false, first));
                         assert_eq!(all.total_count, expected.len() as u64, "{text:?}");
