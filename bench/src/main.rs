@@ -78,8 +78,9 @@ enum Command {
         addr: SocketAddr,
         #[arg(long)]
         queries: PathBuf,
-        /// search, fetch, listing or suggest; or page: the search queries as the web
-        /// client's search page.
+        /// search, fetch, listing or suggest; page: the search queries as the web client's
+        /// search page; facets or highlights: the search queries counting every facet, or
+        /// asking where each result matched.
         #[arg(long, default_value = "search")]
         class: String,
         #[arg(long, default_value_t = 10.0)]

@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use crate::{
     run::{Figures, Results},
+    signpost,
     soak::Soak,
     web::{self, FirstLoad, WebClient},
 };
@@ -122,7 +123,7 @@ pub fn markdown(r: &Results) -> String {
     let signpost_cpu = find(r, SIGNPOST, "search").and_then(|f| f.cpu_us_per_request);
     let mut row = |f: &Figures| {
         let cpu = match (f.cpu_us_per_request, f.system.as_str()) {
-            (Some(cpu), web::NAME) => format!(
+            (Some(cpu), web::NAME | signpost::FACETS_NAME | signpost::HIGHLIGHTS_NAME) => format!(
                 "{} ({} the GraphQL search's)",
                 num(cpu),
                 ratio(cpu, signpost_cpu)
@@ -199,6 +200,15 @@ pub fn markdown(r: &Results) -> String {
         web::NAME,
         web::PAGE_RESULTS,
         overlap_of(web::NAME).map_or(0, |o| o.queries)
+    );
+    let _ = writeln!(
+        s,
+        "The {} and {} rows are the same GraphQL searches also asking for every facet's counts \
+         (categories, level of need, audiences, delivery modes, referral routes, languages) or \
+         for each result's highlights; their CPU is also given as a multiple of the plain \
+         search's.",
+        signpost::FACETS_NAME,
+        signpost::HIGHLIGHTS_NAME
     );
     let _ = writeln!(
         s,

@@ -21,7 +21,7 @@ use crate::{
     procs::{self, Machine, Server},
     queries::QueryFile,
     report,
-    signpost::{self, Freshness, Install, Signpost},
+    signpost::{self, Freshness, Install, SearchShape, Signpost},
     soak::Soak,
     web::{self, SearchPage, WebClient},
 };
@@ -366,6 +366,14 @@ pub async fn drive(
         let queries = Arc::new(file.of(QueryClass::Search));
         return drive_target(&target, &queries, connections, duration).await;
     }
+    if let Some(shape) = SearchShape::EXTRA
+        .into_iter()
+        .find(|shape| shape.drive_name() == class)
+    {
+        let target = Arc::new(Signpost::shaped(addr, shape));
+        let queries = Arc::new(file.of(QueryClass::Search));
+        return drive_target(&target, &queries, connections, duration).await;
+    }
     let class = QueryClass::ALL
         .into_iter()
         .find(|c| c.name() == class)
@@ -541,6 +549,25 @@ pub async fn run(options: Options) -> Result<()> {
         }
         WebClient { first_loads }
     };
+
+    // The same searches counting every facet, and asking where each result matched: what
+    // each costs beside the page alone, listed after the search page.
+    for shape in SearchShape::EXTRA {
+        let shaped = Arc::new(Signpost::shaped(server.addr, shape));
+        let figures = figures(
+            &shaped,
+            QueryClass::Search,
+            &search_queries,
+            &settings,
+            Some(pid),
+        )
+        .await?;
+        let at = all
+            .iter()
+            .rposition(|f| f.class == QueryClass::Search.name())
+            .map_or(all.len(), |i| i + 1);
+        all.insert(at, figures);
+    }
 
     // The ceiling on the same stack and pinning.
     {

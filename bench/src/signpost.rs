@@ -25,6 +25,17 @@ use crate::{
 const SEARCH: &str = "query($text: String, $filter: ServiceFilter, $near: NearInput, $sort: SearchSort) { \
     search(text: $text, filter: $filter, near: $near, sort: $sort, first: 20) { totalCount \
     edges { distanceKm node { id name organization { name } } } } }";
+/// The search with every facet counted.
+const SEARCH_FACETS: &str = "query($text: String, $filter: ServiceFilter, $near: NearInput, $sort: SearchSort) { \
+    search(text: $text, filter: $filter, near: $near, sort: $sort, first: 20) { totalCount \
+    facets { categories { value label count } levelOfNeed { value label count } \
+    audiences { value label count } deliveryModes { value label count } \
+    referralRoutes { value label count } languages { value label count } } \
+    edges { distanceKm node { id name organization { name } } } } }";
+/// The search with where each result matched.
+const SEARCH_HIGHLIGHTS: &str = "query($text: String, $filter: ServiceFilter, $near: NearInput, $sort: SearchSort) { \
+    search(text: $text, filter: $filter, near: $near, sort: $sort, first: 20) { totalCount \
+    edges { distanceKm highlights { field snippet } node { id name organization { name } } } } }";
 const FETCH: &str = "query($id: ID!) { service(id: $id) { id name description levelOfNeed \
     organization { id name } locations { name city postcode latitude longitude } \
     taxonomyTerms { id name } phones { number } referral { selfReferral professionalReferral instructions } \
@@ -51,9 +62,58 @@ const FIND: &str =
 /// Where listing page `n` of a category starts: the cursor of the page before.
 type Cursors = HashMap<(Option<String>, u32), Option<String>>;
 
+/// What a search asks for beside its page of names and organisations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchShape {
+    /// Nothing more: the search row.
+    Plain,
+    /// Every facet's counts.
+    Facets,
+    /// Each result's highlights.
+    Highlights,
+}
+
+impl SearchShape {
+    /// The rows beside the plain search's.
+    pub const EXTRA: [SearchShape; 2] = [SearchShape::Facets, SearchShape::Highlights];
+
+    fn query(self) -> &'static str {
+        match self {
+            SearchShape::Plain => SEARCH,
+            SearchShape::Facets => SEARCH_FACETS,
+            SearchShape::Highlights => SEARCH_HIGHLIGHTS,
+        }
+    }
+
+    /// Its name as a class of `bench drive`.
+    pub fn drive_name(self) -> &'static str {
+        match self {
+            SearchShape::Plain => "search",
+            SearchShape::Facets => "facets",
+            SearchShape::Highlights => "highlights",
+        }
+    }
+
+    /// The row's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SearchShape::Plain => "Signpost",
+            SearchShape::Facets => FACETS_NAME,
+            SearchShape::Highlights => HIGHLIGHTS_NAME,
+        }
+    }
+}
+
+/// The row of searches that also count every facet.
+pub const FACETS_NAME: &str = "search with facets";
+/// The row of searches that also ask where each result matched.
+pub const HIGHLIGHTS_NAME: &str = "search with highlights";
+
 /// The Signpost GraphQL endpoint as a load target.
 pub struct Signpost {
     pub addr: SocketAddr,
+    /// What its searches ask for.
+    shape: SearchShape,
     /// The cursors of listing pages walked so far, shared by all connections (as clients
     /// following "next page" links hold them); a page not yet known is walked to once.
     cursors: Mutex<Cursors>,
@@ -62,8 +122,14 @@ pub struct Signpost {
 impl Signpost {
     /// A target at `addr`.
     pub fn new(addr: SocketAddr) -> Self {
+        Self::shaped(addr, SearchShape::Plain)
+    }
+
+    /// A target at `addr` whose searches ask for `shape`.
+    pub fn shaped(addr: SocketAddr, shape: SearchShape) -> Self {
         Signpost {
             addr,
+            shape,
             cursors: Mutex::new(HashMap::new()),
         }
     }
@@ -150,7 +216,7 @@ impl Target for Signpost {
     type Conn = SignpostConn;
 
     fn name(&self) -> &str {
-        "Signpost"
+        self.shape.name()
     }
 
     async fn connect(&self) -> Result<SignpostConn> {
@@ -173,7 +239,7 @@ impl Target for Signpost {
                     "filter": filter(category, infant_age_months),
                     "near": place.as_ref().map(|p| near(p, *radius_km)),
                 });
-                let data = Self::graphql(&mut conn.http, SEARCH, variables).await?;
+                let data = Self::graphql(&mut conn.http, self.shape.query(), variables).await?;
                 Ok(edge_ids(&data["search"]))
             }
             Query::Distance {
@@ -187,7 +253,7 @@ impl Target for Signpost {
                     "near": near(place, Some(*radius_km)),
                     "sort": "DISTANCE",
                 });
-                let data = Self::graphql(&mut conn.http, SEARCH, variables).await?;
+                let data = Self::graphql(&mut conn.http, self.shape.query(), variables).await?;
                 Ok(edge_ids(&data["search"]))
             }
             Query::Fetch { id } => {
