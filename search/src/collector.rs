@@ -19,10 +19,18 @@ use tantivy::{
 use crate::{
     doc::fit,
     geo::{distance_km, longitude_span},
+    near::box_around,
     request::{Sort, Unconfirmed},
     schema::unpack_location,
     suggest::CompletionOrder,
 };
+
+/// The half-widths of the boxes a search from a place without a radius fills its page from,
+/// nearest first. By relevance, beyond 8 km the distance factor is at most 0.88, beyond 25 km
+/// 0.72, beyond 75 km 0.54, so that far services must score that much better on their words
+/// to be looked at once the page holds near ones (see [`crate::scores::Ring`]); by distance,
+/// nothing beyond a box can enter a page whose farthest service lies inside it.
+pub const NEAR_RINGS_KM: [f64; 3] = [8.0, 25.0, 75.0];
 
 /// The facet fields, in the order of [`crate::request::Facets`].
 pub const FACET_FIELDS: [&str; 6] = [
@@ -179,7 +187,7 @@ const PREGNANCY_MISMATCH_FACTOR: f32 = 0.75;
 const UNCONFIRMED_FACTOR: f32 = 0.7;
 
 /// A gentle preference for nearer services: 1 at the door, about 0.86 at 10 km, 0.5 far away.
-fn distance_factor(distance: Option<f64>) -> f32 {
+pub(crate) fn distance_factor(distance: Option<f64>) -> f32 {
     match distance {
         #[expect(
             clippy::cast_possible_truncation,
@@ -948,6 +956,47 @@ impl Collector for PageCollector {
                 }
                 child.threshold()
             })?;
+        } else if let Some((latitude, longitude, None)) = self
+            .point
+            .filter(|_| self.sort == Sort::Distance && !self.has_text)
+        {
+            // Nearest first: every match is counted (and marked for facets), then offered box
+            // by widening box until the page's farthest service lies inside the box: nothing
+            // beyond it could enter the page.
+            let mut matching = vec![0u64; reader.max_doc().div_ceil(64) as usize];
+            let mut total = 0;
+            weight.for_each_no_score(reader, &mut |docs| {
+                for &doc in docs {
+                    if alive.is_none_or(|alive| alive.is_alive(doc)) {
+                        total += 1;
+                        matching[doc as usize / 64] |= 1 << (doc % 64);
+                    }
+                }
+            })?;
+            child.total = total;
+            if let Some(counted) = &mut child.counted {
+                counted.copy_from_slice(&matching);
+            }
+            let mut walked = vec![0u64; matching.len()];
+            for radius_km in NEAR_RINGS_KM {
+                let mut inside = vec![0u64; matching.len()];
+                let (latitudes, longitudes) = box_around(latitude, longitude, radius_km);
+                child.columns.near_box(latitudes, longitudes, &mut inside);
+                for (block, (walked, inside)) in walked.iter_mut().zip(&inside).enumerate() {
+                    for_each_bit(block, matching[block] & inside & !*walked, |doc| {
+                        child.offer(doc, 0.0, None);
+                    });
+                    *walked |= inside;
+                }
+                if child.full_within(radius_km) {
+                    return Ok(child.harvest());
+                }
+            }
+            for (block, walked) in walked.iter().enumerate() {
+                for_each_bit(block, matching[block] & !walked, |doc| {
+                    child.offer(doc, 0.0, None);
+                });
+            }
         } else if self.has_text {
             weight.for_each(reader, &mut |doc, score| {
                 if alive.is_none_or(|alive| alive.is_alive(doc)) {
@@ -1112,7 +1161,26 @@ impl PageSegmentCollector {
     }
 }
 
+/// Calls `each` with the documents of block `block` whose bits `bits` holds.
+fn for_each_bit(block: usize, mut bits: u64, mut each: impl FnMut(DocId)) {
+    let base = u32::try_from(block * 64).unwrap_or(u32::MAX);
+    while bits != 0 {
+        each(base + bits.trailing_zeros());
+        bits &= bits - 1;
+    }
+}
+
 impl PageSegmentCollector {
+    /// In distance order, whether the page is full and its farthest service lies within
+    /// `radius_km`.
+    fn full_within(&self, radius_km: f64) -> bool {
+        self.heap.len() >= self.settings.keep
+            && self.heap.peek().is_some_and(|worst| match worst.key {
+                SortKey::Number(km) => km <= radius_km,
+                SortKey::Text(_) => false,
+            })
+    }
+
     /// The text score a match must pass to have a chance of entering the page, once it is
     /// full (by relevance, every factor of the final score is at most 1).
     fn threshold(&self) -> Score {

@@ -31,7 +31,7 @@ use crate::{
         Facets, Filter, Highlight, Hit, SearchRequest, SearchResults, Sort, StoredCard, Unconfirmed,
     },
     schema::{self, Fields, RAW, SCHEMA_VERSION, pack_location},
-    scores::ScoreCache,
+    scores::{Ring, ScoreCache},
     suggest::{self, NameCompletion},
     synonyms::Synonyms,
 };
@@ -497,6 +497,33 @@ impl Index {
         written
     }
 
+    /// The rings a search by relevance from a place, without a radius, fills its page from
+    /// (see [`Ring`]): none for other searches.
+    fn rings(&self, request: &SearchRequest) -> Vec<Ring> {
+        match &request.near {
+            Some(near)
+                if request.sort == Sort::Relevance
+                    && near.radius_km.is_none_or(|r| !r.is_finite() || r < 0.0)
+                    && near.latitude.is_finite()
+                    && near.longitude.is_finite() =>
+            {
+                collector::NEAR_RINGS_KM
+                    .iter()
+                    .map(|&radius_km| Ring {
+                        near: NearQuery {
+                            latitude: near.latitude,
+                            longitude: near.longitude,
+                            radius_km,
+                            columns: self.columns.clone(),
+                        },
+                        beyond: collector::distance_factor(Some(radius_km)),
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Runs a search.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
         let searcher = self.searcher();
@@ -517,6 +544,7 @@ impl Index {
                     columns: self.columns.clone(),
                 })
             }),
+            self.rings(request),
             (&self.columns, &self.scores),
         );
         let after = request
@@ -942,7 +970,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    use crate::{Catchment, Coverage, FamilyFilter, Filter};
+    use crate::{Catchment, Coverage, FamilyFilter, Filter, Near};
     use tantivy::DocAddress;
 
     fn doc(name: &str, level: &str, catchment: Catchment) -> ServiceDoc {
@@ -1540,6 +1568,7 @@ mod tests {
                         text,
                         filter,
                         None,
+                        Vec::new(),
                         (&index.columns, &index.scores),
                     );
                     assert_eq!(has_text, text.is_some(), "{text:?}");
@@ -1622,6 +1651,118 @@ mod tests {
             .expect("apply");
         assert!(index.searcher().segment_readers().len() > 1);
         compare(&index);
+    }
+
+    #[test]
+    fn a_page_from_a_place_is_the_same_whether_near_services_are_looked_at_first_or_not() {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        let mut rng = fastrand::Rng::with_seed(11);
+        let words = [
+            "baby", "mood", "dads", "group", "feeding", "sleep", "massage",
+        ];
+        // Listings over a wide area, dense near the places searched from and sparse far
+        // away, some with two locations, their words and freshness varied so that far ones
+        // often score better on their words than near ones.
+        let (lat, lon) = (52.2, -1.9);
+        let kinds = [Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
+        let docs: Vec<ServiceDoc> = (0..900)
+            .map(|i| {
+                let spread = [0.05, 0.3, 1.5, 4.0][i % 4];
+                let mut point = || {
+                    (
+                        lat + (rng.f64() - 0.5) * spread,
+                        lon + (rng.f64() - 0.5) * spread * 1.6,
+                    )
+                };
+                let locations = if i % 9 == 0 {
+                    vec![point(), point()]
+                } else {
+                    vec![point()]
+                };
+                let name: Vec<&str> = (0..1 + i % 3)
+                    .map(|_| words[rng.usize(..words.len())])
+                    .collect();
+                ServiceDoc {
+                    id: Uuid::new_v4(),
+                    name: format!("{} {i}", name.join(" ")),
+                    description: (0..rng.usize(2..12))
+                        .map(|_| words[rng.usize(..words.len())])
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    status: "ACTIVE".to_owned(),
+                    locations,
+                    categories: vec![kinds[i % 3]],
+                    assured_date: chrono::NaiveDate::from_ymd_opt(
+                        if i % 5 == 0 { 2020 } else { 2024 },
+                        9,
+                        1,
+                    ),
+                    ..ServiceDoc::default()
+                }
+            })
+            .collect();
+        index.apply(&docs[..500], &[], 1).expect("apply");
+        index.apply(&docs[500..], &[], 2).expect("apply");
+        let searches = [
+            (Some("baby"), Sort::Relevance),
+            (Some("dads group"), Sort::Relevance),
+            (Some("massage sleep feeding"), Sort::Relevance),
+            (Some("mood"), Sort::Relevance),
+            (None, Sort::Distance),
+        ];
+        // From the dense middle, from sparse places around it and from far outside.
+        let mut places = vec![(lat, lon), (lat - 1.9, lon + 3.0)];
+        places.extend((0..12).map(|k| {
+            let k = f64::from(k);
+            (lat + (k * 0.37) % 1.6 - 0.8, lon + (k * 0.61) % 2.4 - 1.2)
+        }));
+        for (from_lat, from_lon) in places {
+            for (text, sort) in searches {
+                for first in [1, 5, 20, 40] {
+                    let search = |radius_km: Option<f64>, after: Option<String>| {
+                        index
+                            .search(&SearchRequest {
+                                text: text.map(str::to_owned),
+                                near: Some(Near {
+                                    latitude: from_lat,
+                                    longitude: from_lon,
+                                    radius_km,
+                                    coverage: None,
+                                }),
+                                sort,
+                                first,
+                                after,
+                                facets: first == 5,
+                                today: 19_999,
+                                ..SearchRequest::default()
+                            })
+                            .expect("search")
+                    };
+                    // Every listing lies within 20,000 km: a radius search measures and ranks
+                    // every match the same way, looking at them in the index's order.
+                    let (near_first, measured) = (search(None, None), search(Some(20_000.0), None));
+                    let hits = |page: &SearchResults| -> Vec<(Uuid, f32, Option<f64>)> {
+                        page.hits
+                            .iter()
+                            .map(|h| (h.id, h.score, h.distance_km))
+                            .collect()
+                    };
+                    assert!(!near_first.hits.is_empty(), "{text:?}");
+                    assert_eq!(hits(&near_first), hits(&measured), "{text:?} {first}");
+                    assert_eq!(near_first.total_count, measured.total_count);
+                    assert_eq!(near_first.has_next_page, measured.has_next_page);
+                    assert_eq!(near_first.facets.categories, measured.facets.categories);
+                    if first == 5 {
+                        assert_eq!(near_first.facets.categories.len(), 3);
+                    }
+                    // The next page too.
+                    let cursor = near_first.hits.last().map(|hit| hit.cursor.clone());
+                    let (next, next_measured) =
+                        (search(None, cursor.clone()), search(Some(20_000.0), cursor));
+                    assert_eq!(hits(&next), hits(&next_measured), "{text:?} {first}");
+                }
+            }
+        }
     }
 
     #[test]

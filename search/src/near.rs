@@ -36,15 +36,22 @@ impl NearQuery {
     /// out.
     pub fn bits(&self, reader: &SegmentReader) -> tantivy::Result<Vec<u64>> {
         let mut bits = vec![0u64; reader.max_doc().div_ceil(64) as usize];
-        let dlat = self.radius_km * 1.01 / 111.0 + 1e-6;
-        let dlon = longitude_span(self.latitude, self.radius_km);
-        self.columns.get(reader)?.near_box(
-            (self.latitude - dlat, self.latitude + dlat),
-            (self.longitude - dlon, self.longitude + dlon),
-            &mut bits,
-        );
+        let (latitudes, longitudes) = box_around(self.latitude, self.longitude, self.radius_km);
+        self.columns
+            .get(reader)?
+            .near_box(latitudes, longitudes, &mut bits);
         Ok(bits)
     }
+}
+
+/// The latitudes and longitudes of a box holding every point within `radius_km` of a point.
+pub fn box_around(latitude: f64, longitude: f64, radius_km: f64) -> ((f64, f64), (f64, f64)) {
+    let dlat = radius_km * 1.01 / 111.0 + 1e-6;
+    let dlon = longitude_span(latitude, radius_km);
+    (
+        (latitude - dlat, latitude + dlat),
+        (longitude - dlon, longitude + dlon),
+    )
 }
 
 impl Query for NearQuery {

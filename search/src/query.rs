@@ -20,7 +20,7 @@ use crate::{
     phrases::{PhraseTermQuery, Phrases},
     request::{FamilyFilter, Filter},
     schema::{ENGLISH, Fields, RAW},
-    scores::{ScoreCache, SetQuery},
+    scores::{Ring, ScoreCache, SetQuery},
     synonyms::{Synonyms, words},
 };
 
@@ -507,6 +507,7 @@ pub fn build(
     text: Option<&str>,
     filter: &Filter,
     near: Option<NearQuery>,
+    rings: Vec<Ring>,
     kept: (&Arc<ColumnCache>, &Arc<ScoreCache>),
 ) -> (Box<dyn Query>, bool, TextHints) {
     let (content, hints) = text.map(analyse_text).unwrap_or_default();
@@ -520,6 +521,7 @@ pub fn build(
             .collect(),
         filters,
         near,
+        rings,
         columns: kept.0.clone(),
         scores: kept.1.clone(),
     };

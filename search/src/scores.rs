@@ -221,8 +221,25 @@ pub struct SetQuery {
     pub filters: Vec<(String, Occur, Box<dyn Query>)>,
     /// A radius, which leaves out the services surely beyond it.
     pub near: Option<NearQuery>,
+    /// Without a radius, by relevance from a place: widening boxes around it, each with the
+    /// largest factor the distance gives a service beyond it (see [`Ring`]).
+    pub rings: Vec<Ring>,
     pub columns: Arc<ColumnCache>,
     pub scores: Arc<ScoreCache>,
+}
+
+/// A box around the place a search ranks from, and the largest distance factor of a service
+/// with no location in it. A page of the best final scores is filled from the nearest services
+/// first: the services of each box are offered before those beyond it, and a service beyond it
+/// is offered only when its text score times that factor could still enter the page. Every
+/// final score is the text score times factors of at most 1, the distance's among them, so no
+/// service that could enter the page is skipped.
+#[derive(Clone, Debug)]
+pub struct Ring {
+    /// The services of the box (and those without a location).
+    pub near: NearQuery,
+    /// The largest distance factor of a service with no location in the box.
+    pub beyond: Score,
 }
 
 impl Clone for SetQuery {
@@ -235,6 +252,7 @@ impl Clone for SetQuery {
                 .map(|(key, occur, query)| (key.clone(), *occur, query.box_clone()))
                 .collect(),
             near: self.near.clone(),
+            rings: self.rings.clone(),
             columns: self.columns.clone(),
             scores: self.scores.clone(),
         }
@@ -247,6 +265,7 @@ impl std::fmt::Debug for SetQuery {
             .field("words", &self.words)
             .field("filters", &self.filters)
             .field("near", &self.near)
+            .field("rings", &self.rings)
             .finish_non_exhaustive()
     }
 }
@@ -272,6 +291,7 @@ impl Query for SetQuery {
                 .map(|(key, occur, query)| Ok((key.clone(), *occur, query.weight(disabled)?)))
                 .collect::<tantivy::Result<_>>()?,
             near: self.near.clone(),
+            rings: self.rings.clone(),
             searcher: searcher.clone(),
             columns: self.columns.clone(),
             scores: self.scores.clone(),
@@ -325,6 +345,7 @@ struct SetWeight {
     words: Vec<(String, Arc<dyn Query>)>,
     filters: Vec<(String, Occur, Box<dyn Weight>)>,
     near: Option<NearQuery>,
+    rings: Vec<Ring>,
     searcher: Searcher,
     columns: Arc<ColumnCache>,
     scores: Arc<ScoreCache>,
@@ -508,41 +529,104 @@ impl Weight for SetWeight {
     }
 
     /// Skips each block of 64 documents whose words' best scores add up to no more than the
-    /// threshold: none of its documents could pass it.
+    /// threshold: none of its documents could pass it. With rings, the documents of each ring
+    /// are walked before those beyond it, and beyond a ring the threshold a text score must
+    /// pass is raised by the ring's largest distance factor.
     fn for_each_pruning(
         &self,
-        mut threshold: Score,
+        threshold: Score,
         reader: &SegmentReader,
         callback: &mut dyn FnMut(DocId, Score) -> Score,
     ) -> tantivy::Result<()> {
         let matches = self.matches(reader)?;
         let (words, matching) = &*matches;
-        for (block, bits) in matching.iter().enumerate() {
-            let mut bits = *bits;
-            if bits == 0 {
-                continue;
-            }
-            // Float addition is monotonic: no document's sum exceeds the sum of the bests,
-            // added in the same order.
-            let mut best = 0.0;
-            for word in words {
-                best += word.block_best[block];
-            }
-            if best <= threshold {
-                continue;
-            }
-            let base = u32::try_from(block * 64).unwrap_or(u32::MAX);
-            while bits != 0 {
-                let doc = base + bits.trailing_zeros();
-                bits &= bits - 1;
-                let score = score_of(words, doc);
-                if score > threshold {
-                    threshold = callback(doc, score);
-                }
-            }
+        if self.rings.is_empty() {
+            prune(
+                words,
+                matching.len(),
+                |block| matching[block],
+                threshold,
+                1.0,
+                callback,
+            );
+            return Ok(());
         }
+        let mut walked = vec![0u64; matching.len()];
+        let mut threshold = threshold;
+        let mut factor = 1.0;
+        for ring in &self.rings {
+            let inside = ring.near.bits(reader)?;
+            let ring_docs = |block: usize| matching[block] & inside[block] & !walked[block];
+            threshold = prune(
+                words,
+                matching.len(),
+                ring_docs,
+                threshold,
+                factor,
+                callback,
+            );
+            for (walked, inside) in walked.iter_mut().zip(&inside) {
+                *walked |= inside;
+            }
+            factor = factor.min(ring.beyond);
+        }
+        let rest = |block: usize| matching[block] & !walked[block];
+        prune(words, matching.len(), rest, threshold, factor, callback);
         Ok(())
     }
+}
+
+/// Offers `callback` each document of `docs` (a function from a block's number to its 64
+/// bits, for `blocks` blocks) whose text score times `factor` (the largest the other factors of
+/// its final score can be) may pass the threshold, skipping whole blocks whose words' best
+/// scores cannot. The callback returns the new threshold, which this returns at the end.
+fn prune(
+    words: &[Arc<WordScores>],
+    blocks: usize,
+    docs: impl Fn(usize) -> u64,
+    mut threshold: Score,
+    factor: Score,
+    callback: &mut dyn FnMut(DocId, Score) -> Score,
+) -> Score {
+    // The text score a document must pass: a final score is at most its text score times
+    // `factor` (float products by factors of at most 1 round no higher than that, to within
+    // the margin).
+    let text_threshold = |threshold: Score| -> Score {
+        if factor >= 1.0 {
+            threshold
+        } else {
+            #[expect(clippy::cast_possible_truncation, reason = "a score")]
+            let raised = (f64::from(threshold) / f64::from(factor) * (1.0 - 1e-5)) as f32;
+            raised.max(threshold)
+        }
+    };
+    let mut passing = text_threshold(threshold);
+    for block in 0..blocks {
+        let mut bits = docs(block);
+        if bits == 0 {
+            continue;
+        }
+        // Float addition is monotonic: no document's sum exceeds the sum of the bests,
+        // added in the same order.
+        let mut best = 0.0;
+        for word in words {
+            best += word.block_best[block];
+        }
+        if best <= passing {
+            continue;
+        }
+        let base = u32::try_from(block * 64).unwrap_or(u32::MAX);
+        while bits != 0 {
+            let doc = base + bits.trailing_zeros();
+            bits &= bits - 1;
+            let score = score_of(words, doc);
+            if score > passing {
+                threshold = callback(doc, score);
+                passing = text_threshold(threshold);
+            }
+        }
+    }
+    threshold
 }
 
 /// The matches of a [`SetWeight`] in one segment, as a scorer.
