@@ -936,17 +936,10 @@ impl Collector for PageCollector {
             && self.min_score <= 0.0
             && self.point.is_none_or(|(_, _, radius)| radius.is_none());
         if prunes {
-            if let Some(counted) = &mut child.counted {
-                let mut total = 0;
-                weight.for_each_no_score(reader, &mut |docs| {
-                    for &doc in docs {
-                        if alive.is_none_or(|alive| alive.is_alive(doc)) {
-                            total += 1;
-                            counted[doc as usize / 64] |= 1 << (doc % 64);
-                        }
-                    }
-                })?;
+            if child.counted.is_some() {
+                let (matching, total) = live_matches(weight, reader)?;
                 child.total = total;
+                child.counted = Some(matching);
             } else {
                 child.total = u64::from(weight.count(reader)?);
             }
@@ -963,19 +956,10 @@ impl Collector for PageCollector {
             // Nearest first: every match is counted (and marked for facets), then offered box
             // by widening box until the page's farthest service lies inside the box: nothing
             // beyond it could enter the page.
-            let mut matching = vec![0u64; reader.max_doc().div_ceil(64) as usize];
-            let mut total = 0;
-            weight.for_each_no_score(reader, &mut |docs| {
-                for &doc in docs {
-                    if alive.is_none_or(|alive| alive.is_alive(doc)) {
-                        total += 1;
-                        matching[doc as usize / 64] |= 1 << (doc % 64);
-                    }
-                }
-            })?;
+            let (matching, total) = live_matches(weight, reader)?;
             child.total = total;
-            if let Some(counted) = &mut child.counted {
-                counted.copy_from_slice(&matching);
+            if child.counted.is_some() {
+                child.counted = Some(matching.clone());
             }
             let mut walked = vec![0u64; matching.len()];
             for radius_km in NEAR_RINGS_KM {
@@ -1159,6 +1143,23 @@ impl PageSegmentCollector {
             Sort::Name => SortKey::Number(f64::from(name_ord)),
         }
     }
+}
+
+/// The documents `weight` matches in a segment, less the deleted ones, a bit a document, and
+/// how many they are.
+fn live_matches(weight: &dyn Weight, reader: &SegmentReader) -> tantivy::Result<(Vec<u64>, u64)> {
+    let alive = reader.alive_bitset();
+    let mut matching = vec![0u64; reader.max_doc().div_ceil(64) as usize];
+    let mut total = 0;
+    weight.for_each_no_score(reader, &mut |docs| {
+        for &doc in docs {
+            if alive.is_none_or(|alive| alive.is_alive(doc)) {
+                total += 1;
+                matching[doc as usize / 64] |= 1 << (doc % 64);
+            }
+        }
+    })?;
+    Ok((matching, total))
 }
 
 /// Calls `each` with the documents of block `block` whose bits `bits` holds.
