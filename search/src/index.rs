@@ -2,7 +2,7 @@
 //! last applied change-feed sequence number in each commit's payload.
 
 use std::{
-    collections::{HashMap, hash_map::Entry},
+    collections::{BTreeMap, BTreeSet, HashMap, hash_map::Entry},
     convert::Infallible,
     path::Path,
     sync::{Arc, Mutex, PoisonError, RwLock},
@@ -10,12 +10,13 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use tantivy::{
-    DocSet, Index as TantivyIndex, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
+    DocSet, Index as TantivyIndex, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher,
+    TantivyDocument, Term,
     collector::{Collector, SegmentCollector, TopDocs},
     directory::MmapDirectory,
     indexer::{LogMergePolicy, NoMergePolicy},
     query::{EnableScoring, Query, TermQuery},
-    schema::{IndexRecordOption, Value},
+    schema::{Field, IndexRecordOption, Value},
     snippet::SnippetGenerator,
 };
 use uuid::Uuid;
@@ -30,7 +31,10 @@ use crate::{
     request::{
         Facets, Filter, Highlight, Hit, SearchRequest, SearchResults, Sort, StoredCard, Unconfirmed,
     },
-    schema::{self, Fields, RAW, SCHEMA_VERSION, pack_location},
+    schema::{
+        self, Fields, RAW, RememberedStems, SCHEMA_VERSION, pack_location,
+        remembering_english_analyzer,
+    },
     scores::{Ring, ScoreCache},
     suggest::{self, NameCompletion},
     synonyms::Synonyms,
@@ -39,6 +43,9 @@ use crate::{
 /// With a sort other than relevance, matches scoring below this share of the best match are
 /// left out.
 const MIN_RELATIVE_SCORE: f32 = 0.15;
+
+/// The longest snippet a highlight shows, in characters (tantivy's default).
+const SNIPPET_CHARS: usize = 150;
 
 /// The size of a block of stored documents, compressed as one. A hit of a page reads its
 /// document, and a read that misses the cache decompresses the whole block: a listing's stored
@@ -94,6 +101,8 @@ pub struct Index {
     phrases: Phrases,
     /// Stems of the words met while indexing (see [`phrases::Finder`]).
     stems: Mutex<phrases::Stems>,
+    /// Stems of the words of highlighted texts.
+    highlight_stems: RememberedStems,
     /// Taxonomy terms to suggest: name, id and the name in lower case.
     vocabulary: RwLock<Vec<(String, Uuid, String)>>,
     last_seq: RwLock<Option<i64>>,
@@ -287,6 +296,7 @@ impl Index {
             synonyms,
             phrases,
             stems: Mutex::default(),
+            highlight_stems: RememberedStems::default(),
             vocabulary: RwLock::new(Vec::new()),
             last_seq: RwLock::new(last_seq),
             columns: Arc::default(),
@@ -524,6 +534,40 @@ impl Index {
         }
     }
 
+    /// The snippets of `field` for `query`, as `SnippetGenerator::create` makes them, but
+    /// with stems remembered between hits and searches (each hit's whole text is analysed).
+    fn snippets(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        field: Field,
+    ) -> tantivy::Result<SnippetGenerator> {
+        let mut terms = BTreeSet::new();
+        query.query_terms(&mut |term, _| {
+            if term.field() == field {
+                terms.insert(term);
+            }
+        });
+        let mut terms_text = BTreeMap::new();
+        for term in terms {
+            let value = term.value();
+            let Some(text) = value.as_str() else {
+                continue;
+            };
+            let doc_freq = searcher.doc_freq(term)?;
+            if doc_freq > 0 {
+                #[expect(clippy::cast_precision_loss, reason = "a weight")]
+                terms_text.insert(text.to_owned(), 1.0 / (1.0 + doc_freq as Score));
+            }
+        }
+        Ok(SnippetGenerator::new(
+            terms_text,
+            remembering_english_analyzer(self.highlight_stems.clone()),
+            field,
+            SNIPPET_CHARS,
+        ))
+    }
+
     /// Runs a search.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
         let searcher = self.searcher();
@@ -599,8 +643,8 @@ impl Index {
         fruit.candidates.truncate(request.first);
         let snippets = if has_text && request.highlights {
             Some((
-                SnippetGenerator::create(&searcher, &*query, self.fields.name)?,
-                SnippetGenerator::create(&searcher, &*query, self.fields.description)?,
+                self.snippets(&searcher, &*query, self.fields.name)?,
+                self.snippets(&searcher, &*query, self.fields.description)?,
             ))
         } else {
             None

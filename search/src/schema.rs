@@ -1,5 +1,10 @@
 //! The one owner of the tantivy schema and analyzers.
 
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+};
+
 use tantivy::{
     Index,
     schema::{
@@ -8,7 +13,7 @@ use tantivy::{
     },
     tokenizer::{
         AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-        TextAnalyzer,
+        TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
     },
 };
 
@@ -134,6 +139,98 @@ pub fn english_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// The stems of words, remembered for [`remembering_english_analyzer`].
+#[derive(Clone, Default)]
+pub struct RememberedStems(Arc<Mutex<HashMap<String, String>>>);
+
+/// Words remembered at most (a directory's vocabulary is far smaller).
+const MAX_REMEMBERED_STEMS: usize = 200_000;
+
+/// [`english_analyzer`] with each word's stem worked out once and then remembered in `stems`:
+/// for highlights, which run the analyzer over every hit's whole text, mostly the same words.
+pub fn remembering_english_analyzer(stems: RememberedStems) -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(stems)
+        .build()
+}
+
+impl TokenFilter for RememberedStems {
+    type Tokenizer<T: Tokenizer> = RememberedStemsFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> RememberedStemsFilter<T> {
+        RememberedStemsFilter {
+            stems: self,
+            inner: tokenizer,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RememberedStemsFilter<T> {
+    stems: RememberedStems,
+    inner: T,
+}
+
+impl<T: Tokenizer> Tokenizer for RememberedStemsFilter<T> {
+    type TokenStream<'a> = RememberedStemsStream<'a, T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        RememberedStemsStream {
+            tail: self.inner.token_stream(text),
+            stems: &self.stems,
+            stemmer: None,
+        }
+    }
+}
+
+pub struct RememberedStemsStream<'a, T> {
+    tail: T,
+    stems: &'a RememberedStems,
+    /// The stemming analyzer, made on the first word not remembered.
+    stemmer: Option<TextAnalyzer>,
+}
+
+impl<T: TokenStream> TokenStream for RememberedStemsStream<'_, T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        let token = self.tail.token_mut();
+        // A map of stems is whole whatever panicked while it was held.
+        let mut stems = self.stems.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(stem) = stems.get(&token.text) {
+            token.text.clone_from(stem);
+            return true;
+        }
+        // The word is lower case and folded already: the analyzer gives its stem alone.
+        let stemmer = self.stemmer.get_or_insert_with(english_analyzer);
+        let stem = {
+            let mut stream = stemmer.token_stream(&token.text);
+            if stream.advance() {
+                stream.token().text.clone()
+            } else {
+                token.text.clone()
+            }
+        };
+        if stems.len() >= MAX_REMEMBERED_STEMS {
+            stems.clear();
+        }
+        stems.insert(std::mem::replace(&mut token.text, stem.clone()), stem);
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
+    }
+}
+
 /// The English analyzer without its stemmer (the same words at the same positions).
 pub fn raw_analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
@@ -174,6 +271,42 @@ pub fn unpack_location(packed: u64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_stems_give_the_english_analyzers_words() {
+        let tokens = |analyzer: &mut TextAnalyzer, text: &str| {
+            let mut out = Vec::new();
+            let mut stream = analyzer.token_stream(text);
+            while stream.advance() {
+                let token = stream.token();
+                out.push((
+                    token.text.clone(),
+                    token.offset_from,
+                    token.offset_to,
+                    token.position,
+                ));
+            }
+            out
+        };
+        let texts = [
+            "Parents' groups: feeding, sleeping and CRYING babies; a happily bonding family",
+            "Perinatal mental-health team — referrals by GPs, midwives & health visitors",
+            "Café drop-in for dads: naïve, generous, generously, organisation, organizations",
+            "feeding babies happily",
+        ];
+        let stems = RememberedStems::default();
+        let mut english = english_analyzer();
+        // Twice: the words worked out, then the words remembered.
+        for _ in 0..2 {
+            let mut remembering = remembering_english_analyzer(stems.clone());
+            for text in texts {
+                let expected = tokens(&mut english, text);
+                assert!(expected.len() >= 3);
+                assert_eq!(tokens(&mut remembering, text), expected, "{text}");
+            }
+        }
+        assert!(stems.0.lock().expect("stems").contains_key("babies"));
+    }
 
     #[test]
     fn locations_pack_to_the_micro_degree() {
