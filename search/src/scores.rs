@@ -233,7 +233,9 @@ pub struct SetQuery {
 /// first: the services of each box are offered before those beyond it, and a service beyond it
 /// is offered only when its text score times that factor could still enter the page. Every
 /// final score is the text score times factors of at most 1, the distance's among them, so no
-/// service that could enter the page is skipped.
+/// service that could enter the page is skipped. Rings are for the page collector alone: the
+/// threshold its pruning returns is such a final score (a collector whose threshold is the text
+/// score itself, as tantivy's `TopDocs`, must not be given a query with rings).
 #[derive(Clone, Debug)]
 pub struct Ring {
     /// The services of the box (and those without a location).
