@@ -1163,7 +1163,7 @@ fn live_matches(weight: &dyn Weight, reader: &SegmentReader) -> tantivy::Result<
 }
 
 /// Calls `each` with the documents of block `block` whose bits `bits` holds.
-fn for_each_bit(block: usize, mut bits: u64, mut each: impl FnMut(DocId)) {
+pub(crate) fn for_each_bit(block: usize, mut bits: u64, mut each: impl FnMut(DocId)) {
     let base = u32::try_from(block * 64).unwrap_or(u32::MAX);
     while bits != 0 {
         each(base + bits.trailing_zeros());

@@ -21,7 +21,7 @@ use tantivy::{
 };
 
 use crate::{
-    collector::{ColumnCache, least_recent, weight_docs},
+    collector::{ColumnCache, for_each_bit, least_recent, weight_docs},
     near::NearQuery,
 };
 
@@ -436,12 +436,7 @@ fn score_of(words: &[Arc<WordScores>], doc: DocId) -> Score {
 /// Calls `each` with every document of `matching` in order.
 fn for_each_doc(matching: &[u64], mut each: impl FnMut(DocId)) {
     for (block, bits) in matching.iter().enumerate() {
-        let mut bits = *bits;
-        let base = u32::try_from(block * 64).unwrap_or(u32::MAX);
-        while bits != 0 {
-            each(base + bits.trailing_zeros());
-            bits &= bits - 1;
-        }
+        for_each_bit(block, *bits, &mut each);
     }
 }
 
