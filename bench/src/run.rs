@@ -211,6 +211,16 @@ async fn figures<T: Target>(
     measured(target, class, queries, options, pid).await
 }
 
+/// Puts a row of the search table after the search rows so far: the GraphQL search's (measured
+/// first), then the rows measured beside it, in the order they are measured.
+fn insert_search_row(all: &mut Vec<Figures>, figures: Figures) {
+    let at = all
+        .iter()
+        .rposition(|f| f.class == QueryClass::Search.name())
+        .map_or(all.len(), |i| i + 1);
+    all.insert(at, figures);
+}
+
 /// [`figures`] for queries already checked.
 async fn measured<T: Target>(
     target: &Arc<T>,
@@ -511,11 +521,7 @@ pub async fn run(options: Options) -> Result<()> {
             Some(pid),
         )
         .await?;
-        let at = all
-            .iter()
-            .position(|f| f.system == target.name() && f.class == QueryClass::Search.name())
-            .map_or(all.len(), |i| i + 1);
-        all.insert(at, figures);
+        insert_search_row(&mut all, figures);
         notes.push(web::UNMAPPED.to_owned());
         let postcode = search_queries
             .iter()
@@ -562,11 +568,7 @@ pub async fn run(options: Options) -> Result<()> {
             Some(pid),
         )
         .await?;
-        let at = all
-            .iter()
-            .rposition(|f| f.class == QueryClass::Search.name())
-            .map_or(all.len(), |i| i + 1);
-        all.insert(at, figures);
+        insert_search_row(&mut all, figures);
     }
 
     // The ceiling on the same stack and pinning.
