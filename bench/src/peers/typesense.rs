@@ -196,7 +196,7 @@ fn document(doc: &PeerDoc) -> Value {
 }
 
 impl Typesense {
-    /// Starts a server on `127.0.0.1:port` (and `port + 1` for peering) with its data and its
+    /// Starts a server on `127.0.0.1:port` (and another free port for peering) with its data and its
     /// log in `data_dir`, pinned to a core when `pin_core` is given; returns once it is healthy.
     pub async fn start(
         bin: &Path,
@@ -209,7 +209,13 @@ impl Typesense {
         let log_path = data_dir.join("typesense.log");
         let log = std::fs::File::create(&log_path)
             .with_context(|| format!("cannot create {}", log_path.display()))?;
-        let peering = port.checked_add(1).context("no port after the API port")?;
+        // A port of its own: the one after the API port is often some other socket's.
+        let peering = loop {
+            let free = crate::procs::free_port()?;
+            if free != port {
+                break free;
+            }
+        };
         let key = format!("bench-{}", uuid::Uuid::new_v4().simple());
         let mut command = match pin_core {
             Some(core) => {
