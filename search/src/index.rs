@@ -101,8 +101,9 @@ pub struct Index {
     phrases: Phrases,
     /// Stems of the words met while indexing (see [`phrases::Finder`]).
     stems: Mutex<phrases::Stems>,
-    /// Stems of the words of highlighted texts.
-    highlight_stems: RememberedStems,
+    /// Stems of the words the English analyzer has met: in documents as they are indexed, in
+    /// queries and in highlighted texts.
+    english_stems: RememberedStems,
     /// Taxonomy terms to suggest: name, id and the name in lower case.
     vocabulary: RwLock<Vec<(String, Uuid, String)>>,
     last_seq: RwLock<Option<i64>>,
@@ -275,7 +276,8 @@ impl Index {
         phrases: Phrases,
         last_seq: Option<i64>,
     ) -> Result<Self, SearchError> {
-        schema::register_analyzers(&index);
+        let english_stems = RememberedStems::default();
+        schema::register_analyzers(&index, english_stems.clone());
         let writer: IndexWriter = index.writer_with_num_threads(1, WRITER_MEMORY)?;
         writer.set_merge_policy(Box::new(feed_merge_policy()));
         // Files a killed process wrote for a commit that never landed are still on disk; the
@@ -296,7 +298,7 @@ impl Index {
             synonyms,
             phrases,
             stems: Mutex::default(),
-            highlight_stems: RememberedStems::default(),
+            english_stems,
             vocabulary: RwLock::new(Vec::new()),
             last_seq: RwLock::new(last_seq),
             columns: Arc::default(),
@@ -562,7 +564,7 @@ impl Index {
         }
         Ok(SnippetGenerator::new(
             terms_text,
-            remembering_english_analyzer(self.highlight_stems.clone()),
+            remembering_english_analyzer(self.english_stems.clone()),
             field,
             SNIPPET_CHARS,
         ))

@@ -147,7 +147,8 @@ pub struct RememberedStems(Arc<Mutex<HashMap<String, String>>>);
 const MAX_REMEMBERED_STEMS: usize = 200_000;
 
 /// [`english_analyzer`] with each word's stem worked out once and then remembered in `stems`:
-/// for highlights, which run the analyzer over every hit's whole text, mostly the same words.
+/// the index's English analyzer (documents and queries) and highlights, which run it over every
+/// hit's whole text, mostly the same words.
 pub fn remembering_english_analyzer(stems: RememberedStems) -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
@@ -240,9 +241,11 @@ pub fn raw_analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// Registers the analyzers on an index.
-pub fn register_analyzers(index: &Index) {
-    let english = english_analyzer();
+/// Registers the analyzers on an index; the English one remembers its stems in `stems` (a
+/// document's words are mostly words met before, and stemming each afresh was a tenth of a
+/// rebuild's work).
+pub fn register_analyzers(index: &Index, stems: RememberedStems) {
+    let english = remembering_english_analyzer(stems);
     let raw = raw_analyzer();
     index.tokenizers().register(ENGLISH, english);
     index.tokenizers().register(RAW, raw);
