@@ -1,7 +1,8 @@
 //! `bench`: generates a directory, loads it through Signpost's own import, and measures Signpost
 //! against its ceiling (bare axum, async-graphql), its engine floor (the `search` crate in
 //! process) and its peers (PostgreSQL full-text search, Typesense) in one run; writes
-//! `bench/RESULTS.md` and a JSON file per run.
+//! `bench/RESULTS.md` (`bench/RESULTS-<services>.md` at other sizes), a JSON file per run and
+//! `bench/SCALE.md`, the newest run of each size side by side.
 
 mod ceiling;
 mod dataset;
@@ -15,6 +16,7 @@ mod procs;
 mod queries;
 mod report;
 mod run;
+mod scale;
 mod signpost;
 mod soak;
 mod web;

@@ -142,7 +142,7 @@ pub struct Machine {
     pub rustc: String,
 }
 
-fn command_line(program: &str, args: &[&str]) -> String {
+pub fn command_line(program: &str, args: &[&str]) -> String {
     std::process::Command::new(program)
         .args(args)
         .output()

@@ -11,7 +11,7 @@ use crate::{
     web::{self, FirstLoad, WebClient},
 };
 
-fn num(x: f64) -> String {
+pub fn num(x: f64) -> String {
     if !x.is_finite() {
         return "n/a".to_owned();
     }
@@ -30,7 +30,7 @@ fn num(x: f64) -> String {
     out
 }
 
-fn ms(x: f64) -> String {
+pub fn ms(x: f64) -> String {
     if !x.is_finite() {
         "n/a".to_owned()
     } else if x < 1.0 {
@@ -253,9 +253,10 @@ pub fn markdown(r: &Results) -> String {
     );
     let _ = writeln!(
         s,
-        "| full index build from the database (`signpost reindex`) | {:.2} s ({} documents/s) |",
+        "| full index build from the database (`signpost reindex`) | {:.2} s ({} documents/s), peak RSS {} MiB |",
         r.index_build_seconds,
-        num(r.index_docs_per_second)
+        num(r.index_docs_per_second),
+        num(r.index_build_rss_mib)
     );
     let _ = writeln!(
         s,
@@ -296,19 +297,42 @@ pub fn markdown(r: &Results) -> String {
         soak_section(&mut s, soak);
     }
 
-    let _ = writeln!(s, "\n## Targets (at 100k services)\n");
+    let _ = writeln!(
+        s,
+        "\n## Targets (the aims are for 100k services; this run has {})\n",
+        num(r.services as f64)
+    );
     let _ = writeln!(s, "| target | aim | this run |\n|---|---|---|");
     let search = find(r, SIGNPOST, "search");
     let _ = writeln!(
         s,
-        "| search throughput ÷ PostgreSQL FTS | ≥ 20× | {} |",
+        "| search throughput | ≥ 5,000 req/s | {} req/s |",
+        signpost.map_or_else(|| "n/a".to_owned(), num)
+    );
+    let _ = writeln!(
+        s,
+        "| search throughput ÷ PostgreSQL FTS | ≥ 30× | {} |",
         ratio(signpost.unwrap_or(f64::NAN), pg)
     );
     let _ = writeln!(
         s,
-        "| search throughput ÷ Typesense | ≥ 6× | {} |",
+        "| search throughput ÷ Typesense | ≥ 30× | {} |",
         ratio(signpost.unwrap_or(f64::NAN), ts)
     );
+    for (class, aim) in [
+        ("fetch", 8_000.0),
+        ("listing", 1_000.0),
+        ("suggest", 10_000.0),
+    ] {
+        if let Some(f) = find(r, SIGNPOST, class) {
+            let _ = writeln!(
+                s,
+                "| {class} throughput | ≥ {} req/s | {} req/s |",
+                num(aim),
+                num(f.throughput)
+            );
+        }
+    }
     if let Some(f) = search {
         let _ = writeln!(
             s,
@@ -320,6 +344,16 @@ pub fn markdown(r: &Results) -> String {
             "| unloaded p50 | < 0.6 ms | {} ms |",
             ms(f.unloaded.p50_ms)
         );
+        if let Some(cpu) = f.cpu_us_per_request {
+            let _ = writeln!(s, "| server CPU per search | ≤ 200 µs | {} µs |", num(cpu));
+        }
+        if let Some(e) = &r.engine {
+            let _ = writeln!(
+                s,
+                "| engine floor, mean CPU per search | ≤ 90 µs | {} µs |",
+                num(e.cpu_us_per_request)
+            );
+        }
         if let (Some(cpu), Some(e)) = (f.cpu_us_per_request, &r.engine) {
             let _ = writeln!(
                 s,
@@ -348,6 +382,11 @@ pub fn markdown(r: &Results) -> String {
         "| full index build | < 10 s | {:.2} s |",
         r.index_build_seconds
     );
+    let _ = writeln!(
+        s,
+        "| full index build, peak RSS | < 300 MB | {:.0} MB |",
+        r.index_build_rss_mib * 1.048_576
+    );
     if let Some(f) = &r.freshness {
         let _ = writeln!(
             s,
@@ -362,7 +401,7 @@ pub fn markdown(r: &Results) -> String {
     }
     let _ = writeln!(
         s,
-        "| peak RSS | < 300 MB | {:.0} MB |",
+        "| server peak RSS (whole run) | < 300 MB | {:.0} MB |",
         r.peak_rss_mib * 1.048_576
     );
     if !r.notes.is_empty() {
@@ -370,6 +409,12 @@ pub fn markdown(r: &Results) -> String {
         for n in &r.notes {
             let _ = writeln!(s, "- {n}");
         }
+    }
+    if !r.quick {
+        let _ = writeln!(
+            s,
+            "\nThe newest run of each size, side by side: [SCALE.md](SCALE.md)."
+        );
     }
     s
 }

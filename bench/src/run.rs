@@ -20,7 +20,7 @@ use crate::{
     peers::{postgres::PgFts, typesense::Typesense},
     procs::{self, Machine, Server},
     queries::QueryFile,
-    report,
+    report, scale,
     signpost::{self, Freshness, Install, SearchShape, Signpost},
     soak::Soak,
     web::{self, SearchPage, WebClient},
@@ -33,7 +33,7 @@ const LOAD_CORE: usize = 1;
 /// How a run is made.
 #[derive(Clone, Debug, clap::Args)]
 pub struct Options {
-    /// Services to generate: 10k, 100k, 500k or a number.
+    /// Services to generate: 10k, 100k, 500k, 1m or a number.
     #[arg(long, default_value = "100k")]
     pub size: String,
     /// The smoke run: 10k services, one repeat, short phases (under two minutes).
@@ -75,8 +75,9 @@ pub struct Options {
     /// Where data, logs and servers' files go.
     #[arg(long, default_value = "bench/work")]
     pub work: PathBuf,
-    /// The Markdown table to (re)write; default `bench/RESULTS.md`, or `RESULTS.md` in the work
-    /// directory for a quick run.
+    /// The Markdown table to (re)write; default `bench/RESULTS.md` at 100k services,
+    /// `bench/RESULTS-<services>.md` at other sizes, or `RESULTS.md` in the work directory for a
+    /// quick run. A full run also rewrites `SCALE.md` beside it (every size's newest run).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Where the JSON file of the run goes; default `bench/results`, or the work directory for a
@@ -121,6 +122,8 @@ pub struct Loaded {
 #[derive(Clone, Debug, Serialize)]
 pub struct Results {
     pub date: String,
+    /// The commit measured (`git describe --always --dirty`), when run from a checkout.
+    pub commit: String,
     pub machine: Machine,
     pub services: usize,
     pub seed: u64,
@@ -135,6 +138,8 @@ pub struct Results {
     pub import_seconds: f64,
     pub index_build_seconds: f64,
     pub index_docs_per_second: f64,
+    /// `signpost reindex`'s peak resident memory.
+    pub index_build_rss_mib: f64,
     pub cold_start_seconds: f64,
     pub peak_rss_mib: f64,
     pub figures: Vec<Figures>,
@@ -148,16 +153,30 @@ pub struct Results {
     pub notes: Vec<String>,
 }
 
+/// The table a full run of `size` services writes by default: `RESULTS.md` for the reference
+/// size, the figures, and one file for each other size.
+fn default_table(size: usize) -> String {
+    if size == 100_000 {
+        "bench/RESULTS.md".to_owned()
+    } else {
+        format!("bench/RESULTS-{size}.md")
+    }
+}
+
 fn parse_size(size: &str) -> Result<usize> {
     let s = size.trim().to_ascii_lowercase();
-    let (digits, factor) = match s.strip_suffix('k') {
-        Some(d) => (d, 1_000),
-        None => (s.as_str(), 1),
+    let (digits, factor) = if let Some(d) = s.strip_suffix('k') {
+        (d, 1_000)
+    } else if let Some(d) = s.strip_suffix('m') {
+        (d, 1_000_000)
+    } else {
+        (s.as_str(), 1)
     };
-    Ok(digits
+    digits
         .parse::<usize>()
-        .with_context(|| format!("--size {size}: use 10k, 100k, 500k or a number"))?
-        * factor)
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .with_context(|| format!("--size {size}: use 10k, 100k, 500k, 1m or a number"))
 }
 
 /// The `signpost` release binary: given, or built beside this one.
@@ -481,9 +500,11 @@ pub async fn run(options: Options) -> Result<()> {
     let import_seconds = began.elapsed().as_secs_f64();
     eprintln!("  imported in {import_seconds:.1} s");
     let began = Instant::now();
-    install.run(&["reindex"], None).await?;
+    let index_build_rss_mib = install
+        .run_measured(&["reindex"], &work.join("reindex.log"))
+        .await?;
     let index_build_seconds = began.elapsed().as_secs_f64();
-    eprintln!("  index built in {index_build_seconds:.2} s");
+    eprintln!("  index built in {index_build_seconds:.2} s, peak RSS {index_build_rss_mib:.0} MiB");
     let server = install
         .serve(server_core, &work.join("signpost.log"))
         .await?;
@@ -792,6 +813,7 @@ pub async fn run(options: Options) -> Result<()> {
 
     let results = Results {
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        commit: procs::command_line("git", &["describe", "--always", "--dirty"]),
         machine,
         services: size,
         seed: options.seed,
@@ -811,6 +833,7 @@ pub async fn run(options: Options) -> Result<()> {
         import_seconds,
         index_build_seconds,
         index_docs_per_second: size as f64 / index_build_seconds,
+        index_build_rss_mib,
         cold_start_seconds,
         peak_rss_mib,
         figures: all,
@@ -826,7 +849,7 @@ pub async fn run(options: Options) -> Result<()> {
         (work.join("RESULTS.md"), work.clone())
     } else {
         (
-            PathBuf::from("bench/RESULTS.md"),
+            PathBuf::from(default_table(size)),
             PathBuf::from("bench/results"),
         )
     };
@@ -834,5 +857,32 @@ pub async fn run(options: Options) -> Result<()> {
     let json_dir = options.json_dir.clone().unwrap_or(json_dir);
     report::write(&results, &out, &json_dir)?;
     eprintln!("wrote {}", out.display());
+    if !options.quick {
+        let scale = out.with_file_name("SCALE.md");
+        scale::write(&json_dir, &scale)?;
+        eprintln!("wrote {}", scale.display());
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_with_their_suffixes() -> Result<()> {
+        assert_eq!(parse_size("10k")?, 10_000);
+        assert_eq!(parse_size(" 500K ")?, 500_000);
+        assert_eq!(parse_size("1m")?, 1_000_000);
+        assert_eq!(parse_size("2500")?, 2_500);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999999999999m").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn each_size_has_its_own_table() {
+        assert_eq!(default_table(100_000), "bench/RESULTS.md");
+        assert_eq!(default_table(500_000), "bench/RESULTS-500000.md");
+    }
 }

@@ -336,6 +336,36 @@ impl Install {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// Runs a command of the `signpost` binary to completion, its output to `log`; returns its
+    /// peak resident memory in MiB (its `VmHWM`, read every 10 ms while it runs: growth in its
+    /// last few milliseconds can be missed).
+    pub async fn run_measured(&self, args: &[&str], log: &Path) -> Result<f64> {
+        let log = std::fs::File::create(log)?;
+        let mut child = self
+            .command(None)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("cannot start signpost")?;
+        let pid = child.id().context("signpost exited at once")?;
+        let mut peak: f64 = 0.0;
+        let status = loop {
+            if let Ok(now) = procs::peak_rss_mib(pid) {
+                peak = peak.max(now);
+            }
+            tokio::select! {
+                status = child.wait() => break status?,
+                () = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+        };
+        if !status.success() {
+            bail!("signpost {}: {status}; see its log", args.join(" "));
+        }
+        Ok(peak)
+    }
+
     /// Starts `signpost serve` pinned to `core` and waits until it answers a search.
     pub async fn serve(&self, core: usize, log: &Path) -> Result<Server> {
         let port = procs::free_port()?;
