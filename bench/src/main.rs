@@ -74,6 +74,14 @@ enum Command {
     /// Compare two `ranks` files of the same queries: overlap@10, the share with the same top
     /// three, and the queries whose top three changed.
     RankDiff { old: PathBuf, new: PathBuf },
+    /// Rewrite the table of runs by size from the runs' JSON files (a full run does this
+    /// itself).
+    Scale {
+        #[arg(long, default_value = "bench/results")]
+        json_dir: PathBuf,
+        #[arg(long, default_value = "bench/SCALE.md")]
+        out: PathBuf,
+    },
     /// Drive a running Signpost with one class of a query file (closed loop), for profiling.
     Drive {
         #[arg(long)]
@@ -154,6 +162,11 @@ fn main() -> Result<()> {
             for (query, what, a, b) in &diff.changed {
                 println!("  query {query} {what:?}: top 3 {a:?} -> {b:?}");
             }
+            Ok(())
+        }
+        Some(Command::Scale { json_dir, out }) => {
+            scale::write(&json_dir, &out)?;
+            println!("wrote {}", out.display());
             Ok(())
         }
         Some(Command::Drive {

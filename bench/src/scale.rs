@@ -61,7 +61,9 @@ impl Run {
 }
 
 /// The newest full (not quick) run of each size among the JSON files in `dir`, smallest size
-/// first. File names start with the run's date, so the last in name order is the newest.
+/// first. File names start with the run's date, so the last in name order is the newest. Runs
+/// that do not record their commit (made before runs did) are left out: what they measured
+/// cannot be told apart from later code.
 fn newest_by_size(dir: &Path) -> Result<Vec<Run>> {
     let mut names: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(|entry| entry.ok())
@@ -77,7 +79,9 @@ fn newest_by_size(dir: &Path) -> Result<Vec<Run>> {
         let Ok(json) = serde_json::from_slice::<Value>(&bytes) else {
             continue;
         };
-        if json["quick"].as_bool() != Some(false) {
+        if json["quick"].as_bool() != Some(false)
+            || json["commit"].as_str().is_none_or(str::is_empty)
+        {
             continue;
         }
         let run = Run { file: name, json };
@@ -96,8 +100,9 @@ fn markdown(runs: &[Run]) -> String {
     let _ = writeln!(s, "# Benchmark results by size\n");
     let _ = writeln!(
         s,
-        "Written by every full run of `cargo run --release -p bench -- --size N` from the newest \
-         run of each size in `bench/results/`. Do not edit by hand: run it again. Each size's \
+        "Written by every full run of `cargo run --release -p bench -- --size N` (or by \
+         `bench scale`) from the newest run of each size in `bench/results/` that records its \
+         commit. Do not edit by hand: run it again. Each size's \
          whole table is `RESULTS.md` (100,000 services) or `RESULTS-<size>.md`. Sizes compare \
          only where the machine and the commit are the same.\n"
     );
@@ -329,7 +334,13 @@ mod tests {
         for (name, json) in runs {
             std::fs::write(dir.path().join(name), json.to_string())?;
         }
-        // So is a file that is not a run.
+        // So are a run that does not say what it measured and a file that is not a run.
+        let mut unknown = run(500_000, false, 1.0);
+        unknown["commit"] = Value::Null;
+        std::fs::write(
+            dir.path().join("2026-12-05-00-00-500000.json"),
+            unknown.to_string(),
+        )?;
         std::fs::write(dir.path().join("notes.json"), b"not json")?;
 
         let runs = newest_by_size(dir.path())?;
