@@ -122,7 +122,7 @@ pub struct Loaded {
 #[derive(Clone, Debug, Serialize)]
 pub struct Results {
     pub date: String,
-    /// The commit measured (`git describe --always --dirty`), when run from a checkout.
+    /// The commit measured (see [`measured_commit`]), when run from a checkout.
     pub commit: String,
     pub machine: Machine,
     pub services: usize,
@@ -151,6 +151,32 @@ pub struct Results {
     pub peers_loaded: Vec<Loaded>,
     pub overlap: Vec<Overlap>,
     pub notes: Vec<String>,
+}
+
+/// The commit measured, when run from a checkout: `HEAD`, with "-dirty" when files other than
+/// the benchmark's own results differ from it (an earlier run's tables do not change what runs).
+fn measured_commit() -> String {
+    let head = procs::command_line("git", &["rev-parse", "--short", "HEAD"]);
+    if head.is_empty() {
+        return head;
+    }
+    let changed = procs::command_line(
+        "git",
+        &[
+            "status",
+            "--porcelain",
+            "--",
+            ".",
+            ":(exclude)bench/RESULTS*.md",
+            ":(exclude)bench/SCALE.md",
+            ":(exclude)bench/results",
+        ],
+    );
+    if changed.is_empty() {
+        head
+    } else {
+        format!("{head}-dirty")
+    }
 }
 
 /// The table a full run of `size` services writes by default: `RESULTS.md` for the reference
@@ -813,7 +839,7 @@ pub async fn run(options: Options) -> Result<()> {
 
     let results = Results {
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
-        commit: procs::command_line("git", &["describe", "--always", "--dirty"]),
+        commit: measured_commit(),
         machine,
         services: size,
         seed: options.seed,
