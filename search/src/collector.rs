@@ -60,9 +60,17 @@ impl SortKey {
 const WALK_SHARE: u64 = 64;
 
 /// How many bytes of filters' document sets a segment keeps (a bit a document: some 650 sets
-/// at 100,000 listings), and at most how many sets.
+/// at 100,000 listings), and at least and at most how many sets: a larger segment keeps as
+/// many sets as one of 100,000 listings, in more bytes, so that the same searches find their
+/// filters kept at any size.
 pub const FILTER_SETS_BYTES: usize = 8 << 20;
+const FILTER_SETS_LEAST: usize = 640;
 const FILTER_SETS_MOST: usize = 4_096;
+
+/// How many filters' document sets a segment of `max_doc` documents keeps.
+fn filter_sets_kept(max_doc: u32) -> usize {
+    (FILTER_SETS_BYTES / (max_doc as usize / 8).max(64)).clamp(FILTER_SETS_LEAST, FILTER_SETS_MOST)
+}
 
 /// The name number of a document without one (or of every document in another order).
 const NO_NAME: u32 = u32::MAX;
@@ -466,8 +474,7 @@ impl SegmentColumns {
         }
         let set = Arc::new(read()?);
         if let Ok(mut kept) = self.filtered.lock() {
-            let most = (FILTER_SETS_BYTES / (set.max_value() as usize / 8).max(64))
-                .clamp(1, FILTER_SETS_MOST);
+            let most = filter_sets_kept(set.max_value());
             while kept.sets.len() >= most {
                 let Some(oldest) = least_recent(&kept.sets) else {
                     break;
@@ -1364,5 +1371,21 @@ impl SegmentCollector for PageSegmentCollector {
             candidates,
             facets,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_segment_keeps_as_many_filters_at_any_size() {
+        // Small segments keep more sets, within the cap; one of 100,000 listings fills the
+        // bytes; larger ones keep as many sets as that, in more bytes.
+        assert_eq!(filter_sets_kept(1_000), FILTER_SETS_MOST);
+        let at_100k = filter_sets_kept(100_000);
+        assert!((FILTER_SETS_LEAST..FILTER_SETS_MOST).contains(&at_100k));
+        assert_eq!(filter_sets_kept(500_000), FILTER_SETS_LEAST);
+        assert_eq!(filter_sets_kept(5_000_000), FILTER_SETS_LEAST);
     }
 }

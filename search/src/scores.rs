@@ -25,8 +25,20 @@ use crate::{
     near::NearQuery,
 };
 
-/// How many bytes of scores are kept (a few hundred words at 100,000 listings).
+/// How many bytes of scores are kept at least (a few hundred words at 100,000 listings)...
 pub const SCORES_KEPT_BYTES: usize = 32 << 20;
+/// ...and how many for each listing searched: a word's scores grow with the listings, and a
+/// budget that did not would keep ever fewer words (at 500,000 listings a fifth as many, and
+/// searches then work out most of their words' scores again).
+const SCORES_KEPT_PER_LISTING: usize = SCORES_KEPT_BYTES / 100_000;
+
+/// How many bytes of scores are kept for a searcher of `listings` documents.
+fn scores_budget(listings: u64) -> usize {
+    usize::try_from(listings)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(SCORES_KEPT_PER_LISTING)
+        .max(SCORES_KEPT_BYTES)
+}
 
 /// One word's matches in one segment and their scores.
 pub struct WordScores {
@@ -123,7 +135,7 @@ impl ScoreCache {
     /// out by `read` unless kept.
     fn get(
         &self,
-        generation: u64,
+        (generation, budget): (u64, usize),
         segment: SegmentId,
         key: &str,
         read: impl FnOnce() -> tantivy::Result<WordScores>,
@@ -147,7 +159,7 @@ impl ScoreCache {
                     ..Kept::default()
                 };
             }
-            if generation == kept.generation && scores.bytes() <= SCORES_KEPT_BYTES {
+            if generation == kept.generation && scores.bytes() <= budget {
                 kept.bytes += scores.bytes();
                 kept.clock += 1;
                 let clock = kept.clock;
@@ -157,7 +169,7 @@ impl ScoreCache {
                 {
                     kept.bytes -= old.bytes();
                 }
-                while kept.bytes > SCORES_KEPT_BYTES {
+                while kept.bytes > budget {
                     let Some(oldest) = least_recent(&kept.words) else {
                         break;
                     };
@@ -375,12 +387,17 @@ impl SetWeight {
         reader: &SegmentReader,
     ) -> tantivy::Result<(Vec<Arc<WordScores>>, Vec<u64>)> {
         let generation = self.searcher.generation().generation_id();
+        let budget = scores_budget(self.searcher.num_docs());
         let mut words = Vec::with_capacity(self.words.len());
         for (key, query) in &self.words {
-            words.push(self.scores.get(generation, reader.segment_id(), key, || {
-                let weight = query.weight(EnableScoring::enabled_from_searcher(&self.searcher))?;
-                WordScores::read(weight.as_ref(), reader)
-            })?);
+            words.push(
+                self.scores
+                    .get((generation, budget), reader.segment_id(), key, || {
+                        let weight =
+                            query.weight(EnableScoring::enabled_from_searcher(&self.searcher))?;
+                        WordScores::read(weight.as_ref(), reader)
+                    })?,
+            );
         }
         let max_doc = reader.max_doc();
         let mut matching = if words.is_empty() {
@@ -667,5 +684,25 @@ impl DocSet for SetScorer {
 impl Scorer for SetScorer {
     fn score(&mut self) -> Score {
         score_of(&self.words, self.doc) * self.boost
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scores_kept_grow_with_the_listings() {
+        assert_eq!(scores_budget(0), SCORES_KEPT_BYTES);
+        assert_eq!(scores_budget(10_000), SCORES_KEPT_BYTES);
+        let at_100k = scores_budget(100_000);
+        assert!(at_100k >= SCORES_KEPT_BYTES - SCORES_KEPT_BYTES / 100);
+        // Five times the listings, five times the bytes: as many words kept.
+        assert_eq!(
+            scores_budget(500_000),
+            5 * 100_000 * SCORES_KEPT_PER_LISTING
+        );
+        assert!(scores_budget(500_000) >= 4 * at_100k);
+        assert_eq!(scores_budget(u64::MAX), usize::MAX);
     }
 }
