@@ -60,7 +60,7 @@ impl Run {
     }
 }
 
-/// The newest full (not quick) run of each size among the JSON files in `dir`, smallest size
+/// The newest full (not quick) run of each size and database among the JSON files in `dir`, smallest size
 /// first. File names start with the run's date, so the last in name order is the newest. Runs
 /// that do not record their commit (made before runs did) are left out: what they measured
 /// cannot be told apart from later code.
@@ -85,7 +85,8 @@ fn newest_by_size(dir: &Path) -> Result<Vec<Run>> {
             continue;
         }
         let run = Run { file: name, json };
-        by_size.insert(run.services(), run);
+        // One run for each size and database: a PostgreSQL run does not hide the SQLite one.
+        by_size.insert((run.services(), run.text("database")), run);
     }
     Ok(by_size.into_values().collect())
 }
@@ -230,11 +231,24 @@ fn markdown(runs: &[Run]) -> String {
     s
 }
 
-/// A line per kind of search query and larger size: how its mean engine cost grew from the
-/// reference size (100,000 services, else the smallest) against how the number of listings
-/// grew.
+/// For each database, a line per kind of search query and larger size: how its mean engine
+/// cost grew from the reference size (100,000 services, else the smallest) against how the
+/// number of listings grew.
 fn growth(s: &mut String, runs: &[Run], classes: &[String]) {
-    let Some(base) = runs
+    let mut databases: Vec<String> = runs.iter().map(|run| run.text("database")).collect();
+    databases.sort();
+    databases.dedup();
+    for database in databases {
+        let same: Vec<&Run> = runs
+            .iter()
+            .filter(|run| run.text("database") == database)
+            .collect();
+        growth_from(s, &same, classes);
+    }
+}
+
+fn growth_from(s: &mut String, runs: &[&Run], classes: &[String]) {
+    let Some(&base) = runs
         .iter()
         .find(|run| run.services() == 100_000)
         .or_else(|| runs.first())
@@ -252,9 +266,10 @@ fn growth(s: &mut String, runs: &[Run], classes: &[String]) {
         let listings = large.services() as f64 / base.services() as f64;
         let _ = writeln!(
             s,
-            "\nFrom {} to {} services ({listings:.0}× the listings), the mean engine cost:\n",
+            "\nFrom {} to {} services ({listings:.0}× the listings, {}), the mean engine cost:\n",
             num(base.services() as f64),
-            num(large.services() as f64)
+            num(large.services() as f64),
+            large.text("database")
         );
         let kinds = std::iter::once(("all kinds", None))
             .chain(classes.iter().map(|c| (c.as_str(), Some(c.as_str()))));
@@ -334,6 +349,13 @@ mod tests {
         for (name, json) in runs {
             std::fs::write(dir.path().join(name), json.to_string())?;
         }
+        // A run on PostgreSQL is kept beside the SQLite run of its size.
+        let mut postgres = run(100_000, false, 700.0);
+        postgres["database"] = "PostgreSQL".into();
+        std::fs::write(
+            dir.path().join("2026-12-03-07-00-100000.json"),
+            postgres.to_string(),
+        )?;
         // So are a run that does not say what it measured and a file that is not a run.
         let mut unknown = run(500_000, false, 1.0);
         unknown["commit"] = Value::Null;
@@ -345,8 +367,9 @@ mod tests {
 
         let runs = newest_by_size(dir.path())?;
         let sizes: Vec<u64> = runs.iter().map(Run::services).collect();
-        assert_eq!(sizes, [10_000, 100_000, 1_000_000]);
-        assert_eq!(runs[1].file, "2026-12-03-05-21-100000.json");
+        assert_eq!(sizes, [10_000, 100_000, 100_000, 1_000_000]);
+        assert_eq!(runs[1].file, "2026-12-03-07-00-100000.json");
+        assert_eq!(runs[2].file, "2026-12-03-05-21-100000.json");
 
         let text = markdown(&runs);
         assert!(
@@ -359,7 +382,9 @@ mod tests {
         );
         // Growth is counted from the reference size, 100,000, not from the smaller run.
         assert!(
-            text.contains("From 100,000 to 1,000,000 services (10× the listings)"),
+            text.contains(
+                "From 100,000 to 1,000,000 services (10× the listings, SQLite (embedded))"
+            ),
             "{text}"
         );
         assert!(!text.contains("From 10,000"), "{text}");
