@@ -22,7 +22,7 @@ use crate::{
     near::box_around,
     request::{Sort, Unconfirmed},
     schema::unpack_location,
-    suggest::CompletionOrder,
+    suggest::{CompletionOrder, NameWords},
 };
 
 /// The half-widths of the boxes a search from a place without a radius fills its page from,
@@ -221,6 +221,8 @@ pub struct SegmentColumns {
     /// Each document's number in `name_sort`'s dictionary ([`NO_NAME`] for none), read out of
     /// the column once, on the segment's first search in name order.
     name_ords: OnceLock<Vec<u32>>,
+    /// The lower-case names by their number, read out once, on the segment's first completion.
+    lower_names: OnceLock<Texts>,
     /// The documents in name order (then id order); `None` when a document has no name.
     by_name: OnceLock<Option<Vec<DocId>>>,
     name_text: Option<StrColumn>,
@@ -230,6 +232,9 @@ pub struct SegmentColumns {
     texts: OnceLock<Texts>,
     /// The documents in the order of completions; `None` when a document has no name.
     completion: OnceLock<Option<CompletionOrder>>,
+    /// The name words and their documents in that order, read on the first completion that
+    /// needs more than the names starting with what was typed.
+    name_words: OnceLock<NameWords>,
     /// The active services.
     active: OnceLock<BitSet>,
     /// The documents of recent filters (deleted ones included) by the filter's key, with when
@@ -345,29 +350,13 @@ impl SegmentColumns {
 
     /// The names as written, by their number (read out of the dictionary in one pass).
     fn texts(&self) -> &Texts {
-        self.texts.get_or_init(|| {
-            let mut texts = Texts::default();
-            if let Some(column) = &self.name_text
-                && let Ok(mut stream) = column.dictionary().stream()
-            {
-                while stream.advance() {
-                    texts.all.push_str(&String::from_utf8_lossy(stream.key()));
-                    texts.ends.push(texts.all.len());
-                }
-            }
-            texts
-        })
+        self.texts
+            .get_or_init(|| Texts::read(self.name_text.as_ref()))
     }
 
     /// The name as written numbered `ord`.
     pub(crate) fn text(&self, ord: u32) -> Option<&str> {
-        let texts = self.texts();
-        let end = *texts.ends.get(ord as usize)?;
-        let start = match ord {
-            0 => 0,
-            _ => texts.ends[ord as usize - 1],
-        };
-        texts.all.get(start..end)
+        self.texts().get(ord)
     }
 
     /// The length in bytes of the name as written numbered `ord`.
@@ -440,6 +429,20 @@ impl SegmentColumns {
             .as_ref()
     }
 
+    /// The name words of the segment in the order of completions `order` (see `name_words`).
+    pub(crate) fn name_words(
+        &self,
+        reader: &SegmentReader,
+        field: Field,
+        order: &CompletionOrder,
+    ) -> tantivy::Result<&NameWords> {
+        if let Some(words) = self.name_words.get() {
+            return Ok(words);
+        }
+        let words = NameWords::build(reader, field, order)?;
+        Ok(self.name_words.get_or_init(|| words))
+    }
+
     /// The active services of the segment (deleted ones included: ask the segment).
     pub(crate) fn active(&self, reader: &SegmentReader, status: Field) -> tantivy::Result<&BitSet> {
         if let Some(active) = self.active.get() {
@@ -489,16 +492,19 @@ impl SegmentColumns {
 
     /// The range of numbers of the lower-case names that start with `wanted`.
     pub(crate) fn lower_names_starting(&self, wanted: &str) -> tantivy::Result<(u32, u32)> {
-        let Some(column) = &self.name_sort else {
+        if self.name_sort.is_none() {
             return Ok((0, 0));
-        };
+        }
+        let lower = self
+            .lower_names
+            .get_or_init(|| Texts::read(self.name_sort.as_ref()));
         // No UTF-8 text holds the byte 0xFF: the first name after every one starting with
         // `wanted` is the first at or after `wanted` followed by it.
         let mut past = wanted.as_bytes().to_vec();
         past.push(0xFF);
         Ok((
-            first_at_or_after(column, wanted.as_bytes())?.0,
-            first_at_or_after(column, &past)?.0,
+            lower.first_at_or_after(wanted.as_bytes()),
+            lower.first_at_or_after(&past),
         ))
     }
 
@@ -542,11 +548,13 @@ impl SegmentColumns {
             eligibility: fast.str("eligibility")?,
             name_sort: fast.str("name_sort")?,
             name_ords: OnceLock::new(),
+            lower_names: OnceLock::new(),
             by_name: OnceLock::new(),
             name_text: fast.str("name_text")?,
             text_ords: OnceLock::new(),
             texts: OnceLock::new(),
             completion: OnceLock::new(),
+            name_words: OnceLock::new(),
             active: OnceLock::new(),
             filtered: Mutex::default(),
             covers: fast.str("covers")?,
@@ -644,6 +652,52 @@ impl FacetSets {
 struct Texts {
     all: String,
     ends: Vec<usize>,
+}
+
+impl Texts {
+    /// A column's dictionary, in one ordered pass (none for no column).
+    fn read(column: Option<&StrColumn>) -> Self {
+        let mut texts = Texts::default();
+        if let Some(column) = column
+            && let Ok(mut stream) = column.dictionary().stream()
+        {
+            while stream.advance() {
+                texts.all.push_str(&String::from_utf8_lossy(stream.key()));
+                texts.ends.push(texts.all.len());
+            }
+        }
+        texts
+    }
+
+    /// The text numbered `ord`.
+    fn get(&self, ord: u32) -> Option<&str> {
+        let end = *self.ends.get(ord as usize)?;
+        let start = match ord {
+            0 => 0,
+            _ => self.ends[ord as usize - 1],
+        };
+        self.all.get(start..end)
+    }
+
+    /// The number of the first text at or after `bytes` (the number of texts when none is).
+    fn first_at_or_after(&self, bytes: &[u8]) -> u32 {
+        let mut low = 0;
+        let mut high = self.ends.len();
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let start = if middle == 0 {
+                0
+            } else {
+                self.ends[middle - 1]
+            };
+            if &self.all.as_bytes()[start..self.ends[middle]] < bytes {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        u32::try_from(low).unwrap_or(SKIP)
+    }
 }
 
 /// Opened columns by segment, shared by every search of an index.

@@ -5,17 +5,17 @@
 //! A segment ranks its documents once in that order (name length, then the name's number in
 //! the dictionary of names as written, then id) and compares ranks, spelling out only the names
 //! it returns. The names that start with the prefix are neighbours in name order, and a tree of
-//! least ranks over name order hands out their best first; the others are read from the
-//! matches, most of them set aside by one comparison.
+//! least ranks over name order hands out their best first; the others are found by walking the
+//! documents of the prefix's words in rank order, each word's documents kept in that order.
 
 use std::{cmp::Reverse, collections::BinaryHeap};
 
 use tantivy::{
-    BitSet, DocId, SegmentReader, Term,
+    DocId, DocSet, SegmentReader, TERMINATED,
     schema::{Field, IndexRecordOption},
 };
 
-use crate::collector::{SegmentColumns, insert_all};
+use crate::collector::SegmentColumns;
 
 /// A service name completing a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +108,30 @@ impl CompletionOrder {
         self.by_length[rank as usize]
     }
 
+    /// The first rank after `rank` whose document's name (`name`) differs from its
+    /// document's: the documents of a name have neighbouring ranks.
+    fn past_name(&self, rank: u32, name: impl Fn(DocId) -> Option<u32>) -> u32 {
+        let count = u32::try_from(self.by_length.len()).unwrap_or(u32::MAX);
+        let own = name(self.doc(rank));
+        let same = |rank: u32| rank < count && name(self.doc(rank)) == own;
+        // Gallop to a rank of another name, then halve the gap.
+        let (mut low, mut step) = (rank, 1u32);
+        while same(low.saturating_add(step)) {
+            low = low.saturating_add(step);
+            step = step.saturating_mul(2);
+        }
+        let mut high = low.saturating_add(step).min(count);
+        while low + 1 < high {
+            let middle = low + (high - low) / 2;
+            if same(middle) {
+                low = middle;
+            } else {
+                high = middle;
+            }
+        }
+        high
+    }
+
     /// The least rank among the places `[from, to)` of name order.
     fn least_in(&self, from: u32, to: u32) -> u32 {
         let count = self.name_place.len();
@@ -148,6 +172,143 @@ impl CompletionOrder {
             push(&mut ranges, place + 1, to);
         }
     }
+}
+
+/// A segment's name words (the name field's terms) with their documents in the order of
+/// completions, and each document's words: completions walk the documents of the prefix's
+/// words best first and stop when they have enough, instead of reading every match. Built once
+/// a segment.
+pub struct NameWords {
+    /// The words, in byte order (the term dictionary's).
+    words: Vec<String>,
+    /// Where each word's ranks start in `ranked` (one more entry than words).
+    word_starts: Vec<u32>,
+    /// The ranks of each word's documents (deleted ones included), least first.
+    ranked: Vec<u32>,
+    /// Where each document's words start in `held` (one more entry than documents).
+    doc_starts: Vec<u32>,
+    /// Each document's words, as their places in `words`, in ascending order.
+    held: Vec<u32>,
+}
+
+impl NameWords {
+    /// Reads the segment's name words and their postings.
+    pub fn build(
+        reader: &SegmentReader,
+        field: Field,
+        order: &CompletionOrder,
+    ) -> tantivy::Result<Self> {
+        let inverted = reader.inverted_index(field)?;
+        let mut words = Vec::new();
+        let mut word_starts = vec![0];
+        let mut ranked = Vec::new();
+        let mut pairs: Vec<(DocId, u32)> = Vec::new();
+        let mut stream = inverted.terms().stream()?;
+        while stream.advance() {
+            let word = u32::try_from(words.len()).map_err(overflow)?;
+            let mut postings =
+                inverted.read_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)?;
+            let from = ranked.len();
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                ranked.push(order.rank(doc));
+                pairs.push((doc, word));
+                doc = postings.advance();
+            }
+            ranked[from..].sort_unstable();
+            word_starts.push(u32::try_from(ranked.len()).map_err(overflow)?);
+            words.push(String::from_utf8_lossy(stream.key()).into_owned());
+        }
+        // Each document's words by a counting sort: the pairs come in word order, so each
+        // document's words land in ascending order.
+        let mut doc_starts = vec![0u32; reader.max_doc() as usize + 1];
+        for (doc, _) in &pairs {
+            doc_starts[*doc as usize + 1] += 1;
+        }
+        for at in 1..doc_starts.len() {
+            doc_starts[at] += doc_starts[at - 1];
+        }
+        let mut next = doc_starts.clone();
+        let mut held = vec![0; pairs.len()];
+        for (doc, word) in pairs {
+            let at = &mut next[doc as usize];
+            held[*at as usize] = word;
+            *at += 1;
+        }
+        Ok(NameWords {
+            words,
+            word_starts,
+            ranked,
+            doc_starts,
+            held,
+        })
+    }
+
+    /// The places of the words that start with `start`, as a range.
+    fn starting(&self, start: &str) -> std::ops::Range<u32> {
+        let from = self.words.partition_point(|w| w.as_str() < start);
+        let count = self.words[from..].partition_point(|w| w.starts_with(start));
+        // (Fewer than 2^32 words: their number was checked when they were read.)
+        let place = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
+        place(from)..place(from + count)
+    }
+
+    /// The place of the word `word`.
+    fn find(&self, word: &str) -> Option<u32> {
+        let at = self.words.binary_search_by(|w| w.as_str().cmp(word)).ok()?;
+        u32::try_from(at).ok()
+    }
+
+    /// The ranks of the documents of the words in `words`, in all.
+    fn count(&self, words: &std::ops::Range<u32>) -> u32 {
+        self.word_starts[words.end as usize] - self.word_starts[words.start as usize]
+    }
+
+    /// The ranks of a word's documents.
+    fn ranks(&self, word: u32) -> &[u32] {
+        let from = self.word_starts[word as usize] as usize;
+        let to = self.word_starts[word as usize + 1] as usize;
+        &self.ranked[from..to]
+    }
+
+    /// A document's words.
+    fn of(&self, doc: DocId) -> &[u32] {
+        let from = self.doc_starts.get(doc as usize).copied().unwrap_or(0) as usize;
+        let to = self.doc_starts.get(doc as usize + 1).copied().unwrap_or(0) as usize;
+        self.held.get(from..to).unwrap_or_default()
+    }
+
+    /// The ranks of the documents of the words in `words`, least first (a document holding
+    /// two of them comes twice, in a row), for as long as `take` asks for more: it answers
+    /// with the least rank it wants next (ranks below it are passed over), or `None` to stop.
+    fn walk(&self, words: std::ops::Range<u32>, mut take: impl FnMut(u32) -> Option<u32>) {
+        let mut heads: BinaryHeap<Reverse<(u32, u32, usize)>> = words
+            .filter_map(|word| {
+                let first = *self.ranks(word).first()?;
+                Some(Reverse((first, word, 0)))
+            })
+            .collect();
+        let mut wanted = 0;
+        while let Some(Reverse((rank, word, at))) = heads.pop() {
+            let ranks = self.ranks(word);
+            let next = if rank < wanted {
+                at + ranks[at..].partition_point(|r| *r < wanted)
+            } else {
+                match take(rank) {
+                    Some(least) => wanted = least,
+                    None => return,
+                }
+                at + 1
+            };
+            if let Some(rank) = ranks.get(next) {
+                heads.push(Reverse((*rank, word, next)));
+            }
+        }
+    }
+}
+
+fn overflow(_: std::num::TryFromIntError) -> tantivy::TantivyError {
+    tantivy::TantivyError::InvalidArgument("too many name words in a segment".to_owned())
 }
 
 /// The segment's best completions of `prefix` (at most `want` distinct names), spelled out.
@@ -192,7 +353,7 @@ pub fn complete(
         found
     };
     // A name that starts with the prefix nearly always holds its words: such names are
-    // taken without reading any postings, and checked once spelled out.
+    // taken without reading any words, and checked once spelled out.
     let mut found = starting_best(&usable);
     let held = found.iter().all(|(_, doc)| {
         columns
@@ -203,61 +364,54 @@ pub fn complete(
     if held && found.len() >= prefix.want {
         return Ok(completions(columns, found));
     }
-    // Documents with a word starting with the last word, and with each of the others.
-    let inverted = reader.inverted_index(name_words)?;
-    let max_doc = reader.max_doc();
-    let mut starting = BitSet::with_max_value(max_doc);
-    let mut stream = inverted.terms().range().ge(last.as_bytes()).into_stream()?;
-    while stream.advance() && stream.key().starts_with(last.as_bytes()) {
-        let postings =
-            inverted.read_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)?;
-        insert_all(&mut starting, postings);
-    }
-    let mut holding = Vec::with_capacity(before.len());
-    for word in before {
-        let mut set = BitSet::with_max_value(max_doc);
-        let term = Term::from_field_text(name_words, word);
-        if let Some(postings) = inverted.read_postings(&term, IndexRecordOption::Basic)? {
-            insert_all(&mut set, postings);
-        }
-        holding.push(set);
-    }
-    let matches = |doc: DocId| {
-        starting.contains(doc) && usable(doc) && holding.iter().all(|set| set.contains(doc))
+    let names = columns.name_words(reader, name_words, order)?;
+    // The words starting with the last word, and each of the others (a word the segment does
+    // not hold: no name here holds the prefix).
+    let last_words = names.starting(last);
+    let Some(others) = before
+        .iter()
+        .map(|word| names.find(word))
+        .collect::<Option<Vec<u32>>>()
+    else {
+        return Ok(completions(columns, if held { found } else { Vec::new() }));
     };
+    let holds = |doc: DocId| {
+        let own = names.of(doc);
+        own.iter().any(|word| last_words.contains(word))
+            && others.iter().all(|word| own.binary_search(word).is_ok())
+    };
+    let matches = |doc: DocId| usable(doc) && holds(doc);
     if !held {
         found = starting_best(&matches);
     }
     if found.len() < prefix.want {
-        // Then the best of the others: each match is read, most of them set aside by one
-        // comparison with the worst rank kept.
-        let want = prefix.want - found.len();
-        let mut best: Vec<(u32, u32)> = Vec::with_capacity(want + 1);
-        for bucket in 0..max_doc.div_ceil(64) {
-            let mut docs = starting.tinyset(bucket);
-            while let Some(low) = docs.pop_lowest() {
-                let doc = bucket * 64 + low;
-                let rank = order.rank(doc);
-                if best.len() == want && best.last().is_some_and(|(worst, _)| rank > *worst) {
-                    continue;
-                }
-                if starts(doc) || !matches(doc) {
-                    continue;
-                }
-                let Some(text) = columns.text_ord(doc) else {
-                    continue;
-                };
-                if let Some(kept) = best.iter_mut().find(|(_, kept)| *kept == text) {
-                    kept.0 = kept.0.min(rank);
-                    best.sort_unstable();
-                    continue;
-                }
-                let at = best.partition_point(|(kept, _)| *kept < rank);
-                best.insert(at, (rank, text));
-                best.truncate(want);
+        // Then the best of the others, walking the fewest documents that every match is
+        // among (those of the last word's completions, or of one of the other words) in
+        // rank order: the first distinct names that match are the best.
+        let walked = others
+            .iter()
+            .map(|&word| (names.count(&(word..word + 1)), word..word + 1))
+            .chain(std::iter::once((
+                names.count(&last_words),
+                last_words.clone(),
+            )))
+            .min_by_key(|(count, _)| *count)
+            .map(|(_, words)| words)
+            .unwrap_or_default();
+        names.walk(walked, |rank| {
+            let doc = order.doc(rank);
+            let text = columns.text_ord(doc);
+            // A name's documents have neighbouring ranks and hold the same words: once one of
+            // them is taken, or the name does not fit, the rest of them are passed over.
+            let fitting = text.is_some() && !starts(doc) && holds(doc);
+            if fitting && !usable(doc) {
+                return Some(rank + 1);
             }
-        }
-        found.extend(best.into_iter().map(|(rank, _)| (false, order.doc(rank))));
+            if fitting {
+                found.push((false, doc));
+            }
+            (found.len() < prefix.want).then(|| order.past_name(rank, |doc| columns.text_ord(doc)))
+        });
     }
     Ok(completions(columns, found))
 }
