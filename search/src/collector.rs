@@ -491,9 +491,9 @@ impl SegmentColumns {
     }
 
     /// The range of numbers of the lower-case names that start with `wanted`.
-    pub(crate) fn lower_names_starting(&self, wanted: &str) -> tantivy::Result<(u32, u32)> {
+    pub(crate) fn lower_names_starting(&self, wanted: &str) -> (u32, u32) {
         if self.name_sort.is_none() {
-            return Ok((0, 0));
+            return (0, 0);
         }
         let lower = self
             .lower_names
@@ -502,10 +502,10 @@ impl SegmentColumns {
         // `wanted` is the first at or after `wanted` followed by it.
         let mut past = wanted.as_bytes().to_vec();
         past.push(0xFF);
-        Ok((
+        (
             lower.first_at_or_after(wanted.as_bytes()),
             lower.first_at_or_after(&past),
-        ))
+        )
     }
 
     /// Where the names numbered `ord` and after start in `by_name` order.

@@ -331,7 +331,7 @@ pub fn complete(
     let alive = reader.alive_bitset();
     let usable = |doc: DocId| active.contains(doc) && alive.is_none_or(|alive| alive.is_alive(doc));
     let ords = columns.name_ords();
-    let (first, end) = columns.lower_names_starting(prefix.wanted)?;
+    let (first, end) = columns.lower_names_starting(prefix.wanted);
     let starts = |doc: DocId| (first..end).contains(&ords[doc as usize]);
     let by_name = columns.by_name().unwrap_or_default();
     let place = |ord: u32| u32::try_from(columns.name_place(by_name, ord)).unwrap_or(u32::MAX);
