@@ -156,7 +156,9 @@ impl Indexer {
             });
             index.rebuild_from(docs, head)
         });
-        for chunk in ids.chunks(2_000) {
+        // Chunks of 1,000: with two in the channel, one being read and one being indexed,
+        // about 4,000 listings' documents are in memory at a time.
+        for chunk in ids.chunks(1_000) {
             let batch = build_docs(&self.db, &self.geo, &mut terms, chunk)
                 .await
                 .map(|docs| docs.into_values().collect());
