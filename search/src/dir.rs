@@ -72,8 +72,9 @@ pub(crate) fn is_lock_file(name: &std::ffi::OsStr) -> bool {
 }
 
 /// Reads every file of every segment the index's `meta.json` lists (each file's checksum; see
-/// [`damaged_files`]), then opens each segment's term dictionaries, postings, fast fields, field norms, deletes
-/// and document store as a first search would. Damage is found here, not by a search.
+/// [`damaged_files`]), then opens each segment's term dictionaries, postings, fast fields,
+/// field norms, deletes and document store as a first search would. Damage is found here, not
+/// by a search.
 pub(crate) fn verify(index: &TantivyIndex, dir: &Path) -> Result<(), SearchError> {
     let damaged = damaged_files(index, dir)?;
     if !damaged.is_empty() {
@@ -105,10 +106,11 @@ pub(crate) fn verify(index: &TantivyIndex, dir: &Path) -> Result<(), SearchError
 }
 
 /// The files of the index's segments in `dir` (as `meta.json` lists them) whose checksum does
-/// not match, sorted. Each file is read in chunks with plain reads, as tantivy's own check
-/// does through the memory map: that check leaves every page of the index resident in the
-/// process (all of it, 236 MB at 100,000 listings) until the index is closed, where these
-/// reads pass through the page cache without staying in the process's memory.
+/// not match, or whose footer cannot be read, sorted. Each file is read in 1 MiB chunks with
+/// plain reads. Tantivy's own check reads through the memory map, which leaves every page of
+/// the index resident in the process (236 MB at 100,000 listings) for as long as the files
+/// stay mapped (for a server, as long as it runs); plain reads pass through the page cache
+/// without staying in the process's memory.
 pub(crate) fn damaged_files(index: &TantivyIndex, dir: &Path) -> Result<Vec<String>, SearchError> {
     let mut damaged = BTreeSet::new();
     for meta in index.searchable_segment_metas()? {
