@@ -131,9 +131,17 @@ pub(crate) fn damaged_files(index: &TantivyIndex, dir: &Path) -> Result<Vec<Stri
                 Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
                 Err(err) => return Err(err.into()),
             };
-            // An unreadable footer is damage too.
-            if !checksum_matches(file).unwrap_or(false) {
-                damaged.insert(path.display().to_string());
+            let name = path.display().to_string();
+            match checksum_matches(file) {
+                Ok(true) => {}
+                Ok(false) => {
+                    damaged.insert(name);
+                }
+                // An unreadable footer or a failed read is damage too; the log says which.
+                Err(err) => {
+                    tracing::warn!(file = %name, error = %err, "cannot read a search index file's checksum");
+                    damaged.insert(name);
+                }
             }
         }
     }
