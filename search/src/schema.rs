@@ -17,9 +17,9 @@ use tantivy::{
     },
 };
 
-/// Bumped whenever fields, analyzers or the index settings change; a different version rebuilds
-/// the index.
-pub const SCHEMA_VERSION: u32 = 9;
+/// Bumped whenever fields, analyzers, the index settings or the layout of the stored card change;
+/// a different version rebuilds the index.
+pub const SCHEMA_VERSION: u32 = 10;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";

@@ -40,26 +40,20 @@ struct Head {
     organization: Option<organization::Model>,
 }
 
-/// A card's lists: the second part of its bytes.
-#[derive(Default, Serialize, Deserialize)]
-struct Lists {
-    areas: Vec<service_area::Model>,
-    locations: Vec<location::Model>,
-    phones: Vec<phone::Model>,
-    terms: Vec<taxonomy_term::Model>,
-}
-
-/// What stands between a card's head and its lists in its bytes: JSON text as `serde_json`
-/// writes it holds no raw line break.
+/// What stands between a card's sections in its bytes: JSON text as `serde_json` writes it
+/// holds no raw line break.
 const SEPARATOR: u8 = b'\n';
 
-/// The parts of a card read back for a query that shows `wanted`: the whole card when it
-/// names any of the card's lists, else its head.
+/// The parts of a card read back for a query that shows `wanted`: the head (the service row
+/// and its organisation) and, of the card's lists, those `wanted` names; the other lists'
+/// bytes are left unread.
 pub fn read_for(wanted: Parts) -> Parts {
-    if wanted.areas || wanted.locations || wanted.phones || wanted.terms {
-        PARTS
-    } else {
-        HEAD
+    Parts {
+        areas: wanted.areas,
+        locations: wanted.locations,
+        phones: wanted.phones,
+        terms: wanted.terms,
+        ..HEAD
     }
 }
 
@@ -104,7 +98,8 @@ impl Card {
     }
 
     /// The card's bytes, without the texts the index stores beside it: its head (the service
-    /// row and organisation) as JSON, a line break, then its lists as JSON.
+    /// row and organisation), then each list (catchments, places, phone lines, terms), each as
+    /// JSON, a line break between them, so that a reader parses only the sections it shows.
     pub fn encode(&self) -> Vec<u8> {
         let mut service = self.service.clone();
         service.name.clear();
@@ -114,19 +109,24 @@ impl Card {
             service,
             organization: self.organization.clone(),
         };
-        let lists = Lists {
-            areas: self.areas.clone(),
-            locations: self.locations.clone(),
-            phones: self.phones.clone(),
-            terms: self.terms.clone(),
-        };
         // Serialising rows of plain values cannot fail; an empty card reads as "no card".
-        let (Ok(mut bytes), Ok(lists)) = (serde_json::to_vec(&head), serde_json::to_vec(&lists))
-        else {
-            return Vec::new();
-        };
-        bytes.push(SEPARATOR);
-        bytes.extend(lists);
+        let sections = [
+            serde_json::to_vec(&head),
+            serde_json::to_vec(&self.areas),
+            serde_json::to_vec(&self.locations),
+            serde_json::to_vec(&self.phones),
+            serde_json::to_vec(&self.terms),
+        ];
+        let mut bytes = Vec::new();
+        for section in sections {
+            let Ok(section) = section else {
+                return Vec::new();
+            };
+            if !bytes.is_empty() {
+                bytes.push(SEPARATOR);
+            }
+            bytes.extend(section);
+        }
         bytes
     }
 
@@ -136,19 +136,29 @@ impl Card {
         Self::decode_parts(stored, PARTS).map(|(card, _)| card)
     }
 
-    /// Reads back what `wanted` needs of a card: the whole card when it names any of the
-    /// card's lists, else only its head ([`HEAD`]: the lists are left empty and their bytes
-    /// unread). Returns the card and the parts it holds; `None` for an unreadable one.
+    /// Reads back what `wanted` needs of a card: its head, and of its lists those `wanted`
+    /// names ([`read_for`]; the others are left empty and their bytes unread). Returns the
+    /// card and the parts it holds; `None` for an unreadable one.
     pub fn decode_parts(stored: &search::StoredCard, wanted: Parts) -> Option<(Self, Parts)> {
-        let split = stored.bytes.iter().position(|&b| b == SEPARATOR)?;
-        let (head, lists) = stored.bytes.split_at(split);
-        let head: Head = serde_json::from_slice(head).ok()?;
+        let mut sections = stored.bytes.split(|&b| b == SEPARATOR);
+        let head: Head = serde_json::from_slice(sections.next()?).ok()?;
+        let (areas, locations, phones, terms) = (
+            sections.next()?,
+            sections.next()?,
+            sections.next()?,
+            sections.next()?,
+        );
+        if sections.next().is_some() {
+            return None;
+        }
         let parts = read_for(wanted);
-        let lists = if parts == PARTS {
-            serde_json::from_slice(lists.get(1..)?).ok()?
-        } else {
-            Lists::default()
-        };
+        fn list<T: serde::de::DeserializeOwned>(bytes: &[u8], read: bool) -> Option<Vec<T>> {
+            if read {
+                serde_json::from_slice(bytes).ok()
+            } else {
+                Some(Vec::new())
+            }
+        }
         let mut service = head.service;
         service.name.clone_from(&stored.name);
         service.alternate_name.clone_from(&stored.alternate_name);
@@ -156,10 +166,10 @@ impl Card {
         let card = Self {
             service,
             organization: head.organization,
-            areas: lists.areas,
-            locations: lists.locations,
-            phones: lists.phones,
-            terms: lists.terms,
+            areas: list(areas, parts.areas)?,
+            locations: list(locations, parts.locations)?,
+            phones: list(phones, parts.phones)?,
+            terms: list(terms, parts.terms)?,
         };
         Some((card, parts))
     }
@@ -250,13 +260,73 @@ mod tests {
         assert_eq!(head.service, card.service);
         assert_eq!(head.organization, card.organization);
         assert!(head.phones.is_empty());
-        // The whole card when one is.
+        // With the lists a query shows, and no other.
         let wanted = Parts {
             phones: true,
             ..Parts::NONE
         };
-        let (whole, parts) = Card::decode_parts(&stored(&bytes), wanted).expect("decodes");
-        assert_eq!((whole, parts), (card, PARTS));
+        let (with_phones, parts) = Card::decode_parts(&stored(&bytes), wanted).expect("decodes");
+        assert_eq!(
+            parts,
+            Parts {
+                organization: true,
+                phones: true,
+                ..Parts::NONE
+            }
+        );
+        assert_eq!(with_phones, card);
+    }
+
+    #[test]
+    fn only_the_lists_shown_are_read_back() {
+        let service = service_row();
+        let mut record = ServiceRecord::bare(service.clone());
+        record.phones.push(phone::Model {
+            id: uuid::Uuid::new_v4(),
+            service_id: service.id,
+            number: "01242 000000".into(),
+            description: None,
+            visibility: entity::Visibility::Public,
+            position: 0,
+        });
+        record.areas.push(service_area::Model {
+            id: uuid::Uuid::new_v4(),
+            service_id: service.id,
+            kind: entity::ServiceAreaKind::PostcodePrefix,
+            name: "GL50".into(),
+            postcode_prefix: Some("GL50".into()),
+            latitude: None,
+            longitude: None,
+            radius_km: None,
+            area_code: None,
+            extent: None,
+            position: 0,
+        });
+        let card = Card::of(&record);
+        let bytes = card.encode();
+        let terms = Parts {
+            terms: true,
+            areas: true,
+            ..Parts::NONE
+        };
+        let (read, parts) = Card::decode_parts(&stored(&bytes), terms).expect("decodes");
+        assert_eq!(read.areas, card.areas);
+        assert!(read.phones.is_empty(), "phone lines were not asked for");
+        assert!(parts.areas && parts.terms && parts.organization);
+        assert!(!parts.phones && !parts.locations);
+        // Every list when each is asked for.
+        assert_eq!(
+            Card::decode_parts(&stored(&bytes), PARTS)
+                .expect("decodes")
+                .0,
+            card
+        );
+        // A list that is not read may be unreadable: its bytes are not parsed.
+        let mut sections: Vec<&[u8]> = bytes.split(|&b| b == SEPARATOR).collect();
+        sections[3] = b"{not json";
+        let garbled = sections.join(&SEPARATOR);
+        assert!(Card::decode_parts(&stored(&garbled), terms).is_some());
+        assert!(Card::decode(&stored(&garbled)).is_none());
     }
 
     #[test]
@@ -265,17 +335,21 @@ mod tests {
         assert!(Card::decode(&stored(b"{not json")).is_none());
         assert!(Card::decode_parts(&stored(b"{not json"), HEAD).is_none());
         assert!(Card::decode_parts(&stored(b"{not json\n{}"), HEAD).is_none());
-        // A head without its lists is not a card.
+        // A head without its lists is not a card, nor is one with a section too many.
         let whole = Card::of(&ServiceRecord::bare(service_row())).encode();
         let split = whole
             .iter()
             .position(|&b| b == SEPARATOR)
-            .expect("two parts");
+            .expect("sections");
         assert!(Card::decode(&stored(&whole[..split])).is_none());
         assert!(Card::decode(&stored(&whole[..=split])).is_none());
+        assert!(Card::decode_parts(&stored(&whole[..split]), HEAD).is_none());
+        let mut extended = whole.clone();
+        extended.extend_from_slice(b"\n[]");
+        assert!(Card::decode(&stored(&extended)).is_none());
         // A head read alone does not read the lists.
         let mut unreadable_lists = whole[..=split].to_vec();
-        unreadable_lists.extend_from_slice(b"{not json");
+        unreadable_lists.extend_from_slice(b"{not json\n[]\n[]\n[]");
         assert!(Card::decode_parts(&stored(&unreadable_lists), HEAD).is_some());
         assert!(Card::decode(&stored(&unreadable_lists)).is_none());
     }
