@@ -15,7 +15,13 @@ use tantivy::{
     collector::{Collector, SegmentCollector, TopDocs},
     indexer::{LogMergePolicy, NoMergePolicy},
     query::{EnableScoring, Query, TermQuery},
-    schema::{Field, IndexRecordOption, Value},
+    schema::{
+        Field, IndexRecordOption,
+        document::{
+            DeserializeError, DocumentDeserialize, DocumentDeserializer, ValueDeserialize,
+            ValueDeserializer,
+        },
+    },
     snippet::SnippetGenerator,
 };
 use uuid::Uuid;
@@ -669,19 +675,20 @@ impl Index {
         let mut wanted_by_segment: HashMap<u32, Vec<(u64, String)>> = HashMap::new();
         for candidate in fruit.candidates {
             // One read of the stored document serves the highlights and the card.
-            let stored: Option<TantivyDocument> = if snippets.is_some() || request.cards {
+            let stored: Option<StoredFields> = if snippets.is_some() || request.cards {
                 Some(searcher.doc(candidate.address)?)
             } else {
                 None
             };
             let highlights = match (&snippets, &stored) {
-                (Some((name, description)), Some(doc)) => highlights(doc, name, description),
+                (Some((name, description)), Some(doc)) => {
+                    highlights(doc, self.fields, name, description)
+                }
                 _ => Vec::new(),
             };
             let card = stored
-                .as_ref()
                 .filter(|_| request.cards)
-                .and_then(|doc| self.stored_card(doc));
+                .and_then(|doc| doc.into_card(self.fields));
             let coverage = match &request.coverage_of {
                 Some(place) => {
                     let segment = candidate.address.segment_ord;
@@ -848,33 +855,14 @@ impl Index {
                     .is_none_or(|alive| alive.is_alive(doc))
                 {
                     let segment_ord = u32::try_from(ord).unwrap_or(u32::MAX);
-                    let stored: TantivyDocument =
+                    let stored: StoredFields =
                         searcher.doc(tantivy::DocAddress::new(segment_ord, doc))?;
-                    return Ok(self.stored_card(&stored));
+                    return Ok(stored.into_card(self.fields));
                 }
                 doc = postings.advance();
             }
         }
         Ok(None)
-    }
-
-    /// The card of a stored document; `None` when it was indexed without one.
-    fn stored_card(&self, doc: &TantivyDocument) -> Option<StoredCard> {
-        let text = |field| {
-            doc.get_first(field)
-                .and_then(|value| value.as_str())
-                .map(str::to_owned)
-        };
-        let card = doc
-            .get_first(self.fields.card)
-            .and_then(|value| value.as_str())
-            .filter(|card| !card.is_empty())?;
-        Some(StoredCard {
-            bytes: card.as_bytes().to_vec(),
-            name: text(self.fields.name).unwrap_or_default(),
-            alternate_name: text(self.fields.alternate_name),
-            description: text(self.fields.description).unwrap_or_default(),
-        })
     }
 
     /// The stored document of a service, for checks.
@@ -921,14 +909,74 @@ fn name_order_page(
     collector.merge_fruits(fruits)
 }
 
+/// The stored fields of a document as read back: every stored field is text, and each is
+/// taken as it is read, without the copy a [`TantivyDocument`] makes of each value.
+struct StoredFields(Vec<(Field, String)>);
+
+/// A stored value read as text.
+struct StoredText(String);
+
+impl ValueDeserialize for StoredText {
+    fn deserialize<'de, D: ValueDeserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, DeserializeError> {
+        deserializer.deserialize_string().map(StoredText)
+    }
+}
+
+impl DocumentDeserialize for StoredFields {
+    fn deserialize<'de, D: DocumentDeserializer<'de>>(
+        mut deserializer: D,
+    ) -> Result<Self, DeserializeError> {
+        let mut fields = Vec::with_capacity(deserializer.size_hint());
+        while let Some((field, StoredText(text))) = deserializer.next_field()? {
+            fields.push((field, text));
+        }
+        Ok(StoredFields(fields))
+    }
+}
+
+impl StoredFields {
+    /// The first value of `field`.
+    fn text(&self, field: Field) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, text)| text.as_str())
+    }
+
+    /// Takes the first value of `field` out.
+    fn take(&mut self, field: Field) -> Option<String> {
+        self.0
+            .iter_mut()
+            .find(|(f, _)| *f == field)
+            .map(|(_, text)| std::mem::take(text))
+    }
+
+    /// The card the document was indexed with; `None` when it was indexed without one.
+    fn into_card(mut self, fields: Fields) -> Option<StoredCard> {
+        let card = self.take(fields.card).filter(|card| !card.is_empty())?;
+        Some(StoredCard {
+            bytes: card.into_bytes(),
+            name: self.take(fields.name).unwrap_or_default(),
+            alternate_name: self.take(fields.alternate_name),
+            description: self.take(fields.description).unwrap_or_default(),
+        })
+    }
+}
+
 fn highlights(
-    doc: &TantivyDocument,
+    doc: &StoredFields,
+    fields: Fields,
     name: &SnippetGenerator,
     description: &SnippetGenerator,
 ) -> Vec<Highlight> {
     let mut out = Vec::new();
-    for (field, generator) in [("name", name), ("description", description)] {
-        let snippet = generator.snippet_from_doc(doc);
+    for (field, text, generator) in [
+        ("name", doc.text(fields.name), name),
+        ("description", doc.text(fields.description), description),
+    ] {
+        let snippet = generator.snippet(text.unwrap_or_default().trim());
         if !snippet.highlighted().is_empty() {
             out.push(Highlight {
                 field: field.to_owned(),
