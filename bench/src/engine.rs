@@ -139,6 +139,21 @@ pub fn request(query: &Query, today: i64) -> Option<SearchRequest> {
     }
 }
 
+/// Opens the index the server built in `dir`. One this build's `search` crate does not read as
+/// its own (another schema version: the benchmark and the server built from other commits) is
+/// opened as a new, empty index, whose figures would mean nothing: that is an error.
+fn open_built(dir: &Path) -> Result<Index> {
+    let index = Index::open(dir, Synonyms::parse([search::synonyms::BUILT_IN]))?;
+    anyhow::ensure!(
+        index.last_seq().is_some() && index.num_docs() > 0,
+        "the index in {} is empty or was not written by this build's search crate (schema \
+         version {}): build the benchmark and the server from the same commit",
+        dir.display(),
+        search::SCHEMA_VERSION
+    );
+    Ok(index)
+}
+
 /// Opens the index in `dir` and runs the search queries in a loop for `duration`.
 pub fn floor(
     dir: &Path,
@@ -146,7 +161,7 @@ pub fn floor(
     queries: &[Query],
     duration: Duration,
 ) -> Result<Floor> {
-    let index = Index::open(dir, Synonyms::parse([search::synonyms::BUILT_IN]))?;
+    let index = open_built(dir)?;
     index.set_vocabulary(vocabulary);
     let today = search::day_number(chrono::Utc::now().date_naive());
     let requests: Vec<(usize, SearchRequest)> = queries
@@ -226,7 +241,7 @@ pub fn rankings(
     count: usize,
     today: i64,
 ) -> Result<Vec<Ranked>> {
-    let index = Index::open(dir, Synonyms::parse([search::synonyms::BUILT_IN]))?;
+    let index = open_built(dir)?;
     index.set_vocabulary(vocabulary);
     let mut out = Vec::new();
     for (at, query) in queries.iter().enumerate() {
