@@ -1070,6 +1070,24 @@ mod tests {
     use crate::{Catchment, Coverage, FamilyFilter, Filter, Near};
     use tantivy::DocAddress;
 
+    #[test]
+    fn every_stored_field_is_text() {
+        // A hit's stored fields are read back as text (`StoredFields`).
+        let (schema, _) = schema::build();
+        let stored: Vec<_> = schema
+            .fields()
+            .filter(|(_, entry)| entry.is_stored())
+            .collect();
+        assert!(!stored.is_empty());
+        for (_, entry) in stored {
+            assert!(
+                matches!(entry.field_type(), tantivy::schema::FieldType::Str(_)),
+                "{} is stored but is not text",
+                entry.name()
+            );
+        }
+    }
+
     fn doc(name: &str, level: &str, catchment: Catchment) -> ServiceDoc {
         ServiceDoc {
             id: Uuid::new_v4(),
