@@ -224,18 +224,22 @@ mod tests {
         }
     }
 
+    fn phone_line(service: &service::Model, description: Option<&str>) -> phone::Model {
+        phone::Model {
+            id: uuid::Uuid::new_v4(),
+            service_id: service.id,
+            number: "01242 000000".into(),
+            description: description.map(Into::into),
+            visibility: entity::Visibility::Public,
+            position: 0,
+        }
+    }
+
     #[test]
     fn a_card_reads_back_with_its_stored_texts() {
         let service = service_row();
         let mut record = ServiceRecord::bare(service.clone());
-        record.phones.push(phone::Model {
-            id: uuid::Uuid::new_v4(),
-            service_id: service.id,
-            number: "01242 000000".into(),
-            description: Some("Duty line".into()),
-            visibility: entity::Visibility::Public,
-            position: 0,
-        });
+        record.phones.push(phone_line(&service, Some("Duty line")));
         let card = Card::of(&record);
         let bytes = card.encode();
         let text = String::from_utf8(bytes.clone()).expect("json");
@@ -281,14 +285,7 @@ mod tests {
     fn only_the_lists_shown_are_read_back() {
         let service = service_row();
         let mut record = ServiceRecord::bare(service.clone());
-        record.phones.push(phone::Model {
-            id: uuid::Uuid::new_v4(),
-            service_id: service.id,
-            number: "01242 000000".into(),
-            description: None,
-            visibility: entity::Visibility::Public,
-            position: 0,
-        });
+        record.phones.push(phone_line(&service, None));
         record.areas.push(service_area::Model {
             id: uuid::Uuid::new_v4(),
             service_id: service.id,
