@@ -7,7 +7,7 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use async_graphql::{BatchRequest, ErrorExtensionValues, Request, Response, http::GraphiQLSource};
@@ -30,7 +30,12 @@ use crate::{
     auth::Caller,
     db::StatementCounter,
     error::ApiError,
-    graphql::{SignpostSchema, guard::ReadOnlyRequest, loaders::Loaders},
+    graphql::{
+        SignpostSchema,
+        guard::{DocumentGuard, FirstPollOnLargeStack, ReadOnlyRequest},
+        loaders::Loaders,
+    },
+    observe::OperationLabel,
 };
 
 /// The largest request body accepted, in bytes.
@@ -67,6 +72,8 @@ pub struct AppState {
     pub statements: Arc<StatementCounter>,
     /// GraphQL operations executed, for `/metrics`.
     pub operations: AtomicU64,
+    /// Checks each GraphQL document before the schema runs it.
+    pub guard: DocumentGuard,
 }
 
 impl axum::extract::FromRef<Arc<AppState>> for crate::openreferral::RestState {
@@ -344,11 +351,30 @@ pub(crate) async fn execute(
     address: SocketAddr,
 ) -> Response {
     state.operations.fetch_add(1, Ordering::Relaxed);
-    let request = request
+    let started = Instant::now();
+    let mut request = request
         .data(Loaders::new(&state.db))
         .data(caller.clone())
         .data(ClientAddress(address));
-    let mut response = state.schema.execute(request).await;
+    let (mut response, label) = match state.guard.admit(&mut request) {
+        Ok(()) => {
+            let name = request.operation_name.clone();
+            let label = match request.parsed_query() {
+                Ok(document) => OperationLabel::of(document, name.as_deref()),
+                Err(_) => OperationLabel::Unknown,
+            };
+            let query_len = request.query.len();
+            let response =
+                FirstPollOnLargeStack::new(state.schema.execute(request), query_len).await;
+            let label = label.unless_refused(&response);
+            (response, label)
+        }
+        Err(refused) => (
+            Response::from_errors(vec![refused]),
+            OperationLabel::Unknown,
+        ),
+    };
+    crate::observe::metrics().observe_operation(label, started.elapsed());
     for error in &mut response.errors {
         let extensions = error
             .extensions

@@ -34,7 +34,7 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{
     config::Settings,
     db::StatementCounter,
-    graphql::{Shared, build_schema},
+    graphql::{Shared, build_schema, guard::DocumentGuard},
     http::{AppState, router},
     indexing::Indexer,
     seed::SeedOutcome,
@@ -178,6 +178,7 @@ impl Application {
             indexer: indexer.clone(),
             statements,
             operations: AtomicU64::new(0),
+            guard: DocumentGuard::default(),
         });
         let listener = TcpListener::bind(settings.bind)
             .await

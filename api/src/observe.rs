@@ -6,15 +6,14 @@ use std::{
     collections::BTreeMap,
     fmt::Write as _,
     sync::{
-        Arc, LazyLock, Mutex, PoisonError,
+        LazyLock, Mutex, PoisonError,
         atomic::{AtomicU64, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use async_graphql::{
-    Response, ServerResult, Value, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery},
+    Response, Value,
     parser::types::{DocumentOperations, ExecutableDocument, Selection},
 };
 use axum::{
@@ -88,7 +87,7 @@ impl Metrics {
     }
 
     /// Records how long a GraphQL operation took.
-    fn observe_operation(&self, label: OperationLabel, elapsed: Duration) {
+    pub fn observe_operation(&self, label: OperationLabel, elapsed: Duration) {
         let mut operations = lock(&self.operations);
         let name = match label {
             OperationLabel::RootField(name) => name,
@@ -311,7 +310,8 @@ impl Histogram {
 const ROOT_PREFIX: &str = "\u{0}";
 
 /// What a GraphQL request is measured as.
-enum OperationLabel {
+#[derive(Debug, PartialEq, Eq)]
+pub enum OperationLabel {
     /// An unnamed operation, by its first root field (checked by validation).
     RootField(String),
     /// A named operation.
@@ -320,85 +320,45 @@ enum OperationLabel {
     Unknown,
 }
 
-/// The schema extension measuring every GraphQL request's latency by operation.
-pub struct OperationMetrics;
-
-impl ExtensionFactory for OperationMetrics {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationObserver::default())
-    }
-}
-
-#[derive(Default)]
-struct OperationObserver {
-    /// What the parsed document's operation would be measured as when the request does not
-    /// name one.
-    parsed: Mutex<Option<OperationLabel>>,
-    /// The label, once the operation passed validation and runs.
-    label: Mutex<Option<OperationLabel>>,
-}
-
-#[async_trait::async_trait]
-impl Extension for OperationObserver {
-    async fn request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: async_graphql::extensions::NextRequest<'_>,
-    ) -> Response {
-        let started = Instant::now();
-        let response = next.run(ctx).await;
-        let label = lock(&self.label).take().unwrap_or(OperationLabel::Unknown);
-        metrics().observe_operation(label, started.elapsed());
-        response
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let parsed = match &document.operations {
-            DocumentOperations::Single(operation) => {
-                match operation
-                    .node
-                    .selection_set
-                    .node
-                    .items
-                    .first()
-                    .map(|s| &s.node)
-                {
-                    Some(Selection::Field(field)) => Some(OperationLabel::RootField(format!(
-                        "{ROOT_PREFIX}{}",
-                        field.node.name.node
-                    ))),
-                    _ => None,
+impl OperationLabel {
+    /// The label of the operation `document` runs when the request names `operation_name`:
+    /// that name, the name of the document's one named operation, or an unnamed operation's
+    /// first root field. It stands only if the operation then runs ([`Self::unless_refused`]).
+    pub fn of(document: &ExecutableDocument, operation_name: Option<&str>) -> Self {
+        if let Some(name) = operation_name {
+            return Self::Named(name.to_owned());
+        }
+        match &document.operations {
+            DocumentOperations::Single(operation) => match operation
+                .node
+                .selection_set
+                .node
+                .items
+                .first()
+                .map(|s| &s.node)
+            {
+                Some(Selection::Field(field)) => {
+                    Self::RootField(format!("{ROOT_PREFIX}{}", field.node.name.node))
                 }
-            }
+                _ => Self::Unknown,
+            },
             DocumentOperations::Multiple(operations) if operations.len() == 1 => operations
                 .keys()
                 .next()
-                .map(|name| OperationLabel::Named(name.to_string())),
-            DocumentOperations::Multiple(_) => None,
-        };
-        *lock(&self.parsed) = parsed;
-        Ok(document)
+                .map_or(Self::Unknown, |name| Self::Named(name.to_string())),
+            DocumentOperations::Multiple(_) => Self::Unknown,
+        }
     }
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let label = match operation_name {
-            Some(name) => OperationLabel::Named(name.to_owned()),
-            None => lock(&self.parsed).take().unwrap_or(OperationLabel::Unknown),
-        };
-        *lock(&self.label) = Some(label);
-        next.run(ctx, operation_name).await
+    /// This label if `response` is that of an operation that ran; [`Self::Unknown`] if the
+    /// document was refused before running (by validation, its limits or an unknown operation
+    /// name: errors with no path, and no data). Errors raised while running carry the path of
+    /// their field.
+    pub fn unless_refused(self, response: &Response) -> Self {
+        let refused = !response.errors.is_empty()
+            && matches!(response.data, Value::Null)
+            && response.errors.iter().all(|error| error.path.is_empty());
+        if refused { Self::Unknown } else { self }
     }
 }
 
@@ -471,6 +431,46 @@ mod tests {
         assert_eq!(count(&format!("Op{MAX_OPERATION_NAMES}")), None);
         assert_eq!(count("other"), Some(21));
         assert_eq!(count("search"), Some(1));
+    }
+
+    #[tokio::test]
+    async fn operations_are_labelled_by_name_or_root_field_unless_refused() {
+        let schema = crate::graphql::build_schema(None, false);
+        let label = async |query: &str, name: Option<&str>| {
+            let mut request = async_graphql::Request::new(query);
+            if let Some(name) = name {
+                request = request.operation_name(name);
+            }
+            let document = async_graphql::parser::parse_query(query).expect("parses");
+            let label = OperationLabel::of(&document, name);
+            label.unless_refused(&schema.execute(request).await)
+        };
+        let root = |field: &str| OperationLabel::RootField(format!("{ROOT_PREFIX}{field}"));
+        let named = |name: &str| OperationLabel::Named(name.to_owned());
+        let two = "query A { __typename } query B { __typename }";
+
+        assert_eq!(label("{ __typename }", None).await, root("__typename"));
+        assert_eq!(
+            label("query Probe { __typename }", None).await,
+            named("Probe")
+        );
+        assert_eq!(label(two, Some("B")).await, named("B"));
+        // A resolver's error (here: no database behind the schema) carries its field's path:
+        // the operation ran.
+        assert_eq!(
+            label("{ services(first: 1) { totalCount } }", None).await,
+            root("services")
+        );
+        // Refused before running: validation, a missing or unknown operation name.
+        assert_eq!(
+            label("{ noSuchField }", None).await,
+            OperationLabel::Unknown
+        );
+        assert_eq!(label(two, None).await, OperationLabel::Unknown);
+        assert_eq!(
+            label("{ __typename }", Some("Nope")).await,
+            OperationLabel::Unknown
+        );
     }
 
     #[test]

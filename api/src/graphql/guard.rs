@@ -1,19 +1,23 @@
 //! Refuses abusive query documents before and right after parsing: deeply nested values (the
 //! parser does not bound them and would overflow the stack), alias and directive floods, and
 //! mutations sent by GET.
+//!
+//! The guard runs ahead of the schema, on the request, rather than as a schema extension: with
+//! any extension registered, the executor resolves every field through the extension chain (a
+//! registry lookup and boxed futures per field), which costs a page of results more than all
+//! of these checks.
 
 use std::{
+    any::TypeId,
     collections::{HashMap, HashSet},
     num::NonZeroUsize,
-    sync::{
-        Arc, Mutex, PoisonError,
-        atomic::{AtomicUsize, Ordering},
-    },
+    pin::Pin,
+    sync::{Arc, Mutex, PoisonError},
+    task::{Context, Poll},
 };
 
 use async_graphql::{
-    ServerError, ServerResult, ValidationResult, Value, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation},
+    Request, ServerError, Value, Variables,
     parser::types::{
         DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
     },
@@ -50,31 +54,36 @@ fn stack_for(len: usize) -> usize {
     BASE.saturating_add(len.saturating_mul(PER_BYTE))
 }
 
-/// Polls a future on a stack of at least `bytes` (a fresh one when the thread's is too short).
-struct OnLargeStack<'a, T> {
-    inner: std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>,
-    bytes: usize,
+/// Polls a future on a stack of at least `bytes` (a fresh one when the thread's is too short),
+/// on its first poll only: parsing and validation run there, before anything the future
+/// awaits, and the rest is bounded by the depth limits.
+pub struct FirstPollOnLargeStack<F> {
+    inner: Pin<Box<F>>,
+    bytes: Option<usize>,
 }
 
-impl<'a, T> OnLargeStack<'a, T> {
-    fn new(inner: impl Future<Output = T> + Send + 'a, bytes: usize) -> Self {
+impl<F: Future> FirstPollOnLargeStack<F> {
+    /// `inner`, whose first poll gets at least the stack a document of `query_len` bytes may
+    /// need.
+    pub fn new(inner: F, query_len: usize) -> Self {
         Self {
             inner: Box::pin(inner),
-            bytes,
+            bytes: Some(stack_for(query_len)),
         }
     }
 }
 
-impl<T> Future for OnLargeStack<'_, T> {
-    type Output = T;
+impl<F: Future> Future for FirstPollOnLargeStack<F> {
+    type Output = F::Output;
 
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<T> {
-        let bytes = self.bytes;
-        let inner = &mut self.inner;
-        stacker::maybe_grow(bytes, bytes, || inner.as_mut().poll(cx))
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        match self.bytes.take() {
+            Some(bytes) => {
+                let inner = &mut self.inner;
+                stacker::maybe_grow(bytes, bytes, || inner.as_mut().poll(cx))
+            }
+            None => self.inner.as_mut().poll(cx),
+        }
     }
 }
 
@@ -88,13 +97,12 @@ const PARSED_DOCUMENTS: usize = 256;
 /// Longer documents are parsed each time.
 const MAX_KEPT_DOCUMENT: usize = 16 * 1024;
 
-/// Parsed documents that passed the checks made on the text alone ([`check_nesting`] and
-/// [`check_shape`]), by their text.
-type Parsed = Arc<Mutex<LruCache<String, ExecutableDocument>>>;
-
-/// The extension factory to register on the schema.
+/// Checks each request's document before the schema runs it, and keeps the parsed documents
+/// that passed the checks made on the text alone ([`check_nesting`] and [`check_shape`]), by
+/// their text.
+#[derive(Clone)]
 pub struct DocumentGuard {
-    parsed: Parsed,
+    parsed: Arc<Mutex<LruCache<String, ExecutableDocument>>>,
 }
 
 impl Default for DocumentGuard {
@@ -106,22 +114,37 @@ impl Default for DocumentGuard {
     }
 }
 
-impl ExtensionFactory for DocumentGuard {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentGuardExtension {
-            query_len: AtomicUsize::default(),
-            parsed: self.parsed.clone(),
-        })
+impl DocumentGuard {
+    /// Parses and checks `request`'s document, and hands it to the schema parsed. The
+    /// schema's own parse stage then only walks it for depth, which the checks here have
+    /// already bounded (no fragment cycle, at most [`MAX_EXPANDED_SELECTIONS`] selections
+    /// with every spread multiplied out).
+    pub fn admit(&self, request: &mut Request) -> Result<(), ServerError> {
+        let refuse = |message: String| ServerError::new(message, None);
+        let query = request.query.as_str();
+        let document = match self.kept(query) {
+            Some(document) => document,
+            None => {
+                check_nesting(query).map_err(refuse)?;
+                let bytes = stack_for(query.len());
+                let document = stacker::maybe_grow(bytes, bytes, || {
+                    let document = async_graphql::parser::parse_query(query)?;
+                    check_shape(&document).map_err(refuse)?;
+                    Ok::<_, ServerError>(document)
+                })?;
+                self.keep(query, &document);
+                document
+            }
+        };
+        check_text(&document, &request.variables).map_err(refuse)?;
+        let read_only = request.data.contains_key(&TypeId::of::<ReadOnlyRequest>());
+        if read_only && has_mutation(&document) {
+            return Err(ServerError::new("mutations must be sent with POST", None));
+        }
+        request.set_parsed_query(document);
+        Ok(())
     }
-}
 
-/// One request's guard; it remembers the document's length for the validation stage.
-struct DocumentGuardExtension {
-    query_len: AtomicUsize,
-    parsed: Parsed,
-}
-
-impl DocumentGuardExtension {
     /// A parsed document of `query` that passed the checks on the text, parsed earlier.
     fn kept(&self, query: &str) -> Option<ExecutableDocument> {
         let mut parsed = self.parsed.lock().unwrap_or_else(PoisonError::into_inner);
@@ -133,55 +156,6 @@ impl DocumentGuardExtension {
             let mut parsed = self.parsed.lock().unwrap_or_else(PoisonError::into_inner);
             parsed.put(query.to_owned(), document.clone());
         }
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for DocumentGuardExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let refuse = |message: String| ServerError::new(message, None);
-        self.query_len.store(query.len(), Ordering::Relaxed);
-        // The document is parsed and measured here rather than by the next stage, whose own
-        // depth and directive checks follow every fragment spread anew (exponential in the
-        // spreads, and unbounded on a fragment cycle); these checks replace them.
-        let _ = next;
-        let document = match self.kept(query) {
-            Some(document) => document,
-            None => {
-                check_nesting(query).map_err(refuse)?;
-                let document = OnLargeStack::new(
-                    async move {
-                        let document = async_graphql::parser::parse_query(query)?;
-                        check_shape(&document).map_err(refuse)?;
-                        Ok::<_, ServerError>(document)
-                    },
-                    stack_for(query.len()),
-                )
-                .await?;
-                self.keep(query, &document);
-                document
-            }
-        };
-        check_text(&document, variables).map_err(refuse)?;
-        if ctx.data_opt::<ReadOnlyRequest>().is_some() && has_mutation(&document) {
-            return Err(ServerError::new("mutations must be sent with POST", None));
-        }
-        Ok(document)
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let bytes = stack_for(self.query_len.load(Ordering::Relaxed));
-        OnLargeStack::new(next.run(ctx), bytes).await
     }
 }
 
@@ -681,9 +655,9 @@ mod tests {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .build()
                     .expect("a runtime");
-                runtime.block_on(OnLargeStack::new(
+                runtime.block_on(FirstPollOnLargeStack::new(
                     async { async_graphql::parser::parse_query(&query).is_ok() },
-                    stack_for(query.len()),
+                    query.len(),
                 ))
             })
             .expect("a thread")

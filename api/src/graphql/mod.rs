@@ -79,12 +79,9 @@ pub struct Shared {
 pub fn build_schema(shared: Option<Shared>, production: bool) -> SignpostSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        // First, so that it sees every document whichever later extension parses it.
-        .extension(crate::observe::OperationMetrics)
-        // The guard parses each document and bounds its directives and its depth through
-        // fragments itself (see `guard`).
-        .extension(guard::DocumentGuard::default());
+        .limit_complexity(MAX_COMPLEXITY);
+    // No extensions: documents are checked (`guard`) and operations measured (`observe`) by
+    // the HTTP layer around the schema, so that fields resolve without an extension chain.
     if let Some(shared) = shared {
         builder = builder.data(shared);
     }

@@ -185,6 +185,18 @@ async fn metrics_show_latency_by_operation_errors_by_code_pool_and_index_lag() {
     assert!(
         sample(
             &page,
+            "signpost_graphql_duration_seconds_count{operation=\"invalid\"}"
+        )
+        .is_some_and(|n| n >= 1.0),
+        "a document refused by validation is not measured as invalid: {page}"
+    );
+    assert!(
+        !page.contains("operation=\"noSuchField\""),
+        "a refused document is measured by a root field the schema does not have: {page}"
+    );
+    assert!(
+        sample(
+            &page,
             "signpost_graphql_errors_total{code=\"BAD_USER_INPUT\"}"
         )
         .is_some_and(|n| n >= 1.0),
