@@ -101,9 +101,16 @@ pub async fn closed<T: Target>(
                 let query = &queries[i % queries.len()];
                 i += 1;
                 match target.run(&mut conn, query).await {
-                    Ok(_) => done.fetch_add(1, Ordering::Relaxed),
-                    Err(_) => errors.fetch_add(1, Ordering::Relaxed),
-                };
+                    Ok(_) => {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        // A failing request may fail at once (a server that went away):
+                        // without a yield, the loop would never let the phase's timer fire.
+                        tokio::task::yield_now().await;
+                    }
+                }
             }
         }));
     }
@@ -211,5 +218,59 @@ pub fn median(values: &[f64]) -> f64 {
         v[mid]
     } else {
         (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A system whose every answer fails at once, as when its server has gone away.
+    struct Gone;
+
+    #[async_trait::async_trait]
+    impl Target for Gone {
+        type Conn = ();
+
+        fn name(&self) -> &str {
+            "gone"
+        }
+
+        async fn connect(&self) -> Result<()> {
+            Ok(())
+        }
+
+        async fn run(&self, _conn: &mut (), _query: &Query) -> Result<Vec<String>> {
+            bail!("connection refused")
+        }
+    }
+
+    #[test]
+    fn a_closed_loop_ends_on_time_when_every_request_fails() {
+        let (sent, received) = std::sync::mpsc::channel();
+        // On a thread of its own, so that a loop that never ends fails the test instead of
+        // holding it up.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            let queries = Arc::new(vec![Query::Suggest {
+                prefix: "ba".to_owned(),
+            }]);
+            let closed = runtime.block_on(closed(
+                &Arc::new(Gone),
+                &queries,
+                4,
+                Duration::from_millis(50),
+            ));
+            let _ = sent.send(closed.map(|c| (c.requests, c.errors)));
+        });
+        let (requests, errors) = received
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the closed loop never ended")
+            .expect("the closed loop ran");
+        assert_eq!(requests, 0);
+        assert!(errors > 0);
     }
 }
