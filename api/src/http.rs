@@ -357,12 +357,7 @@ pub(crate) async fn execute(
         .data(caller.clone())
         .data(ClientAddress(address));
     let (mut response, label) = match state.guard.admit(&mut request) {
-        Ok(()) => {
-            let name = request.operation_name.clone();
-            let label = match request.parsed_query() {
-                Ok(document) => OperationLabel::of(document, name.as_deref()),
-                Err(_) => OperationLabel::Unknown,
-            };
+        Ok(label) => {
             let query_len = request.query.len();
             let response =
                 FirstPollOnLargeStack::new(state.schema.execute(request), query_len).await;

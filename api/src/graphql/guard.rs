@@ -24,6 +24,8 @@ use async_graphql::{
 };
 use lru::LruCache;
 
+use crate::observe::OperationLabel;
+
 /// The deepest bracket nesting (`{`, `[`, `(`) a document may have.
 pub const MAX_NESTING: usize = 40;
 /// The most field selections (aliases included) a document may make.
@@ -118,8 +120,8 @@ impl DocumentGuard {
     /// Parses and checks `request`'s document, and hands it to the schema parsed. The
     /// schema's own parse stage then only walks it for depth, which the checks here have
     /// already bounded (no fragment cycle, at most [`MAX_EXPANDED_SELECTIONS`] selections
-    /// with every spread multiplied out).
-    pub fn admit(&self, request: &mut Request) -> Result<(), ServerError> {
+    /// with every spread multiplied out). Returns the label the operation is measured under.
+    pub fn admit(&self, request: &mut Request) -> Result<OperationLabel, ServerError> {
         let refuse = |message: String| ServerError::new(message, None);
         let query = request.query.as_str();
         let document = match self.kept(query) {
@@ -141,8 +143,9 @@ impl DocumentGuard {
         if read_only && has_mutation(&document) {
             return Err(ServerError::new("mutations must be sent with POST", None));
         }
+        let label = OperationLabel::of(&document, request.operation_name.as_deref());
         request.set_parsed_query(document);
-        Ok(())
+        Ok(label)
     }
 
     /// A parsed document of `query` that passed the checks on the text, parsed earlier.
