@@ -18,7 +18,7 @@ use tantivy::{
 
 use crate::{
     doc::fit,
-    geo::{distance_km, longitude_span},
+    geo::{ChordRadius, distance_km, longitude_span, unit_vector_f32},
     near::box_around,
     request::{Sort, Unconfirmed},
     schema::unpack_location,
@@ -256,8 +256,9 @@ pub struct SegmentColumns {
 struct Points {
     /// Where each document's points start in `points` (one more entry than documents).
     starts: Vec<u32>,
-    /// (latitude, longitude) in degrees.
-    points: Vec<(f64, f64)>,
+    /// The points, each read whole: a match is measured from the first and judged from the
+    /// second, which then share a cache line.
+    points: Vec<Point>,
     /// Every point's cell of a grid of [`CELL_DEGREES`] and its document, in cell order, so
     /// that a radius finds the documents near it without measuring the others.
     cells: Vec<(u64, DocId)>,
@@ -265,9 +266,17 @@ struct Points {
     unlocated: Vec<u64>,
 }
 
+/// A location, in degrees and on the unit sphere in single precision (see [`ChordRadius`]).
+#[derive(Clone, Copy)]
+struct Point {
+    latitude: f64,
+    longitude: f64,
+    unit: [f32; 3],
+}
+
 /// The side of a cell of the grid of [`Points::cells`], in degrees (about 11 km north to
 /// south, 7 km east to west in Britain).
-const CELL_DEGREES: f64 = 0.1;
+pub(crate) const CELL_DEGREES: f64 = 0.1;
 
 /// A grid cell's row and column: its key in [`Points::cells`].
 fn cell(latitude: f64, longitude: f64) -> (u32, u32) {
@@ -299,12 +308,21 @@ impl Points {
             points.starts.push(u32::try_from(start).unwrap_or(u32::MAX));
             points
                 .points
-                .extend(location.values_for_doc(doc).map(unpack_location));
+                .extend(location.values_for_doc(doc).map(|packed| {
+                    let (latitude, longitude) = unpack_location(packed);
+                    Point {
+                        latitude,
+                        longitude,
+                        unit: unit_vector_f32(latitude, longitude),
+                    }
+                }));
             if points.points.len() == start {
                 points.unlocated[doc as usize / 64] |= 1 << (doc % 64);
             }
-            for &(lat, lon) in &points.points[start..] {
-                points.cells.push((cell_key(cell(lat, lon)), doc));
+            for point in &points.points[start..] {
+                points
+                    .cells
+                    .push((cell_key(cell(point.latitude, point.longitude)), doc));
             }
         }
         points
@@ -375,8 +393,8 @@ impl SegmentColumns {
         self.points.get_or_init(|| Points::read(&self.location))
     }
 
-    /// A document's locations (latitude, longitude).
-    fn points(&self, doc: DocId) -> &[(f64, f64)] {
+    /// A document's locations.
+    fn points(&self, doc: DocId) -> &[Point] {
         let points = self.decoded_points();
         match (
             points.starts.get(doc as usize),
@@ -793,8 +811,13 @@ pub struct PageSegmentCollector {
     /// name after the cursor's, or of the cursor's own name (then ids decide) when the segment
     /// holds it.
     name_start: Option<NameStart>,
-    /// Degrees of longitude that surely cover the radius around the point.
-    lon_span: f64,
+    /// The half-sides, in degrees of latitude and longitude, of the box around the radius.
+    box_degrees: Option<(f64, f64)>,
+    /// The radius, to tell what lies within it on the chord.
+    chord_radius: Option<ChordRadius>,
+    /// In distance order, the distance of the farthest service of the full page, as last
+    /// compared against.
+    beyond: Option<(f64, ChordRadius)>,
 }
 
 /// Where a page in name order starts in one segment's numbered names.
@@ -968,10 +991,13 @@ impl Collector for PageCollector {
             total: 0,
             heap: BinaryHeap::new(),
             name_start,
-            lon_span: self
+            box_degrees: self.point.and_then(|(lat, _, radius)| {
+                radius.map(|r| (r * 1.01 / 111.0 + 1e-6, longitude_span(lat, r)))
+            }),
+            chord_radius: self
                 .point
-                .and_then(|(lat, _, radius)| radius.map(|r| longitude_span(lat, r)))
-                .unwrap_or(f64::INFINITY),
+                .and_then(|(lat, lon, radius)| radius.map(|r| ChordRadius::new((lat, lon), r))),
+            beyond: None,
         })
     }
 
@@ -1006,7 +1032,7 @@ impl Collector for PageCollector {
             }
             weight.for_each_pruning(f32::NEG_INFINITY, reader, &mut |doc, score| {
                 if alive.is_none_or(|alive| alive.is_alive(doc)) {
-                    child.offer(doc, score, None);
+                    child.offer(doc, score);
                 }
                 child.threshold()
             })?;
@@ -1029,7 +1055,7 @@ impl Collector for PageCollector {
                 child.columns.near_box(latitudes, longitudes, &mut inside);
                 for (block, (walked, inside)) in walked.iter_mut().zip(&inside).enumerate() {
                     for_each_bit(block, matching[block] & inside & !*walked, |doc| {
-                        child.offer(doc, 0.0, None);
+                        child.offer(doc, 0.0);
                     });
                     *walked |= inside;
                 }
@@ -1039,7 +1065,7 @@ impl Collector for PageCollector {
             }
             for (block, walked) in walked.iter().enumerate() {
                 for_each_bit(block, matching[block] & !walked, |doc| {
-                    child.offer(doc, 0.0, None);
+                    child.offer(doc, 0.0);
                 });
             }
         } else if self.has_text {
@@ -1084,24 +1110,18 @@ impl PageSegmentCollector {
         let Some((lat, lon, radius)) = self.settings.point else {
             return Some(None);
         };
-        let box_km = radius.map(|r| (r * 1.01 / 111.0 + 1e-6, self.lon_span));
-        let mut located = false;
-        let nearest = self
-            .columns
-            .points(doc)
+        let points = self.columns.points(doc);
+        let nearest = points
             .iter()
-            .filter_map(|&(plat, plon)| {
-                located = true;
+            .filter(|point| {
                 // Outside the box around the radius: surely too far, no need to measure.
-                if let Some((dlat, dlon)) = box_km
-                    && ((plat - lat).abs() > dlat || (plon - lon).abs() > dlon)
-                {
-                    return None;
-                }
-                Some(distance_km(lat, lon, plat, plon))
+                self.box_degrees.is_none_or(|(dlat, dlon)| {
+                    (point.latitude - lat).abs() <= dlat && (point.longitude - lon).abs() <= dlon
+                })
             })
+            .map(|point| distance_km(lat, lon, point.latitude, point.longitude))
             .min_by(f64::total_cmp);
-        if located && nearest.is_none() {
+        if !points.is_empty() && nearest.is_none() {
             return None;
         }
         Some(match (nearest, radius) {
@@ -1115,6 +1135,42 @@ impl PageSegmentCollector {
             }
             (None, None) => None,
         })
+    }
+
+    /// Whether the document lies within the radius, as [`Self::distance`] would tell (it is
+    /// `Some`), measuring only the points at the radius's edge (see [`ChordRadius`]). Every
+    /// point within the radius lies in the box around it, so the box need not be asked.
+    fn within_radius(&self, doc: DocId) -> bool {
+        let Some(radius) = &self.chord_radius else {
+            return self.distance(doc).is_some();
+        };
+        let points = self.columns.points(doc);
+        if points.is_empty() {
+            return self.covers_point(doc);
+        }
+        points
+            .iter()
+            .any(|point| radius.holds(&point.unit, || (point.latitude, point.longitude)))
+    }
+
+    /// Whether every location of the document lies surely farther than `km` from the point
+    /// (or it has none, and so no distance), without measuring: `false` says nothing.
+    fn surely_beyond(&mut self, doc: DocId, km: f64) -> bool {
+        let Some((lat, lon, _)) = self.settings.point else {
+            return false;
+        };
+        let beyond = match self.beyond {
+            Some((at, beyond)) if at.to_bits() == km.to_bits() => beyond,
+            _ => {
+                let beyond = ChordRadius::new((lat, lon), km);
+                self.beyond = Some((km, beyond));
+                beyond
+            }
+        };
+        self.columns
+            .points(doc)
+            .iter()
+            .all(|point| beyond.surely_beyond(&point.unit))
     }
 
     /// Whether the service's catchment covers the place searched from.
@@ -1256,10 +1312,22 @@ impl PageSegmentCollector {
         }
     }
 
-    /// A counted match (within any radius, measured as `within`) that may enter the page.
-    fn offer(&mut self, doc: DocId, score: Score, within: Option<Option<f64>>) {
+    /// A counted match (within any radius) that may enter the page.
+    fn offer(&mut self, doc: DocId, score: Score) {
         let name_ord = self.name_ord(doc);
         if name_ord == SKIP {
+            return;
+        }
+        // In distance order, a match surely farther than the worst of a full page cannot enter
+        // it (at the same distance, its id decides).
+        if self.settings.sort == Sort::Distance
+            && self.heap.len() >= self.settings.keep
+            && let Some(worst) = self.heap.peek().and_then(|worst| match worst.key {
+                SortKey::Number(km) if km.is_finite() => Some(km),
+                _ => None,
+            })
+            && self.surely_beyond(doc, worst)
+        {
             return;
         }
         let mut final_score = if self.settings.has_text { score } else { 1.0 };
@@ -1332,10 +1400,7 @@ impl PageSegmentCollector {
         {
             return;
         }
-        let distance = match within {
-            Some(distance) => distance,
-            None => self.distance(doc).unwrap_or(None),
-        };
+        let distance = self.distance(doc).unwrap_or(None);
         let distance_factor = if self.settings.point.is_some() {
             match distance {
                 Some(_) => distance_factor(distance),
@@ -1392,23 +1457,19 @@ impl SegmentCollector for PageSegmentCollector {
         }
         // A radius leaves out what lies beyond it, so it is measured first; without one the
         // distance only ranks, and is measured once the match may still enter the page.
-        let within = if self
+        if self
             .settings
             .point
             .is_some_and(|(_, _, radius)| radius.is_some())
+            && !self.within_radius(doc)
         {
-            let Some(distance) = self.distance(doc) else {
-                return;
-            };
-            Some(distance)
-        } else {
-            None
-        };
+            return;
+        }
         self.total += 1;
         if let Some(counted) = &mut self.counted {
             counted[doc as usize / 64] |= 1 << (doc % 64);
         }
-        self.offer(doc, score, within);
+        self.offer(doc, score);
     }
 
     fn harvest(self) -> PageFruit {

@@ -501,13 +501,106 @@ pub fn longitude_span(latitude: f64, km: f64) -> f64 {
     km * 1.01 / (111.0 * cos.min(edge)) + 1e-6
 }
 
+/// Mean Earth radius in kilometres.
+const EARTH_KM: f64 = 6_371.008_8;
+
 /// Great-circle distance in kilometres (haversine, mean Earth radius).
 pub fn distance_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (phi1, phi2) = (lat1.to_radians(), lat2.to_radians());
     let dphi = (lat2 - lat1).to_radians();
     let dlambda = (lon2 - lon1).to_radians();
     let a = (dphi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (dlambda / 2.0).sin().powi(2);
-    2.0 * 6_371.008_8 * a.sqrt().min(1.0).asin()
+    2.0 * EARTH_KM * a.sqrt().min(1.0).asin()
+}
+
+/// A point (degrees) on the unit sphere.
+pub fn unit_vector(latitude: f64, longitude: f64) -> [f64; 3] {
+    let (phi, lambda) = (latitude.to_radians(), longitude.to_radians());
+    [
+        phi.cos() * lambda.cos(),
+        phi.cos() * lambda.sin(),
+        phi.sin(),
+    ]
+}
+
+/// A point on the unit sphere kept in single precision: enough to tell, from the chord, most
+/// points within a distance of another from those beyond it (see [`ChordRadius`]).
+pub fn unit_vector_f32(latitude: f64, longitude: f64) -> [f32; 3] {
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "single precision, see ChordRadius"
+    )]
+    unit_vector(latitude, longitude).map(|c| c as f32)
+}
+
+/// A distance from a point, to tell which points lie within it without measuring most of
+/// them. The great-circle distance and the chord between two points grow together
+/// (d = 2R asin(chord / 2)), so a point whose squared chord is clearly below that of the
+/// distance lies within it and one clearly above lies beyond. "Clearly" allows for the single
+/// precision points are kept in (an error of at most 2.2e-7 times the chord) and more; points
+/// in between, at the very edge, are measured with [`distance_km`], whose answer is the one
+/// given for every point.
+#[derive(Clone, Copy, Debug)]
+pub struct ChordRadius {
+    km: f64,
+    /// The point measured from.
+    from: (f64, f64),
+    unit: [f64; 3],
+    /// Below this squared chord a point surely lies within; above `beyond`, surely not.
+    within: f64,
+    beyond: f64,
+}
+
+impl ChordRadius {
+    /// `km` from `(latitude, longitude)`.
+    pub fn new((latitude, longitude): (f64, f64), km: f64) -> Self {
+        let (within, beyond) = if (0.0..=10_000.0).contains(&km) {
+            let chord = 2.0 * (km / (2.0 * EARTH_KM)).sin();
+            let margin = 1e-6 * chord + 1e-9 * chord * chord + 1e-12;
+            (chord * chord - margin, chord * chord + margin)
+        } else {
+            // Far distances (or none) are always measured.
+            (f64::NEG_INFINITY, f64::INFINITY)
+        };
+        ChordRadius {
+            km,
+            from: (latitude, longitude),
+            unit: unit_vector(latitude, longitude),
+            within,
+            beyond,
+        }
+    }
+
+    #[inline]
+    fn chord2(&self, unit: &[f32; 3]) -> f64 {
+        let [x, y, z] = self.unit;
+        (x - f64::from(unit[0])).powi(2)
+            + (y - f64::from(unit[1])).powi(2)
+            + (z - f64::from(unit[2])).powi(2)
+    }
+
+    /// Whether the point kept on the unit sphere as `unit` lies within the distance, as
+    /// `distance_km(from, point) <= km` tells: the point's `(latitude, longitude)` are read
+    /// only when it lies at the edge.
+    #[inline]
+    pub fn holds(&self, unit: &[f32; 3], point: impl FnOnce() -> (f64, f64)) -> bool {
+        let chord2 = self.chord2(unit);
+        if chord2 < self.within {
+            true
+        } else if chord2 > self.beyond {
+            false
+        } else {
+            let (latitude, longitude) = point();
+            distance_km(self.from.0, self.from.1, latitude, longitude) <= self.km
+        }
+    }
+
+    /// Whether the point kept as `unit` surely lies farther than the distance: `false` says
+    /// nothing.
+    #[inline]
+    pub fn surely_beyond(&self, unit: &[f32; 3]) -> bool {
+        self.chord2(unit) > self.beyond
+    }
 }
 
 /// Fixed-width records: 8 bytes of postcode (no space, right-padded), then f32 latitude and
@@ -648,6 +741,56 @@ pub fn write_full_postcodes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_radius_on_the_chord_keeps_what_the_distance_keeps() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let (mut at_edge, mut checked) = (0, 0);
+        for _ in 0..2_000 {
+            let from = (rng.f64() * 170.0 - 85.0, rng.f64() * 360.0 - 180.0);
+            let km = [0.0, 0.01, 0.5, 3.0, 10.0, 30.0, 500.0, 9_000.0, 15_000.0][rng.usize(..9)];
+            let radius = ChordRadius::new(from, km);
+            for _ in 0..50 {
+                // Points around the radius's edge, some on it to the last bit.
+                let spread = (km / 111.0).max(1e-4) * 1.5;
+                let mut to = (
+                    (from.0 + (rng.f64() - 0.5) * 2.0 * spread).clamp(-90.0, 90.0),
+                    from.1 + (rng.f64() - 0.5) * 2.0 * spread,
+                );
+                let on_edge = rng.bool();
+                let radius = if !on_edge {
+                    radius
+                } else {
+                    // A distance some point lies at exactly.
+                    to.1 = from.1 + (rng.f64() - 0.5) * spread;
+                    ChordRadius::new(from, distance_km(from.0, from.1, to.0, to.1))
+                };
+                let unit = unit_vector_f32(to.0, to.1);
+                let measured = distance_km(from.0, from.1, to.0, to.1) <= radius.km;
+                assert_eq!(
+                    radius.holds(&unit, || to),
+                    measured,
+                    "{from:?} {to:?} {}",
+                    radius.km
+                );
+                if radius.surely_beyond(&unit) {
+                    assert!(!measured, "{from:?} {to:?} {}", radius.km);
+                }
+                let chord2 = radius.chord2(&unit);
+                if !on_edge && (1.0..=500.0).contains(&radius.km) {
+                    checked += 1;
+                    if (radius.within..=radius.beyond).contains(&chord2) {
+                        at_edge += 1;
+                    }
+                }
+            }
+        }
+        // At the distances searched, only the points at the very edge are measured.
+        assert!(
+            checked > 5_000 && at_edge < checked / 100,
+            "{at_edge} of {checked}"
+        );
+    }
 
     #[test]
     fn catchment_prefixes_name_real_postcode_areas() {

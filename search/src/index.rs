@@ -1845,35 +1845,39 @@ mod tests {
         }));
         for (from_lat, from_lon) in places {
             for (text, sort) in searches {
+                let search = |radius_km: Option<f64>, first: usize, after: Option<String>| {
+                    index
+                        .search(&SearchRequest {
+                            text: text.map(str::to_owned),
+                            near: Some(Near {
+                                latitude: from_lat,
+                                longitude: from_lon,
+                                radius_km,
+                                coverage: None,
+                            }),
+                            sort,
+                            first,
+                            after,
+                            facets: first == 5,
+                            today: 19_999,
+                            ..SearchRequest::default()
+                        })
+                        .expect("search")
+                };
+                let hits = |page: &SearchResults| -> Vec<(Uuid, f32, Option<f64>)> {
+                    page.hits
+                        .iter()
+                        .map(|h| (h.id, h.score, h.distance_km))
+                        .collect()
+                };
+                // Every match, in order: a page never full looks at every match.
+                let everything = |radius_km: Option<f64>| search(radius_km, docs.len(), None);
                 for first in [1, 5, 20, 40] {
-                    let search = |radius_km: Option<f64>, after: Option<String>| {
-                        index
-                            .search(&SearchRequest {
-                                text: text.map(str::to_owned),
-                                near: Some(Near {
-                                    latitude: from_lat,
-                                    longitude: from_lon,
-                                    radius_km,
-                                    coverage: None,
-                                }),
-                                sort,
-                                first,
-                                after,
-                                facets: first == 5,
-                                today: 19_999,
-                                ..SearchRequest::default()
-                            })
-                            .expect("search")
-                    };
-                    // Every listing lies within 20,000 km: a radius search measures and ranks
-                    // every match the same way, looking at them in the index's order.
-                    let (near_first, measured) = (search(None, None), search(Some(20_000.0), None));
-                    let hits = |page: &SearchResults| -> Vec<(Uuid, f32, Option<f64>)> {
-                        page.hits
-                            .iter()
-                            .map(|h| (h.id, h.score, h.distance_km))
-                            .collect()
-                    };
+                    // Every listing lies within 20,000 km: a radius search keeps every match.
+                    let (near_first, measured) = (
+                        search(None, first, None),
+                        search(Some(20_000.0), first, None),
+                    );
                     assert!(!near_first.hits.is_empty(), "{text:?}");
                     assert_eq!(hits(&near_first), hits(&measured), "{text:?} {first}");
                     assert_eq!(near_first.total_count, measured.total_count);
@@ -1882,10 +1886,22 @@ mod tests {
                     if first == 5 {
                         assert_eq!(near_first.facets.categories.len(), 3);
                     }
+                    // Each page is the start of the whole list, within a radius or not.
+                    for radius_km in [None, Some(20_000.0), Some(30.0), Some(4.0)] {
+                        let page = search(radius_km, first, None);
+                        let all = everything(radius_km);
+                        let mut expected = hits(&all);
+                        expected.truncate(first);
+                        assert_eq!(hits(&page), expected, "{text:?} {first} {radius_km:?}");
+                        assert_eq!(page.total_count, all.total_count);
+                        assert_eq!(page.has_next_page, all.hits.len() > first);
+                    }
                     // The next page too.
                     let cursor = near_first.hits.last().map(|hit| hit.cursor.clone());
-                    let (next, next_measured) =
-                        (search(None, cursor.clone()), search(Some(20_000.0), cursor));
+                    let (next, next_measured) = (
+                        search(None, first, cursor.clone()),
+                        search(Some(20_000.0), first, cursor),
+                    );
                     assert_eq!(hits(&next), hits(&next_measured), "{text:?} {first}");
                 }
             }
@@ -1897,11 +1913,27 @@ mod tests {
         let index = Index::in_memory(Synonyms::default()).expect("index");
         let mut rng = fastrand::Rng::with_seed(7);
         // Listings scattered around a point on cell edges and across them, some with two
-        // locations, some with none (national: kept by their catchment).
+        // locations, some with none (national: kept by their catchment), and some on the
+        // corners of the grid's cells.
         let (lat, lon) = (51.9, -2.1);
-        let docs: Vec<ServiceDoc> = (0..400)
+        let cell = crate::collector::CELL_DEGREES;
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a cell"
+        )]
+        let (row, column) = (((lat + 90.0) / cell) as u32, ((lon + 180.0) / cell) as u32);
+        let docs: Vec<ServiceDoc> = (0..600)
             .map(|i| {
-                let mut point = || (lat + rng.f64() * 0.8 - 0.4, lon + rng.f64() * 1.2 - 0.6);
+                let mut point = || {
+                    if i >= 400 {
+                        let r = row - 25 + rng.u32(..50);
+                        let c = column - 35 + rng.u32(..70);
+                        (f64::from(r) * cell - 90.0, f64::from(c) * cell - 180.0)
+                    } else {
+                        (lat + rng.f64() * 0.8 - 0.4, lon + rng.f64() * 1.2 - 0.6)
+                    }
+                };
                 let locations = match i % 5 {
                     0 => Vec::new(),
                     1 => vec![point(), point()],
@@ -1910,8 +1942,9 @@ mod tests {
                 ServiceDoc {
                     id: Uuid::new_v4(),
                     name: format!("Service {i} baby"),
+                    description: ["baby", "baby baby group", "group"][i % 3].to_owned(),
                     status: "ACTIVE".to_owned(),
-                    catchments: if locations.is_empty() {
+                    catchments: if locations.is_empty() && i % 10 == 0 {
                         vec![Catchment::National]
                     } else {
                         Vec::new()
@@ -1923,43 +1956,76 @@ mod tests {
             .collect();
         index.apply(&docs[..250], &[], 1).expect("apply");
         index.apply(&docs[250..], &[], 2).expect("apply");
-        for radius in [0.5, 3.0, 9.5, 20.0, 45.0] {
-            let within: usize = docs
+        // The distance to a location as the index holds it (to a millionth of a degree).
+        let km = |(a, b): &(f64, f64)| {
+            let (a, b) = crate::schema::unpack_location(crate::schema::pack_location(*a, *b));
+            crate::geo::distance_km(lat, lon, a, b)
+        };
+        // Round radii, and radii that some listings lie exactly at.
+        let mut radii = vec![0.5, 3.0, 9.5, 20.0, 45.0];
+        radii.extend(
+            docs.iter()
+                .skip(3)
+                .step_by(47)
+                .flat_map(|d| d.locations.iter().map(km)),
+        );
+        let place = Coverage {
+            area: "GL".into(),
+            district: "GL50".into(),
+            sector: None,
+            codes: Vec::new(),
+        };
+        for radius in radii {
+            let mut within: Vec<Uuid> = docs
                 .iter()
                 .filter(|d| {
-                    d.locations.is_empty()
-                        || d.locations
-                            .iter()
-                            .any(|(a, b)| crate::geo::distance_km(lat, lon, *a, *b) <= radius)
+                    if d.locations.is_empty() {
+                        d.covers(&place)
+                    } else {
+                        d.locations.iter().any(|point| km(point) <= radius)
+                    }
                 })
-                .count();
-            for text in [None, Some("baby")] {
-                let found = index
-                    .search(&SearchRequest {
-                        text: text.map(str::to_owned),
-                        near: Some(crate::Near {
-                            latitude: lat,
-                            longitude: lon,
-                            radius_km: Some(radius),
-                            coverage: Some(Coverage {
-                                area: "GL".into(),
-                                district: "GL50".into(),
-                                sector: None,
-                                codes: Vec::new(),
+                .map(|d| d.id)
+                .collect();
+            within.sort();
+            for (text, sort) in [
+                (None, Sort::Distance),
+                (Some("baby"), Sort::Distance),
+                (None, Sort::Relevance),
+                (Some("baby"), Sort::Relevance),
+            ] {
+                for first in [600, 3] {
+                    let found = index
+                        .search(&SearchRequest {
+                            text: text.map(str::to_owned),
+                            near: Some(crate::Near {
+                                latitude: lat,
+                                longitude: lon,
+                                radius_km: Some(radius),
+                                coverage: Some(place.clone()),
                             }),
-                        }),
-                        sort: Sort::Distance,
-                        first: 500,
-                        ..request(Filter::default())
-                    })
-                    .expect("search");
-                assert_eq!(found.total_count, within as u64, "{radius} km {text:?}");
-                assert!(
-                    found
-                        .hits
-                        .iter()
-                        .all(|h| h.distance_km.is_none_or(|km| km <= radius))
-                );
+                            sort,
+                            first,
+                            ..request(Filter::default())
+                        })
+                        .expect("search");
+                    assert_eq!(
+                        found.total_count,
+                        within.len() as u64,
+                        "{radius} km {text:?} {sort:?}"
+                    );
+                    assert!(
+                        found
+                            .hits
+                            .iter()
+                            .all(|h| h.distance_km.is_none_or(|km| km <= radius))
+                    );
+                    if first == 600 {
+                        let mut ids: Vec<Uuid> = found.hits.iter().map(|h| h.id).collect();
+                        ids.sort();
+                        assert_eq!(ids, within, "{radius} km {text:?} {sort:?}");
+                    }
+                }
             }
         }
     }
