@@ -137,12 +137,16 @@ impl Indexer {
     pub async fn rebuild(&self) -> anyhow::Result<u64> {
         let _running = self.running.lock().await;
         let head = feed::head(&self.db).await?;
-        let ids: Vec<Uuid> = service::Entity::find()
+        // In the order of their ids, which the index keeps: of two listings that rank the same,
+        // the one with the lower id comes first, and a search in id order can pass over the
+        // rest of a tie once its page is full.
+        let mut ids: Vec<Uuid> = service::Entity::find()
             .select_only()
             .column(service::Column::Id)
             .into_tuple()
             .all(&self.db)
             .await?;
+        ids.sort_unstable();
         let mut terms = self.reload_taxonomy().await?;
         // Documents stream to the writer a chunk at a time while the next chunk is read; a
         // failed read stops the rebuild without committing anything.
@@ -161,7 +165,7 @@ impl Indexer {
         for chunk in ids.chunks(1_000) {
             let batch = build_docs(&self.db, &self.geo, &mut terms, chunk)
                 .await
-                .map(|docs| docs.into_values().collect());
+                .map(|mut docs| chunk.iter().filter_map(|id| docs.remove(id)).collect());
             let failed = batch.is_err();
             if send.send(batch).await.is_err() || failed {
                 // The writer stopped (its error is below) or this read failed (sent to it).

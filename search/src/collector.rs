@@ -248,6 +248,8 @@ pub struct SegmentColumns {
     max_doc: DocId,
     /// Every document's locations, decoded once, on the segment's first search from a place.
     points: OnceLock<Points>,
+    /// Whether the documents are in the order of their ids (see `ids_ascending`).
+    ids_ascending: OnceLock<bool>,
 }
 
 /// The locations of a segment's documents, decoded: a search from a place measures every
@@ -548,6 +550,16 @@ impl SegmentColumns {
             .as_deref()
     }
 
+    /// Whether the segment's documents are in the order of their ids, as a rebuild writes
+    /// them (read once, on the segment's first search that asks). Of two matches with the
+    /// same score, the one with the lower id comes first: walking such a segment in order,
+    /// a match that only ties with the last of a full page comes after it.
+    pub(crate) fn ids_ascending(&self) -> bool {
+        *self
+            .ids_ascending
+            .get_or_init(|| (1..self.max_doc).all(|doc| self.id(doc - 1) < self.id(doc)))
+    }
+
     pub(crate) fn id(&self, doc: DocId) -> u128 {
         (u128::from(self.id_hi.first(doc).unwrap_or_default()) << 64)
             | u128::from(self.id_lo.first(doc).unwrap_or_default())
@@ -583,6 +595,7 @@ impl SegmentColumns {
             facet_sets: OnceLock::new(),
             max_doc: reader.max_doc(),
             points: OnceLock::new(),
+            ids_ascending: OnceLock::new(),
         })
     }
 }
@@ -818,6 +831,9 @@ pub struct PageSegmentCollector {
     /// In distance order, the distance of the farthest service of the full page, as last
     /// compared against.
     beyond: Option<(f64, ChordRadius)>,
+    /// Whether the matches offered by relevance come in id order: the segment's documents
+    /// are in id order and walked in their order (not nearest first).
+    walks_in_id_order: bool,
 }
 
 /// Where a page in name order starts in one segment's numbered names.
@@ -981,6 +997,10 @@ impl Collector for PageCollector {
             ) if self.sort == Sort::Name => Some(name_start(column, key)?),
             _ => None,
         };
+        let walks_in_id_order = self.sort == Sort::Relevance
+            && self.after.is_none()
+            && self.point.is_none()
+            && columns.ids_ascending();
         Ok(PageSegmentCollector {
             settings: self.clone(),
             segment,
@@ -998,6 +1018,7 @@ impl Collector for PageCollector {
                 .point
                 .and_then(|(lat, lon, radius)| radius.map(|r| ChordRadius::new((lat, lon), r))),
             beyond: None,
+            walks_in_id_order,
         })
     }
 
@@ -1300,14 +1321,24 @@ impl PageSegmentCollector {
     }
 
     /// The text score a match must pass to have a chance of entering the page, once it is
-    /// full (by relevance, every factor of the final score is at most 1).
+    /// full (by relevance, every factor of the final score is at most 1). A match that could
+    /// at best tie with the page's last may still enter it on its lower id, unless the
+    /// matches are walked in id order (see [`SegmentColumns::ids_ascending`]): then its id is
+    /// surely higher.
     fn threshold(&self) -> Score {
         match self.heap.peek() {
             #[expect(clippy::cast_possible_truncation, reason = "the key is a negated f32")]
             Some(Candidate {
                 key: SortKey::Number(key),
                 ..
-            }) if self.heap.len() >= self.settings.keep => (-*key as f32).next_down(),
+            }) if self.heap.len() >= self.settings.keep => {
+                let last = -*key as f32;
+                if self.walks_in_id_order {
+                    last
+                } else {
+                    last.next_down()
+                }
+            }
             _ => f32::NEG_INFINITY,
         }
     }

@@ -503,8 +503,17 @@ impl Index {
             if written.is_ok() {
                 self.commit(writer, seq)?;
                 // One segment: a search then walks one term dictionary and one set of columns.
-                let segments = self.index.searchable_segment_ids()?;
+                // The segments are merged in the order their documents were written (that of
+                // their first ids, when written in id order), which the merge keeps.
+                let mut segments = self.index.searchable_segment_ids()?;
                 if segments.len() > 1 {
+                    self.reader.reload()?;
+                    let searcher = self.reader.searcher();
+                    let mut first_ids = HashMap::new();
+                    for reader in searcher.segment_readers() {
+                        first_ids.insert(reader.segment_id(), self.columns.get(reader)?.id(0));
+                    }
+                    segments.sort_by_key(|segment| first_ids.get(segment).copied());
                     writer.merge(&segments).wait()?;
                     self.reader.reload()?;
                 }
@@ -1903,6 +1912,77 @@ mod tests {
                         search(Some(20_000.0), first, cursor),
                     );
                     assert_eq!(hits(&next), hits(&next_measured), "{text:?} {first}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ties_rank_by_id_whether_listings_were_written_in_id_order_or_not() {
+        // Many listings alike (as a chain's branches are), some stale, some with an age range:
+        // their scores tie in large groups.
+        let mut rng = fastrand::Rng::with_seed(3);
+        let texts = ["baby massage", "baby group", "feeding baby", "dads group"];
+        let mut docs: Vec<ServiceDoc> = (0..600)
+            .map(|i| ServiceDoc {
+                id: Uuid::from_u128(rng.u128(..)),
+                name: texts[i % 4].to_owned(),
+                description: texts[(i / 4) % 4].to_owned(),
+                status: "ACTIVE".to_owned(),
+                assured_date: chrono::NaiveDate::from_ymd_opt(
+                    if i % 7 == 0 { 2020 } else { 2024 },
+                    9,
+                    1,
+                ),
+                ..ServiceDoc::default()
+            })
+            .collect();
+        docs.sort_by_key(|d| d.id);
+        let in_order = Index::in_memory(Synonyms::default()).expect("index");
+        in_order.apply(&docs[..450], &[], 1).expect("apply");
+        in_order.apply(&docs[450..], &[], 2).expect("apply");
+        let shuffled = Index::in_memory(Synonyms::default()).expect("index");
+        let mut reversed = docs.clone();
+        reversed.reverse();
+        shuffled.apply(&reversed, &[], 1).expect("apply");
+        let searcher = in_order.searcher();
+        assert!(searcher.segment_readers().iter().all(|reader| {
+            in_order
+                .columns
+                .get(reader)
+                .expect("columns")
+                .ids_ascending()
+        }));
+        let searcher = shuffled.searcher();
+        assert!(searcher.segment_readers().iter().all(|reader| {
+            !shuffled
+                .columns
+                .get(reader)
+                .expect("columns")
+                .ids_ascending()
+        }));
+        for text in ["baby", "group", "baby group", "dads", "feeding massage"] {
+            let search = |index: &Index, first: usize| {
+                let found = index
+                    .search(&SearchRequest {
+                        text: Some(text.to_owned()),
+                        first,
+                        today: 19_999,
+                        ..SearchRequest::default()
+                    })
+                    .expect("search");
+                let hits: Vec<(Uuid, f32)> = found.hits.iter().map(|h| (h.id, h.score)).collect();
+                (hits, found.total_count, found.has_next_page)
+            };
+            let (all, total, _) = search(&shuffled, docs.len());
+            for first in [1, 3, 20, 100] {
+                let mut expected = all.clone();
+                expected.truncate(first);
+                for index in [&in_order, &shuffled] {
+                    let (hits, count, more) = search(index, first);
+                    assert_eq!(hits, expected, "{text} {first}");
+                    assert_eq!(count, total);
+                    assert_eq!(more, all.len() > first);
                 }
             }
         }
