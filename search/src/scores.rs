@@ -629,6 +629,10 @@ fn prune(
         if best <= passing {
             continue;
         }
+        // (Only worth working out for a block with many matches.)
+        if bits.count_ones() >= ESSENTIAL_FROM {
+            bits &= essential(words, block, bits, passing);
+        }
         let base = u32::try_from(block * 64).unwrap_or(u32::MAX);
         while bits != 0 {
             let doc = base + bits.trailing_zeros();
@@ -641,6 +645,56 @@ fn prune(
         }
     }
     threshold
+}
+
+/// The fewest matches in a block for which [`essential`] is worked out: for fewer, scoring
+/// them costs less.
+const ESSENTIAL_FROM: u32 = 16;
+
+/// The documents of a block's matches `bits` that may pass `passing`: the block's words with
+/// the lowest bests, as many as add up to no more than it, cannot lift a document past it on
+/// their own, so a document that matches none of the other words is passed over unscored
+/// (as MaxScore does with whole lists). A document's score adds its words' scores in the
+/// words' order, with nothing for a word it does not match; the bests are added in the same
+/// order, and float addition is monotonic.
+fn essential(words: &[Arc<WordScores>], block: usize, bits: u64, passing: Score) -> u64 {
+    const MOST: usize = 16;
+    if words.len() < 2 || words.len() > MOST {
+        return bits;
+    }
+    let mut order = [(0.0, 0); MOST];
+    for (i, word) in words.iter().enumerate() {
+        order[i] = (word.block_best[block], i);
+    }
+    let order = &mut order[..words.len()];
+    order.sort_unstable_by(|a: &(Score, usize), b| a.0.total_cmp(&b.0));
+    let sum_of = |set: u32| {
+        let mut sum = 0.0;
+        for (i, word) in words.iter().enumerate() {
+            if set & (1 << i) != 0 {
+                sum += word.block_best[block];
+            }
+        }
+        sum
+    };
+    let mut lesser = 0u32;
+    for &(_, i) in order.iter() {
+        let with = lesser | (1 << i);
+        if sum_of(with) > passing {
+            break;
+        }
+        lesser = with;
+    }
+    if lesser == 0 {
+        return bits;
+    }
+    let mut keep = 0u64;
+    for (i, word) in words.iter().enumerate() {
+        if lesser & (1 << i) == 0 {
+            keep |= word.bits[block];
+        }
+    }
+    bits & keep
 }
 
 /// The matches of a [`SetWeight`] in one segment, as a scorer.
