@@ -561,8 +561,7 @@ impl SegmentColumns {
     }
 
     pub(crate) fn id(&self, doc: DocId) -> u128 {
-        (u128::from(self.id_hi.first(doc).unwrap_or_default()) << 64)
-            | u128::from(self.id_lo.first(doc).unwrap_or_default())
+        joined_id(&self.id_hi, &self.id_lo, doc)
     }
 
     fn open(reader: &SegmentReader) -> tantivy::Result<Self> {
@@ -854,6 +853,19 @@ impl NameStart {
             NameStart::Before(first) => ord >= first,
         }
     }
+}
+
+/// A document's id from the two halves its columns hold (0 for none).
+fn joined_id(hi: &Column<u64>, lo: &Column<u64>, doc: DocId) -> u128 {
+    (u128::from(hi.first(doc).unwrap_or_default()) << 64)
+        | u128::from(lo.first(doc).unwrap_or_default())
+}
+
+/// The id of a segment's first document (0 for none), read from its id columns alone, without
+/// opening (and keeping) all of the segment's columns.
+pub(crate) fn first_id(reader: &SegmentReader) -> tantivy::Result<u128> {
+    let fast = reader.fast_fields();
+    Ok(joined_id(&fast.u64("id_hi")?, &fast.u64("id_lo")?, 0))
 }
 
 /// Inserts every document of `postings` into `set`.

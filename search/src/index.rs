@@ -511,7 +511,7 @@ impl Index {
                     let searcher = self.reader.searcher();
                     let mut first_ids = HashMap::new();
                     for reader in searcher.segment_readers() {
-                        first_ids.insert(reader.segment_id(), self.columns.get(reader)?.id(0));
+                        first_ids.insert(reader.segment_id(), collector::first_id(reader)?);
                     }
                     segments.sort_by_key(|segment| first_ids.get(segment).copied());
                     writer.merge(&segments).wait()?;
