@@ -394,11 +394,12 @@ pub(super) async fn page_rows(
             _ => missing.push(hit.id),
         }
     }
-    let mut rows: HashMap<uuid::Uuid, service::Model> = carded
-        .iter()
-        .map(|card| (card.service.id, card.service.clone()))
-        .collect();
-    prefetch_cards(ctx, node(), &carded, card::read_for(wanted)).await?;
+    let mut rows: HashMap<uuid::Uuid, service::Model> =
+        prefetch_cards(ctx, node(), carded, card::read_for(wanted))
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
     if !missing.is_empty() {
         let loaded = ctx
             .data::<Loaders>()?

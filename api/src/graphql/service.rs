@@ -490,19 +490,27 @@ pub async fn prefetch(
 
 /// Feeds the request's loaders with listings read from their cards (holding `parts` of
 /// them), then loads what the query selects beyond those parts (contacts, opening times,
-/// events, a term's children), as [`prefetch`] does.
+/// events, a term's children), as [`prefetch`] does. Gives back the cards' service rows.
 pub async fn prefetch_cards(
     ctx: &Context<'_>,
     node: Lookahead<'_>,
-    cards: &[Card],
+    cards: Vec<Card>,
     parts: Parts,
-) -> async_graphql::Result<()> {
+) -> async_graphql::Result<Vec<service::Model>> {
     if cards.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    ctx.data::<Loaders>()?.feed_cards(cards, parts).await;
-    let rows: Vec<service::Model> = cards.iter().map(|c| c.service.clone()).collect();
-    prefetch_parts(ctx, node, &rows, Some((cards, parts))).await
+    ctx.data::<Loaders>()?.feed_cards(&cards, parts).await;
+    let mut terms = Vec::new();
+    let rows: Vec<service::Model> = cards
+        .into_iter()
+        .map(|card| {
+            terms.extend(card.terms);
+            card.service
+        })
+        .collect();
+    prefetch_parts(ctx, node, &rows, Some((terms, parts))).await?;
+    Ok(rows)
 }
 
 /// The parts of a listing a selection under `node` shows (those a card can hold).
@@ -522,7 +530,7 @@ async fn prefetch_parts(
     ctx: &Context<'_>,
     node: Lookahead<'_>,
     rows: &[service::Model],
-    carded: Option<(&[Card], Parts)>,
+    carded: Option<(Vec<taxonomy_term::Model>, Parts)>,
 ) -> async_graphql::Result<()> {
     if rows.is_empty() {
         return Ok(());
@@ -536,7 +544,7 @@ async fn prefetch_parts(
         .feed_many(rows.iter().map(|row| (row.id, row.clone())))
         .await;
     // Parts already fed from cards are not loaded again.
-    let known = carded.map_or(Parts::NONE, |(_, parts)| parts);
+    let known = carded.as_ref().map_or(Parts::NONE, |(_, parts)| *parts);
     let selected = |field: &str| node.field(field).exists();
     // The listings with `parts`, fed to the loaders.
     let load = |parts: Parts| async move {
@@ -574,9 +582,7 @@ async fn prefetch_parts(
     let terms = async {
         let terms_field = node.field("taxonomyTerms");
         let term_rows: Vec<taxonomy_term::Model> = match carded {
-            Some((cards, parts)) if parts.terms => {
-                cards.iter().flat_map(|c| c.terms.iter().cloned()).collect()
-            }
+            Some((terms, parts)) if parts.terms => terms,
             _ => load(Parts {
                 terms: terms_field.exists(),
                 ..Parts::NONE
@@ -741,9 +747,8 @@ impl ServiceQuery {
                 {
                     return Ok(None);
                 }
-                let row = card.service.clone();
-                prefetch_cards(ctx, ctx.look_ahead(), &[card], parts).await?;
-                return Ok(Some(Service(row)));
+                let rows = prefetch_cards(ctx, ctx.look_ahead(), vec![card], parts).await?;
+                return Ok(rows.into_iter().next().map(Service));
             }
         }
         let found = store::service::get(&shared.db, id).await?;

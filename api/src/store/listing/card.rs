@@ -6,6 +6,7 @@
 //! description, put back from the stored text fields), the link rows that join the parts, and
 //! the `extra` columns (Open Referral fields kept for export only).
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::{location, organization, phone, service, service_area, taxonomy_term};
 use serde::{Deserialize, Serialize};
 
@@ -33,15 +34,54 @@ pub const HEAD: Parts = Parts {
 };
 
 /// A card's head ([`HEAD`]): the first part of its bytes, read alone when the lists are not
-/// wanted.
+/// wanted. It is read for every result on a page, so it is held in a compact binary form
+/// (postcard, written as URL-safe base64 so that the card stays text): field by field in
+/// their declared order, without names, numbers as numbers.
 #[derive(Serialize, Deserialize)]
 struct Head {
+    /// The service row, its eligibility sources taken out (below).
     service: service::Model,
+    /// The service row's eligibility sources as JSON: they leave out empty fields, which a
+    /// format without field names cannot tell.
+    eligibility_sources: Option<String>,
     organization: Option<organization::Model>,
 }
 
-/// What stands between a card's sections in its bytes: JSON text as `serde_json` writes it
-/// holds no raw line break.
+impl Head {
+    fn encode(
+        mut service: service::Model,
+        organization: Option<organization::Model>,
+    ) -> Option<Vec<u8>> {
+        let eligibility_sources = service
+            .eligibility_sources
+            .take()
+            .map(|sources| serde_json::to_string(&sources))
+            .transpose()
+            .ok()?;
+        let head = Self {
+            service,
+            eligibility_sources,
+            organization,
+        };
+        let binary = postcard::to_allocvec(&head).ok()?;
+        Some(URL_SAFE_NO_PAD.encode(binary).into_bytes())
+    }
+
+    fn decode(bytes: &[u8]) -> Option<(service::Model, Option<organization::Model>)> {
+        let binary = URL_SAFE_NO_PAD.decode(bytes).ok()?;
+        let head: Self = postcard::from_bytes(&binary).ok()?;
+        let mut service = head.service;
+        service.eligibility_sources = head
+            .eligibility_sources
+            .map(|sources| serde_json::from_str(&sources))
+            .transpose()
+            .ok()?;
+        Some((service, head.organization))
+    }
+}
+
+/// What stands between a card's sections in its bytes: neither base64 nor JSON text as
+/// `serde_json` writes it holds a raw line break.
 const SEPARATOR: u8 = b'\n';
 
 /// The parts of a card read back for a query that shows `wanted`: the head (the service row
@@ -98,20 +138,20 @@ impl Card {
     }
 
     /// The card's bytes, without the texts the index stores beside it: its head (the service
-    /// row and organisation), then each list (catchments, places, phone lines, terms), each as
-    /// JSON, a line break between them, so that a reader parses only the sections it shows.
+    /// row and organisation, see [`Head`]), then each list (catchments, places, phone lines,
+    /// terms) as JSON, a line break between them, so that a reader parses only the sections
+    /// it shows.
     pub fn encode(&self) -> Vec<u8> {
         let mut service = self.service.clone();
         service.name.clear();
         service.alternate_name = None;
         service.description.clear();
-        let head = Head {
-            service,
-            organization: self.organization.clone(),
-        };
         // Serialising rows of plain values cannot fail; an empty card reads as "no card".
+        let Some(head) = Head::encode(service, self.organization.clone()) else {
+            return Vec::new();
+        };
         let sections = [
-            serde_json::to_vec(&head),
+            Ok(head),
             serde_json::to_vec(&self.areas),
             serde_json::to_vec(&self.locations),
             serde_json::to_vec(&self.phones),
@@ -141,7 +181,7 @@ impl Card {
     /// card and the parts it holds; `None` for an unreadable one.
     pub fn decode_parts(stored: &search::StoredCard, wanted: Parts) -> Option<(Self, Parts)> {
         let mut sections = stored.bytes.split(|&b| b == SEPARATOR);
-        let head: Head = serde_json::from_slice(sections.next()?).ok()?;
+        let (mut service, organization) = Head::decode(sections.next()?)?;
         let (areas, locations, phones, terms) = (
             sections.next()?,
             sections.next()?,
@@ -159,13 +199,12 @@ impl Card {
                 Some(Vec::new())
             }
         }
-        let mut service = head.service;
         service.name.clone_from(&stored.name);
         service.alternate_name.clone_from(&stored.alternate_name);
         service.description.clone_from(&stored.description);
         let card = Self {
             service,
-            organization: head.organization,
+            organization,
             areas: list(areas, parts.areas)?,
             locations: list(locations, parts.locations)?,
             phones: list(phones, parts.phones)?,
@@ -279,6 +318,64 @@ mod tests {
             }
         );
         assert_eq!(with_phones, card);
+    }
+
+    #[test]
+    fn a_head_with_every_field_set_reads_back_whole() {
+        let mut service = service_row();
+        service.url = Some("https://example.org/dads".into());
+        service.assured_date = chrono::NaiveDate::from_ymd_opt(2026, 3, 31);
+        service.assurer = Some("Editor".into());
+        service.min_age_months = Some(0.5);
+        service.eligibility_description = Some("Dads \"and\" carers\nof babies".into());
+        service.referral_instructions = Some("Ring us".into());
+        service.delivery_modes = entity::StringList(vec!["GROUP".into(), "ONLINE".into()]);
+        service.fees_description = Some("£2 a session".into());
+        service.funding_source = Some("Lottery".into());
+        service.funding_ends_on = chrono::NaiveDate::from_ymd_opt(2027, 8, 1);
+        service.extra = None;
+        service.eligibility_sources = Some(entity::EligibilitySources(
+            [
+                (
+                    "fromPregnancy".to_owned(),
+                    entity::Provenance {
+                        source: entity::ValueSource::Text,
+                        phrase: Some("expectant dads".into()),
+                    },
+                ),
+                (
+                    "minAgeMonths".to_owned(),
+                    entity::Provenance {
+                        source: entity::ValueSource::Unknown,
+                        phrase: None,
+                    },
+                ),
+            ]
+            .into(),
+        ));
+        let now = chrono::Utc::now();
+        let organization = organization::Model {
+            id: service.organization_id,
+            name: "Dads Matter".into(),
+            description: Some("Peer support".into()),
+            email: None,
+            website: Some("https://example.org".into()),
+            phone: Some("01242 111111".into()),
+            charity_number: Some("1234567".into()),
+            company_number: None,
+            extra: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut record = ServiceRecord::bare(service.clone());
+        record.organization = Some(organization);
+        let card = Card::of(&record);
+        let bytes = card.encode();
+        assert!(!bytes.is_empty());
+        let (head, _) = Card::decode_parts(&stored(&bytes), HEAD).expect("decodes");
+        assert_eq!(head.service, card.service);
+        assert_eq!(head.organization, card.organization);
+        assert_eq!(Card::decode(&stored(&bytes)).expect("decodes"), card);
     }
 
     #[test]
