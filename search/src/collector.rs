@@ -150,6 +150,9 @@ pub struct PageCollector {
     pub after: Option<After>,
     /// (latitude, longitude, radius) to measure from.
     pub point: Option<(f64, f64, Option<f64>)>,
+    /// Whether the query matches, of the documents with a location, only those within the
+    /// radius (see [`crate::near::NearQuery`]): they are not measured again.
+    pub radius_filtered: bool,
     /// Catchment terms that keep a service without a location inside a radius.
     pub point_coverage: Vec<String>,
     /// The indexed catchment field holding those terms.
@@ -261,9 +264,10 @@ struct Points {
     /// The points, each read whole: a match is measured from the first and judged from the
     /// second, which then share a cache line.
     points: Vec<Point>,
-    /// Every point's cell of a grid of [`CELL_DEGREES`] and its document, in cell order, so
-    /// that a radius finds the documents near it without measuring the others.
-    cells: Vec<(u64, DocId)>,
+    /// Every point with its cell of a grid of [`CELL_DEGREES`] and its document, in cell
+    /// order, so that a radius finds the documents near it without measuring the others, and
+    /// measures those near it in the order they are kept in memory.
+    cells: Vec<CellPoint>,
     /// A bit per document without a location.
     unlocated: Vec<u64>,
 }
@@ -273,6 +277,15 @@ struct Points {
 struct Point {
     latitude: f64,
     longitude: f64,
+    unit: [f32; 3],
+}
+
+/// A point in [`Points::cells`]: its cell's key, its document and where it lies on the unit
+/// sphere.
+#[derive(Clone, Copy)]
+struct CellPoint {
+    key: u64,
+    doc: DocId,
     unit: [f32; 3],
 }
 
@@ -322,16 +335,47 @@ impl Points {
                 points.unlocated[doc as usize / 64] |= 1 << (doc % 64);
             }
             for point in &points.points[start..] {
-                points
-                    .cells
-                    .push((cell_key(cell(point.latitude, point.longitude)), doc));
+                points.cells.push(CellPoint {
+                    key: cell_key(cell(point.latitude, point.longitude)),
+                    doc,
+                    unit: point.unit,
+                });
             }
         }
         points
             .starts
             .push(u32::try_from(points.points.len()).unwrap_or(u32::MAX));
-        points.cells.sort_unstable();
         points
+            .cells
+            .sort_unstable_by_key(|point| (point.key, point.doc));
+        points
+    }
+
+    /// Calls `each` with the points of the cells the box of latitudes and longitudes
+    /// (inclusive) touches, in cell order: some points near the box too. Across the
+    /// antimeridian, every point.
+    fn in_box(
+        &self,
+        latitudes: (f64, f64),
+        longitudes: (f64, f64),
+        mut each: impl FnMut(&CellPoint),
+    ) {
+        if longitudes.0 < -180.0 || longitudes.1 > 180.0 {
+            self.cells.iter().for_each(each);
+            return;
+        }
+        let (south, west) = cell(latitudes.0, longitudes.0);
+        let (north, east) = cell(latitudes.1, longitudes.1);
+        for row in south..=north {
+            let (from, to) = (cell_key((row, west)), cell_key((row, east)));
+            let start = self.cells.partition_point(|point| point.key < from);
+            for point in &self.cells[start..] {
+                if point.key > to {
+                    break;
+                }
+                each(point);
+            }
+        }
     }
 }
 
@@ -415,31 +459,43 @@ impl SegmentColumns {
         for (into, unlocated) in bits.iter_mut().zip(&points.unlocated) {
             *into |= unlocated;
         }
-        let mut add = |doc: DocId| {
-            if let Some(block) = bits.get_mut(doc as usize / 64) {
-                *block |= 1 << (doc % 64);
-            }
-        };
-        if longitudes.0 < -180.0 || longitudes.1 > 180.0 {
-            // Across the antimeridian: every located document.
-            for (_, doc) in &points.cells {
-                add(*doc);
-            }
-            return;
+        points.in_box(latitudes, longitudes, |point| set_bit(bits, point.doc));
+    }
+
+    /// Adds to `bits` (a bit per document) the documents with a location within `radius`,
+    /// exactly as [`ChordRadius::holds`] tells, and those without a location, which only their
+    /// catchment places. The box of latitudes and longitudes (inclusive) holds the circle: only
+    /// the points of its cells are measured.
+    pub(crate) fn near_circle(
+        &self,
+        radius: &ChordRadius,
+        (latitudes, longitudes): ((f64, f64), (f64, f64)),
+        bits: &mut [u64],
+    ) {
+        let points = self.decoded_points();
+        for (into, unlocated) in bits.iter_mut().zip(&points.unlocated) {
+            *into |= unlocated;
         }
-        let (south, west) = cell(latitudes.0, longitudes.0);
-        let (north, east) = cell(latitudes.1, longitudes.1);
-        for row in south..=north {
-            let from = points
-                .cells
-                .partition_point(|(key, _)| *key < cell_key((row, west)));
-            for (key, doc) in &points.cells[from..] {
-                if *key > cell_key((row, east)) {
-                    break;
-                }
-                add(*doc);
+        points.in_box(latitudes, longitudes, |point| {
+            let within = radius.holds(&point.unit, || {
+                // At the very edge: the point's own degrees, found among its document's.
+                self.points(point.doc)
+                    .iter()
+                    .find(|p| p.unit == point.unit)
+                    .map_or((f64::NAN, f64::NAN), |p| (p.latitude, p.longitude))
+            });
+            if within {
+                set_bit(bits, point.doc);
             }
-        }
+        });
+    }
+
+    /// Whether a document has no location.
+    fn unlocated(&self, doc: DocId) -> bool {
+        self.decoded_points()
+            .unlocated
+            .get(doc as usize / 64)
+            .is_some_and(|bits| bits & (1 << (doc % 64)) != 0)
     }
 
     /// The order of completions (see `completion`).
@@ -1172,11 +1228,16 @@ impl PageSegmentCollector {
 
     /// Whether the document lies within the radius, as [`Self::distance`] would tell (it is
     /// `Some`), measuring only the points at the radius's edge (see [`ChordRadius`]). Every
-    /// point within the radius lies in the box around it, so the box need not be asked.
+    /// point within the radius lies in the box around it, so the box need not be asked; when
+    /// the query measured the documents already (`radius_filtered`), only those without a
+    /// location are asked, about their catchment.
     fn within_radius(&self, doc: DocId) -> bool {
         let Some(radius) = &self.chord_radius else {
             return self.distance(doc).is_some();
         };
+        if self.settings.radius_filtered {
+            return !self.columns.unlocated(doc) || self.covers_point(doc);
+        }
         let points = self.columns.points(doc);
         if points.is_empty() {
             return self.covers_point(doc);
@@ -1310,6 +1371,13 @@ fn live_matches(weight: &dyn Weight, reader: &SegmentReader) -> tantivy::Result<
         }
     })?;
     Ok((matching, total))
+}
+
+/// Sets a document's bit in `bits` (a bit per document).
+fn set_bit(bits: &mut [u64], doc: DocId) {
+    if let Some(block) = bits.get_mut(doc as usize / 64) {
+        *block |= 1 << (doc % 64);
+    }
 }
 
 /// Calls `each` with the documents of block `block` whose bits `bits` holds.

@@ -544,6 +544,7 @@ impl Index {
                             latitude: near.latitude,
                             longitude: near.longitude,
                             radius_km,
+                            circle: false,
                             columns: self.columns.clone(),
                         },
                         beyond: collector::distance_factor(Some(radius_km)),
@@ -591,6 +592,17 @@ impl Index {
     /// Runs a search.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults, SearchError> {
         let searcher = self.searcher();
+        let radius_filter = request.near.as_ref().and_then(|near| {
+            Some(NearQuery {
+                latitude: near.latitude,
+                longitude: near.longitude,
+                // (A radius the collector cannot measure against is left to it.)
+                radius_km: near.radius_km.filter(|r| r.is_finite() && *r >= 0.0)?,
+                circle: true,
+                columns: self.columns.clone(),
+            })
+        });
+        let radius_filtered = radius_filter.is_some();
         let (query, has_text, hints) = query::build(
             &self.index,
             &searcher,
@@ -599,15 +611,7 @@ impl Index {
             &self.phrases,
             request.text.as_deref(),
             &request.filter,
-            request.near.as_ref().and_then(|near| {
-                Some(NearQuery {
-                    latitude: near.latitude,
-                    longitude: near.longitude,
-                    // (A radius the collector cannot measure against is left to it.)
-                    radius_km: near.radius_km.filter(|r| r.is_finite() && *r >= 0.0)?,
-                    columns: self.columns.clone(),
-                })
-            }),
+            radius_filter,
             self.rings(request),
             (&self.columns, &self.scores),
         );
@@ -625,6 +629,7 @@ impl Index {
                 .near
                 .as_ref()
                 .map(|n| (n.latitude, n.longitude, n.radius_km)),
+            radius_filtered,
             point_coverage: request
                 .near
                 .as_ref()

@@ -1,6 +1,7 @@
 //! The documents that may lie within a radius of a point, found on a grid of their locations
-//! rather than by measuring every match: those with a location in the box around the circle,
-//! and those without one (their catchment decides). The collector then measures each of them.
+//! rather than by measuring every match: those with a location in the box around the circle
+//! (or, for a radius that filters, within the circle itself, measured in the grid's order),
+//! and those without one (their catchment decides).
 
 use std::sync::Arc;
 
@@ -9,7 +10,10 @@ use tantivy::{
     query::{BitSetDocSet, ConstScorer, EnableScoring, Explanation, Query, Scorer, Weight},
 };
 
-use crate::{collector::ColumnCache, geo::longitude_span};
+use crate::{
+    collector::ColumnCache,
+    geo::{ChordRadius, longitude_span},
+};
 
 /// Matches (without scoring) the documents a radius search must measure.
 #[derive(Clone)]
@@ -17,6 +21,9 @@ pub struct NearQuery {
     pub latitude: f64,
     pub longitude: f64,
     pub radius_km: f64,
+    /// Whether to keep, of the documents with a location, only those within the radius (a
+    /// filter), rather than all those in the box around it (a ring to walk first).
+    pub circle: bool,
     pub columns: Arc<ColumnCache>,
 }
 
@@ -26,20 +33,26 @@ impl std::fmt::Debug for NearQuery {
             .field("latitude", &self.latitude)
             .field("longitude", &self.longitude)
             .field("radius_km", &self.radius_km)
+            .field("circle", &self.circle)
             .finish_non_exhaustive()
     }
 }
 
 impl NearQuery {
-    /// A bit per document of the segment: whether the radius search must measure it. The box
-    /// is the collector's (see `PageSegmentCollector::distance`), so nothing it keeps is left
-    /// out.
+    /// A bit per document of the segment: those with a location in the box around the
+    /// radius, or within the radius itself for a circle, and those without a location. The
+    /// box is the collector's (see `PageSegmentCollector::distance`) and the circle is told as
+    /// the collector tells it ([`ChordRadius::holds`]), so nothing it keeps is left out.
     pub fn bits(&self, reader: &SegmentReader) -> tantivy::Result<Vec<u64>> {
         let mut bits = vec![0u64; reader.max_doc().div_ceil(64) as usize];
-        let (latitudes, longitudes) = box_around(self.latitude, self.longitude, self.radius_km);
-        self.columns
-            .get(reader)?
-            .near_box(latitudes, longitudes, &mut bits);
+        let around = box_around(self.latitude, self.longitude, self.radius_km);
+        let columns = self.columns.get(reader)?;
+        if self.circle {
+            let radius = ChordRadius::new((self.latitude, self.longitude), self.radius_km);
+            columns.near_circle(&radius, around, &mut bits);
+        } else {
+            columns.near_box(around.0, around.1, &mut bits);
+        }
         Ok(bits)
     }
 }
