@@ -84,6 +84,25 @@ impl Head {
 /// `serde_json` writes it holds a raw line break.
 const SEPARATOR: u8 = b'\n';
 
+/// A card's five sections (its head and four lists); `None` unless there are five.
+fn sections(bytes: &[u8]) -> Option<[&[u8]; 5]> {
+    let mut ends = memchr::memchr_iter(SEPARATOR, bytes);
+    let mut start = 0;
+    let mut next = |end: usize| {
+        let section = bytes.get(start..end);
+        start = end + 1;
+        section
+    };
+    let sections = [
+        next(ends.next()?)?,
+        next(ends.next()?)?,
+        next(ends.next()?)?,
+        next(ends.next()?)?,
+        bytes.get(start..)?,
+    ];
+    ends.next().is_none().then_some(sections)
+}
+
 /// The parts of a card read back for a query that shows `wanted`: the head (the service row
 /// and its organisation) and, of the card's lists, those `wanted` names; the other lists'
 /// bytes are left unread.
@@ -180,17 +199,8 @@ impl Card {
     /// names ([`read_for`]; the others are left empty and their bytes unread). Returns the
     /// card and the parts it holds; `None` for an unreadable one.
     pub fn decode_parts(stored: &search::StoredCard, wanted: Parts) -> Option<(Self, Parts)> {
-        let mut sections = stored.bytes.split(|&b| b == SEPARATOR);
-        let (mut service, organization) = Head::decode(sections.next()?)?;
-        let (areas, locations, phones, terms) = (
-            sections.next()?,
-            sections.next()?,
-            sections.next()?,
-            sections.next()?,
-        );
-        if sections.next().is_some() {
-            return None;
-        }
+        let [head, areas, locations, phones, terms] = sections(&stored.bytes)?;
+        let (mut service, organization) = Head::decode(head)?;
         let parts = read_for(wanted);
         fn list<T: serde::de::DeserializeOwned>(bytes: &[u8], read: bool) -> Option<Vec<T>> {
             if read {
