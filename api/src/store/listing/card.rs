@@ -36,15 +36,118 @@ pub const HEAD: Parts = Parts {
 /// A card's head ([`HEAD`]): the first part of its bytes, read alone when the lists are not
 /// wanted. It is read for every result on a page, so it is held in a compact binary form
 /// (postcard, written as URL-safe base64 so that the card stays text): field by field in
-/// their declared order, without names, numbers as numbers.
+/// their declared order, without names, numbers as numbers, and times and days as numbers too
+/// (a row's own serde form writes them as text, which is parsed back character by character).
 #[derive(Serialize, Deserialize)]
 struct Head {
     /// The service row, its eligibility sources taken out (below).
+    #[serde(with = "ServiceHead")]
     service: service::Model,
     /// The service row's eligibility sources as JSON: they leave out empty fields, which a
     /// format without field names cannot tell.
     eligibility_sources: Option<String>,
-    organization: Option<organization::Model>,
+    organization: Option<OrganizationInHead>,
+}
+
+/// The service row as the head holds it: the row's own fields, in its order. Its `extra`
+/// (never on a card) and its eligibility sources (beside it in [`Head`]) are left out.
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "service::Model")]
+struct ServiceHead {
+    id: uuid::Uuid,
+    organization_id: uuid::Uuid,
+    name: String,
+    alternate_name: Option<String>,
+    description: String,
+    url: Option<String>,
+    email: Option<String>,
+    status: entity::ServiceStatus,
+    #[serde(with = "day_number")]
+    assured_date: Option<chrono::NaiveDate>,
+    assurer: Option<String>,
+    version: i32,
+    level_of_need: entity::LevelOfNeed,
+    from_pregnancy: bool,
+    min_age_months: Option<f64>,
+    max_age_months: Option<f64>,
+    audiences: entity::StringList,
+    eligibility_description: Option<String>,
+    self_referral: bool,
+    professional_referral: bool,
+    referral_instructions: Option<String>,
+    delivery_modes: entity::StringList,
+    languages: entity::StringList,
+    free: bool,
+    fees_description: Option<String>,
+    funding_source: Option<String>,
+    #[serde(with = "day_number")]
+    funding_ends_on: Option<chrono::NaiveDate>,
+    #[serde(skip)]
+    extra: Option<serde_json::Value>,
+    #[serde(skip)]
+    eligibility_sources: Option<entity::EligibilitySources>,
+    #[serde(with = "instant")]
+    created_at: chrono::DateTime<chrono::Utc>,
+    #[serde(with = "instant")]
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The organisation row as the head holds it (its `extra` is never on a card).
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "organization::Model")]
+struct OrganizationHead {
+    id: uuid::Uuid,
+    name: String,
+    description: Option<String>,
+    email: Option<String>,
+    website: Option<String>,
+    phone: Option<String>,
+    charity_number: Option<String>,
+    company_number: Option<String>,
+    #[serde(skip)]
+    extra: Option<serde_json::Value>,
+    #[serde(with = "instant")]
+    created_at: chrono::DateTime<chrono::Utc>,
+    #[serde(with = "instant")]
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OrganizationInHead(#[serde(with = "OrganizationHead")] organization::Model);
+
+/// A time as seconds and nanoseconds since 1970.
+mod instant {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(time: &DateTime<Utc>, to: S) -> Result<S::Ok, S::Error> {
+        (time.timestamp(), time.timestamp_subsec_nanos()).serialize(to)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<DateTime<Utc>, D::Error> {
+        let (seconds, nanoseconds) = <(i64, u32)>::deserialize(from)?;
+        DateTime::from_timestamp(seconds, nanoseconds)
+            .ok_or_else(|| serde::de::Error::custom("a time out of range"))
+    }
+}
+
+/// A day as its number counted from 1 January of year 1 (day 1).
+mod day_number {
+    use chrono::{Datelike, NaiveDate};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(day: &Option<NaiveDate>, to: S) -> Result<S::Ok, S::Error> {
+        day.map(|day| day.num_days_from_ce()).serialize(to)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<NaiveDate>, D::Error> {
+        Option::<i32>::deserialize(from)?
+            .map(|number| {
+                NaiveDate::from_num_days_from_ce_opt(number)
+                    .ok_or_else(|| serde::de::Error::custom("a day out of range"))
+            })
+            .transpose()
+    }
 }
 
 impl Head {
@@ -61,7 +164,7 @@ impl Head {
         let head = Self {
             service,
             eligibility_sources,
-            organization,
+            organization: organization.map(OrganizationInHead),
         };
         let binary = postcard::to_allocvec(&head).ok()?;
         Some(URL_SAFE_NO_PAD.encode(binary).into_bytes())
@@ -76,7 +179,10 @@ impl Head {
             .map(|sources| serde_json::from_str(&sources))
             .transpose()
             .ok()?;
-        Some((service, head.organization))
+        Some((
+            service,
+            head.organization.map(|organization| organization.0),
+        ))
     }
 }
 
