@@ -52,16 +52,16 @@ const MIN_RELATIVE_SCORE: f32 = 0.15;
 /// The longest snippet a highlight shows, in characters (tantivy's default).
 const SNIPPET_CHARS: usize = 150;
 
-/// The size of a block of stored documents, compressed as one. A hit of a page reads its
-/// document, and a read that misses the cache decompresses the whole block: a listing's stored
-/// document (its card and texts) is about 4 KiB, so a block holds one or two of them rather
-/// than four or five (tantivy's 16 KiB): a fifth of the decompressing, at about a third more
-/// on disk for the stored documents (194 MB instead of 145 MB at 100,000 listings).
-const DOCSTORE_BLOCK_BYTES: usize = 4_096;
+/// The size of a block of stored documents, compressed as one: a block is closed once it holds
+/// more. A hit of a page reads its document, and a read that misses the cache decompresses the
+/// whole block. A listing's stored document (its card and texts) is about 4 KiB, so a block of
+/// 2 KiB holds one listing, or two or three short ones: a card is read by decompressing itself
+/// alone. (Blocks of 4 KiB held two listings, tantivy's 16 KiB four or five.)
+const DOCSTORE_BLOCK_BYTES: usize = 2_048;
 
-/// Decompressed blocks of stored documents the reader keeps (8 MiB in all; tantivy keeps
-/// 100): the listings and services asked for most stay decompressed.
-const DOCSTORE_CACHED_BLOCKS: usize = 8 * 1024 * 1024 / DOCSTORE_BLOCK_BYTES;
+/// Decompressed blocks of stored documents the reader keeps (about 8 MiB in all, a listing a
+/// block; tantivy keeps 100): the listings and services asked for most stay decompressed.
+const DOCSTORE_CACHED_BLOCKS: usize = 2_048;
 
 /// The settings an index is created with.
 fn index_settings() -> tantivy::IndexSettings {

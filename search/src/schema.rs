@@ -19,7 +19,7 @@ use tantivy::{
 
 /// Bumped whenever fields, analyzers, the index settings or the layout of the stored card change;
 /// a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 12;
+pub const SCHEMA_VERSION: u32 = 13;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
