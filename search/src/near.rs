@@ -15,7 +15,8 @@ use crate::{
     geo::{ChordRadius, longitude_span},
 };
 
-/// Matches (without scoring) the documents a radius search must measure.
+/// Matches (without scoring) the documents near a point: those a radius keeps (a circle), or
+/// those a search from the point ranks first (a box), with those without a location.
 #[derive(Clone)]
 pub struct NearQuery {
     pub latitude: f64,
