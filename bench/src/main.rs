@@ -97,6 +97,11 @@ enum Command {
         seconds: f64,
         #[arg(long, default_value_t = 32)]
         connections: usize,
+        /// Instead of a closed loop for `--seconds`: the first this many queries of the
+        /// class, in order, one at a time on one connection (the same requests every run, for
+        /// counting instructions with callgrind).
+        #[arg(long)]
+        requests: Option<u64>,
     },
 }
 
@@ -175,10 +180,18 @@ fn main() -> Result<()> {
             class,
             seconds,
             connections,
+            requests,
         }) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(run::drive(addr, &queries, &class, seconds, connections)),
+            .block_on(run::drive(
+                addr,
+                &queries,
+                &class,
+                seconds,
+                connections,
+                requests,
+            )),
         // The load generator runs on one thread, on the core the servers do not use.
         None => tokio::runtime::Builder::new_current_thread()
             .enable_all()

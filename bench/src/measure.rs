@@ -129,6 +129,32 @@ pub async fn closed<T: Target>(
     })
 }
 
+/// The first `count` queries in order, one at a time on one connection (cycling through the
+/// file when it holds fewer): the same requests every run, for counting the work a request
+/// costs the server rather than timing it.
+pub async fn sequence<T: Target>(
+    target: &Arc<T>,
+    queries: &Arc<Vec<Query>>,
+    count: u64,
+) -> Result<Closed> {
+    let mut conn = target.connect().await?;
+    let (mut requests, mut errors) = (0, 0);
+    let start = Instant::now();
+    for query in queries.iter().cycle().take(usize::try_from(count)?) {
+        match target.run(&mut conn, query).await {
+            Ok(_) => requests += 1,
+            Err(_) => errors += 1,
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(Closed {
+        requests,
+        errors,
+        seconds,
+        per_second: requests as f64 / seconds,
+    })
+}
+
 /// Connections of the open loop's pool.
 const OPEN_POOL: usize = 64;
 

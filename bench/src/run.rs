@@ -413,13 +413,19 @@ pub async fn drive(
     class: &str,
     seconds: f64,
     connections: usize,
+    requests: Option<u64>,
 ) -> Result<()> {
     let file: QueryFile = serde_json::from_slice(&std::fs::read(queries)?)?;
     let duration = Duration::from_secs_f64(seconds);
+    let load = Load {
+        connections,
+        duration,
+        requests,
+    };
     if class == "page" {
         let target = Arc::new(SearchPage { addr });
         let queries = Arc::new(file.of(QueryClass::Search));
-        return drive_target(&target, &queries, connections, duration).await;
+        return drive_target(&target, &queries, load).await;
     }
     if let Some(shape) = SearchShape::EXTRA
         .into_iter()
@@ -427,7 +433,7 @@ pub async fn drive(
     {
         let target = Arc::new(Signpost::shaped(addr, shape));
         let queries = Arc::new(file.of(QueryClass::Search));
-        return drive_target(&target, &queries, connections, duration).await;
+        return drive_target(&target, &queries, load).await;
     }
     let class = QueryClass::ALL
         .into_iter()
@@ -435,18 +441,29 @@ pub async fn drive(
         .with_context(|| format!("no query class {class}"))?;
     let target = Arc::new(Signpost::new(addr));
     let queries = Arc::new(file.of(class));
-    drive_target(&target, &queries, connections, duration).await
+    drive_target(&target, &queries, load).await
 }
 
-/// Checks a few queries, then runs the closed loop and prints what it saw.
+/// How `drive` loads the server: a closed loop for a time, or a fixed sequence of requests.
+#[derive(Clone, Copy)]
+struct Load {
+    connections: usize,
+    duration: Duration,
+    requests: Option<u64>,
+}
+
+/// Checks a few queries, then runs the closed loop (or the fixed sequence) and prints what it
+/// saw.
 async fn drive_target<T: Target>(
     target: &Arc<T>,
     queries: &Arc<Vec<Query>>,
-    connections: usize,
-    duration: Duration,
+    load: Load,
 ) -> Result<()> {
     measure::check(target, &queries[..queries.len().min(40)]).await?;
-    let closed = measure::closed(target, queries, connections, duration).await?;
+    let closed = match load.requests {
+        Some(count) => measure::sequence(target, queries, count).await?,
+        None => measure::closed(target, queries, load.connections, load.duration).await?,
+    };
     println!("{}", serde_json::to_string(&closed)?);
     Ok(())
 }
