@@ -377,7 +377,7 @@ pub async fn run_search(
 /// under `node` loaded beside them); hits without a readable card are read from the database.
 pub(super) async fn page_rows(
     ctx: &Context<'_>,
-    hits: &[search::Hit],
+    hits: &mut [search::Hit],
 ) -> async_graphql::Result<HashMap<uuid::Uuid, service::Model>> {
     let node = || ctx.look_ahead().field("edges").field("node");
     // Only what the selection shows is read back from the cards.
@@ -387,7 +387,7 @@ pub(super) async fn page_rows(
     for hit in hits {
         match hit
             .card
-            .as_ref()
+            .take()
             .and_then(|card| Card::decode_parts(card, wanted))
         {
             Some((card, _)) if card.service.id == hit.id => carded.push(card),
@@ -505,9 +505,9 @@ impl SearchQuery {
             cards: page_selected,
         };
         let shared = state(ctx)?;
-        let results = run_search(ctx, request).await?;
-        let rows = if page_selected {
-            page_rows(ctx, &results.hits).await?
+        let mut results = run_search(ctx, request).await?;
+        let mut rows = if page_selected {
+            page_rows(ctx, &mut results.hits).await?
         } else {
             HashMap::new()
         };
@@ -515,7 +515,7 @@ impl SearchQuery {
         let found = results
             .hits
             .into_iter()
-            .filter_map(|hit| rows.get(&hit.id).map(|row| (hit, row)));
+            .filter_map(|hit| rows.remove(&hit.id).map(|row| (hit, row)));
         let page = connection(
             found,
             |(hit, _)| hit.cursor.clone(),
@@ -533,7 +533,7 @@ impl SearchQuery {
                     .collect(),
                 unconfirmed: hit.unconfirmed.into_iter().map(Into::into).collect(),
                 coverage: hit.coverage.map(Into::into),
-                node: Service(row.clone()),
+                node: Service(row),
             },
             results.has_next_page,
             after.is_some(),

@@ -539,13 +539,17 @@ async fn prefetch_parts(
     let db = &shared.db;
     let loaders = ctx.data::<Loaders>()?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    loaders
-        .service
-        .feed_many(rows.iter().map(|row| (row.id, row.clone())))
-        .await;
+    let selected = |field: &str| node.field(field).exists();
+    // A listing's events name it back (`Event.service`, read through the service loader):
+    // only then is the page's own row worth a place there.
+    if selected("events") {
+        loaders
+            .service
+            .feed_many(rows.iter().map(|row| (row.id, row.clone())))
+            .await;
+    }
     // Parts already fed from cards are not loaded again.
     let known = carded.as_ref().map_or(Parts::NONE, |(_, parts)| *parts);
-    let selected = |field: &str| node.field(field).exists();
     // The listings with `parts`, fed to the loaders.
     let load = |parts: Parts| async move {
         if parts == Parts::NONE {
@@ -697,12 +701,12 @@ async fn services_from_index(
         coverage_of: None,
         cards: true,
     };
-    let results = super::search::run_search(ctx, request).await?;
-    let rows = super::search::page_rows(ctx, &results.hits).await?;
+    let mut results = super::search::run_search(ctx, request).await?;
+    let mut rows = super::search::page_rows(ctx, &mut results.hits).await?;
     let found: Vec<(String, service::Model)> = results
         .hits
         .into_iter()
-        .filter_map(|hit| rows.get(&hit.id).map(|row| (hit.cursor, row.clone())))
+        .filter_map(|hit| rows.remove(&hit.id).map(|row| (hit.cursor, row)))
         .collect();
     Ok(connection(
         found,
@@ -738,10 +742,7 @@ impl ServiceQuery {
                 .card(id)
                 .map_err(|err| ApiError::Internal(err.into()))?;
             let wanted = selected_parts(ctx.look_ahead());
-            if let Some((card, parts)) = card
-                .as_ref()
-                .and_then(|card| Card::decode_parts(card, wanted))
-            {
+            if let Some((card, parts)) = card.and_then(|card| Card::decode_parts(card, wanted)) {
                 if !caller.sees_every_status()
                     && card.service.status != entity::ServiceStatus::Active
                 {

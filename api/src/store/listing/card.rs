@@ -297,14 +297,15 @@ impl Card {
 
     /// Reads a card back with its stored texts; `None` for an unreadable one (the caller then
     /// reads the database).
-    pub fn decode(stored: &search::StoredCard) -> Option<Self> {
+    pub fn decode(stored: search::StoredCard) -> Option<Self> {
         Self::decode_parts(stored, PARTS).map(|(card, _)| card)
     }
 
     /// Reads back what `wanted` needs of a card: its head, and of its lists those `wanted`
     /// names ([`read_for`]; the others are left empty and their bytes unread). Returns the
-    /// card and the parts it holds; `None` for an unreadable one.
-    pub fn decode_parts(stored: &search::StoredCard, wanted: Parts) -> Option<(Self, Parts)> {
+    /// card and the parts it holds; `None` for an unreadable one. The stored texts move into
+    /// the service row.
+    pub fn decode_parts(stored: search::StoredCard, wanted: Parts) -> Option<(Self, Parts)> {
         let [head, areas, locations, phones, terms] = sections(&stored.bytes)?;
         let (mut service, organization) = Head::decode(head)?;
         let parts = read_for(wanted);
@@ -315,9 +316,9 @@ impl Card {
                 Some(Vec::new())
             }
         }
-        service.name.clone_from(&stored.name);
-        service.alternate_name.clone_from(&stored.alternate_name);
-        service.description.clone_from(&stored.description);
+        service.name = stored.name;
+        service.alternate_name = stored.alternate_name;
+        service.description = stored.description;
         let card = Self {
             service,
             organization,
@@ -403,7 +404,7 @@ mod tests {
             "texts are not repeated: {text}"
         );
         assert!(!text.contains("for export"), "extra is left off: {text}");
-        let back = Card::decode(&stored(&bytes)).expect("decodes");
+        let back = Card::decode(stored(&bytes)).expect("decodes");
         assert_eq!(
             back.service,
             service::Model {
@@ -414,7 +415,7 @@ mod tests {
         assert_eq!(back, card);
 
         // Its head alone when no list is wanted: the same service row, the lists left out.
-        let (head, parts) = Card::decode_parts(&stored(&bytes), HEAD).expect("decodes");
+        let (head, parts) = Card::decode_parts(stored(&bytes), HEAD).expect("decodes");
         assert_eq!(parts, HEAD);
         assert_eq!(head.service, card.service);
         assert_eq!(head.organization, card.organization);
@@ -424,7 +425,7 @@ mod tests {
             phones: true,
             ..Parts::NONE
         };
-        let (with_phones, parts) = Card::decode_parts(&stored(&bytes), wanted).expect("decodes");
+        let (with_phones, parts) = Card::decode_parts(stored(&bytes), wanted).expect("decodes");
         assert_eq!(
             parts,
             Parts {
@@ -488,10 +489,10 @@ mod tests {
         let card = Card::of(&record);
         let bytes = card.encode();
         assert!(!bytes.is_empty());
-        let (head, _) = Card::decode_parts(&stored(&bytes), HEAD).expect("decodes");
+        let (head, _) = Card::decode_parts(stored(&bytes), HEAD).expect("decodes");
         assert_eq!(head.service, card.service);
         assert_eq!(head.organization, card.organization);
-        assert_eq!(Card::decode(&stored(&bytes)).expect("decodes"), card);
+        assert_eq!(Card::decode(stored(&bytes)).expect("decodes"), card);
     }
 
     #[test]
@@ -519,14 +520,14 @@ mod tests {
             areas: true,
             ..Parts::NONE
         };
-        let (read, parts) = Card::decode_parts(&stored(&bytes), terms).expect("decodes");
+        let (read, parts) = Card::decode_parts(stored(&bytes), terms).expect("decodes");
         assert_eq!(read.areas, card.areas);
         assert!(read.phones.is_empty(), "phone lines were not asked for");
         assert!(parts.areas && parts.terms && parts.organization);
         assert!(!parts.phones && !parts.locations);
         // Every list when each is asked for.
         assert_eq!(
-            Card::decode_parts(&stored(&bytes), PARTS)
+            Card::decode_parts(stored(&bytes), PARTS)
                 .expect("decodes")
                 .0,
             card
@@ -535,32 +536,32 @@ mod tests {
         let mut sections: Vec<&[u8]> = bytes.split(|&b| b == SEPARATOR).collect();
         sections[3] = b"{not json";
         let garbled = sections.join(&SEPARATOR);
-        assert!(Card::decode_parts(&stored(&garbled), terms).is_some());
-        assert!(Card::decode(&stored(&garbled)).is_none());
+        assert!(Card::decode_parts(stored(&garbled), terms).is_some());
+        assert!(Card::decode(stored(&garbled)).is_none());
     }
 
     #[test]
     fn garbled_cards_decode_to_none() {
-        assert!(Card::decode(&stored(b"")).is_none());
-        assert!(Card::decode(&stored(b"{not json")).is_none());
-        assert!(Card::decode_parts(&stored(b"{not json"), HEAD).is_none());
-        assert!(Card::decode_parts(&stored(b"{not json\n{}"), HEAD).is_none());
+        assert!(Card::decode(stored(b"")).is_none());
+        assert!(Card::decode(stored(b"{not json")).is_none());
+        assert!(Card::decode_parts(stored(b"{not json"), HEAD).is_none());
+        assert!(Card::decode_parts(stored(b"{not json\n{}"), HEAD).is_none());
         // A head without its lists is not a card, nor is one with a section too many.
         let whole = Card::of(&ServiceRecord::bare(service_row())).encode();
         let split = whole
             .iter()
             .position(|&b| b == SEPARATOR)
             .expect("sections");
-        assert!(Card::decode(&stored(&whole[..split])).is_none());
-        assert!(Card::decode(&stored(&whole[..=split])).is_none());
-        assert!(Card::decode_parts(&stored(&whole[..split]), HEAD).is_none());
+        assert!(Card::decode(stored(&whole[..split])).is_none());
+        assert!(Card::decode(stored(&whole[..=split])).is_none());
+        assert!(Card::decode_parts(stored(&whole[..split]), HEAD).is_none());
         let mut extended = whole.clone();
         extended.extend_from_slice(b"\n[]");
-        assert!(Card::decode(&stored(&extended)).is_none());
+        assert!(Card::decode(stored(&extended)).is_none());
         // A head read alone does not read the lists.
         let mut unreadable_lists = whole[..=split].to_vec();
         unreadable_lists.extend_from_slice(b"{not json\n[]\n[]\n[]");
-        assert!(Card::decode_parts(&stored(&unreadable_lists), HEAD).is_some());
-        assert!(Card::decode(&stored(&unreadable_lists)).is_none());
+        assert!(Card::decode_parts(stored(&unreadable_lists), HEAD).is_some());
+        assert!(Card::decode(stored(&unreadable_lists)).is_none());
     }
 }
