@@ -19,7 +19,7 @@ use tantivy::{
 
 /// Bumped whenever fields, analyzers, the index settings or the layout of the stored card change;
 /// a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 13;
+pub const SCHEMA_VERSION: u32 = 14;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
@@ -84,7 +84,9 @@ pub fn build() -> (Schema, Fields) {
     let keyword = STRING | FAST;
     let number = NumericOptions::default().set_indexed().set_fast();
     let fields = Fields {
-        id: builder.add_text_field("id", STRING | STORED | FAST),
+        // Terms only: updates delete by them and a fetch by id finds its document by them; hits
+        // take their ids from the `id_hi` and `id_lo` columns.
+        id: builder.add_text_field("id", STRING),
         id_hi: builder.add_u64_field("id_hi", FAST),
         id_lo: builder.add_u64_field("id_lo", FAST),
         name: builder.add_text_field("name", text(ENGLISH, true)),
