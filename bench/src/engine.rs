@@ -240,9 +240,34 @@ pub fn rankings(
     queries: &[Query],
     count: usize,
     today: i64,
+    passes: usize,
 ) -> Result<Vec<Ranked>> {
     let index = open_built(dir)?;
     index.set_vocabulary(vocabulary);
+    let first = rank_pass(&index, queries, count, today)?;
+    // Later passes find the words' scores and the filters' documents kept by the first: they
+    // must rank the same.
+    for pass in 2..=passes {
+        let again = rank_pass(&index, queries, count, today)?;
+        if let Some((was, now)) = first
+            .iter()
+            .zip(&again)
+            .find(|(was, now)| was.top != now.top)
+        {
+            anyhow::bail!(
+                "pass {pass} ranked query {} ({:?}) otherwise: {:?}, then {:?}",
+                was.query,
+                was.what,
+                was.top,
+                now.top
+            );
+        }
+    }
+    Ok(first)
+}
+
+/// One pass of [`rankings`] over an open index.
+fn rank_pass(index: &Index, queries: &[Query], count: usize, today: i64) -> Result<Vec<Ranked>> {
     let mut out = Vec::new();
     for (at, query) in queries.iter().enumerate() {
         if out.len() == count {

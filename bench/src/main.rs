@@ -68,6 +68,11 @@ enum Command {
         /// The day the freshness of listings is judged on (YYYY-MM-DD); default today.
         #[arg(long)]
         today: Option<chrono::NaiveDate>,
+        /// How many times to rank the queries on the same open index; every pass must rank
+        /// them the same. Under an instruction counter, two passes less one are the cost of
+        /// searches that find their words' scores and filters kept, as a running server's do.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+        passes: u16,
         #[arg(long)]
         out: PathBuf,
     },
@@ -138,13 +143,20 @@ fn main() -> Result<()> {
             queries,
             count,
             today,
+            passes,
             out,
         }) => {
             let file = read_queries(&queries)?;
             let today =
                 search::day_number(today.unwrap_or_else(|| chrono::Utc::now().date_naive()));
-            let ranked =
-                engine::rankings(&index, dataset::term_names()?, &file.queries, count, today)?;
+            let ranked = engine::rankings(
+                &index,
+                dataset::term_names()?,
+                &file.queries,
+                count,
+                today,
+                usize::from(passes),
+            )?;
             std::fs::write(&out, serde_json::to_vec_pretty(&ranked)?)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             println!("{} queries ranked into {}", ranked.len(), out.display());
