@@ -21,7 +21,7 @@ use tantivy::{
 };
 
 use crate::{
-    collector::{ColumnCache, for_each_bit, least_recent, weight_docs},
+    collector::{ColumnCache, least_recent, weight_docs},
     near::NearQuery,
 };
 
@@ -450,10 +450,45 @@ fn score_of(words: &[Arc<WordScores>], doc: DocId) -> Score {
     score
 }
 
-/// Calls `each` with every document of `matching` in order.
-fn for_each_doc(matching: &[u64], mut each: impl FnMut(DocId)) {
-    for (block, bits) in matching.iter().enumerate() {
-        for_each_bit(block, *bits, &mut each);
+/// The fewest of a block's documents that [`for_each_scored`] scores a block at a time: for
+/// fewer, looking each one up in each word's scores costs less.
+const BLOCK_SCORED_FROM: u32 = 8;
+
+/// Calls `each` with every document of block `block`'s `bits`, in order, and its score as
+/// [`score_of`] gives it. For many documents, each word's matches in the block are walked once,
+/// adding their scores up a document at a time, instead of each document being looked up in
+/// each word: the same sums, added in the same order (a word a document does not match adds
+/// nothing, and scores are never negative, so leaving out its zero changes nothing).
+#[inline]
+fn for_each_scored(
+    words: &[Arc<WordScores>],
+    block: usize,
+    mut bits: u64,
+    mut each: impl FnMut(DocId, Score),
+) {
+    let base = u32::try_from(block * 64).unwrap_or(u32::MAX);
+    if bits.count_ones() < BLOCK_SCORED_FROM {
+        while bits != 0 {
+            let doc = base + bits.trailing_zeros();
+            bits &= bits - 1;
+            each(doc, score_of(words, doc));
+        }
+        return;
+    }
+    let mut sums = [0.0f32; 64];
+    for word in words {
+        let mut matched = word.bits[block];
+        let mut at = word.ranks[block] as usize;
+        while matched != 0 {
+            sums[matched.trailing_zeros() as usize] += word.scores[at];
+            at += 1;
+            matched &= matched - 1;
+        }
+    }
+    while bits != 0 {
+        let offset = bits.trailing_zeros();
+        bits &= bits - 1;
+        each(base + offset, sums[offset as usize]);
     }
 }
 
@@ -499,7 +534,11 @@ impl Weight for SetWeight {
     ) -> tantivy::Result<()> {
         let matches = self.matches(reader)?;
         let (words, matching) = &*matches;
-        for_each_doc(matching, |doc| callback(doc, score_of(words, doc)));
+        for (block, bits) in matching.iter().enumerate() {
+            if *bits != 0 {
+                for_each_scored(words, block, *bits, &mut *callback);
+            }
+        }
         Ok(())
     }
 
@@ -633,16 +672,12 @@ fn prune(
         if bits.count_ones() >= ESSENTIAL_FROM {
             bits &= essential(words, block, bits, passing);
         }
-        let base = u32::try_from(block * 64).unwrap_or(u32::MAX);
-        while bits != 0 {
-            let doc = base + bits.trailing_zeros();
-            bits &= bits - 1;
-            let score = score_of(words, doc);
+        for_each_scored(words, block, bits, |doc, score| {
             if score > passing {
                 threshold = callback(doc, score);
                 passing = text_threshold(threshold);
             }
-        }
+        });
     }
     threshold
 }
@@ -758,5 +793,73 @@ mod tests {
         );
         assert!(scores_budget(500_000) >= 4 * at_100k);
         assert_eq!(scores_budget(u64::MAX), usize::MAX);
+    }
+
+    /// A word's scores over `max_doc` documents: `score(doc)` for those it matches.
+    fn word(max_doc: u32, score: impl Fn(DocId) -> Option<f32>) -> Arc<WordScores> {
+        let blocks = max_doc.div_ceil(64) as usize;
+        let mut bits = vec![0u64; blocks];
+        let mut ranks = vec![0u32; blocks];
+        let mut scores = Vec::new();
+        let mut block_best = vec![0.0f32; blocks];
+        for doc in 0..max_doc {
+            let block = doc as usize / 64;
+            if doc % 64 == 0 {
+                ranks[block] = u32::try_from(scores.len()).expect("a rank");
+            }
+            if let Some(value) = score(doc) {
+                bits[block] |= 1 << (doc % 64);
+                scores.push(value);
+                block_best[block] = block_best[block].max(value);
+            }
+        }
+        Arc::new(WordScores {
+            bits,
+            ranks,
+            scores,
+            block_best,
+        })
+    }
+
+    #[test]
+    fn a_block_scored_at_once_adds_up_as_each_document_does() {
+        // Scores whose float sums change with the order they are added in (2^24 + 1 + 1 is
+        // 2^24 in that order, 2^24 + 2 in the other), over words that match every document,
+        // every other, every third and a few, and blocks from empty to full.
+        let max_doc = 64 * 4;
+        let odd = |doc: DocId| f32::from(u16::try_from(doc).expect("small")) * 0.1 + 1.0e-3;
+        let words = vec![
+            word(max_doc, |_| Some(16_777_216.0)),
+            word(max_doc, |doc| (doc % 2 == 0).then_some(1.0)),
+            word(max_doc, |doc| (doc % 3 == 0).then_some(1.0)),
+            word(max_doc, |doc| (doc % 29 == 5).then(|| odd(doc) * 3.7)),
+        ];
+        let patterns = [
+            0,
+            1,
+            0b1011,
+            u64::MAX,
+            0x5555_5555_5555_5555,
+            1 << 63,
+            0xff00,
+        ];
+        for block in 0..4 {
+            for bits in patterns {
+                let mut seen = Vec::new();
+                for_each_scored(&words, block, bits, |doc, score| seen.push((doc, score)));
+                let expected: Vec<(DocId, f32)> = (0..64)
+                    .filter(|offset| bits & (1 << offset) != 0)
+                    .map(|offset| {
+                        let doc = u32::try_from(block * 64).expect("small") + offset;
+                        (doc, score_of(&words, doc))
+                    })
+                    .collect();
+                assert_eq!(seen.len(), expected.len(), "block {block} bits {bits:#x}");
+                for ((doc, score), (want_doc, want)) in seen.iter().zip(&expected) {
+                    assert_eq!(doc, want_doc);
+                    assert_eq!(score.to_bits(), want.to_bits(), "document {doc}");
+                }
+            }
+        }
     }
 }
