@@ -87,7 +87,8 @@ enum Command {
         #[arg(long, default_value = "bench/SCALE.md")]
         out: PathBuf,
     },
-    /// Drive a running Signpost with one class of a query file (closed loop), for profiling.
+    /// Drive a running Signpost with one class of a query file (a closed loop, or with
+    /// `--requests` a fixed sequence on one connection), for profiling.
     Drive {
         #[arg(long)]
         addr: SocketAddr,
@@ -104,8 +105,8 @@ enum Command {
         connections: usize,
         /// Instead of a closed loop for `--seconds`: the first this many queries of the
         /// class, in order, one at a time on one connection (the same requests every run, for
-        /// counting instructions with callgrind).
-        #[arg(long)]
+        /// counting instructions with callgrind). The closed loop's settings do not apply.
+        #[arg(long, conflicts_with_all = ["seconds", "connections"])]
         requests: Option<u64>,
     },
 }

@@ -375,6 +375,7 @@ pub async fn run_search(
 
 /// The service rows of a page of hits, read from their cards (the query's other selections
 /// under `node` loaded beside them); hits without a readable card are read from the database.
+/// Each hit's card is taken: its texts move into the row rather than being copied.
 pub(super) async fn page_rows(
     ctx: &Context<'_>,
     hits: &mut [search::Hit],
