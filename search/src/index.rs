@@ -119,6 +119,8 @@ pub struct Index {
     columns: Arc<ColumnCache>,
     /// Words' text scores, kept between searches.
     scores: Arc<ScoreCache>,
+    /// Texts' words' queries, kept between searches.
+    texts: query::TextParts,
 }
 
 impl Drop for Index {
@@ -312,6 +314,7 @@ impl Index {
             last_seq: RwLock::new(last_seq),
             columns: Arc::default(),
             scores: Arc::default(),
+            texts: query::TextParts::default(),
         })
     }
 
@@ -613,7 +616,7 @@ impl Index {
             &request.filter,
             radius_filter,
             self.rings(request),
-            (&self.columns, &self.scores),
+            (&self.columns, &self.scores, &self.texts),
         );
         let after = request
             .after
@@ -1710,7 +1713,7 @@ mod tests {
                         filter,
                         None,
                         Vec::new(),
-                        (&index.columns, &index.scores),
+                        (&index.columns, &index.scores, &index.texts),
                     );
                     assert_eq!(has_text, text.is_some(), "{text:?}");
                     let whole = query

@@ -1,7 +1,11 @@
 //! Turns a search request into a tantivy query: analysed text with synonyms, typo tolerance
 //! and prefixes, age and pregnancy hints, and exact filters that do not change scores.
 
-use std::{ops::Bound, sync::Arc};
+use std::{
+    collections::HashMap,
+    ops::Bound,
+    sync::{Arc, Mutex},
+};
 
 use tantivy::{
     Index, Searcher, Term,
@@ -45,7 +49,7 @@ const STOP_WORDS: &[&str] = &[
 ];
 
 /// What the text says beyond its words: an infant's age or a pregnancy.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct TextHints {
     pub age_months: Option<f64>,
     pub pregnancy: bool,
@@ -493,10 +497,103 @@ fn family_exclusions(fields: &Fields, family: &FamilyFilter) -> Vec<FilterClause
     out
 }
 
+/// A text's part of a search: each word's (or phrase's) key and query, in the query's order,
+/// and the hints the text carries.
+#[derive(Debug, Default)]
+pub struct TextPart {
+    pub words: Vec<(String, Arc<dyn Query>)>,
+    pub hints: TextHints,
+}
+
+impl TextPart {
+    /// The part of `text`: analysed, its unknown words corrected against `searcher`, its
+    /// phrases found and each word's alternatives built.
+    fn build(
+        index: &Index,
+        searcher: &Searcher,
+        (fields, synonyms, phrases): (&Fields, &Synonyms, &Phrases),
+        text: &str,
+    ) -> Self {
+        let (content, hints) = analyse_text(text);
+        let words = text_clauses(index, searcher, fields, synonyms, phrases, &content)
+            .into_iter()
+            .map(|(key, query)| (key, Arc::from(query)))
+            .collect();
+        TextPart { words, hints }
+    }
+}
+
+/// The most texts [`TextParts`] keeps.
+pub const TEXT_PARTS_KEPT: usize = 1024;
+
+/// The parts of the texts searched most recently under one searcher, so that a text searched
+/// again is not analysed, corrected and built again (its words' queries are shared). A word's
+/// correction depends on the words the searcher holds: a new searcher starts afresh.
+#[derive(Default)]
+pub struct TextParts {
+    kept: Mutex<KeptTexts>,
+}
+
+impl std::fmt::Debug for TextParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextParts").finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct KeptTexts {
+    generation: u64,
+    clock: u64,
+    texts: HashMap<String, (Arc<TextPart>, u64)>,
+}
+
+impl TextParts {
+    /// The part of `text` under the searcher of `generation`, built by `build` unless kept.
+    /// When full, the less recently used half is let go.
+    pub fn get(
+        &self,
+        generation: u64,
+        text: &str,
+        build: impl FnOnce() -> TextPart,
+    ) -> Arc<TextPart> {
+        if let Ok(mut kept) = self.kept.lock()
+            && kept.generation == generation
+        {
+            kept.clock += 1;
+            let clock = kept.clock;
+            if let Some((part, used)) = kept.texts.get_mut(text) {
+                *used = clock;
+                return part.clone();
+            }
+        }
+        let part = Arc::new(build());
+        if let Ok(mut kept) = self.kept.lock() {
+            if generation > kept.generation {
+                kept.generation = generation;
+                kept.texts.clear();
+            }
+            if generation == kept.generation {
+                if kept.texts.len() >= TEXT_PARTS_KEPT {
+                    let mut uses: Vec<u64> = kept.texts.values().map(|(_, used)| *used).collect();
+                    let middle = uses.len() / 2;
+                    let (_, newer_from, _) = uses.select_nth_unstable(middle);
+                    let newer_from = *newer_from;
+                    kept.texts.retain(|_, (_, used)| *used >= newer_from);
+                }
+                kept.clock += 1;
+                let clock = kept.clock;
+                kept.texts.insert(text.to_owned(), (part.clone(), clock));
+            }
+        }
+        part
+    }
+}
+
 /// The whole query: text (must match when given) and filters (must hold), with the hints the
 /// text carries (they shape the ranking, in the collector). The query combines kept sets: its
 /// filters' documents and its words' scores ([`SetQuery`]). A radius (`near`) leaves out the
-/// services surely beyond it; the collector measures the others.
+/// services surely beyond it; the collector measures the others. The text's part is kept in
+/// `kept.2` for the next search of the same text.
 #[expect(clippy::too_many_arguments, reason = "the index's parts, borrowed")]
 pub fn build(
     index: &Index,
@@ -508,17 +605,20 @@ pub fn build(
     filter: &Filter,
     near: Option<NearQuery>,
     rings: Vec<Ring>,
-    kept: (&Arc<ColumnCache>, &Arc<ScoreCache>),
+    kept: (&Arc<ColumnCache>, &Arc<ScoreCache>, &TextParts),
 ) -> (Box<dyn Query>, bool, TextHints) {
-    let (content, hints) = text.map(analyse_text).unwrap_or_default();
-    let words = text_clauses(index, searcher, fields, synonyms, phrases, &content);
+    let part = text.map(|text| {
+        kept.2.get(searcher.generation().generation_id(), text, || {
+            TextPart::build(index, searcher, (fields, synonyms, phrases), text)
+        })
+    });
+    let (words, hints) = part
+        .map(|part| (part.words.clone(), part.hints))
+        .unwrap_or_default();
     let has_text = !words.is_empty();
     let filters = filter_clauses(fields, filter);
     let query = SetQuery {
-        words: words
-            .into_iter()
-            .map(|(key, query)| (key, Arc::from(query)))
-            .collect(),
+        words,
         filters,
         near,
         rings,
@@ -544,5 +644,56 @@ mod tests {
         assert_eq!(words, vec!["pregnant", "anxious"]);
         let (words, _) = analyse_text("\"(*:[]) OR AND\" dad*");
         assert_eq!(words, vec!["dad"]);
+    }
+
+    fn part(age: f64) -> TextPart {
+        TextPart {
+            words: Vec::new(),
+            hints: TextHints {
+                age_months: Some(age),
+                pregnancy: false,
+            },
+        }
+    }
+
+    #[test]
+    fn a_text_is_built_once_a_generation_and_the_least_recent_are_let_go() {
+        let parts = TextParts::default();
+        let first = parts.get(1, "low mood", || part(1.0));
+        let again = parts.get(1, "low mood", || part(2.0));
+        assert!(Arc::ptr_eq(&first, &again), "kept under the same searcher");
+        let newer = parts.get(2, "low mood", || part(3.0));
+        assert_eq!(
+            newer.hints.age_months,
+            Some(3.0),
+            "built again for a new searcher"
+        );
+        // An older searcher's text is built but not kept over the newer one's.
+        let older = parts.get(1, "low mood", || part(4.0));
+        assert_eq!(older.hints.age_months, Some(4.0));
+        assert_eq!(
+            parts.get(2, "low mood", || part(5.0)).hints.age_months,
+            Some(3.0)
+        );
+
+        // Filled up, with "low mood" used again at the end: the older half goes, it stays.
+        for n in 1..TEXT_PARTS_KEPT {
+            parts.get(2, &format!("text {n}"), || part(0.0));
+        }
+        parts.get(2, "low mood", || part(6.0));
+        parts.get(2, "one more", || part(0.0));
+        let kept = parts.kept.lock().expect("not poisoned");
+        assert!(
+            kept.texts.len() <= TEXT_PARTS_KEPT / 2 + 2,
+            "{}",
+            kept.texts.len()
+        );
+        assert!(kept.texts.contains_key("low mood"));
+        assert!(kept.texts.contains_key("one more"));
+        assert!(
+            kept.texts
+                .contains_key(&format!("text {}", TEXT_PARTS_KEPT - 1))
+        );
+        assert!(!kept.texts.contains_key("text 1"));
     }
 }
