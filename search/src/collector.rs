@@ -72,6 +72,10 @@ fn filter_sets_kept(max_doc: u32) -> usize {
     (FILTER_SETS_BYTES / (max_doc as usize / 8).max(64)).clamp(FILTER_SETS_LEAST, FILTER_SETS_MOST)
 }
 
+/// A term held by at least one document in this many has its documents kept (see
+/// [`SegmentColumns::any_term`]).
+const KEPT_TERM_SHARE: u64 = 64;
+
 /// The name number of a document without one (or of every document in another order).
 const NO_NAME: u32 = u32::MAX;
 /// The name number of a document that cannot enter the page.
@@ -566,6 +570,53 @@ impl SegmentColumns {
         Ok(set)
     }
 
+    /// A bit per document of the segment (deleted ones included): those with any of `terms`
+    /// in `field`. A term that many documents hold (at least one in [`KEPT_TERM_SHARE`], such
+    /// as a catchment's nation or county) has its documents kept among the filters' (see
+    /// [`Self::filtered`]); a rarer one's are read each time, which costs less than keeping
+    /// every postcode sector's.
+    pub(crate) fn any_term(
+        &self,
+        reader: &SegmentReader,
+        field: Field,
+        terms: &[String],
+    ) -> tantivy::Result<Vec<u64>> {
+        let max_doc = reader.max_doc();
+        let mut bits = vec![0u64; max_doc.div_ceil(64) as usize];
+        let inverted = reader.inverted_index(field)?;
+        for text in terms {
+            let term = Term::from_field_text(field, text);
+            let Some(info) = inverted.get_term_info(&term)? else {
+                continue;
+            };
+            let read = |each: &mut dyn FnMut(DocId)| -> tantivy::Result<()> {
+                let mut block =
+                    inverted.read_block_postings_from_terminfo(&info, IndexRecordOption::Basic)?;
+                while !block.docs().is_empty() {
+                    block.docs().iter().for_each(|doc| each(*doc));
+                    block.advance();
+                }
+                Ok(())
+            };
+            if u64::from(info.doc_freq) * KEPT_TERM_SHARE >= u64::from(max_doc) {
+                let key = format!("term {} {text}", field.field_id());
+                let set = self.filtered(&key, || {
+                    let mut set = BitSet::with_max_value(max_doc);
+                    read(&mut |doc| {
+                        set.insert(doc);
+                    })?;
+                    Ok(set)
+                })?;
+                for (bucket, into) in (0u32..).zip(bits.iter_mut()) {
+                    *into |= u64::from_le_bytes(set.tinyset(bucket).into_bytes());
+                }
+            } else {
+                read(&mut |doc| set_bit(&mut bits, doc))?;
+            }
+        }
+        Ok(bits)
+    }
+
     /// The range of numbers of the lower-case names that start with `wanted`.
     pub(crate) fn lower_names_starting(&self, wanted: &str) -> (u32, u32) {
         if self.name_sort.is_none() {
@@ -867,8 +918,9 @@ pub struct PageSegmentCollector {
     settings: PageCollector,
     segment: SegmentOrdinal,
     columns: Arc<SegmentColumns>,
-    /// The documents whose catchment covers the place searched from (with `near`).
-    covering: Option<BitSet>,
+    /// The documents whose catchment covers the place searched from (with `near`): a bit a
+    /// document.
+    covering: Option<Vec<u64>>,
     /// The eligibility column's ordinal of each checked [`UNCONFIRMED`] term, with its bit.
     unconfirmed_ords: Vec<(u64, u8)>,
     /// With facets, a bit per document counted (facets are counted from these at harvest).
@@ -1027,17 +1079,9 @@ impl Collector for PageCollector {
     ) -> tantivy::Result<PageSegmentCollector> {
         let columns = self.columns.get(reader)?;
         // The segment's services whose catchment holds the place: the union of its terms'
-        // postings, read once, so that each match asks one bit.
+        // documents, read once, so that each match asks one bit.
         let covering = if self.point.is_some() && !self.point_coverage.is_empty() {
-            let mut covering = BitSet::with_max_value(reader.max_doc());
-            let inverted = reader.inverted_index(self.covers_field)?;
-            for term in &self.point_coverage {
-                let term = Term::from_field_text(self.covers_field, term);
-                if let Some(postings) = inverted.read_postings(&term, IndexRecordOption::Basic)? {
-                    insert_all(&mut covering, postings);
-                }
-            }
-            Some(covering)
+            Some(columns.any_term(reader, self.covers_field, &self.point_coverage)?)
         } else {
             None
         };
@@ -1271,7 +1315,8 @@ impl PageSegmentCollector {
     fn covers_point(&self, doc: DocId) -> bool {
         self.covering
             .as_ref()
-            .is_some_and(|covering| covering.contains(doc))
+            .and_then(|covering| covering.get(doc as usize / 64))
+            .is_some_and(|bits| bits & (1 << (doc % 64)) != 0)
     }
 
     /// In name order, the document's name number, or [`SKIP`] when the page has no room for

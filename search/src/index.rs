@@ -1997,6 +1997,74 @@ mod tests {
     }
 
     #[test]
+    fn the_listings_whose_catchment_holds_a_place_are_the_same_kept_or_read() {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        // National and area catchments that many listings name (their listings kept) beside a
+        // district that few name (read each time), in two segments.
+        let docs: Vec<ServiceDoc> = (0..1_280usize)
+            .map(|i| ServiceDoc {
+                id: Uuid::new_v4(),
+                name: format!("Service {i}"),
+                status: "ACTIVE".to_owned(),
+                catchments: vec![if i % 97 == 1 {
+                    Catchment::PostcodePrefix("GL50".into())
+                } else if i % 7 == 0 {
+                    Catchment::National
+                } else if i % 7 == 2 {
+                    Catchment::PostcodePrefix("GL".into())
+                } else {
+                    Catchment::PostcodePrefix("BS1".into())
+                }],
+                ..ServiceDoc::default()
+            })
+            .collect();
+        index.apply(&docs[..640], &[], 1).expect("apply");
+        index.apply(&docs[640..], &[], 2).expect("apply");
+        let place = Coverage {
+            area: "GL".into(),
+            district: "GL50".into(),
+            sector: None,
+            codes: Vec::new(),
+        };
+        let mut expected: Vec<u128> = docs[..]
+            .iter()
+            .filter(|d| d.covers(&place))
+            .map(|d| d.id.as_u128())
+            .collect();
+        expected.sort_unstable();
+        let terms = place.terms();
+        let searcher = index.searcher();
+        // Twice: read, then with the common terms' listings kept.
+        for _ in 0..2 {
+            let mut found = Vec::new();
+            for reader in searcher.segment_readers() {
+                let columns = index.columns.get(reader).expect("columns");
+                let bits = columns
+                    .any_term(reader, index.fields.covers, &terms)
+                    .expect("read");
+                for doc in 0..reader.max_doc() {
+                    if bits[doc as usize / 64] & (1 << (doc % 64)) != 0 {
+                        found.push(columns.id(doc));
+                    }
+                }
+            }
+            found.sort_unstable();
+            assert_eq!(found, expected);
+        }
+        // Both ways were taken: the district's listings are too few to keep.
+        let district = Term::from_field_text(index.fields.covers, "D:GL50");
+        assert!(terms.iter().any(|t| t == "D:GL50"), "{terms:?}");
+        assert_eq!(searcher.segment_readers().len(), 2);
+        for reader in searcher.segment_readers() {
+            let held = reader
+                .inverted_index(index.fields.covers)
+                .and_then(|inverted| Ok(inverted.doc_freq(&district)?))
+                .expect("doc freq");
+            assert!(held > 0 && u64::from(held) * 64 < u64::from(reader.max_doc()));
+        }
+    }
+
+    #[test]
     fn a_radius_keeps_every_listing_within_it_and_no_other() {
         let index = Index::in_memory(Synonyms::default()).expect("index");
         let mut rng = fastrand::Rng::with_seed(7);
