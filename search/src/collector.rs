@@ -25,12 +25,17 @@ use crate::{
     suggest::{CompletionOrder, NameWords},
 };
 
-/// The half-widths of the boxes a search from a place without a radius fills its page from,
-/// nearest first. By relevance, beyond 8 km the distance factor is at most 0.88, beyond 25 km
-/// 0.72, beyond 75 km 0.54, so that far services must score that much better on their words
-/// to be looked at once the page holds near ones (see [`crate::scores::Ring`]); by distance,
-/// nothing beyond a box can enter a page whose farthest service lies inside it.
+/// The half-widths of the boxes a search by distance from a place without a radius fills its
+/// page from, nearest first: nothing beyond a box can enter a page whose farthest service lies
+/// inside it.
 pub const NEAR_RINGS_KM: [f64; 3] = [8.0, 25.0, 75.0];
+
+/// The half-widths of the boxes a search by relevance from a place without a radius fills its
+/// page from, nearest first (see [`crate::scores::Ring`]). Beyond 8 km the distance factor is
+/// at most 0.88 and beyond 25 km 0.72, so that far services must score that much better on
+/// their words to be looked at once the page holds near ones. A third box, of 75 km (0.54
+/// beyond), costs more to mark, point by point, than the scoring it saves.
+pub const RELEVANCE_RINGS_KM: [f64; 2] = [8.0, 25.0];
 
 /// The facet fields, in the order of [`crate::request::Facets`].
 pub const FACET_FIELDS: [&str; 6] = [

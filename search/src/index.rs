@@ -540,7 +540,7 @@ impl Index {
                     && near.latitude.is_finite()
                     && near.longitude.is_finite() =>
             {
-                collector::NEAR_RINGS_KM
+                collector::RELEVANCE_RINGS_KM
                     .iter()
                     .map(|&radius_km| Ring {
                         near: NearQuery {
