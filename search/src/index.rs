@@ -1019,16 +1019,27 @@ fn sort_code(sort: Sort) -> &'static str {
     }
 }
 
-/// An opaque cursor: the sort, its key and the service id.
+/// An opaque cursor: the sort, its key and the service id ("r", the id in 32 hex digits and
+/// the key, a number's bits in 16 hex digits or a text, apart by U+001F), each byte in hex.
 fn encode_cursor(sort: Sort, key: &SortKey, id: u128) -> String {
-    let key = match key {
-        SortKey::Number(n) => format!("{:016x}", n.to_bits()),
-        SortKey::Text(t) => t.clone(),
-    };
-    let raw = format!("{}\u{1f}{id:032x}\u{1f}{key}", sort_code(sort));
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    // The low `digits` hex digits of `value`, most significant first.
+    fn push_digits(raw: &mut Vec<u8>, value: u128, digits: u32) {
+        for digit in (0..digits).rev() {
+            raw.push(HEX[((value >> (digit * 4)) & 0xF) as usize]);
+        }
+    }
+    let mut raw = Vec::with_capacity(64);
+    raw.extend_from_slice(sort_code(sort).as_bytes());
+    raw.push(0x1f);
+    push_digits(&mut raw, id, 32);
+    raw.push(0x1f);
+    match key {
+        SortKey::Number(n) => push_digits(&mut raw, u128::from(n.to_bits()), 16),
+        SortKey::Text(t) => raw.extend_from_slice(t.as_bytes()),
+    }
     let mut cursor = String::with_capacity(raw.len() * 2);
-    for byte in raw.bytes() {
+    for byte in raw {
         cursor.push(char::from(HEX[usize::from(byte >> 4)]));
         cursor.push(char::from(HEX[usize::from(byte & 0xF)]));
     }
@@ -1086,6 +1097,34 @@ mod tests {
 
     use crate::{Catchment, Coverage, FamilyFilter, Filter, Near};
     use tantivy::DocAddress;
+
+    #[test]
+    fn cursors_read_back_and_are_written_as_before() {
+        let id = 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210_u128;
+        for (sort, key) in [
+            (Sort::Relevance, SortKey::Number(-1.25)),
+            (Sort::Distance, SortKey::Number(0.0)),
+            (Sort::RecentlyVerified, SortKey::Number(-20_000.0)),
+            (Sort::Name, SortKey::Text("dads' group \u{1f}é".to_owned())),
+        ] {
+            let cursor = encode_cursor(sort, &key, id);
+            // The cursors that pages already handed out still read.
+            let text = match &key {
+                SortKey::Number(n) => format!("{:016x}", n.to_bits()),
+                SortKey::Text(t) => t.clone(),
+            };
+            let raw = format!("{}\u{1f}{id:032x}\u{1f}{text}", sort_code(sort));
+            let before: String = raw.bytes().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(cursor, before);
+            let after = decode_cursor(&cursor, sort).expect("a cursor");
+            assert_eq!(after.id, id);
+            match (after.key, key) {
+                (SortKey::Number(a), SortKey::Number(b)) => assert_eq!(a.to_bits(), b.to_bits()),
+                (SortKey::Text(a), SortKey::Text(b)) => assert_eq!(a, b),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn every_stored_field_is_text() {
