@@ -1019,8 +1019,9 @@ fn sort_code(sort: Sort) -> &'static str {
     }
 }
 
-/// An opaque cursor: the sort, its key and the service id ("r", the id in 32 hex digits and
-/// the key, a number's bits in 16 hex digits or a text, apart by U+001F), each byte in hex.
+/// An opaque cursor: the sort's letter ([`sort_code`]), the service id in 32 hex digits and
+/// the sort key (a number's bits in 16 hex digits, or a text), apart by U+001F, each byte of
+/// that in hex.
 fn encode_cursor(sort: Sort, key: &SortKey, id: u128) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     // The low `digits` hex digits of `value`, most significant first.
