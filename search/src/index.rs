@@ -2091,6 +2091,24 @@ mod tests {
             found.sort_unstable();
             assert_eq!(found, expected);
         }
+        // The same listings through the filter, which reads them the same way.
+        for _ in 0..2 {
+            let found = index
+                .search(&SearchRequest {
+                    first: docs.len(),
+                    facets: false,
+                    highlights: false,
+                    ..request(Filter {
+                        covers: Some(place.clone()),
+                        ..Filter::default()
+                    })
+                })
+                .expect("search");
+            let mut ids: Vec<u128> = found.hits.iter().map(|h| h.id.as_u128()).collect();
+            ids.sort_unstable();
+            assert_eq!(ids, expected);
+            assert_eq!(found.total_count, expected.len() as u64);
+        }
         // Both ways were taken: the district's listings are too few to keep.
         let district = Term::from_field_text(index.fields.covers, "D:GL50");
         assert!(terms.iter().any(|t| t == "D:GL50"), "{terms:?}");
