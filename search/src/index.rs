@@ -2091,7 +2091,7 @@ mod tests {
             found.sort_unstable();
             assert_eq!(found, expected);
         }
-        // The same listings through the filter, which reads them the same way.
+        // The same listings through the filter.
         for _ in 0..2 {
             let found = index
                 .search(&SearchRequest {

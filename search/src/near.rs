@@ -76,40 +76,29 @@ impl Query for NearQuery {
 
 impl Weight for NearQuery {
     fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        Ok(bits_scorer(&self.bits(reader)?, reader.max_doc()))
+        let mut set = BitSet::with_max_value(reader.max_doc());
+        for (block, bits) in self.bits(reader)?.into_iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                let doc = u32::try_from(block * 64).unwrap_or(u32::MAX) + bits.trailing_zeros();
+                set.insert(doc);
+                bits &= bits - 1;
+            }
+        }
+        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(set), 0.0)))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        bits_explain(&self.bits(reader)?, doc, "near the point")
-    }
-}
-
-/// A scorer of the documents of `bits` (a bit per document of a segment of `max_doc`), each
-/// scoring 0.
-pub(crate) fn bits_scorer(bits: &[u64], max_doc: DocId) -> Box<dyn Scorer> {
-    let mut set = BitSet::with_max_value(max_doc);
-    for (block, bits) in bits.iter().enumerate() {
-        crate::collector::for_each_bit(block, *bits, |doc| {
-            set.insert(doc);
-        });
-    }
-    Box::new(ConstScorer::new(BitSetDocSet::from(set), 0.0))
-}
-
-/// Explains a match of `doc` among `bits` (a bit per document) as `why`.
-pub(crate) fn bits_explain(
-    bits: &[u64],
-    doc: DocId,
-    why: &'static str,
-) -> tantivy::Result<Explanation> {
-    let holds = bits
-        .get(doc as usize / 64)
-        .is_some_and(|bits| bits & (1 << (doc % 64)) != 0);
-    if holds {
-        Ok(Explanation::new(why, 0.0))
-    } else {
-        Err(TantivyError::InvalidArgument(format!(
-            "document #({doc}) does not match"
-        )))
+        let near = self
+            .bits(reader)?
+            .get(doc as usize / 64)
+            .is_some_and(|bits| bits & (1 << (doc % 64)) != 0);
+        if near {
+            Ok(Explanation::new("near the point", 0.0))
+        } else {
+            Err(TantivyError::InvalidArgument(format!(
+                "document #({doc}) does not match"
+            )))
+        }
     }
 }

@@ -8,10 +8,10 @@ use std::{
 };
 
 use tantivy::{
-    DocId, Index, Score, Searcher, SegmentReader, Term,
+    Index, Searcher, Term,
     query::{
-        BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, EnableScoring, Explanation,
-        FuzzyTermQuery, Occur, Query, RangeQuery, Scorer, TermQuery, TermSetQuery, Weight,
+        BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur,
+        Query, RangeQuery, TermQuery, TermSetQuery,
     },
     schema::{Field, IndexRecordOption},
     tokenizer::TokenStream,
@@ -20,7 +20,7 @@ use tantivy::{
 use crate::{
     collector::ColumnCache,
     doc::fit,
-    near::{NearQuery, bits_explain, bits_scorer},
+    near::NearQuery,
     phrases::{PhraseTermQuery, Phrases},
     request::{FamilyFilter, Filter},
     schema::{ENGLISH, Fields, RAW},
@@ -348,60 +348,12 @@ fn any_of(field: Field, values: &[String]) -> Box<dyn Query> {
     }
 }
 
-/// Documents with any of `terms` in `field`, read as [`ColumnCache`] reads a place's
-/// catchment terms for ranking (see `SegmentColumns::any_term`): the documents of a term that
-/// many hold (a nation, a county) are kept, so a filter on a new postcode reads only its rarer
-/// terms' postings.
-#[derive(Clone)]
-struct AnyTermQuery {
-    field: Field,
-    terms: Vec<String>,
-    columns: Arc<ColumnCache>,
-}
-
-impl std::fmt::Debug for AnyTermQuery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AnyTermQuery")
-            .field("field", &self.field)
-            .field("terms", &self.terms)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AnyTermQuery {
-    fn bits(&self, reader: &SegmentReader) -> tantivy::Result<Vec<u64>> {
-        self.columns
-            .get(reader)?
-            .any_term(reader, self.field, &self.terms)
-    }
-}
-
-impl Query for AnyTermQuery {
-    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        Ok(Box::new(self.clone()))
-    }
-}
-
-impl Weight for AnyTermQuery {
-    fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        Ok(bits_scorer(&self.bits(reader)?, reader.max_doc()))
-    }
-
-    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        bits_explain(&self.bits(reader)?, doc, "holds one of the terms")
-    }
-}
-
 /// A filter clause: the key its documents are kept under (it names them), whether they must
 /// hold or must not, and its query.
 pub type FilterClause = (String, Occur, Box<dyn Query>);
 
 /// The filter clauses for `filter`.
-pub fn filter_clauses(
-    fields: &Fields,
-    filter: &Filter,
-    columns: &Arc<ColumnCache>,
-) -> Vec<FilterClause> {
+pub fn filter_clauses(fields: &Fields, filter: &Filter) -> Vec<FilterClause> {
     let mut clauses = Vec::new();
     let mut must = |key: String, query: Box<dyn Query>| {
         clauses.push((
@@ -494,14 +446,7 @@ pub fn filter_clauses(
     }
     if let Some(place) = &filter.covers {
         let terms = place.terms();
-        must(
-            format!("covers {terms:?}"),
-            Box::new(AnyTermQuery {
-                field: fields.covers,
-                terms,
-                columns: columns.clone(),
-            }),
-        );
+        must(format!("covers {terms:?}"), any_of(fields.covers, &terms));
     }
     if let Some(family) = &filter.family {
         clauses.extend(family_exclusions(fields, family));
@@ -671,7 +616,7 @@ pub fn build(
         .map(|part| (part.words.clone(), part.hints))
         .unwrap_or_default();
     let has_text = !words.is_empty();
-    let filters = filter_clauses(fields, filter, kept.0);
+    let filters = filter_clauses(fields, filter);
     let query = SetQuery {
         words,
         filters,
