@@ -252,7 +252,6 @@ pub struct SegmentColumns {
     /// The documents of recent filters (deleted ones included) by the filter's key, with when
     /// each was last used.
     filtered: Mutex<FilterSets>,
-    covers: Option<StrColumn>,
     facets: Vec<Option<StrColumn>>,
     /// The documents of each facet value, read out of the facet columns once, on the
     /// segment's first search that counts facets.
@@ -698,7 +697,6 @@ impl SegmentColumns {
             name_words: OnceLock::new(),
             active: OnceLock::new(),
             filtered: Mutex::default(),
-            covers: fast.str("covers")?,
             facets: FACET_FIELDS
                 .iter()
                 .map(|f| fast.str(f))
@@ -868,45 +866,6 @@ impl ColumnCache {
             segments.insert(id, columns.clone());
         }
         Ok(columns)
-    }
-
-    /// Those of `terms` a segment's `covers` column holds, with the column's number for each
-    /// (looked up once a segment, so that documents are then judged by numbers alone).
-    pub fn covers_ords(
-        &self,
-        reader: &SegmentReader,
-        terms: &[String],
-    ) -> tantivy::Result<Vec<(u64, String)>> {
-        let columns = self.get(reader)?;
-        let mut out = Vec::new();
-        if let Some(column) = &columns.covers {
-            for term in terms {
-                if let Some(ord) = column.dictionary().term_ord(term.as_bytes())? {
-                    out.push((ord, term.clone()));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Which of `wanted` (from [`ColumnCache::covers_ords`] for the same segment) a document
-    /// carries in its `covers` column.
-    pub fn covers_among<'a>(
-        &self,
-        reader: &SegmentReader,
-        doc: DocId,
-        wanted: &'a [(u64, String)],
-    ) -> tantivy::Result<Vec<&'a str>> {
-        let columns = self.get(reader)?;
-        let mut out = Vec::new();
-        if let Some(column) = &columns.covers {
-            for ord in column.term_ords(doc) {
-                if let Some((_, term)) = wanted.iter().find(|(wanted, _)| *wanted == ord) {
-                    out.push(term.as_str());
-                }
-            }
-        }
-        Ok(out)
     }
 
     /// Forgets segments no longer in `live` (merged or deleted ones).

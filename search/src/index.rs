@@ -2,7 +2,7 @@
 //! last applied change-feed sequence number in each commit's payload.
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap, hash_map::Entry},
+    collections::{BTreeMap, BTreeSet, HashMap},
     convert::Infallible,
     path::Path,
     sync::{Arc, Mutex, PoisonError, RwLock},
@@ -10,8 +10,8 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use tantivy::{
-    DocSet, Index as TantivyIndex, IndexReader, IndexWriter, ReloadPolicy, Score, Searcher,
-    TantivyDocument, Term,
+    DocAddress, DocId, DocSet, Index as TantivyIndex, IndexReader, IndexWriter, ReloadPolicy,
+    Score, Searcher, TERMINATED, TantivyDocument, Term,
     collector::{Collector, SegmentCollector, TopDocs},
     indexer::{LogMergePolicy, NoMergePolicy},
     query::{EnableScoring, Query, TermQuery},
@@ -679,17 +679,18 @@ impl Index {
         };
         let mut hits = Vec::with_capacity(fruit.candidates.len());
         // The catchment terms that tell whether and how a hit covers the place (and the mark of
-        // a service placed by its venues), numbered once a segment.
-        let coverage_terms: Vec<String> = request
-            .coverage_of
-            .as_ref()
-            .map(|place| {
+        // a service placed by its venues), and which of them each hit carries.
+        let mut carried = match &request.coverage_of {
+            Some(place) => {
                 let mut terms = place.terms();
                 terms.push(PLACED_BY_VENUES.to_owned());
-                terms
-            })
-            .unwrap_or_default();
-        let mut wanted_by_segment: HashMap<u32, Vec<(u64, String)>> = HashMap::new();
+                let addresses: Vec<DocAddress> =
+                    fruit.candidates.iter().map(|c| c.address).collect();
+                carried_terms(&searcher, self.fields.covers, &terms, &addresses)?
+            }
+            None => Vec::new(),
+        }
+        .into_iter();
         for candidate in fruit.candidates {
             // One read of the stored document serves the highlights and the card.
             let stored: Option<StoredFields> = if snippets.is_some() || request.cards {
@@ -706,22 +707,9 @@ impl Index {
             let card = stored
                 .filter(|_| request.cards)
                 .and_then(|doc| doc.into_card(self.fields));
-            let coverage = match &request.coverage_of {
-                Some(place) => {
-                    let segment = candidate.address.segment_ord;
-                    let reader = searcher.segment_reader(segment);
-                    let wanted = match wanted_by_segment.entry(segment) {
-                        Entry::Occupied(entry) => entry.into_mut(),
-                        Entry::Vacant(entry) => {
-                            entry.insert(self.columns.covers_ords(reader, &coverage_terms)?)
-                        }
-                    };
-                    let carried =
-                        self.columns
-                            .covers_among(reader, candidate.address.doc_id, wanted)?;
-                    Some(HitCoverage::judge(&carried, place))
-                }
-                None => None,
+            let coverage = match (&request.coverage_of, carried.next()) {
+                (Some(place), Some(terms)) => Some(HitCoverage::judge(&terms, place)),
+                _ => None,
             };
             hits.push(Hit {
                 id: Uuid::from_u128(candidate.id),
@@ -1002,6 +990,51 @@ fn highlights(
         }
     }
     out
+}
+
+/// Which of `terms` (catchment terms) each of `hits` carries in `field`, in the hits' order,
+/// each hit's in the terms' order: each term's postings are read once a segment, over its
+/// hits in document order.
+fn carried_terms(
+    searcher: &Searcher,
+    field: Field,
+    terms: &[String],
+    hits: &[DocAddress],
+) -> tantivy::Result<Vec<Vec<String>>> {
+    let mut out = vec![Vec::new(); hits.len()];
+    let mut by_segment: BTreeMap<u32, Vec<(DocId, usize)>> = BTreeMap::new();
+    for (at, hit) in hits.iter().enumerate() {
+        by_segment
+            .entry(hit.segment_ord)
+            .or_default()
+            .push((hit.doc_id, at));
+    }
+    for (segment, mut docs) in by_segment {
+        docs.sort_unstable();
+        let inverted = searcher.segment_reader(segment).inverted_index(field)?;
+        for term in terms {
+            let term_key = Term::from_field_text(field, term);
+            let Some(mut postings) = inverted.read_postings(&term_key, IndexRecordOption::Basic)?
+            else {
+                continue;
+            };
+            for &(doc, at) in &docs {
+                if postings.doc() > doc {
+                    continue;
+                }
+                if postings.seek(doc) == doc {
+                    out[at].push(term.clone());
+                } else if postings.doc() == TERMINATED {
+                    break;
+                }
+            }
+        }
+    }
+    // In the order of the terms, as a listing's own terms are judged (`ServiceDoc::coverage`).
+    for carried in &mut out {
+        carried.sort_unstable();
+    }
+    Ok(out)
 }
 
 fn sorted_counts(counts: std::collections::HashMap<String, u64>) -> Vec<(String, u64)> {
@@ -2120,6 +2153,76 @@ mod tests {
                 .expect("doc freq");
             assert!(held > 0 && u64::from(held) * 64 < u64::from(reader.max_doc()));
         }
+    }
+
+    #[test]
+    fn each_hit_is_judged_against_the_place_as_its_own_catchment_judges_it() {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        // Every kind of catchment, some listings with two, and listings placed by their
+        // venues' districts, over three segments written in turn.
+        let docs: Vec<ServiceDoc> = (0..300usize)
+            .map(|i| {
+                let catchment = |k: usize| match k % 8 {
+                    0 => Catchment::National,
+                    1 => Catchment::PostcodePrefix("GL".into()),
+                    2 => Catchment::PostcodePrefix("GL50".into()),
+                    3 => Catchment::Sectors(vec!["GL50 1".into(), "GL50 2".into()]),
+                    4 => Catchment::AdministrativeArea("E07000078".into()),
+                    5 => Catchment::AdministrativeArea("E10000013".into()),
+                    6 => Catchment::PostcodePrefix("BS1".into()),
+                    _ => Catchment::Sectors(vec!["GL51 9".into()]),
+                };
+                let catchments = match i % 11 {
+                    0 => Vec::new(),
+                    1 | 2 => vec![catchment(i), catchment(i / 3)],
+                    _ => vec![catchment(i)],
+                };
+                ServiceDoc {
+                    id: Uuid::new_v4(),
+                    name: format!("Service {i}"),
+                    status: "ACTIVE".to_owned(),
+                    location_districts: if i % 2 == 0 {
+                        vec!["GL50".into()]
+                    } else {
+                        vec!["GL51".into()]
+                    },
+                    catchments,
+                    ..ServiceDoc::default()
+                }
+            })
+            .collect();
+        index.apply(&docs[..100], &[], 1).expect("apply");
+        index.apply(&docs[100..180], &[], 2).expect("apply");
+        index.apply(&docs[180..], &[], 3).expect("apply");
+        assert_eq!(index.searcher().segment_readers().len(), 3);
+        let place = Coverage {
+            area: "GL".into(),
+            district: "GL50".into(),
+            sector: Some("GL50 1".into()),
+            codes: vec!["E07000078".into(), "E10000013".into()],
+        };
+        let judged = index
+            .search(&SearchRequest {
+                first: docs.len(),
+                coverage_of: Some(place.clone()),
+                ..request(Filter::default())
+            })
+            .expect("search");
+        assert_eq!(judged.hits.len(), docs.len());
+        let mut kinds = BTreeSet::new();
+        for hit in &judged.hits {
+            let doc = docs.iter().find(|d| d.id == hit.id).expect("a listing");
+            let expected = doc.coverage(&place);
+            if let Some(through) = &expected.through {
+                let kind = format!("{through:?}");
+                kinds.insert(kind[..kind.find('(').unwrap_or(kind.len())].to_owned());
+            }
+            kinds.insert(format!("known: {}", expected.known));
+            assert_eq!(hit.coverage.as_ref(), Some(&expected), "{}", doc.name);
+        }
+        // Through a sector, a district (stated and by venue), an area, an administrative area
+        // and the nation; and listings of both kinds.
+        assert_eq!(kinds.len(), 8, "{kinds:?}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use tantivy::{
 
 /// Bumped whenever fields, analyzers, the index settings or the layout of the stored card change;
 /// a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 14;
+pub const SCHEMA_VERSION: u32 = 15;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
@@ -109,7 +109,7 @@ pub fn build() -> (Schema, Fields) {
         pregnancy: builder.add_text_field("pregnancy", STRING | FAST),
         eligibility: builder.add_text_field("eligibility", STRING | FAST),
         free: builder.add_text_field("free", STRING),
-        covers: builder.add_text_field("covers", keyword),
+        covers: builder.add_text_field("covers", STRING),
         min_age: builder.add_f64_field("min_age", number.clone()),
         max_age: builder.add_f64_field("max_age", number.clone()),
         assured: builder.add_i64_field("assured", number.clone() | INDEXED),
