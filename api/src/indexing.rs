@@ -10,7 +10,7 @@ use std::{
 
 use anyhow::Context;
 use entity::{
-    ServiceAreaKind, ValueSource, attribute, change, eligibility_field, service,
+    ServiceAreaKind, ValueSource, attribute, change, eligibility_field, organization, service,
     service_at_location, taxonomy_term,
 };
 use sea_orm::{
@@ -21,7 +21,10 @@ use search::{Catchment, Index, ServiceDoc, geo::Geocoder};
 use tokio::sync::{Mutex, Semaphore, watch};
 use uuid::Uuid;
 
-use crate::{feed, store::listing};
+use crate::{
+    feed,
+    store::{find_by_ids, listing},
+};
 
 /// Changes applied per index commit while catching up.
 const BATCH: u64 = 2_000;
@@ -148,6 +151,8 @@ impl Indexer {
             .await?;
         ids.sort_unstable();
         let mut terms = self.reload_taxonomy().await?;
+        // Each organisation is read once, by the first chunk that names it.
+        let mut organizations = Organizations::new();
         // Documents stream to the writer a chunk at a time while the next chunk is read; a
         // failed read stops the rebuild without committing anything.
         let (send, mut receive) = tokio::sync::mpsc::channel::<anyhow::Result<Vec<ServiceDoc>>>(2);
@@ -163,7 +168,7 @@ impl Indexer {
         // Chunks of 1,000: with two in the channel, one being read and one being indexed,
         // about 4,000 listings' documents are in memory at a time.
         for chunk in ids.chunks(1_000) {
-            let batch = build_docs(&self.db, &self.geo, &mut terms, chunk)
+            let batch = build_docs(&self.db, &self.geo, &mut terms, &mut organizations, chunk)
                 .await
                 .map(|mut docs| chunk.iter().filter_map(|id| docs.remove(id)).collect());
             let failed = batch.is_err();
@@ -200,7 +205,14 @@ impl Indexer {
             } else {
                 self.taxonomy()
             };
-            let mut docs = build_docs(&self.db, &self.geo, &mut terms, &ids).await?;
+            let mut docs = build_docs(
+                &self.db,
+                &self.geo,
+                &mut terms,
+                &mut Organizations::new(),
+                &ids,
+            )
+            .await?;
             self.keep_taxonomy(&terms);
             let deletes: Vec<Uuid> = ids
                 .iter()
@@ -346,11 +358,18 @@ async fn all_terms(db: &DatabaseConnection) -> anyhow::Result<Taxonomy> {
     ))
 }
 
+/// Organisations by id, as read by [`build_docs`].
+pub type Organizations = HashMap<Uuid, organization::Model>;
+
 /// Builds the index documents of the given services (missing ones are left out).
+/// `organizations` holds organisations already read, and takes those read here: a rebuild
+/// keeps it across its chunks, so that an organisation running many services is read once;
+/// applying changes starts each batch with none, so that a renamed organisation is read anew.
 pub async fn build_docs(
     db: &DatabaseConnection,
     geo: &Geocoder,
     terms: &mut Taxonomy,
+    organizations: &mut Organizations,
     ids: &[Uuid],
 ) -> anyhow::Result<HashMap<Uuid, ServiceDoc>> {
     let mut out = HashMap::new();
@@ -358,8 +377,28 @@ pub async fn build_docs(
         return Ok(out);
     }
     // The card's parts cover what the document needs (organisation, catchments, places and
-    // terms).
-    let records = listing::load_many(db, ids, listing::card::PARTS).await?;
+    // terms); the organisations come from `organizations` or are read below.
+    let parts = listing::Parts {
+        organization: false,
+        ..listing::card::PARTS
+    };
+    let mut records = listing::load_many(db, ids, parts).await?;
+    let unread: BTreeSet<Uuid> = records
+        .iter()
+        .map(|r| r.service.organization_id)
+        .filter(|id| !organizations.contains_key(id))
+        .collect();
+    if !unread.is_empty() {
+        let unread: Vec<Uuid> = unread.into_iter().collect();
+        for row in
+            find_by_ids::<organization::Entity, _>(db, organization::Column::Id, &unread).await?
+        {
+            organizations.insert(row.id, row);
+        }
+    }
+    for record in &mut records {
+        record.organization = organizations.get(&record.service.organization_id).cloned();
+    }
     // A term created since the terms were read (a new term is in the feed only once a listing
     // names it) is not in `terms`, nor may its parent be: read them all again.
     let known = |id: &Uuid| terms.contains_key(id);

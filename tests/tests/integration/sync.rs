@@ -254,10 +254,66 @@ async fn readiness_reports_an_index_behind_the_feed() {
     }
 }
 
+/// The services a search for `text` finds, each with its organisation's name, and how many
+/// SQL statements the page ran.
+async fn found_with_organisations(app: &TestApp, text: &str) -> (Vec<(String, String)>, u64) {
+    let before = app.metric("signpost_db_statements_total").await;
+    let data = app
+        .data(
+            "query($text: String) { search(text: $text, first: 100, sort: NAME) { edges { node { id organization { name } } } } }",
+            json!({ "text": text }),
+        )
+        .await;
+    let statements = app.metric("signpost_db_statements_total").await - before;
+    let found = data["search"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| {
+            let node = &e["node"];
+            let name = node["organization"]["name"].as_str().unwrap_or_default();
+            (node["id"].to_string(), name.to_owned())
+        })
+        .collect();
+    (found, statements)
+}
+
 #[tokio::test]
 async fn reindex_rebuilds_from_the_database() {
     let app = TestApp::spawn().await;
+    // A listing of an organisation whose name says what no listing does.
+    let admin = app.admin_token().await;
+    let created = app
+        .data_as(
+            Some(&admin),
+            "mutation { createOrganization(input: { name: \"Quokkaville Family Trust\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    let organization = created["createOrganization"]["id"].clone();
+    let input = json!({
+        "organizationId": organization,
+        "name": "Tuesday baby group",
+        "description": "A weekly drop-in group for parents and their babies.",
+        "levelOfNeed": "UNIVERSAL",
+        "eligibility": {},
+        "referral": { "selfReferral": true, "professionalReferral": true },
+    });
+    let created = app
+        .data_as(
+            Some(&admin),
+            "mutation($input: ServiceInput!) { createService(input: $input) { id } }",
+            json!({ "input": input }),
+        )
+        .await;
+    let quokka = (
+        created["createService"]["id"].to_string(),
+        "Quokkaville Family Trust".to_owned(),
+    );
     let before = indexed_active(&app).await;
+    let (listed, _) = found_with_organisations(&app, "").await;
+    let (by_organisation, _) = found_with_organisations(&app, "quokkaville").await;
+    assert_eq!(by_organisation, [quokka.clone()]);
     let settings = app.settings();
     let app = app
         .restart_after(|_| {
@@ -279,6 +335,14 @@ async fn reindex_rebuilds_from_the_database() {
         })
         .await;
     assert_eq!(indexed_active(&app).await, before);
+    // Each listing is indexed with its organisation, whose name finds it, and its card holds
+    // the organisation: the page runs no SQL (once the schema's first reads are done).
+    found_with_organisations(&app, "").await;
+    assert_eq!(found_with_organisations(&app, "").await, (listed, 0));
+    assert_eq!(
+        found_with_organisations(&app, "quokkaville").await,
+        (vec![quokka], 0)
+    );
 }
 
 #[tokio::test]
