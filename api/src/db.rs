@@ -58,6 +58,9 @@ pub async fn connect(
                     opts.journal_mode(SqliteJournalMode::Wal)
                         .foreign_keys(true)
                         .busy_timeout(Duration::from_secs(10))
+                        // Rows are handed to the reader one at a time, each a wake-up when it
+                        // waits: room for more lets SQLite's thread run on meanwhile.
+                        .row_buffer_size(512)
                 });
             options
         }
