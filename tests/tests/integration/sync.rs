@@ -313,7 +313,7 @@ async fn reindex_rebuilds_from_the_database() {
     let before = indexed_active(&app).await;
     let (listed, _) = found_with_organisations(&app, "").await;
     let (by_organisation, _) = found_with_organisations(&app, "quokkaville").await;
-    assert_eq!(by_organisation, [quokka.clone()]);
+    assert_eq!(by_organisation, std::slice::from_ref(&quokka));
     let settings = app.settings();
     let app = app
         .restart_after(|_| {
