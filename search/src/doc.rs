@@ -308,38 +308,36 @@ impl ServiceDoc {
         terms
     }
 
-    /// The catchment terms indexed for this service.
+    /// The catchment terms indexed for this service, sorted, each once.
     pub(crate) fn coverage_terms(&self) -> Vec<String> {
-        if self.catchments.is_empty() {
-            let mut terms: Vec<String> = self
-                .location_districts
-                .iter()
-                .map(|d| format!("D:{d}"))
-                .collect();
-            terms.push(PLACED_BY_VENUES.to_owned());
-            terms.sort();
-            terms.dedup();
-            return terms;
-        }
+        // A term is its kind's tag and a value: built directly, as there can be hundreds (the
+        // postcode sectors of a radius).
+        let term = |tag: &str, value: &str| {
+            let mut term = String::with_capacity(tag.len() + value.len());
+            term.push_str(tag);
+            term.push_str(value);
+            term
+        };
         let mut terms = Vec::new();
+        if self.catchments.is_empty() {
+            terms.extend(self.location_districts.iter().map(|d| term("D:", d)));
+            terms.push(PLACED_BY_VENUES.to_owned());
+        }
         for catchment in &self.catchments {
             match catchment {
                 Catchment::National => terms.push("NATIONAL".to_owned()),
                 Catchment::PostcodePrefix(prefix) => {
                     let is_area = prefix.chars().all(|c| c.is_ascii_alphabetic());
-                    terms.push(if is_area {
-                        format!("A:{prefix}")
-                    } else {
-                        format!("D:{prefix}")
-                    });
+                    terms.push(term(if is_area { "A:" } else { "D:" }, prefix));
                 }
                 Catchment::Sectors(sectors) => {
-                    terms.extend(sectors.iter().map(|s| format!("S:{s}")))
+                    terms.extend(sectors.iter().map(|s| term("S:", s)));
                 }
-                Catchment::AdministrativeArea(code) => terms.push(format!("G:{code}")),
+                Catchment::AdministrativeArea(code) => terms.push(term("G:", code)),
             }
         }
-        terms.sort();
+        // (Equal terms are the same text, so an unstable sort orders them as a stable one.)
+        terms.sort_unstable();
         terms.dedup();
         terms
     }
@@ -377,6 +375,38 @@ mod tests {
             catchments,
             ..ServiceDoc::default()
         }
+    }
+
+    #[test]
+    fn catchment_terms_are_tagged_sorted_and_each_once() {
+        let service = serving(vec![
+            Catchment::Sectors(vec!["M16 0".into(), "M16 9".into()]),
+            Catchment::PostcodePrefix("M".into()),
+            Catchment::AdministrativeArea("E08000009".into()),
+            Catchment::PostcodePrefix("M33".into()),
+            Catchment::National,
+            Catchment::Sectors(vec!["M16 0".into()]),
+        ]);
+        assert_eq!(
+            service.coverage_terms(),
+            [
+                "A:M",
+                "D:M33",
+                "G:E08000009",
+                "NATIONAL",
+                "S:M16 0",
+                "S:M16 9"
+            ]
+        );
+        // A service stating no catchment is placed by its venues' districts.
+        let by_venues = ServiceDoc {
+            location_districts: vec!["M16".into(), "M1".into(), "M16".into()],
+            ..ServiceDoc::default()
+        };
+        assert_eq!(
+            by_venues.coverage_terms(),
+            ["D:M1", "D:M16", PLACED_BY_VENUES]
+        );
     }
 
     #[test]
