@@ -8,10 +8,9 @@
 //! field's average length), the text field's own length and the number of occurrences. The text
 //! fields keep no positions at all.
 
-use std::{
-    collections::{HashMap, HashSet},
-    sync::{Mutex, MutexGuard, PoisonError},
-};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use tantivy::{
     DocId, DocSet, Score, SegmentReader, Term,
@@ -30,9 +29,11 @@ use crate::{
 /// The stemmed word sequences of the synonym list's phrases.
 #[derive(Clone, Debug, Default)]
 pub struct Phrases {
-    known: HashSet<String>,
+    // (These and the stems below are looked up for every word indexed: a fast hash. The same
+    // words go through the index writer's term table, whose hash is no harder to collide.)
+    known: FxHashSet<String>,
     /// Every stem the phrases hold.
-    words: HashSet<String>,
+    words: FxHashSet<String>,
     longest: usize,
     fingerprint: String,
 }
@@ -93,7 +94,7 @@ impl Phrases {
 /// a text is then stemmed only once, by the index, and each word's stem is computed here once.
 /// It holds the finder's analyzers too, made once.
 pub struct Stems {
-    by_word: HashMap<String, Option<String>>,
+    by_word: FxHashMap<String, Option<String>>,
     raw: TextAnalyzer,
     english: TextAnalyzer,
     /// The current text's words: position and stem (when some phrase holds it).
@@ -103,7 +104,7 @@ pub struct Stems {
 impl Default for Stems {
     fn default() -> Self {
         Self {
-            by_word: HashMap::new(),
+            by_word: FxHashMap::default(),
             raw: raw_analyzer(),
             english: english_analyzer(),
             tokens: Vec::new(),
