@@ -409,7 +409,7 @@ pub async fn build_docs(
         *terms = all_terms(db).await?;
     }
     for record in records {
-        let card = listing::card::Card::of(&record).encode();
+        let (card, card_details) = listing::card::Card::of(&record).encode();
         let svc = record.service;
         let mut categories = BTreeSet::new();
         for attached in &record.terms {
@@ -514,6 +514,7 @@ pub async fn build_docs(
                 location_districts,
                 locations: points,
                 card,
+                card_details,
             },
         );
     }

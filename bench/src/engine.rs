@@ -115,7 +115,7 @@ pub fn request(query: &Query, today: i64) -> Option<SearchRequest> {
             facets: false,
             highlights: false,
             coverage_of: None,
-            cards: true,
+            cards: search::Cards::Heads,
         }),
         Query::Distance {
             category,
@@ -133,7 +133,7 @@ pub fn request(query: &Query, today: i64) -> Option<SearchRequest> {
             facets: false,
             highlights: false,
             coverage_of: None,
-            cards: true,
+            cards: search::Cards::Heads,
         }),
         _ => None,
     }
@@ -277,7 +277,7 @@ fn rank_pass(index: &Index, queries: &[Query], count: usize, today: i64) -> Resu
             continue;
         };
         request.first = 10;
-        request.cards = false;
+        request.cards = search::Cards::None;
         let results = index.search(&request)?;
         out.push(Ranked {
             query: at,

@@ -76,10 +76,13 @@ pub struct ServiceDoc {
     pub location_districts: Vec<String>,
     /// WGS84 (latitude, longitude) of the service's locations.
     pub locations: Vec<(f64, f64)>,
-    /// What a result page shows of the service, encoded by the caller as UTF-8 (JSON, say)
-    /// and handed back with each hit, so that a page of results needs no other read; empty
-    /// (or not UTF-8) for none.
+    /// What a result page shows of the service, encoded by the caller (any bytes) and handed
+    /// back with each hit, so that a page of results needs no other read; empty for none. Its
+    /// head: read back for every hit whose card is asked for.
     pub card: Vec<u8>,
+    /// The rest of the card (any bytes): read back only when asked for
+    /// ([`crate::Cards::Whole`]), and left unread otherwise.
+    pub card_details: Vec<u8>,
 }
 
 /// Where a family lives, as the catchment filter needs it.

@@ -34,7 +34,8 @@ use crate::{
     phrases::{self, Phrases},
     query::{self, analyse},
     request::{
-        Facets, Filter, Highlight, Hit, SearchRequest, SearchResults, Sort, StoredCard, Unconfirmed,
+        Cards, Facets, Filter, Highlight, Hit, SearchRequest, SearchResults, Sort, StoredCard,
+        Unconfirmed,
     },
     schema::{
         self, Fields, RAW, RememberedStems, SCHEMA_VERSION, pack_location,
@@ -420,11 +421,10 @@ impl Index {
         for (lat, lon) in &doc.locations {
             out.add_u64(f.location, pack_location(*lat, *lon));
         }
-        // A card that is not UTF-8 is left out: its service then has no card.
-        if let Ok(card) = std::str::from_utf8(&doc.card)
-            && !card.is_empty()
-        {
-            out.add_text(f.card, card);
+        // The card last, its details after its head: a reader of the head alone stops there.
+        if !doc.card.is_empty() {
+            out.add_text(f.card, card_text(&doc.card));
+            out.add_text(f.card_details, card_text(&doc.card_details));
         }
         out
     }
@@ -693,8 +693,10 @@ impl Index {
         .into_iter();
         for candidate in fruit.candidates {
             // One read of the stored document serves the highlights and the card.
-            let stored: Option<StoredFields> = if snippets.is_some() || request.cards {
+            let stored: Option<StoredFields> = if request.cards == Cards::Whole {
                 Some(searcher.doc(candidate.address)?)
+            } else if snippets.is_some() || request.cards.read() {
+                Some(searcher.doc::<StoredHead>(candidate.address)?.0)
             } else {
                 None
             };
@@ -705,7 +707,7 @@ impl Index {
                 _ => Vec::new(),
             };
             let card = stored
-                .filter(|_| request.cards)
+                .filter(|_| request.cards.read())
                 .and_then(|doc| doc.into_card(self.fields));
             let coverage = match (&request.coverage_of, carried.next()) {
                 (Some(place), Some(terms)) => Some(HitCoverage::judge(&terms, place)),
@@ -842,9 +844,9 @@ impl Index {
         Ok(out)
     }
 
-    /// The card a service was indexed with; `None` when the index does not hold it or it was
-    /// indexed without one.
-    pub fn card(&self, id: Uuid) -> Result<Option<StoredCard>, SearchError> {
+    /// The card a service was indexed with, its details too when `details`; `None` when the
+    /// index does not hold it or it was indexed without one.
+    pub fn card(&self, id: Uuid, details: bool) -> Result<Option<StoredCard>, SearchError> {
         let searcher = self.reader.searcher();
         let term = Term::from_field_text(self.fields.id, &id.to_string());
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
@@ -860,8 +862,12 @@ impl Index {
                     .is_none_or(|alive| alive.is_alive(doc))
                 {
                     let segment_ord = u32::try_from(ord).unwrap_or(u32::MAX);
-                    let stored: StoredFields =
-                        searcher.doc(tantivy::DocAddress::new(segment_ord, doc))?;
+                    let address = tantivy::DocAddress::new(segment_ord, doc);
+                    let stored: StoredFields = if details {
+                        searcher.doc(address)?
+                    } else {
+                        searcher.doc::<StoredHead>(address)?.0
+                    };
                     return Ok(stored.into_card(self.fields));
                 }
                 doc = postings.advance();
@@ -941,6 +947,29 @@ impl DocumentDeserialize for StoredFields {
     }
 }
 
+/// The stored fields of a document up to its card's head: its card's details (the last
+/// stored value a document is given) are left unread.
+struct StoredHead(StoredFields);
+
+/// The card's head field, whose value is the last a [`StoredHead`] reads: the schema's fields
+/// are the same in every index of this version.
+static CARD_HEAD: std::sync::LazyLock<Field> = std::sync::LazyLock::new(|| schema::build().1.card);
+
+impl DocumentDeserialize for StoredHead {
+    fn deserialize<'de, D: DocumentDeserializer<'de>>(
+        mut deserializer: D,
+    ) -> Result<Self, DeserializeError> {
+        let mut fields = Vec::with_capacity(deserializer.size_hint());
+        while let Some((field, StoredText(text))) = deserializer.next_field()? {
+            fields.push((field, text));
+            if field == *CARD_HEAD {
+                break;
+            }
+        }
+        Ok(StoredHead(StoredFields(fields)))
+    }
+}
+
 impl StoredFields {
     /// The first value of `field`.
     fn text(&self, field: Field) -> Option<&str> {
@@ -962,11 +991,28 @@ impl StoredFields {
     fn into_card(mut self, fields: Fields) -> Option<StoredCard> {
         let card = self.take(fields.card).filter(|card| !card.is_empty())?;
         Some(StoredCard {
-            bytes: card.into_bytes(),
+            bytes: card_bytes(card),
+            details: self.take(fields.card_details).map(card_bytes),
             name: self.take(fields.name).unwrap_or_default(),
             alternate_name: self.take(fields.alternate_name),
             description: self.take(fields.description).unwrap_or_default(),
         })
+    }
+}
+
+/// A card's bytes as the text the index stores: each byte as the character of that number
+/// (as Latin-1 reads them), so that bytes below 128 stay as they are and the others take two.
+/// A stored text is read back in one copy, where stored bytes are read one at a time.
+fn card_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    encoding_rs::mem::decode_latin1(bytes)
+}
+
+/// A card's bytes from the text [`card_text`] made of them.
+fn card_bytes(text: String) -> Vec<u8> {
+    match encoding_rs::mem::encode_latin1_lossy(&text) {
+        // All below 128: the text's bytes are the card's.
+        std::borrow::Cow::Borrowed(_) => text.into_bytes(),
+        std::borrow::Cow::Owned(bytes) => bytes,
     }
 }
 
@@ -2427,6 +2473,7 @@ mod persistence_tests {
             description: format!("Postnatal support group number {n}"),
             status: "ACTIVE".into(),
             card: format!("card {n}").into_bytes(),
+            card_details: format!("details {n}").into_bytes(),
             ..ServiceDoc::default()
         }
     }
@@ -2479,54 +2526,126 @@ mod persistence_tests {
     #[test]
     fn hits_and_lookups_by_id_hand_back_the_card() {
         let index = Index::in_memory(Synonyms::default()).expect("index");
-        let with = numbered(1);
+        let with = ServiceDoc {
+            alternate_name: Some("Also known as".into()),
+            ..numbered(1)
+        };
         let without = ServiceDoc {
             card: Vec::new(),
             ..numbered(2)
         };
-        // A card that is not UTF-8 is none.
-        let unreadable = ServiceDoc {
-            card: vec![b'{', 0xFF, b'}'],
+        // A card is the caller's bytes, whatever they are, its details too.
+        let binary = ServiceDoc {
+            card: (0..=255).chain([0xC3, 0xA9, 0, 0xFF]).collect(),
+            card_details: (0..=255).rev().collect(),
             ..numbered(3)
         };
+        // A card without details hands back empty ones.
+        let headed = ServiceDoc {
+            card_details: Vec::new(),
+            ..numbered(4)
+        };
         index
-            .apply(&[with.clone(), without.clone(), unreadable.clone()], &[], 1)
+            .apply(
+                &[
+                    with.clone(),
+                    without.clone(),
+                    binary.clone(),
+                    headed.clone(),
+                ],
+                &[],
+                1,
+            )
             .expect("apply");
-        assert_eq!(index.card(unreadable.id).expect("card"), None);
-        index.apply(&[], &[unreadable.id], 2).expect("remove");
-        let bytes = |id| index.card(id).expect("card").map(|card| card.bytes);
-        assert_eq!(bytes(with.id), Some(b"card 1".to_vec()));
-        let stored = index.card(with.id).expect("card").expect("a card");
+        let read = |id, details| index.card(id, details).expect("card");
+        let parts = |id, details| read(id, details).map(|card| (card.bytes, card.details));
         assert_eq!(
-            (stored.name.as_str(), stored.description.as_str()),
-            (with.name.as_str(), with.description.as_str())
+            parts(binary.id, true),
+            Some((binary.card.clone(), Some(binary.card_details.clone())))
         );
-        assert_eq!(index.card(without.id).expect("card"), None);
-        assert_eq!(index.card(Uuid::new_v4()).expect("card"), None);
+        assert_eq!(parts(binary.id, false), Some((binary.card.clone(), None)));
+        assert_eq!(
+            parts(headed.id, true),
+            Some((headed.card.clone(), Some(Vec::new())))
+        );
+        index.apply(&[], &[binary.id], 2).expect("remove");
+        assert_eq!(read(binary.id, true), None);
+        // The stored texts come back with the head alone as with the whole card.
+        for details in [false, true] {
+            let stored = read(with.id, details).expect("a card");
+            assert_eq!(stored.bytes, b"card 1".to_vec());
+            assert_eq!(stored.details, details.then(|| b"details 1".to_vec()));
+            assert_eq!(
+                (
+                    stored.name.as_str(),
+                    stored.alternate_name.as_deref(),
+                    stored.description.as_str()
+                ),
+                (
+                    with.name.as_str(),
+                    Some("Also known as"),
+                    with.description.as_str()
+                )
+            );
+        }
+        assert_eq!(read(without.id, true), None);
+        assert_eq!(read(Uuid::new_v4(), false), None);
         // A replaced listing hands back its new card, not the deleted document's.
         let replaced = ServiceDoc {
             card: b"card 1, edited".to_vec(),
+            card_details: b"details 1, edited".to_vec(),
             ..with.clone()
         };
         index.apply(&[replaced], &[], 3).expect("apply");
-        assert_eq!(bytes(with.id), Some(b"card 1, edited".to_vec()));
-        let asked = |cards: bool| {
+        assert_eq!(
+            parts(with.id, true),
+            Some((
+                b"card 1, edited".to_vec(),
+                Some(b"details 1, edited".to_vec())
+            ))
+        );
+        let asked = |cards: Cards, highlights: bool| {
             index
                 .search(&SearchRequest {
+                    text: Some("postnatal".into()),
                     first: 10,
                     cards,
+                    highlights,
                     ..SearchRequest::default()
                 })
                 .expect("search")
                 .hits
         };
-        let hits = asked(true);
-        assert_eq!(hits.len(), 2);
-        for hit in &hits {
-            let expected = (hit.id == with.id).then(|| b"card 1, edited".to_vec());
-            assert_eq!(hit.card.as_ref().map(|card| card.bytes.clone()), expected);
+        for highlights in [false, true] {
+            for cards in [Cards::Heads, Cards::Whole] {
+                let hits = asked(cards, highlights);
+                assert_eq!(hits.len(), 3);
+                for hit in &hits {
+                    let expected = if hit.id == with.id {
+                        Some((
+                            b"card 1, edited".to_vec(),
+                            (cards == Cards::Whole).then(|| b"details 1, edited".to_vec()),
+                        ))
+                    } else if hit.id == headed.id {
+                        Some((b"card 4".to_vec(), (cards == Cards::Whole).then(Vec::new)))
+                    } else {
+                        None
+                    };
+                    let card = hit.card.as_ref();
+                    assert_eq!(
+                        card.map(|card| (card.bytes.clone(), card.details.clone())),
+                        expected
+                    );
+                    assert_eq!(hit.highlights.is_empty(), !highlights);
+                }
+            }
+            let hits = asked(Cards::None, highlights);
+            assert!(hits.iter().all(|hit| hit.card.is_none()));
+            assert_eq!(
+                hits.iter().all(|hit| !hit.highlights.is_empty()),
+                highlights
+            );
         }
-        assert!(asked(false).iter().all(|hit| hit.card.is_none()));
     }
 }
 

@@ -24,7 +24,7 @@ pub use doc::{Catchment, Coverage, CoveredBy, HitCoverage, ServiceDoc};
 pub use index::{Index, day_number};
 pub use index::{Suggestion, SuggestionKind};
 pub use request::{
-    Facets, FamilyFilter, Filter, Highlight, Hit, Near, SearchRequest, SearchResults, Sort,
+    Cards, Facets, FamilyFilter, Filter, Highlight, Hit, Near, SearchRequest, SearchResults, Sort,
     StoredCard, Unconfirmed,
 };
 pub use schema::SCHEMA_VERSION;

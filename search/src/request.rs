@@ -121,8 +121,28 @@ pub struct SearchRequest {
     /// Report, for each hit of the page, whether its catchment covers this place (reads each
     /// hit's catchment terms; the other matches are not judged).
     pub coverage_of: Option<Coverage>,
-    /// Hand back each hit's card (read from the index's stored documents).
-    pub cards: bool,
+    /// Which of each hit's card to hand back (read from the index's stored documents).
+    pub cards: Cards,
+}
+
+/// Which of a hit's card a request reads back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cards {
+    /// None.
+    #[default]
+    None,
+    /// Its head ([`crate::ServiceDoc::card`]), with the stored texts; its details are left
+    /// unread.
+    Heads,
+    /// Its head and its details ([`crate::ServiceDoc::card_details`]).
+    Whole,
+}
+
+impl Cards {
+    /// Whether the stored documents are read at all.
+    pub fn read(self) -> bool {
+        self != Cards::None
+    }
 }
 
 /// A highlighted snippet of one field.
@@ -157,11 +177,14 @@ pub struct Hit {
 }
 
 /// What the index stores of a service for result pages: the card it was indexed with
-/// ([`crate::ServiceDoc::card`]) and the stored text fields, which the card need not repeat.
+/// ([`crate::ServiceDoc::card`] and [`crate::ServiceDoc::card_details`]) and the stored text
+/// fields, which the card need not repeat.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredCard {
-    /// The card's bytes, as the caller encoded them.
+    /// The card's head, as the caller encoded it.
     pub bytes: Vec<u8>,
+    /// The card's details as the caller encoded them, when they were asked for.
+    pub details: Option<Vec<u8>>,
     /// The service's name.
     pub name: String,
     /// Its alternate name.

@@ -19,7 +19,7 @@ use tantivy::{
 
 /// Bumped whenever fields, analyzers, the index settings or the layout of the stored card change;
 /// a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 15;
+pub const SCHEMA_VERSION: u32 = 16;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
@@ -60,9 +60,13 @@ pub struct Fields {
     pub location: Field,
     /// Occurrences of the synonym list's phrases in the text fields (see [`crate::phrases`]).
     pub phrases: Field,
-    /// The caller's card of the service, stored for result pages: text, which a stored
-    /// document reads back in one copy (bytes are read back one at a time).
+    /// The caller's card of the service, stored for result pages: its head, as text (see
+    /// `index::card_text`), which a stored document reads back in one copy (bytes are read
+    /// back one at a time).
     pub card: Field,
+    /// The rest of the card, likewise: the last stored value of every document, so that a
+    /// reader that does not want it stops before it.
+    pub card_details: Field,
 }
 
 /// Builds the schema and its field handles.
@@ -116,6 +120,7 @@ pub fn build() -> (Schema, Fields) {
         location: builder.add_u64_field("location", FAST),
         phrases: builder.add_text_field("phrases", phrases_options()),
         card: builder.add_text_field("card", STORED),
+        card_details: builder.add_text_field("card_details", STORED),
     };
     (builder.build(), fields)
 }

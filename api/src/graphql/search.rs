@@ -373,6 +373,14 @@ pub async fn run_search(
         })
 }
 
+/// What of each hit's card a page reads: the card's head unless the selection under
+/// `edges { node }` shows one of its lists.
+pub(super) fn page_cards(ctx: &Context<'_>) -> search::Cards {
+    card::to_read(selected_parts(
+        ctx.look_ahead().field("edges").field("node"),
+    ))
+}
+
 /// The service rows of a page of hits, read from their cards (the query's other selections
 /// under `node` loaded beside them); hits without a readable card are read from the database.
 /// Each hit's card is taken: its texts move into the row rather than being copied.
@@ -503,7 +511,11 @@ impl SearchQuery {
             coverage_of,
             // The page's listings are read from their cards, which also tell that a hit still
             // exists; a selection without the page (`totalCount`, facets) reads none.
-            cards: page_selected,
+            cards: if page_selected {
+                page_cards(ctx)
+            } else {
+                search::Cards::None
+            },
         };
         let shared = state(ctx)?;
         let mut results = run_search(ctx, request).await?;

@@ -33,7 +33,10 @@ use crate::{
     error::ApiError,
     store::{
         self,
-        listing::{Parts, card::Card},
+        listing::{
+            Parts,
+            card::{self, Card},
+        },
     },
     validate,
 };
@@ -699,7 +702,7 @@ async fn services_from_index(
         facets: false,
         highlights: false,
         coverage_of: None,
-        cards: true,
+        cards: super::search::page_cards(ctx),
     };
     let mut results = super::search::run_search(ctx, request).await?;
     let mut rows = super::search::page_rows(ctx, &mut results.hits).await?;
@@ -736,12 +739,13 @@ impl ServiceQuery {
         // Readers are answered from the listing's card in the search index (current to the
         // last applied change); those who edit listings read the database.
         if !caller.edits() {
+            let wanted = selected_parts(ctx.look_ahead());
+            let details = card::to_read(wanted) == search::Cards::Whole;
             let card = shared
                 .indexer
                 .index()
-                .card(id)
+                .card(id, details)
                 .map_err(|err| ApiError::Internal(err.into()))?;
-            let wanted = selected_parts(ctx.look_ahead());
             if let Some((card, parts)) = card.and_then(|card| Card::decode_parts(card, wanted)) {
                 if !caller.sees_every_status()
                     && card.service.status != entity::ServiceStatus::Active

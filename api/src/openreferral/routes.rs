@@ -363,7 +363,7 @@ impl ServiceQuery {
             facets: false,
             highlights: false,
             coverage_of: None,
-            cards: false,
+            cards: search::Cards::None,
         };
         let results = state
             .indexer

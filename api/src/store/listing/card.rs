@@ -3,10 +3,16 @@
 //! database rows. Anything a query selects beyond the card is loaded from the database.
 //!
 //! The card leaves out what the index stores anyway (the name, alternate name and
-//! description, put back from the stored text fields), the link rows that join the parts, and
+//! description, put back from the stored text fields), the link rows that join the parts, what
+//! a row can take from its service (the service's id on each catchment and phone line), and
 //! the `extra` columns (Open Referral fields kept for export only).
+//!
+//! A card is binary: postcard, field by field in their declared order, without names, ids as
+//! their 16 bytes, numbers as numbers, times and days as numbers. Its head (the service row and
+//! its organisation, which every result shows) and its details (the lists) are stored apart,
+//! so that a page showing no list reads no details; each list of the details is a section of
+//! its own, preceded by its length, so that a reader decodes only the lists it shows.
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::{location, organization, phone, service, service_area, taxonomy_term};
 use serde::{Deserialize, Serialize};
 
@@ -33,11 +39,9 @@ pub const HEAD: Parts = Parts {
     ..Parts::NONE
 };
 
-/// A card's head ([`HEAD`]): the first part of its bytes, read alone when the lists are not
-/// wanted. It is read for every result on a page, so it is held in a compact binary form
-/// (postcard, written as URL-safe base64 so that the card stays text): field by field in
-/// their declared order, without names, numbers as numbers, and times and days as numbers too
-/// (a row's own serde form writes them as text, which is parsed back character by character).
+/// A card's head ([`HEAD`]): its first section, read alone when the lists are not wanted (a
+/// row's own serde form writes times and days as text, which is parsed back character by
+/// character; the head holds them as numbers).
 #[derive(Serialize, Deserialize)]
 struct Head {
     /// The service row, its eligibility sources taken out (below).
@@ -92,10 +96,12 @@ struct ServiceHead {
     updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// The organisation row as the head holds it (its `extra` is never on a card).
+/// The organisation row as the head holds it: its id is the service row's `organization_id`,
+/// and its `extra` is never on a card.
 #[derive(Serialize, Deserialize)]
 #[serde(remote = "organization::Model")]
 struct OrganizationHead {
+    #[serde(skip)]
     id: uuid::Uuid,
     name: String,
     description: Option<String>,
@@ -166,47 +172,144 @@ impl Head {
             eligibility_sources,
             organization: organization.map(OrganizationInHead),
         };
-        let binary = postcard::to_allocvec(&head).ok()?;
-        Some(URL_SAFE_NO_PAD.encode(binary).into_bytes())
+        postcard::to_allocvec(&head).ok()
     }
 
     fn decode(bytes: &[u8]) -> Option<(service::Model, Option<organization::Model>)> {
-        let binary = URL_SAFE_NO_PAD.decode(bytes).ok()?;
-        let head: Self = postcard::from_bytes(&binary).ok()?;
+        let head: Self = postcard::from_bytes(bytes).ok()?;
         let mut service = head.service;
         service.eligibility_sources = head
             .eligibility_sources
             .map(|sources| serde_json::from_str(&sources))
             .transpose()
             .ok()?;
-        Some((
-            service,
-            head.organization.map(|organization| organization.0),
-        ))
+        let organization = head
+            .organization
+            .map(|OrganizationInHead(mut organization)| {
+                organization.id = service.organization_id;
+                organization
+            });
+        Some((service, organization))
     }
 }
 
-/// What stands between a card's sections in its bytes: neither base64 nor JSON text as
-/// `serde_json` writes it holds a raw line break.
-const SEPARATOR: u8 = b'\n';
+/// A catchment as a card holds it: its service's id is the card's own.
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "service_area::Model")]
+struct AreaRow {
+    id: uuid::Uuid,
+    #[serde(skip)]
+    service_id: uuid::Uuid,
+    kind: entity::ServiceAreaKind,
+    name: String,
+    postcode_prefix: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    radius_km: Option<f64>,
+    area_code: Option<String>,
+    extent: Option<String>,
+    position: i32,
+}
 
-/// A card's five sections (its head and four lists); `None` unless there are five.
-fn sections(bytes: &[u8]) -> Option<[&[u8]; 5]> {
-    let mut ends = memchr::memchr_iter(SEPARATOR, bytes);
-    let mut start = 0;
-    let mut next = |end: usize| {
-        let section = bytes.get(start..end);
-        start = end + 1;
-        section
+/// A place as a card holds it (its `extra` is never on a card).
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "location::Model")]
+struct LocationRow {
+    id: uuid::Uuid,
+    organization_id: Option<uuid::Uuid>,
+    name: Option<String>,
+    address_1: Option<String>,
+    city: Option<String>,
+    region: Option<String>,
+    postcode: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    accessibility: Option<String>,
+    #[serde(skip)]
+    extra: Option<serde_json::Value>,
+    #[serde(with = "instant")]
+    created_at: chrono::DateTime<chrono::Utc>,
+    #[serde(with = "instant")]
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A phone line as a card holds it: its service's id is the card's own.
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "phone::Model")]
+struct PhoneRow {
+    id: uuid::Uuid,
+    #[serde(skip)]
+    service_id: uuid::Uuid,
+    number: String,
+    description: Option<String>,
+    visibility: entity::Visibility,
+    position: i32,
+}
+
+/// A taxonomy term as a card holds it.
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "taxonomy_term::Model")]
+struct TermRow {
+    id: uuid::Uuid,
+    taxonomy_id: Option<uuid::Uuid>,
+    code: Option<String>,
+    name: String,
+    description: Option<String>,
+    parent_id: Option<uuid::Uuid>,
+    position: i32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Area(#[serde(with = "AreaRow")] service_area::Model);
+#[derive(Serialize, Deserialize)]
+struct Location(#[serde(with = "LocationRow")] location::Model);
+#[derive(Serialize, Deserialize)]
+struct Phone(#[serde(with = "PhoneRow")] phone::Model);
+#[derive(Serialize, Deserialize)]
+struct Term(#[serde(with = "TermRow")] taxonomy_term::Model);
+
+/// Appends `section` to `bytes`, its length first.
+fn push_section(bytes: &mut Vec<u8>, section: &[u8]) -> Option<()> {
+    let length = u32::try_from(section.len()).ok()?;
+    postcard::to_extend(&length, std::mem::take(bytes))
+        .ok()
+        .map(|mut with_length| {
+            with_length.extend_from_slice(section);
+            *bytes = with_length;
+        })
+}
+
+/// A card's details as their four sections (its lists); `None` unless there are exactly four.
+fn sections(mut bytes: &[u8]) -> Option<[&[u8]; 4]> {
+    let mut next = || {
+        let (length, rest) = postcard::take_from_bytes::<u32>(bytes).ok()?;
+        let length = usize::try_from(length).ok()?;
+        let section = rest.get(..length)?;
+        bytes = rest.get(length..)?;
+        Some(section)
     };
-    let sections = [
-        next(ends.next()?)?,
-        next(ends.next()?)?,
-        next(ends.next()?)?,
-        next(ends.next()?)?,
-        bytes.get(start..)?,
-    ];
-    ends.next().is_none().then_some(sections)
+    let sections = [next()?, next()?, next()?, next()?];
+    bytes.is_empty().then_some(sections)
+}
+
+/// A list section read back: its rows, `None` for unreadable bytes.
+fn list<W: serde::de::DeserializeOwned, T>(
+    bytes: &[u8],
+    unwrap: impl FnMut(W) -> T,
+) -> Option<Vec<T>> {
+    let rows: Vec<W> = postcard::from_bytes(bytes).ok()?;
+    Some(rows.into_iter().map(unwrap).collect())
+}
+
+/// What of a card the index hands back for a query that shows `wanted`: its head alone
+/// unless one of its lists is shown.
+pub fn to_read(wanted: Parts) -> search::Cards {
+    let parts = read_for(wanted);
+    if parts.areas || parts.locations || parts.phones || parts.terms {
+        search::Cards::Whole
+    } else {
+        search::Cards::Heads
+    }
 }
 
 /// The parts of a card read back for a query that shows `wanted`: the head (the service row
@@ -255,7 +358,10 @@ impl Card {
             locations: record
                 .locations
                 .iter()
-                .map(|l| l.location.clone())
+                .map(|l| location::Model {
+                    extra: None,
+                    ..l.location.clone()
+                })
                 .collect(),
             phones: record.phones.clone(),
             terms: record.terms.iter().map(|t| t.term.clone()).collect(),
@@ -263,36 +369,37 @@ impl Card {
     }
 
     /// The card's bytes, without the texts the index stores beside it: its head (the service
-    /// row and organisation, see [`Head`]), then each list (catchments, places, phone lines,
-    /// terms) as JSON, a line break between them, so that a reader parses only the sections
-    /// it shows.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut service = self.service.clone();
+    /// row and organisation, see [`Head`]), and its details: each list (catchments, places,
+    /// phone lines, terms) preceded by its length. Empty for a card that cannot be written
+    /// (which reads as "no card").
+    pub fn encode(self) -> (Vec<u8>, Vec<u8>) {
+        let Self {
+            mut service,
+            organization,
+            areas,
+            locations,
+            phones,
+            terms,
+        } = self;
         service.name.clear();
         service.alternate_name = None;
         service.description.clear();
-        // Serialising rows of plain values cannot fail; an empty card reads as "no card".
-        let Some(head) = Head::encode(service, self.organization.clone()) else {
-            return Vec::new();
-        };
-        let sections = [
-            Ok(head),
-            serde_json::to_vec(&self.areas),
-            serde_json::to_vec(&self.locations),
-            serde_json::to_vec(&self.phones),
-            serde_json::to_vec(&self.terms),
-        ];
-        let mut bytes = Vec::new();
-        for section in sections {
-            let Ok(section) = section else {
-                return Vec::new();
-            };
-            if !bytes.is_empty() {
-                bytes.push(SEPARATOR);
+        // Serialising rows of plain values cannot fail.
+        let encoded = || -> Option<(Vec<u8>, Vec<u8>)> {
+            let lists = [
+                postcard::to_allocvec(&areas.into_iter().map(Area).collect::<Vec<_>>()),
+                postcard::to_allocvec(&locations.into_iter().map(Location).collect::<Vec<_>>()),
+                postcard::to_allocvec(&phones.into_iter().map(Phone).collect::<Vec<_>>()),
+                postcard::to_allocvec(&terms.into_iter().map(Term).collect::<Vec<_>>()),
+            ];
+            let mut details =
+                Vec::with_capacity(lists.iter().flatten().map(Vec::len).sum::<usize>() + 8);
+            for section in lists {
+                push_section(&mut details, &section.ok()?)?;
             }
-            bytes.extend(section);
-        }
-        bytes
+            Some((Head::encode(service, organization)?, details))
+        };
+        encoded().unwrap_or_default()
     }
 
     /// Reads a card back with its stored texts; `None` for an unreadable one (the caller then
@@ -303,29 +410,50 @@ impl Card {
 
     /// Reads back what `wanted` needs of a card: its head, and of its lists those `wanted`
     /// names ([`read_for`]; the others are left empty and their bytes unread). Returns the
-    /// card and the parts it holds; `None` for an unreadable one. The stored texts move into
-    /// the service row.
+    /// card and the parts it holds; `None` for an unreadable one, or one whose details are
+    /// wanted but were not read ([`to_read`] tells the index which to read). The stored texts
+    /// move into the service row.
     pub fn decode_parts(stored: search::StoredCard, wanted: Parts) -> Option<(Self, Parts)> {
-        let [head, areas, locations, phones, terms] = sections(&stored.bytes)?;
-        let (mut service, organization) = Head::decode(head)?;
+        let (mut service, organization) = Head::decode(&stored.bytes)?;
         let parts = read_for(wanted);
-        fn list<T: serde::de::DeserializeOwned>(bytes: &[u8], read: bool) -> Option<Vec<T>> {
-            if read {
-                serde_json::from_slice(bytes).ok()
-            } else {
-                Some(Vec::new())
-            }
-        }
+        let [areas, locations, phones, terms] = if to_read(wanted) == search::Cards::Whole {
+            sections(stored.details.as_deref()?)?
+        } else {
+            [&[][..]; 4]
+        };
+        let service_id = service.id;
         service.name = stored.name;
         service.alternate_name = stored.alternate_name;
         service.description = stored.description;
         let card = Self {
             service,
             organization,
-            areas: list(areas, parts.areas)?,
-            locations: list(locations, parts.locations)?,
-            phones: list(phones, parts.phones)?,
-            terms: list(terms, parts.terms)?,
+            areas: if parts.areas {
+                list(areas, |Area(mut row)| {
+                    row.service_id = service_id;
+                    row
+                })?
+            } else {
+                Vec::new()
+            },
+            locations: if parts.locations {
+                list(locations, |Location(row)| row)?
+            } else {
+                Vec::new()
+            },
+            phones: if parts.phones {
+                list(phones, |Phone(mut row)| {
+                    row.service_id = service_id;
+                    row
+                })?
+            } else {
+                Vec::new()
+            },
+            terms: if parts.terms {
+                list(terms, |Term(row)| row)?
+            } else {
+                Vec::new()
+            },
         };
         Some((card, parts))
     }
@@ -335,9 +463,12 @@ impl Card {
 mod tests {
     use super::*;
 
-    fn stored(bytes: &[u8]) -> search::StoredCard {
+    /// A card as the index hands it back: its head, its details when they were read, and
+    /// the stored texts.
+    fn stored((head, details): &(Vec<u8>, Vec<u8>), read_details: bool) -> search::StoredCard {
         search::StoredCard {
-            bytes: bytes.to_vec(),
+            bytes: head.clone(),
+            details: read_details.then(|| details.clone()),
             name: "Dads' group".into(),
             alternate_name: Some("Dads".into()),
             description: "For fathers".into(),
@@ -397,14 +528,19 @@ mod tests {
         let mut record = ServiceRecord::bare(service.clone());
         record.phones.push(phone_line(&service, Some("Duty line")));
         let card = Card::of(&record);
-        let bytes = card.encode();
-        let text = String::from_utf8(bytes.clone()).expect("json");
-        assert!(
-            !text.contains("For fathers"),
-            "texts are not repeated: {text}"
-        );
-        assert!(!text.contains("for export"), "extra is left off: {text}");
-        let back = Card::decode(stored(&bytes)).expect("decodes");
+        let bytes = card.clone().encode();
+        let (head_bytes, details) = &bytes;
+        let count = |text: &[u8]| {
+            memchr::memmem::find_iter(head_bytes, text).count()
+                + memchr::memmem::find_iter(details, text).count()
+        };
+        assert_eq!(count(b"Duty line"), 1, "the phone line is on the card");
+        assert_eq!(memchr::memmem::find(head_bytes, b"Duty line"), None);
+        assert_eq!(count(b"For fathers"), 0, "texts are not repeated");
+        assert_eq!(count(b"for export"), 0, "extra is left off");
+        // Each row's service is the card's own: its id is written once, in the head.
+        assert_eq!(count(service.id.as_bytes()), 1);
+        let back = Card::decode(stored(&bytes, true)).expect("decodes");
         assert_eq!(
             back.service,
             service::Model {
@@ -415,7 +551,8 @@ mod tests {
         assert_eq!(back, card);
 
         // Its head alone when no list is wanted: the same service row, the lists left out.
-        let (head, parts) = Card::decode_parts(stored(&bytes), HEAD).expect("decodes");
+        assert_eq!(to_read(HEAD), search::Cards::Heads);
+        let (head, parts) = Card::decode_parts(stored(&bytes, false), HEAD).expect("decodes");
         assert_eq!(parts, HEAD);
         assert_eq!(head.service, card.service);
         assert_eq!(head.organization, card.organization);
@@ -425,7 +562,13 @@ mod tests {
             phones: true,
             ..Parts::NONE
         };
-        let (with_phones, parts) = Card::decode_parts(stored(&bytes), wanted).expect("decodes");
+        assert_eq!(to_read(wanted), search::Cards::Whole);
+        assert!(
+            Card::decode_parts(stored(&bytes, false), wanted).is_none(),
+            "the details were wanted but not read"
+        );
+        let (with_phones, parts) =
+            Card::decode_parts(stored(&bytes, true), wanted).expect("decodes");
         assert_eq!(
             parts,
             Parts {
@@ -487,12 +630,17 @@ mod tests {
         let mut record = ServiceRecord::bare(service.clone());
         record.organization = Some(organization);
         let card = Card::of(&record);
-        let bytes = card.encode();
-        assert!(!bytes.is_empty());
-        let (head, _) = Card::decode_parts(stored(&bytes), HEAD).expect("decodes");
+        let bytes = card.clone().encode();
+        // The organisation's id is the service row's `organization_id`, written once.
+        let organization_id = service.organization_id;
+        assert_eq!(
+            memchr::memmem::find_iter(&bytes.0, organization_id.as_bytes()).count(),
+            1
+        );
+        let (head, _) = Card::decode_parts(stored(&bytes, false), HEAD).expect("decodes");
         assert_eq!(head.service, card.service);
         assert_eq!(head.organization, card.organization);
-        assert_eq!(Card::decode(stored(&bytes)).expect("decodes"), card);
+        assert_eq!(Card::decode(stored(&bytes, true)).expect("decodes"), card);
     }
 
     #[test]
@@ -514,54 +662,150 @@ mod tests {
             position: 0,
         });
         let card = Card::of(&record);
-        let bytes = card.encode();
+        let bytes = card.clone().encode();
         let terms = Parts {
             terms: true,
             areas: true,
             ..Parts::NONE
         };
-        let (read, parts) = Card::decode_parts(stored(&bytes), terms).expect("decodes");
+        let (read, parts) = Card::decode_parts(stored(&bytes, true), terms).expect("decodes");
         assert_eq!(read.areas, card.areas);
         assert!(read.phones.is_empty(), "phone lines were not asked for");
         assert!(parts.areas && parts.terms && parts.organization);
         assert!(!parts.phones && !parts.locations);
         // Every list when each is asked for.
         assert_eq!(
-            Card::decode_parts(stored(&bytes), PARTS)
+            Card::decode_parts(stored(&bytes, true), PARTS)
                 .expect("decodes")
                 .0,
             card
         );
         // A list that is not read may be unreadable: its bytes are not parsed.
-        let mut sections: Vec<&[u8]> = bytes.split(|&b| b == SEPARATOR).collect();
-        sections[3] = b"{not json";
-        let garbled = sections.join(&SEPARATOR);
-        assert!(Card::decode_parts(stored(&garbled), terms).is_some());
-        assert!(Card::decode(stored(&garbled)).is_none());
+        let mut lists = sections(&bytes.1).expect("sections");
+        lists[2] = &[0xFF, 0xFF];
+        let garbled = (bytes.0.clone(), framed(&lists));
+        assert!(Card::decode_parts(stored(&garbled, true), terms).is_some());
+        assert!(Card::decode(stored(&garbled, true)).is_none());
+    }
+
+    /// A card's bytes made of `sections`, each preceded by its length.
+    fn framed(sections: &[&[u8]]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for section in sections {
+            push_section(&mut bytes, section).expect("frames");
+        }
+        bytes
     }
 
     #[test]
     fn garbled_cards_decode_to_none() {
-        assert!(Card::decode(stored(b"")).is_none());
-        assert!(Card::decode(stored(b"{not json")).is_none());
-        assert!(Card::decode_parts(stored(b"{not json"), HEAD).is_none());
-        assert!(Card::decode_parts(stored(b"{not json\n{}"), HEAD).is_none());
-        // A head without its lists is not a card, nor is one with a section too many.
-        let whole = Card::of(&ServiceRecord::bare(service_row())).encode();
-        let split = whole
-            .iter()
-            .position(|&b| b == SEPARATOR)
-            .expect("sections");
-        assert!(Card::decode(stored(&whole[..split])).is_none());
-        assert!(Card::decode(stored(&whole[..=split])).is_none());
-        assert!(Card::decode_parts(stored(&whole[..split]), HEAD).is_none());
-        let mut extended = whole.clone();
-        extended.extend_from_slice(b"\n[]");
-        assert!(Card::decode(stored(&extended)).is_none());
-        // A head read alone does not read the lists.
-        let mut unreadable_lists = whole[..=split].to_vec();
-        unreadable_lists.extend_from_slice(b"{not json\n[]\n[]\n[]");
-        assert!(Card::decode_parts(stored(&unreadable_lists), HEAD).is_some());
-        assert!(Card::decode(stored(&unreadable_lists)).is_none());
+        let card = |head: &[u8], details: &[u8]| stored(&(head.to_vec(), details.to_vec()), true);
+        let (head, details) = Card::of(&ServiceRecord::bare(service_row())).encode();
+        assert!(Card::decode(card(&head, &details)).is_some());
+        assert!(Card::decode(card(b"", &details)).is_none());
+        assert!(Card::decode(card(b"{not a card}", &details)).is_none());
+        assert!(Card::decode_parts(card(&[0xFF; 12], &details), HEAD).is_none());
+        // A head cut short.
+        for cut in [1, head.len() / 2, head.len() - 1] {
+            assert!(
+                Card::decode(card(&head[..cut], &details)).is_none(),
+                "cut at {cut}"
+            );
+        }
+        let [areas, locations, phones, terms] = sections(&details).expect("sections");
+        assert_eq!(framed(&[areas, locations, phones, terms]), details);
+        // Details with a section too few or too many, or cut short.
+        assert!(Card::decode(card(&head, &framed(&[areas, locations, phones]))).is_none());
+        let extended = framed(&[areas, locations, phones, terms, b""]);
+        assert!(Card::decode(card(&head, &extended)).is_none());
+        for cut in [0, 1, details.len() - 1] {
+            assert!(
+                Card::decode(card(&head, &details[..cut])).is_none(),
+                "cut at {cut}"
+            );
+        }
+        // A head read alone does not read the details.
+        let unreadable = framed(&[&[0xFF, 0xFF], areas, areas, areas]);
+        assert!(Card::decode_parts(card(&head, &unreadable), HEAD).is_some());
+        assert!(Card::decode_parts(card(&head, b"\xFF"), HEAD).is_some());
+        assert!(Card::decode(card(&head, &unreadable)).is_none());
+    }
+
+    #[test]
+    fn every_list_reads_back_with_each_row_whole() {
+        let service = service_row();
+        let mut record = ServiceRecord::bare(service.clone());
+        record.phones.push(phone_line(&service, None));
+        record.phones.push(phone_line(&service, Some("Evenings")));
+        record.areas.push(service_area::Model {
+            id: uuid::Uuid::new_v4(),
+            service_id: service.id,
+            kind: entity::ServiceAreaKind::Radius,
+            name: "Around Cheltenham".into(),
+            postcode_prefix: None,
+            latitude: Some(51.9),
+            longitude: Some(-2.07),
+            radius_km: Some(12.5),
+            area_code: Some("E07000078".into()),
+            extent: Some("{\"type\":\"Polygon\"}".into()),
+            position: 1,
+        });
+        let now = chrono::Utc::now();
+        let location_id = uuid::Uuid::new_v4();
+        record.locations.push(super::super::ServiceLocation {
+            link: entity::service_at_location::Model {
+                id: uuid::Uuid::new_v4(),
+                service_id: service.id,
+                location_id,
+                position: 0,
+            },
+            location: location::Model {
+                id: location_id,
+                organization_id: Some(service.organization_id),
+                name: Some("Hub".into()),
+                address_1: Some("1 High Street".into()),
+                city: Some("Cheltenham".into()),
+                region: Some("Gloucestershire".into()),
+                postcode: Some("GL50 1AA".into()),
+                latitude: Some(51.9),
+                longitude: Some(-2.07),
+                accessibility: Some("Step-free".into()),
+                extra: Some(serde_json::json!({ "location_type": "physical" })),
+                created_at: now,
+                updated_at: now,
+            },
+        });
+        let term_id = uuid::Uuid::new_v4();
+        record.terms.push(super::super::ServiceTerm {
+            attribute: entity::attribute::Model {
+                id: uuid::Uuid::new_v4(),
+                link_id: service.id,
+                link_entity: entity::attribute::LINK_ENTITY_SERVICE.to_owned(),
+                link_type: None,
+                taxonomy_term_id: term_id,
+                value: None,
+                position: 0,
+            },
+            term: taxonomy_term::Model {
+                id: term_id,
+                taxonomy_id: Some(uuid::Uuid::new_v4()),
+                code: Some("perinatal-mental-health".into()),
+                name: "Perinatal mental health".into(),
+                description: Some("During pregnancy and after".into()),
+                parent_id: Some(uuid::Uuid::new_v4()),
+                position: 2,
+            },
+            taxonomy: None,
+        });
+        let card = Card::of(&record);
+        assert_eq!(card.locations[0].extra, None, "extra is left off");
+        let back = Card::decode(stored(&card.clone().encode(), true)).expect("decodes");
+        assert_eq!(back, card);
+        assert!(back.areas.iter().all(|area| area.service_id == service.id));
+        assert!(
+            back.phones
+                .iter()
+                .all(|phone| phone.service_id == service.id)
+        );
     }
 }
