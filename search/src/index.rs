@@ -935,15 +935,29 @@ impl ValueDeserialize for StoredText {
     }
 }
 
-impl DocumentDeserialize for StoredFields {
-    fn deserialize<'de, D: DocumentDeserializer<'de>>(
+impl StoredFields {
+    /// Reads a document's stored values in their order: all of them, or up to and with the
+    /// first of `last`.
+    fn read<'de, D: DocumentDeserializer<'de>>(
         mut deserializer: D,
+        last: Option<Field>,
     ) -> Result<Self, DeserializeError> {
         let mut fields = Vec::with_capacity(deserializer.size_hint());
         while let Some((field, StoredText(text))) = deserializer.next_field()? {
             fields.push((field, text));
+            if Some(field) == last {
+                break;
+            }
         }
         Ok(StoredFields(fields))
+    }
+}
+
+impl DocumentDeserialize for StoredFields {
+    fn deserialize<'de, D: DocumentDeserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, DeserializeError> {
+        Self::read(deserializer, None)
     }
 }
 
@@ -957,16 +971,9 @@ static CARD_HEAD: std::sync::LazyLock<Field> = std::sync::LazyLock::new(|| schem
 
 impl DocumentDeserialize for StoredHead {
     fn deserialize<'de, D: DocumentDeserializer<'de>>(
-        mut deserializer: D,
+        deserializer: D,
     ) -> Result<Self, DeserializeError> {
-        let mut fields = Vec::with_capacity(deserializer.size_hint());
-        while let Some((field, StoredText(text))) = deserializer.next_field()? {
-            fields.push((field, text));
-            if field == *CARD_HEAD {
-                break;
-            }
-        }
-        Ok(StoredHead(StoredFields(fields)))
+        StoredFields::read(deserializer, Some(*CARD_HEAD)).map(StoredHead)
     }
 }
 
