@@ -1102,10 +1102,12 @@ impl Collector for PageCollector {
         self.has_text
     }
 
-    /// By relevance, without a radius, the matches are counted at once (with facets, each
-    /// match marked for them) and only those whose text score may still enter the page are
-    /// offered to it (the query skips the others, see [`crate::scores`]). Otherwise every
-    /// match is collected.
+    /// By relevance, the matches are counted at once (with facets, each match marked for
+    /// them) and only those whose text score may still enter the page are offered to it (the
+    /// query skips the others, see [`crate::scores`]). In distance order without text, they
+    /// are counted, then offered nearest first. A radius the query measured leaves the
+    /// matches within it known from their bits (see [`PageSegmentCollector::keep_within`]),
+    /// so radius searches take the same ways. Otherwise every match is collected.
     fn collect_segment(
         &self,
         weight: &dyn Weight,
@@ -1114,25 +1116,55 @@ impl Collector for PageCollector {
     ) -> tantivy::Result<PageFruit> {
         let mut child = self.for_segment(segment, reader)?;
         let alive = reader.alive_bitset();
-        let prunes = self.sort == Sort::Relevance
+        let radius = self.point.and_then(|(_, _, radius)| radius);
+        // With a radius, the matches within it: only when the query measured them.
+        let exact_radius = radius.is_some() && self.radius_filtered;
+        let by_relevance = self.sort == Sort::Relevance
             && self.has_text
             && self.after.is_none()
-            && self.min_score <= 0.0
-            && self.point.is_none_or(|(_, _, radius)| radius.is_none());
+            && self.min_score <= 0.0;
+        let prunes = by_relevance && (radius.is_none() || exact_radius);
         if prunes {
-            if child.counted.is_some() {
-                let (matching, total) = live_matches(weight, reader)?;
-                child.total = total;
-                child.counted = Some(matching);
+            let within = if exact_radius {
+                let (mut matching, _) = live_matches(weight, reader)?;
+                child.keep_within(&mut matching);
+                child.total = count_bits(&matching);
+                if child.counted.is_some() {
+                    child.counted = Some(matching.clone());
+                }
+                Some(matching)
             } else {
-                child.total = u64::from(weight.count(reader)?);
-            }
+                if child.counted.is_some() {
+                    let (matching, total) = live_matches(weight, reader)?;
+                    child.total = total;
+                    child.counted = Some(matching);
+                } else {
+                    child.total = u64::from(weight.count(reader)?);
+                }
+                None
+            };
             weight.for_each_pruning(f32::NEG_INFINITY, reader, &mut |doc, score| {
-                if alive.is_none_or(|alive| alive.is_alive(doc)) {
+                let counted = match &within {
+                    Some(within) => has_bit(within, doc),
+                    None => alive.is_none_or(|alive| alive.is_alive(doc)),
+                };
+                if counted {
                     child.offer(doc, score);
                 }
                 child.threshold()
             })?;
+        } else if exact_radius && self.sort == Sort::Distance && !self.has_text {
+            // Within a radius the matches are few: each is offered, and a full page turns
+            // away those surely farther than its last at a glance.
+            let (mut matching, _) = live_matches(weight, reader)?;
+            child.keep_within(&mut matching);
+            child.total = count_bits(&matching);
+            for (block, bits) in matching.iter().enumerate() {
+                for_each_bit(block, *bits, |doc| child.offer(doc, 0.0));
+            }
+            if child.counted.is_some() {
+                child.counted = Some(matching);
+            }
         } else if let Some((latitude, longitude, None)) = self
             .point
             .filter(|_| self.sort == Sort::Distance && !self.has_text)
@@ -1275,6 +1307,20 @@ impl PageSegmentCollector {
             .all(|point| beyond.surely_beyond(&point.unit))
     }
 
+    /// Leaves in `matching` (a bit per document, of the matches of a query that measured its
+    /// radius) only the documents within the radius, as [`Self::within_radius`] tells: those
+    /// with a location (the query kept only those within the circle) and, of those without
+    /// one, those whose catchment holds the place.
+    fn keep_within(&self, matching: &mut [u64]) {
+        let unlocated = &self.columns.decoded_points().unlocated;
+        let covering = self.covering.as_deref().unwrap_or_default();
+        for (block, bits) in matching.iter_mut().enumerate() {
+            let unlocated = unlocated.get(block).copied().unwrap_or(0);
+            let covering = covering.get(block).copied().unwrap_or(0);
+            *bits &= !unlocated | covering;
+        }
+    }
+
     /// Whether the service's catchment covers the place searched from.
     fn covers_point(&self, doc: DocId) -> bool {
         self.covering
@@ -1387,6 +1433,17 @@ fn set_bit(bits: &mut [u64], doc: DocId) {
     if let Some(block) = bits.get_mut(doc as usize / 64) {
         *block |= 1 << (doc % 64);
     }
+}
+
+/// How many documents `bits` (a bit per document) holds.
+fn count_bits(bits: &[u64]) -> u64 {
+    bits.iter().map(|block| u64::from(block.count_ones())).sum()
+}
+
+/// Whether `bits` (a bit per document) holds the document.
+fn has_bit(bits: &[u64], doc: DocId) -> bool {
+    bits.get(doc as usize / 64)
+        .is_some_and(|block| block & (1 << (doc % 64)) != 0)
 }
 
 /// Calls `each` with the documents of block `block` whose bits `bits` holds.

@@ -478,10 +478,14 @@ fn for_each_scored(
     let mut sums = [0.0f32; 64];
     for word in words {
         let mut matched = word.bits[block];
-        let mut at = word.ranks[block] as usize;
-        while matched != 0 {
-            sums[matched.trailing_zeros() as usize] += word.scores[at];
-            at += 1;
+        if matched == 0 {
+            continue;
+        }
+        // The block's scores of the word, one per bit, taken as one slice.
+        let at = word.ranks[block] as usize;
+        let scores = &word.scores[at..at + matched.count_ones() as usize];
+        for score in scores {
+            sums[(matched.trailing_zeros() & 63) as usize] += *score;
             matched &= matched - 1;
         }
     }
