@@ -10,7 +10,9 @@ use signpost_api::{
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc: searches allocate and free many short-lived buffers, which the system allocator
-/// spends a quarter of a search's CPU on.
+/// spends a quarter of a search's CPU on. Its version 2 (the crate's `v2` feature): version 3
+/// kept about 50 MB more resident in a server at 100,000 listings for the same work, and cost
+/// as much CPU.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
