@@ -1104,10 +1104,11 @@ impl Collector for PageCollector {
 
     /// By relevance, the matches are counted at once (with facets, each match marked for
     /// them) and only those whose text score may still enter the page are offered to it (the
-    /// query skips the others, see [`crate::scores`]). In distance order without text, they
-    /// are counted, then offered nearest first. A radius the query measured leaves the
-    /// matches within it known from their bits (see [`PageSegmentCollector::keep_within`]),
-    /// so radius searches take the same ways. Otherwise every match is collected.
+    /// query skips the others, see [`crate::scores`]); with a radius the query measured, the
+    /// matches within it are known from their bits (see
+    /// [`PageSegmentCollector::count_within`]), so radius searches are pruned too. In distance
+    /// order without text, the matches are counted, then offered: within such a radius each
+    /// of them, without one nearest first. Otherwise every match is collected.
     fn collect_segment(
         &self,
         weight: &dyn Weight,
@@ -1126,13 +1127,7 @@ impl Collector for PageCollector {
         let prunes = by_relevance && (radius.is_none() || exact_radius);
         if prunes {
             let within = if exact_radius {
-                let (mut matching, _) = live_matches(weight, reader)?;
-                child.keep_within(&mut matching);
-                child.total = count_bits(&matching);
-                if child.counted.is_some() {
-                    child.counted = Some(matching.clone());
-                }
-                Some(matching)
+                Some(child.count_within(weight, reader)?)
             } else {
                 if child.counted.is_some() {
                     let (matching, total) = live_matches(weight, reader)?;
@@ -1156,14 +1151,9 @@ impl Collector for PageCollector {
         } else if exact_radius && self.sort == Sort::Distance && !self.has_text {
             // Within a radius the matches are few: each is offered, and a full page turns
             // away those surely farther than its last at a glance.
-            let (mut matching, _) = live_matches(weight, reader)?;
-            child.keep_within(&mut matching);
-            child.total = count_bits(&matching);
+            let matching = child.count_within(weight, reader)?;
             for (block, bits) in matching.iter().enumerate() {
                 for_each_bit(block, *bits, |doc| child.offer(doc, 0.0));
-            }
-            if child.counted.is_some() {
-                child.counted = Some(matching);
             }
         } else if let Some((latitude, longitude, None)) = self
             .point
@@ -1307,11 +1297,17 @@ impl PageSegmentCollector {
             .all(|point| beyond.surely_beyond(&point.unit))
     }
 
-    /// Leaves in `matching` (a bit per document, of the matches of a query that measured its
-    /// radius) only the documents within the radius, as [`Self::within_radius`] tells: those
-    /// with a location (the query kept only those within the circle) and, of those without
-    /// one, those whose catchment holds the place.
-    fn keep_within(&self, matching: &mut [u64]) {
+    /// Of the living matches of a query that measured its radius, those within the radius (a
+    /// bit per document), counted as the total and, with facets, marked for them. They are
+    /// the documents [`Self::within_radius`] keeps: those with a location (the query kept
+    /// only those within the circle) and, of those without one, those whose catchment holds
+    /// the place.
+    fn count_within(
+        &mut self,
+        weight: &dyn Weight,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Vec<u64>> {
+        let (mut matching, _) = live_matches(weight, reader)?;
         let unlocated = &self.columns.decoded_points().unlocated;
         let covering = self.covering.as_deref().unwrap_or_default();
         for (block, bits) in matching.iter_mut().enumerate() {
@@ -1319,6 +1315,14 @@ impl PageSegmentCollector {
             let covering = covering.get(block).copied().unwrap_or(0);
             *bits &= !unlocated | covering;
         }
+        self.total = matching
+            .iter()
+            .map(|block| u64::from(block.count_ones()))
+            .sum();
+        if self.counted.is_some() {
+            self.counted = Some(matching.clone());
+        }
+        Ok(matching)
     }
 
     /// Whether the service's catchment covers the place searched from.
@@ -1433,11 +1437,6 @@ fn set_bit(bits: &mut [u64], doc: DocId) {
     if let Some(block) = bits.get_mut(doc as usize / 64) {
         *block |= 1 << (doc % 64);
     }
-}
-
-/// How many documents `bits` (a bit per document) holds.
-fn count_bits(bits: &[u64]) -> u64 {
-    bits.iter().map(|block| u64::from(block.count_ones())).sum()
 }
 
 /// Whether `bits` (a bit per document) holds the document.
