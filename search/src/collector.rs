@@ -500,10 +500,7 @@ impl SegmentColumns {
 
     /// Whether a document has no location.
     fn unlocated(&self, doc: DocId) -> bool {
-        self.decoded_points()
-            .unlocated
-            .get(doc as usize / 64)
-            .is_some_and(|bits| bits & (1 << (doc % 64)) != 0)
+        has_bit(&self.decoded_points().unlocated, doc)
     }
 
     /// The order of completions (see `completion`).
@@ -1328,9 +1325,8 @@ impl PageSegmentCollector {
     /// Whether the service's catchment covers the place searched from.
     fn covers_point(&self, doc: DocId) -> bool {
         self.covering
-            .as_ref()
-            .and_then(|covering| covering.get(doc as usize / 64))
-            .is_some_and(|bits| bits & (1 << (doc % 64)) != 0)
+            .as_deref()
+            .is_some_and(|covering| has_bit(covering, doc))
     }
 
     /// In name order, the document's name number, or [`SKIP`] when the page has no room for
