@@ -12,6 +12,7 @@ use std::{
     os::unix::fs::FileExt,
     path::{Path, PathBuf},
     sync::Arc,
+    time::{Duration, Instant},
 };
 
 use tantivy::{
@@ -39,20 +40,46 @@ const BUILDING_INFIX: &str = ".building";
 /// The infix a healthy index is renamed to just before it is deleted by a swap.
 const REPLACED_INFIX: &str = ".replaced-";
 
+/// How long a busy writer lock is waited for before the index counts as in use.
+///
+/// The lock is an advisory lock on an open file, and a child process started by any thread of
+/// this process while that file was open shares it until the child runs its program. So a
+/// lock just released here can stay busy for a moment: the server opening its writer right
+/// after checking the index, or a restart in the same process, would otherwise fail at random
+/// while other threads start programs.
+const LOCK_PATIENCE: Duration = Duration::from_secs(2);
+
+/// The longest pause between two tries of a busy lock.
+const LOCK_RETRY_MAX_PAUSE: Duration = Duration::from_millis(50);
+
+/// Takes `lock` in `directory`; a non-blocking lock that is busy is tried again, with growing
+/// pauses, for [`LOCK_PATIENCE`] before [`LockError::LockBusy`] is returned.
+fn acquire_patiently(directory: &MmapDirectory, lock: &Lock) -> Result<DirectoryLock, LockError> {
+    let deadline = Instant::now() + LOCK_PATIENCE;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match directory.acquire_lock(lock) {
+            Err(LockError::LockBusy) if !lock.is_blocking && Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(LOCK_RETRY_MAX_PAUSE);
+            }
+            taken => return taken,
+        }
+    }
+}
+
 /// Takes the index's writer lock (without opening the index), so that nothing is moved or
 /// replaced under a process that still uses it. Creates `dir` when missing.
 pub(crate) fn lock(dir: &Path) -> Result<DirectoryLock, SearchError> {
     std::fs::create_dir_all(dir)?;
     let directory = MmapDirectory::open(dir)?;
-    directory
-        .acquire_lock(&INDEX_WRITER_LOCK)
-        .map_err(|err| match err {
-            LockError::LockBusy => SearchError::InUse(dir.to_path_buf()),
-            LockError::IoError(io) => SearchError::Io(std::io::Error::new(
-                io.kind(),
-                format!("cannot lock the search index in {}: {io}", dir.display()),
-            )),
-        })
+    acquire_patiently(&directory, &INDEX_WRITER_LOCK).map_err(|err| match err {
+        LockError::LockBusy => SearchError::InUse(dir.to_path_buf()),
+        LockError::IoError(io) => SearchError::Io(std::io::Error::new(
+            io.kind(),
+            format!("cannot lock the search index in {}: {io}", dir.display()),
+        )),
+    })
 }
 
 /// Whether `dir` holds nothing but tantivy's lock files (a new, never written index).
@@ -224,7 +251,7 @@ impl Directory for IndexDirectory {
     }
 
     fn acquire_lock(&self, lock: &Lock) -> Result<DirectoryLock, LockError> {
-        self.mapped.acquire_lock(lock)
+        acquire_patiently(&self.mapped, lock)
     }
 
     fn sync_directory(&self) -> io::Result<()> {

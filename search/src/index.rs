@@ -2868,6 +2868,26 @@ mod healing_tests {
     }
 
     #[test]
+    fn a_lock_held_for_a_moment_elsewhere_is_waited_for() {
+        // As a child process holds the lock, until it runs its program, when it was started
+        // while the lock's file was open.
+        let (_root, dir) = written();
+        let lock_file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.join(tantivy::directory::INDEX_WRITER_LOCK.filepath.as_path()))
+            .expect("the lock file");
+        lock_file.lock().expect("lock");
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(lock_file);
+        });
+        let opened = Index::open(&dir, Synonyms::default());
+        holder.join().expect("the holder");
+        let index = opened.expect("opened once the lock is free");
+        assert_eq!((index.last_seq(), index.num_docs()), (Some(6), 23));
+    }
+
+    #[test]
     fn a_built_index_is_swapped_in_whatever_the_old_one_is() {
         let build = |dir: &Path, n: usize| {
             let building = building_dir(dir).expect("building dir");
