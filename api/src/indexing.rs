@@ -4,8 +4,12 @@
 
 use std::{
     collections::{BTreeSet, HashMap},
-    sync::Arc,
-    time::Duration,
+    panic::AssertUnwindSafe,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
 use anyhow::Context;
@@ -31,6 +35,14 @@ const BATCH: u64 = 2_000;
 /// The PostgreSQL channel the `change` trigger notifies.
 pub const CHANNEL: &str = "signpost_changes";
 
+/// Reads expected to take less than this run on the request's own thread; longer ones go to
+/// the blocking pool, so that no request waits long behind one. Handing a read to the pool
+/// costs a few context switches, a large share of a read that takes a fraction of this.
+const INLINE_READ_BUDGET: Duration = Duration::from_millis(1);
+
+/// The weight of the newest read in the running mean of read times: 1 / 2^this.
+const READ_MEAN_SHIFT: u32 = 4;
+
 /// Every taxonomy term by id.
 pub type Taxonomy = Arc<HashMap<Uuid, taxonomy_term::Model>>;
 
@@ -47,6 +59,31 @@ pub struct Indexer {
     /// Searches at once: as many as there are cores. They are CPU work, so more at once adds
     /// nothing but threads, each keeping its own allocations.
     readers: Semaphore,
+    /// How long recent reads took: where the next one runs.
+    read_times: ReadTimes,
+}
+
+/// The running mean of recent index reads' times (each new read weighs 1 / 2^
+/// [`READ_MEAN_SHIFT`]), which tells whether the next read runs on the calling thread.
+#[derive(Debug, Default)]
+struct ReadTimes {
+    mean_nanos: AtomicU64,
+}
+
+impl ReadTimes {
+    /// Whether recent reads took less than [`INLINE_READ_BUDGET`] on average.
+    fn cheap(&self) -> bool {
+        u128::from(self.mean_nanos.load(Ordering::Relaxed)) < INLINE_READ_BUDGET.as_nanos()
+    }
+
+    /// Adds a read's time to the mean.
+    fn record(&self, took: Duration) {
+        let took = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        // Concurrent reads may lose one another's sample; the mean stays a mean of reads.
+        let mean = self.mean_nanos.load(Ordering::Relaxed);
+        let next = mean - (mean >> READ_MEAN_SHIFT) + (took >> READ_MEAN_SHIFT);
+        self.mean_nanos.store(next, Ordering::Relaxed);
+    }
 }
 
 impl Indexer {
@@ -68,6 +105,7 @@ impl Indexer {
             readers: Semaphore::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             ),
+            read_times: ReadTimes::default(),
         });
         indexer.reload_taxonomy().await?;
         if indexer.index.last_seq().is_none() {
@@ -111,14 +149,27 @@ impl Indexer {
         &self.index
     }
 
-    /// Runs `read` against the index on the blocking pool, at most one per core at a time.
+    /// Runs `read` against the index, at most one per core at a time: on the calling thread
+    /// while recent reads took less than [`INLINE_READ_BUDGET`] on average, otherwise on the
+    /// blocking pool. A read that panics is an error either way.
     pub async fn read<T: Send + 'static>(
         &self,
         read: impl FnOnce(&Index) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
         let _permit = self.readers.acquire().await?;
-        let index = self.index.clone();
-        Ok(tokio::task::spawn_blocking(move || read(&index)).await?)
+        let timed = |index: &Index| {
+            let started = Instant::now();
+            let out = std::panic::catch_unwind(AssertUnwindSafe(|| read(index)));
+            (out, started.elapsed())
+        };
+        let (out, took) = if self.read_times.cheap() {
+            timed(&self.index)
+        } else {
+            let index = self.index.clone();
+            tokio::task::spawn_blocking(move || timed(&index)).await?
+        };
+        self.read_times.record(took);
+        out.map_err(|_| anyhow::anyhow!("an index read panicked"))
     }
 
     /// The geocoder.
@@ -519,4 +570,39 @@ pub async fn build_docs(
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_run_inline_only_while_recent_ones_were_cheap() {
+        let times = ReadTimes::default();
+        assert!(times.cheap(), "with no reads yet");
+        for _ in 0..100 {
+            times.record(Duration::from_micros(200));
+        }
+        assert!(times.cheap(), "after reads well within the budget");
+        // Reads grow slow (a larger index, a heavier query mix): a few move the mean over.
+        let mut slow = 0;
+        while times.cheap() {
+            times.record(Duration::from_millis(5));
+            slow += 1;
+            assert!(slow < 10, "still inline after {slow} reads of 5 ms");
+        }
+        // Once the mean is theirs, one cheap read does not bring reads back; a run of them does.
+        for _ in 0..100 {
+            times.record(Duration::from_millis(5));
+        }
+        times.record(Duration::from_micros(100));
+        assert!(!times.cheap());
+        for _ in 0..100 {
+            times.record(Duration::from_micros(100));
+        }
+        assert!(times.cheap());
+        // A read longer than the mean can hold does not overflow it.
+        times.record(Duration::MAX);
+        assert!(!times.cheap());
+    }
 }

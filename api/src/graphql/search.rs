@@ -354,7 +354,8 @@ pub fn today() -> i64 {
     search::day_number(chrono::Utc::now().date_naive())
 }
 
-/// Runs a search on the blocking pool.
+/// Runs a search (on the request's thread while searches are cheap; see
+/// [`crate::indexing::Indexer::read`]).
 pub async fn run_search(
     ctx: &Context<'_>,
     request: SearchRequest,
