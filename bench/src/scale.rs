@@ -60,18 +60,17 @@ impl Run {
     }
 }
 
-/// The newest full (not quick) run of each size and database among the JSON files in `dir`, smallest size
-/// first. File names start with the run's date, so the last in name order is the newest. Runs
-/// that do not record their commit (made before runs did) are left out: what they measured
-/// cannot be told apart from later code.
-fn newest_by_size(dir: &Path) -> Result<Vec<Run>> {
+/// Every full (not quick) run among the JSON files in `dir`, oldest first. File names start
+/// with the run's date, so name order is date order. Runs that do not record their commit (made
+/// before runs did) are left out: what they measured cannot be told apart from later code.
+fn full_runs(dir: &Path) -> Result<Vec<Run>> {
     let mut names: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(|entry| entry.ok())
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .filter(|name| name.ends_with(".json"))
         .collect();
     names.sort();
-    let mut by_size = BTreeMap::new();
+    let mut runs = Vec::new();
     for name in names {
         let Ok(bytes) = std::fs::read(dir.join(&name)) else {
             continue;
@@ -84,19 +83,28 @@ fn newest_by_size(dir: &Path) -> Result<Vec<Run>> {
         {
             continue;
         }
-        let run = Run { file: name, json };
+        runs.push(Run { file: name, json });
+    }
+    Ok(runs)
+}
+
+/// The newest run of each size and database among `runs` (oldest first), smallest size first.
+fn newest_by_size(runs: &[Run]) -> Vec<&Run> {
+    let mut by_size = BTreeMap::new();
+    for run in runs {
         // One run for each size and database: a PostgreSQL run does not hide the SQLite one.
         by_size.insert((run.services(), run.text("database")), run);
     }
-    Ok(by_size.into_values().collect())
+    by_size.into_values().collect()
 }
 
 fn or_dash(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
     value.map_or_else(|| "–".to_owned(), show)
 }
 
-/// Renders the scale report of `runs` (smallest size first).
-fn markdown(runs: &[Run]) -> String {
+/// Renders the scale report of `runs` (the newest of each size, smallest first); `all` (every
+/// full run) gives each larger run the run it is compared with.
+fn markdown(runs: &[&Run], all: &[Run]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Benchmark results by size\n");
     let _ = writeln!(
@@ -104,8 +112,10 @@ fn markdown(runs: &[Run]) -> String {
         "Written by every full run of `cargo run --release -p bench -- --size N` (or by \
          `bench scale`) from the newest run of each size in `bench/results/` that records its \
          commit. Do not edit by hand: run it again. Each size's \
-         whole table is `RESULTS.md` (100,000 services) or `RESULTS-<size>.md`. Sizes compare \
-         only where the machine and the commit are the same.\n"
+         whole table is `RESULTS.md` (100,000 services) or `RESULTS-<size>.md`. How costs grow \
+         is read only between runs on the same machine and database: each larger run is \
+         compared with the newest run of 100,000 services (else of the smallest size) there, \
+         which may be of another commit (both are named).\n"
     );
     let _ = writeln!(s, "## Runs\n");
     let _ = writeln!(
@@ -114,15 +124,13 @@ fn markdown(runs: &[Run]) -> String {
     );
     let _ = writeln!(s, "|---:|---|---|---|---|---:|---:|---:|---:|---:|");
     for run in runs {
-        let machine = &run.json["machine"];
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} ({} cores) | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             num(run.services() as f64),
             run.text("date"),
             run.text("commit"),
-            machine["cpu"].as_str().unwrap_or("–"),
-            machine["cores"].as_u64().unwrap_or(0),
+            machine(run),
             run.text("database"),
             or_dash(run.number("import_seconds"), |x| format!("{x:.1}")),
             or_dash(run.number("index_build_seconds"), |x| format!("{x:.1}")),
@@ -175,7 +183,7 @@ fn markdown(runs: &[Run]) -> String {
         }
         let _ = writeln!(s);
     }
-    growth(&mut s, runs, &classes);
+    growth(&mut s, runs, all, &classes);
 
     let _ = writeln!(s, "\n## Through the server\n");
     let _ = writeln!(
@@ -231,45 +239,80 @@ fn markdown(runs: &[Run]) -> String {
     s
 }
 
-/// For each database, a line per kind of search query and larger size: how its mean engine
-/// cost grew from the reference size (100,000 services, else the smallest) against how the
-/// number of listings grew.
-fn growth(s: &mut String, runs: &[Run], classes: &[String]) {
-    let mut databases: Vec<String> = runs.iter().map(|run| run.text("database")).collect();
-    databases.sort();
-    databases.dedup();
-    for database in databases {
-        let same: Vec<&Run> = runs
-            .iter()
-            .filter(|run| run.text("database") == database)
-            .collect();
-        growth_from(s, &same, classes);
-    }
+/// The machine a run was made on, as the runs' table names it.
+fn machine(run: &Run) -> String {
+    let machine = &run.json["machine"];
+    format!(
+        "{} ({} cores)",
+        machine["cpu"].as_str().unwrap_or("–"),
+        machine["cores"].as_u64().unwrap_or(0)
+    )
 }
 
-fn growth_from(s: &mut String, runs: &[&Run], classes: &[String]) {
-    let Some(&base) = runs
+/// The run a larger run's growth is read from: the newest of 100,000 services, else of the
+/// smallest size below it, made on the same machine and database.
+fn reference<'a>(large: &Run, all: &'a [Run]) -> Option<&'a Run> {
+    let alike: Vec<&Run> = all
         .iter()
-        .find(|run| run.services() == 100_000)
-        .or_else(|| runs.first())
-    else {
-        return;
+        .filter(|run| {
+            run.services() > 0
+                && run.services() < large.services()
+                && run.text("database") == large.text("database")
+                && machine(run) == machine(large)
+        })
+        .collect();
+    let newest_of = |size: u64| {
+        alike
+            .iter()
+            .rev()
+            .find(|run| run.services() == size)
+            .copied()
     };
-    if base.services() == 0 {
-        return;
-    }
+    newest_of(100_000).or_else(|| newest_of(alike.iter().map(|run| run.services()).min()?))
+}
+
+/// A line per kind of search query for each size above the reference size (100,000 services,
+/// else the smallest): how its mean engine cost grew against how the number of listings grew,
+/// measured on the same machine and database.
+fn growth(s: &mut String, runs: &[&Run], all: &[Run], classes: &[String]) {
+    let smallest = runs.iter().map(|run| run.services()).min().unwrap_or(0);
+    let reference_size = if runs.iter().any(|run| run.services() == 100_000) {
+        100_000
+    } else {
+        smallest
+    };
     let mean = |run: &Run, class: Option<&str>| match class {
         None => run.json["engine"]["cpu_us_per_request"].as_f64(),
         Some(class) => run.engine_class(class)?["mean_us"].as_f64(),
     };
-    for large in runs.iter().filter(|run| run.services() > base.services()) {
+    for &large in runs.iter().filter(|run| run.services() > reference_size) {
+        let Some(base) = reference(large, all) else {
+            let _ = writeln!(
+                s,
+                "\n{} services ({}): no smaller run on {} to compare with.",
+                num(large.services() as f64),
+                large.text("database"),
+                machine(large)
+            );
+            continue;
+        };
         let listings = large.services() as f64 / base.services() as f64;
+        let commits = if base.text("commit") == large.text("commit") {
+            format!("commit {}", large.text("commit"))
+        } else {
+            format!(
+                "commits {} and {}",
+                base.text("commit"),
+                large.text("commit")
+            )
+        };
         let _ = writeln!(
             s,
-            "\nFrom {} to {} services ({listings:.0}× the listings, {}), the mean engine cost:\n",
+            "\nFrom {} to {} services ({listings:.0}× the listings, {}, {}; {commits}), the mean engine cost:\n",
             num(base.services() as f64),
             num(large.services() as f64),
-            large.text("database")
+            large.text("database"),
+            machine(large)
         );
         let kinds = std::iter::once(("all kinds", None))
             .chain(classes.iter().map(|c| (c.as_str(), Some(c.as_str()))));
@@ -291,11 +334,12 @@ fn growth_from(s: &mut String, runs: &[&Run], classes: &[String]) {
 
 /// Rewrites `out` from the newest full run of each size in `json_dir`.
 pub fn write(json_dir: &Path, out: &Path) -> Result<()> {
-    let runs = newest_by_size(json_dir)?;
+    let all = full_runs(json_dir)?;
+    let runs = newest_by_size(&all);
     if runs.is_empty() {
         return Ok(());
     }
-    std::fs::write(out, markdown(&runs))?;
+    std::fs::write(out, markdown(&runs, &all))?;
     Ok(())
 }
 
@@ -365,13 +409,14 @@ mod tests {
         )?;
         std::fs::write(dir.path().join("notes.json"), b"not json")?;
 
-        let runs = newest_by_size(dir.path())?;
-        let sizes: Vec<u64> = runs.iter().map(Run::services).collect();
+        let all = full_runs(dir.path())?;
+        let runs = newest_by_size(&all);
+        let sizes: Vec<u64> = runs.iter().map(|run| run.services()).collect();
         assert_eq!(sizes, [10_000, 100_000, 100_000, 1_000_000]);
         assert_eq!(runs[1].file, "2026-12-03-07-00-100000.json");
         assert_eq!(runs[2].file, "2026-12-03-05-21-100000.json");
 
-        let text = markdown(&runs);
+        let text = markdown(&runs, &all);
         assert!(
             text.contains("| 100,000 | 2026-12-03 05:21 UTC | abc1234 | AMD EPYC (2 cores) | SQLite (embedded) | 33.0 | 29.0 | 3,442 | 288 | 422 |"),
             "{text}"
@@ -383,7 +428,8 @@ mod tests {
         // Growth is counted from the reference size, 100,000, not from the smaller run.
         assert!(
             text.contains(
-                "From 100,000 to 1,000,000 services (10× the listings, SQLite (embedded))"
+                "From 100,000 to 1,000,000 services (10× the listings, SQLite (embedded), \
+                 AMD EPYC (2 cores); commit abc1234)"
             ),
             "{text}"
         );
@@ -396,6 +442,74 @@ mod tests {
             text.contains("| 100,000 | 988 | 1,012 | 2.54 / 5.58 | 1.21 | 5,265; 189 | – | – |"),
             "{text}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn growth_is_read_only_between_runs_on_one_machine() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let on = |cpu: &str, commit: &str, services: u64, keyword_mean: f64| {
+            let mut json = run(services, false, keyword_mean);
+            json["machine"]["cpu"] = cpu.into();
+            json["commit"] = commit.into();
+            json
+        };
+        let runs = [
+            // An older 100,000 on the first machine, then the newest one on another.
+            (
+                "2026-12-04-10-00-100000.json",
+                on("AMD EPYC", "aaa1111", 100_000, 250.0),
+            ),
+            (
+                "2026-12-04-11-00-500000.json",
+                on("AMD EPYC", "bbb2222", 500_000, 850.0),
+            ),
+            (
+                "2026-12-05-07-00-100000.json",
+                on("Intel Xeon", "ccc3333", 100_000, 330.0),
+            ),
+            (
+                "2026-12-05-08-00-1000000.json",
+                on("Intel Xeon", "ccc3333", 1_000_000, 3_300.0),
+            ),
+            // Alone on its machine.
+            (
+                "2026-12-05-09-00-2000000.json",
+                on("ARM", "ddd4444", 2_000_000, 9_000.0),
+            ),
+        ];
+        for (name, json) in runs {
+            std::fs::write(dir.path().join(name), json.to_string())?;
+        }
+        let all = full_runs(dir.path())?;
+        let text = markdown(&newest_by_size(&all), &all);
+        // 500,000 is compared with the 100,000 of its own machine, not the newest 100,000.
+        assert!(
+            text.contains(
+                "From 100,000 to 500,000 services (5× the listings, SQLite (embedded), \
+                 AMD EPYC (2 cores); commits aaa1111 and bbb2222), the mean engine cost:\n\n\
+                 - all kinds: 554 µs to 554 µs, 1.0×\n\
+                 - keyword: 250 µs to 850 µs, 3.4×"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "From 100,000 to 1,000,000 services (10× the listings, SQLite (embedded), \
+                 Intel Xeon (2 cores); commit ccc3333), the mean engine cost:\n\n\
+                 - all kinds: 554 µs to 554 µs, 1.0×\n\
+                 - keyword: 330 µs to 3,300 µs, 10.0×"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "2,000,000 services (SQLite (embedded)): no smaller run on ARM (2 cores) to \
+                 compare with."
+            ),
+            "{text}"
+        );
+        assert_eq!(text.matches("\nFrom 100,000 to").count(), 2, "{text}");
         Ok(())
     }
 }
