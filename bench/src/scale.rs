@@ -239,6 +239,9 @@ fn markdown(runs: &[&Run], all: &[Run]) -> String {
     s
 }
 
+/// The size other sizes' growth is read from, where a machine has a run of it.
+const REFERENCE_SERVICES: u64 = 100_000;
+
 /// The machine a run was made on, as the runs' table names it.
 fn machine(run: &Run) -> String {
     let machine = &run.json["machine"];
@@ -268,7 +271,8 @@ fn reference<'a>(large: &Run, all: &'a [Run]) -> Option<&'a Run> {
             .find(|run| run.services() == size)
             .copied()
     };
-    newest_of(100_000).or_else(|| newest_of(alike.iter().map(|run| run.services()).min()?))
+    newest_of(REFERENCE_SERVICES)
+        .or_else(|| newest_of(alike.iter().map(|run| run.services()).min()?))
 }
 
 /// A line per kind of search query for each size above the reference size (100,000 services,
@@ -276,8 +280,8 @@ fn reference<'a>(large: &Run, all: &'a [Run]) -> Option<&'a Run> {
 /// measured on the same machine and database.
 fn growth(s: &mut String, runs: &[&Run], all: &[Run], classes: &[String]) {
     let smallest = runs.iter().map(|run| run.services()).min().unwrap_or(0);
-    let reference_size = if runs.iter().any(|run| run.services() == 100_000) {
-        100_000
+    let reference_size = if runs.iter().any(|run| run.services() == REFERENCE_SERVICES) {
+        REFERENCE_SERVICES
     } else {
         smallest
     };
