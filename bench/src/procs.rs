@@ -32,10 +32,27 @@ pub fn pin(pid: u32, cores: &str) -> Result<()> {
 
 /// A command that runs pinned to `core` (through `taskset`).
 pub fn pinned(core: usize, program: &Path) -> Command {
+    on_cores(&core.to_string(), program)
+}
+
+/// A command that may run on any of `cores` ("1", "0-1"), whatever the cores of the process
+/// starting it: a child inherits its parent's, and this one's is pinned to the load core.
+pub fn on_cores(cores: &str, program: &Path) -> Command {
     let mut cmd = Command::new("taskset");
-    cmd.arg("-c").arg(core.to_string()).arg(program);
+    cmd.arg("-c").arg(cores).arg(program);
     cmd.kill_on_drop(true);
     cmd
+}
+
+/// Every core of the machine, as `taskset` names them ("0-1").
+pub fn all_cores() -> String {
+    let n = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count()
+        .max(1);
+    format!("0-{}", n - 1)
 }
 
 /// User plus system CPU seconds a process has used so far.

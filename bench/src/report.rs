@@ -85,7 +85,8 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(
         s,
         "**Machine:** {} ({} cores, {} GiB), {}, {}. Servers pinned to core 0 and the load \
-         generator to core 1 (`taskset`); closed loop with {} connections; each measurement \
+         generator to core 1 (`taskset`), commands (`signpost import`, `signpost reindex`) \
+         free to use every core; closed loop with {} connections; each measurement \
          repeated {} times ({} s phases, after a warm-up) and the median reported.\n",
         m.cpu, m.cores, m.memory_gib, m.kernel, m.rustc, r.connections, r.repeats, r.phase_seconds
     );

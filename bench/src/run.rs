@@ -387,16 +387,6 @@ fn postgres_pids() -> Vec<u32> {
         .unwrap_or_default()
 }
 
-fn all_cores() -> String {
-    let n = std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with("processor"))
-        .count()
-        .max(1);
-    format!("0-{}", n - 1)
-}
-
 fn fresh_dir(path: &Path) -> Result<()> {
     if path.exists() {
         std::fs::remove_dir_all(path)
@@ -816,7 +806,7 @@ pub async fn run(options: Options) -> Result<()> {
                 }
                 .await;
                 for p in postgres_pids() {
-                    let _ = procs::pin(p, &all_cores());
+                    let _ = procs::pin(p, &procs::all_cores());
                 }
                 measured?;
                 crate::peers::postgres::drop_table(&options.postgres_url).await?;

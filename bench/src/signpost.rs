@@ -296,11 +296,8 @@ impl Install {
     fn command(&self, core: Option<usize>) -> tokio::process::Command {
         let mut cmd = match core {
             Some(core) => procs::pinned(core, &self.binary),
-            None => {
-                let mut cmd = tokio::process::Command::new(&self.binary);
-                cmd.kill_on_drop(true);
-                cmd
-            }
+            // Commands (import, reindex) run on every core, as they would on this machine.
+            None => procs::on_cores(&procs::all_cores(), &self.binary),
         };
         cmd.env("SIGNPOST_DATA_DIR", &self.data_dir)
             .env("SIGNPOST_SEED_DEMO", "false")
