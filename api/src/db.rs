@@ -59,8 +59,10 @@ pub async fn connect(
                         .foreign_keys(true)
                         .busy_timeout(Duration::from_secs(10))
                         // Rows are handed to the reader one at a time, each a wake-up when it
-                        // waits: room for more lets SQLite's thread run on meanwhile.
-                        .row_buffer_size(512)
+                        // waits: room for more lets SQLite's thread run on meanwhile. 4,096
+                        // holds the rows of one read of a rebuild (the catchments of 1,000
+                        // listings) and bounds what a slow reader leaves queued to a few MB.
+                        .row_buffer_size(4_096)
                 });
             options
         }
