@@ -558,3 +558,73 @@ pub async fn updates(
         same_instance_misses: misses,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn install(binary: &str) -> Install {
+        Install {
+            binary: PathBuf::from(binary),
+            data_dir: PathBuf::from("unused"),
+            database_url: None,
+        }
+    }
+
+    fn args(cmd: &tokio::process::Command) -> Vec<String> {
+        let cmd = cmd.as_std();
+        std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn servers_run_on_their_core_and_commands_on_every_core() {
+        let signpost = install("/opt/signpost");
+        assert_eq!(
+            args(&signpost.command(Some(0))),
+            ["taskset", "-c", "0", "/opt/signpost"]
+        );
+        // The bench pins itself to the load core, which a child would inherit: a command
+        // names every core instead.
+        let every = procs::all_cores();
+        assert_eq!(
+            args(&signpost.command(None)),
+            ["taskset", "-c", every.as_str(), "/opt/signpost"]
+        );
+    }
+
+    /// How many cores a process started by `cmd` may run on (`nproc` reads its own mask).
+    async fn cores_of(mut cmd: tokio::process::Command) -> usize {
+        let output = cmd.output().await.expect("nproc runs");
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .expect("a count")
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_command_may_use_every_core_even_from_a_pinned_process() {
+        let cores = std::fs::read_to_string("/proc/cpuinfo")
+            .expect("/proc/cpuinfo")
+            .lines()
+            .filter(|l| l.starts_with("processor"))
+            .count();
+        if cores > 1 {
+            // Pin this thread (it starts the children) to one core, as the bench pins itself;
+            // a child started plainly inherits that.
+            let thread = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+            let tid = thread.file_name().expect("a thread id").to_string_lossy();
+            let pinned = std::process::Command::new("taskset")
+                .args(["-cp", "0", tid.as_ref()])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("taskset");
+            assert!(pinned.success());
+            assert_eq!(cores_of(tokio::process::Command::new("nproc")).await, 1);
+        }
+        assert_eq!(cores_of(install("nproc").command(None)).await, cores);
+    }
+}
