@@ -136,6 +136,9 @@ pub struct Results {
     pub generate_seconds: f64,
     pub feed_mib: f64,
     pub import_seconds: f64,
+    /// How many cores `signpost import` and `signpost reindex` could use (runs that do not
+    /// record it ran them on the load generator's one core).
+    pub command_cores: usize,
     pub index_build_seconds: f64,
     pub index_docs_per_second: f64,
     /// `signpost reindex`'s peak resident memory.
@@ -847,6 +850,7 @@ pub async fn run(options: Options) -> Result<()> {
     let results = Results {
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         commit: measured_commit(),
+        command_cores: machine.cores,
         machine,
         services: size,
         seed: options.seed,

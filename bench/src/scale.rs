@@ -120,18 +120,19 @@ fn markdown(runs: &[&Run], all: &[Run]) -> String {
     let _ = writeln!(s, "## Runs\n");
     let _ = writeln!(
         s,
-        "| services | date | commit | machine | database | import (s) | `signpost reindex` (s) | docs/s | its peak RSS (MiB) | the server's peak RSS (MiB) |"
+        "| services | date | commit | machine | database | cores for import and reindex | import (s) | `signpost reindex` (s) | docs/s | its peak RSS (MiB) | the server's peak RSS (MiB) |"
     );
-    let _ = writeln!(s, "|---:|---|---|---|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|");
     for run in runs {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             num(run.services() as f64),
             run.text("date"),
             run.text("commit"),
             machine(run),
             run.text("database"),
+            command_cores(run),
             or_dash(run.number("import_seconds"), |x| format!("{x:.1}")),
             or_dash(run.number("index_build_seconds"), |x| format!("{x:.1}")),
             or_dash(run.number("index_docs_per_second"), num),
@@ -250,6 +251,12 @@ fn machine(run: &Run) -> String {
         machine["cpu"].as_str().unwrap_or("–"),
         machine["cores"].as_u64().unwrap_or(0)
     )
+}
+
+/// How many cores a run's import and reindex could use: one where the run does not say (the
+/// bench ran them on its load generator's core until runs recorded it).
+fn command_cores(run: &Run) -> u64 {
+    run.json["command_cores"].as_u64().unwrap_or(1)
 }
 
 /// The run a larger run's growth is read from: the newest of 100,000 services, else of the
@@ -386,10 +393,11 @@ mod tests {
         let runs = [
             ("2026-12-01-10-00-100000.json", run(100_000, false, 900.0)),
             ("2026-12-03-05-21-100000.json", run(100_000, false, 535.0)),
-            (
-                "2026-12-03-06-00-1000000.json",
-                run(1_000_000, false, 1605.0),
-            ),
+            ("2026-12-03-06-00-1000000.json", {
+                let mut large = run(1_000_000, false, 1605.0);
+                large["command_cores"] = 2.into();
+                large
+            }),
             ("2026-12-01-16-33-10000.json", run(10_000, false, 100.0)),
             // A quick run is left out.
             ("2026-12-04-00-00-100000.json", run(100_000, true, 1.0)),
@@ -422,7 +430,13 @@ mod tests {
 
         let text = markdown(&runs, &all);
         assert!(
-            text.contains("| 100,000 | 2026-12-03 05:21 UTC | abc1234 | AMD EPYC (2 cores) | SQLite (embedded) | 33.0 | 29.0 | 3,442 | 288 | 422 |"),
+            text.contains("| 100,000 | 2026-12-03 05:21 UTC | abc1234 | AMD EPYC (2 cores) | SQLite (embedded) | 1 | 33.0 | 29.0 | 3,442 | 288 | 422 |"),
+            "{text}"
+        );
+        // A run that records the cores its import and reindex could use shows them; one that
+        // does not (above) ran them on one core.
+        assert!(
+            text.contains("| 1,000,000 | 2026-12-03 05:21 UTC | abc1234 | AMD EPYC (2 cores) | SQLite (embedded) | 2 | 33.0 |"),
             "{text}"
         );
         assert!(
