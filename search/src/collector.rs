@@ -10,7 +10,7 @@ use std::{
 use tantivy::{
     BitSet, DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED, Term,
     collector::{Collector, SegmentCollector},
-    columnar::{Column, StrColumn},
+    columnar::{BytesColumn, Column, StrColumn},
     index::SegmentId,
     query::Weight,
     schema::{Field, IndexRecordOption},
@@ -238,6 +238,8 @@ pub struct SegmentColumns {
     /// The documents in name order (then id order); `None` when a document has no name.
     by_name: OnceLock<Option<Vec<DocId>>>,
     name_text: Option<StrColumn>,
+    /// What each document's hits show (see [`crate::frame`]).
+    card: Option<BytesColumn>,
     /// Each document's number in `name_text`'s dictionary ([`NO_NAME`] for none), and the
     /// names by their number: read out once, on the segment's first completion.
     text_ords: OnceLock<Vec<u32>>,
@@ -672,6 +674,18 @@ impl SegmentColumns {
         joined_id(&self.id_hi, &self.id_lo, doc)
     }
 
+    /// Reads `doc`'s value of the `card` column into `out`; false when it has none.
+    pub(crate) fn card(&self, doc: DocId, out: &mut Vec<u8>) -> std::io::Result<bool> {
+        out.clear();
+        let Some(column) = &self.card else {
+            return Ok(false);
+        };
+        match column.term_ords(doc).next() {
+            Some(ord) => column.ord_to_bytes(ord, out),
+            None => Ok(false),
+        }
+    }
+
     fn open(reader: &SegmentReader) -> tantivy::Result<Self> {
         let fast = reader.fast_fields();
         Ok(SegmentColumns {
@@ -688,6 +702,7 @@ impl SegmentColumns {
             lower_names: OnceLock::new(),
             by_name: OnceLock::new(),
             name_text: fast.str("name_text")?,
+            card: fast.bytes("card")?,
             text_ords: OnceLock::new(),
             texts: OnceLock::new(),
             completion: OnceLock::new(),

@@ -54,14 +54,13 @@ const MIN_RELATIVE_SCORE: f32 = 0.15;
 const SNIPPET_CHARS: usize = 150;
 
 /// The size of a block of stored documents, compressed as one: a block is closed once it holds
-/// more. A hit of a page reads its document, and a read that misses the cache decompresses the
-/// whole block. A listing's stored document (its card and texts) is about 4 KiB, so a block of
-/// 2 KiB holds one listing, or two or three short ones: a card is read by decompressing itself
-/// alone. (Blocks of 4 KiB held two listings, tantivy's 16 KiB four or five.)
+/// more. A listing's stored document is its card's details (its lists), read for a fetch by id
+/// or a page that shows them, and a read that misses the cache decompresses the whole block: a
+/// block of 2 KiB holds one or two listings. (Hits read what they show from the `card` column.)
 const DOCSTORE_BLOCK_BYTES: usize = 2_048;
 
-/// Decompressed blocks of stored documents the reader keeps (about 8 MiB in all, a listing a
-/// block; tantivy keeps 100): the listings and services asked for most stay decompressed.
+/// Decompressed blocks of stored documents the reader keeps (at most 4 MiB or so; tantivy
+/// keeps 100): the listings asked for most stay decompressed.
 const DOCSTORE_CACHED_BLOCKS: usize = 2_048;
 
 /// The settings an index is created with.
@@ -425,9 +424,9 @@ impl Index {
         for (lat, lon) in &doc.locations {
             out.add_u64(f.location, pack_location(*lat, *lon));
         }
-        // The card last, its details after its head: a reader of the head alone stops there.
+        // What hits show, a listing without a card too (its texts are highlighted).
+        out.add_bytes(f.card, &crate::frame::encode(doc));
         if !doc.card.is_empty() {
-            out.add_text(f.card, card_text(&doc.card));
             out.add_text(f.card_details, card_text(&doc.card_details));
         }
         out
@@ -515,9 +514,8 @@ impl Index {
                 let mut segments = self.index.searchable_segment_ids()?;
                 if segments.len() > 1 {
                     self.reader.reload()?;
-                    let searcher = self.reader.searcher();
                     let mut first_ids = HashMap::new();
-                    for reader in searcher.segment_readers() {
+                    for reader in self.reader.searcher().segment_readers() {
                         first_ids.insert(reader.segment_id(), collector::first_id(reader)?);
                     }
                     segments.sort_by_key(|segment| first_ids.get(segment).copied());
@@ -695,24 +693,26 @@ impl Index {
             None => Vec::new(),
         }
         .into_iter();
+        let mut value = Vec::new();
         for candidate in fruit.candidates {
-            // One read of the stored document serves the highlights and the card.
-            let stored: Option<StoredFields> = if request.cards == Cards::Whole {
-                Some(searcher.doc(candidate.address)?)
-            } else if snippets.is_some() || request.cards.read() {
-                Some(searcher.doc::<StoredHead>(candidate.address)?.0)
+            // One read of the `card` column serves the highlights and the card.
+            let shown = if snippets.is_some() || request.cards.read() {
+                self.shown(
+                    &searcher,
+                    candidate.address,
+                    request.cards == Cards::Whole,
+                    &mut value,
+                )?
             } else {
                 None
             };
-            let highlights = match (&snippets, &stored) {
-                (Some((name, description)), Some(doc)) => {
-                    highlights(doc, self.fields, name, description)
-                }
+            let highlights = match (&snippets, &shown) {
+                (Some((name, description)), Some(shown)) => highlights(shown, name, description),
                 _ => Vec::new(),
             };
-            let card = stored
+            let card = shown
                 .filter(|_| request.cards.read())
-                .and_then(|doc| doc.into_card(self.fields));
+                .and_then(Shown::into_card);
             let coverage = match (&request.coverage_of, carried.next()) {
                 (Some(place), Some(terms)) => Some(HitCoverage::judge(&terms, place)),
                 _ => None,
@@ -867,17 +867,49 @@ impl Index {
                 {
                     let segment_ord = u32::try_from(ord).unwrap_or(u32::MAX);
                     let address = tantivy::DocAddress::new(segment_ord, doc);
-                    let stored: StoredFields = if details {
-                        searcher.doc(address)?
-                    } else {
-                        searcher.doc::<StoredHead>(address)?.0
-                    };
-                    return Ok(stored.into_card(self.fields));
+                    let shown = self.shown(&searcher, address, details, &mut Vec::new())?;
+                    return Ok(shown.and_then(Shown::into_card));
                 }
                 doc = postings.advance();
             }
         }
         Ok(None)
+    }
+
+    /// What the hit at `address` shows, read from the `card` column (through `value`, reused
+    /// between hits), with its card's details from its stored document when `details`;
+    /// `None` when the document has no readable value.
+    fn shown(
+        &self,
+        searcher: &Searcher,
+        address: DocAddress,
+        details: bool,
+        value: &mut Vec<u8>,
+    ) -> Result<Option<Shown>, SearchError> {
+        let columns = self
+            .columns
+            .get(searcher.segment_reader(address.segment_ord))?;
+        if !columns.card(address.doc_id, value)? {
+            return Ok(None);
+        }
+        let Some(frame) = crate::frame::decode(value) else {
+            return Ok(None);
+        };
+        let details = if details && !frame.head.is_empty() {
+            searcher
+                .doc::<StoredFields>(address)?
+                .take(self.fields.card_details)
+                .map(card_bytes)
+        } else {
+            None
+        };
+        Ok(Some(Shown {
+            name: frame.name.to_owned(),
+            alternate_name: frame.alternate_name.map(str::to_owned),
+            description: frame.description.to_owned(),
+            head: frame.head.to_vec(),
+            details,
+        }))
     }
 
     /// The stored document of a service, for checks.
@@ -939,57 +971,19 @@ impl ValueDeserialize for StoredText {
     }
 }
 
-impl StoredFields {
-    /// Reads a document's stored values in their order: all of them, or up to and with the
-    /// first of `last`.
-    fn read<'de, D: DocumentDeserializer<'de>>(
+impl DocumentDeserialize for StoredFields {
+    fn deserialize<'de, D: DocumentDeserializer<'de>>(
         mut deserializer: D,
-        last: Option<Field>,
     ) -> Result<Self, DeserializeError> {
         let mut fields = Vec::with_capacity(deserializer.size_hint());
         while let Some((field, StoredText(text))) = deserializer.next_field()? {
             fields.push((field, text));
-            if Some(field) == last {
-                break;
-            }
         }
         Ok(StoredFields(fields))
     }
 }
 
-impl DocumentDeserialize for StoredFields {
-    fn deserialize<'de, D: DocumentDeserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, DeserializeError> {
-        Self::read(deserializer, None)
-    }
-}
-
-/// The stored fields of a document up to its card's head: its card's details (the last
-/// stored value a document is given) are left unread.
-struct StoredHead(StoredFields);
-
-/// The card's head field, whose value is the last a [`StoredHead`] reads: the schema's fields
-/// are the same in every index of this version.
-static CARD_HEAD: std::sync::LazyLock<Field> = std::sync::LazyLock::new(|| schema::build().1.card);
-
-impl DocumentDeserialize for StoredHead {
-    fn deserialize<'de, D: DocumentDeserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, DeserializeError> {
-        StoredFields::read(deserializer, Some(*CARD_HEAD)).map(StoredHead)
-    }
-}
-
 impl StoredFields {
-    /// The first value of `field`.
-    fn text(&self, field: Field) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, text)| text.as_str())
-    }
-
     /// Takes the first value of `field` out.
     fn take(&mut self, field: Field) -> Option<String> {
         self.0
@@ -997,16 +991,28 @@ impl StoredFields {
             .find(|(f, _)| *f == field)
             .map(|(_, text)| std::mem::take(text))
     }
+}
 
+/// What a hit shows: its texts and card, read back (see [`Index::shown`]).
+struct Shown {
+    name: String,
+    alternate_name: Option<String>,
+    description: String,
+    /// The card's head; empty for a listing indexed without a card.
+    head: Vec<u8>,
+    /// The card's details, when they were read.
+    details: Option<Vec<u8>>,
+}
+
+impl Shown {
     /// The card the document was indexed with; `None` when it was indexed without one.
-    fn into_card(mut self, fields: Fields) -> Option<StoredCard> {
-        let card = self.take(fields.card).filter(|card| !card.is_empty())?;
-        Some(StoredCard {
-            bytes: card_bytes(card),
-            details: self.take(fields.card_details).map(card_bytes),
-            name: self.take(fields.name).unwrap_or_default(),
-            alternate_name: self.take(fields.alternate_name),
-            description: self.take(fields.description).unwrap_or_default(),
+    fn into_card(self) -> Option<StoredCard> {
+        (!self.head.is_empty()).then_some(StoredCard {
+            bytes: self.head,
+            details: self.details,
+            name: self.name,
+            alternate_name: self.alternate_name,
+            description: self.description,
         })
     }
 }
@@ -1028,17 +1034,16 @@ fn card_bytes(text: String) -> Vec<u8> {
 }
 
 fn highlights(
-    doc: &StoredFields,
-    fields: Fields,
+    shown: &Shown,
     name: &SnippetGenerator,
     description: &SnippetGenerator,
 ) -> Vec<Highlight> {
     let mut out = Vec::new();
     for (field, text, generator) in [
-        ("name", doc.text(fields.name), name),
-        ("description", doc.text(fields.description), description),
+        ("name", &shown.name, name),
+        ("description", &shown.description, description),
     ] {
-        let snippet = generator.snippet(text.unwrap_or_default().trim());
+        let snippet = generator.snippet(text.trim());
         if !snippet.highlighted().is_empty() {
             out.push(Highlight {
                 field: field.to_owned(),

@@ -8,6 +8,7 @@ mod collector;
 pub mod dir;
 pub mod doc;
 pub mod eligibility;
+mod frame;
 pub mod geo;
 mod index;
 mod near;

@@ -116,12 +116,13 @@ pub struct SearchRequest {
     /// Count facets over the whole filtered set (costs a look at every match).
     pub facets: bool,
     /// Highlight the matched words in each hit's name and description (reads each hit's
-    /// stored text).
+    /// texts from the `card` column).
     pub highlights: bool,
     /// Report, for each hit of the page, whether its catchment covers this place (reads each
     /// hit's catchment terms; the other matches are not judged).
     pub coverage_of: Option<Coverage>,
-    /// Which of each hit's card to hand back (read from the index's stored documents).
+    /// Which of each hit's card to hand back (its head and texts from the `card` column, its
+    /// details from the stored documents).
     pub cards: Cards,
 }
 
@@ -131,15 +132,16 @@ pub enum Cards {
     /// None.
     #[default]
     None,
-    /// Its head ([`crate::ServiceDoc::card`]), with the stored texts; its details are left
-    /// unread.
+    /// Its head ([`crate::ServiceDoc::card`]), with its texts, read from a column; its details
+    /// are left unread.
     Heads,
-    /// Its head and its details ([`crate::ServiceDoc::card_details`]).
+    /// Its head and its details ([`crate::ServiceDoc::card_details`]), the latter read from
+    /// the stored documents.
     Whole,
 }
 
 impl Cards {
-    /// Whether the stored documents are read at all.
+    /// Whether cards are read at all.
     pub fn read(self) -> bool {
         self != Cards::None
     }
@@ -176,9 +178,9 @@ pub struct Hit {
     pub card: Option<StoredCard>,
 }
 
-/// What the index stores of a service for result pages: the card it was indexed with
-/// ([`crate::ServiceDoc::card`] and [`crate::ServiceDoc::card_details`]) and the stored text
-/// fields, which the card need not repeat.
+/// What the index keeps of a service for result pages: the card it was indexed with
+/// ([`crate::ServiceDoc::card`] and [`crate::ServiceDoc::card_details`]) and its texts, which
+/// the card need not repeat.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredCard {
     /// The card's head, as the caller encoded it.

@@ -19,7 +19,7 @@ use tantivy::{
 
 /// Bumped whenever fields, analyzers, the index settings or the layout of the stored card change;
 /// a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 16;
+pub const SCHEMA_VERSION: u32 = 17;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
@@ -60,12 +60,14 @@ pub struct Fields {
     pub location: Field,
     /// Occurrences of the synonym list's phrases in the text fields (see [`crate::phrases`]).
     pub phrases: Field,
-    /// The caller's card of the service, stored for result pages: its head, as text (see
-    /// `index::card_text`), which a stored document reads back in one copy (bytes are read
-    /// back one at a time).
+    /// What a result page shows of the service, as a column (`index::CardFrame`): its name,
+    /// alternate name and description, and the caller's card head. A hit reads its own value
+    /// out of the column's dictionary, a copy of a few KiB at most, where a stored document
+    /// is read by decompressing its whole block.
     pub card: Field,
-    /// The rest of the card, likewise: the last stored value of every document, so that a
-    /// reader that does not want it stops before it.
+    /// The rest of the caller's card, stored as text (see `index::card_text`), which a stored
+    /// document reads back in one copy (bytes are read back one at a time): the only stored
+    /// value, read for fetches by id and pages that show the card's lists.
     pub card_details: Field,
 }
 
@@ -73,17 +75,12 @@ pub struct Fields {
 pub fn build() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     // No positions: phrases are terms of their own (`phrases`).
-    let text = |analyzer: &str, stored: bool| {
-        let options = TextOptions::default().set_indexing_options(
+    let text = |analyzer: &str| {
+        TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(analyzer)
                 .set_index_option(IndexRecordOption::WithFreqs),
-        );
-        if stored {
-            options.set_stored()
-        } else {
-            options
-        }
+        )
     };
     let keyword = STRING | FAST;
     let number = NumericOptions::default().set_indexed().set_fast();
@@ -93,13 +90,14 @@ pub fn build() -> (Schema, Fields) {
         id: builder.add_text_field("id", STRING),
         id_hi: builder.add_u64_field("id_hi", FAST),
         id_lo: builder.add_u64_field("id_lo", FAST),
-        name: builder.add_text_field("name", text(ENGLISH, true)),
-        alternate_name: builder.add_text_field("alternate_name", text(ENGLISH, true)),
-        taxonomy: builder.add_text_field("taxonomy", text(ENGLISH, false)),
-        organization: builder.add_text_field("organization", text(ENGLISH, false)),
-        description: builder.add_text_field("description", text(ENGLISH, true)),
-        raw: builder.add_text_field("raw", text(RAW, false)),
-        name_raw: builder.add_text_field("name_raw", text(RAW, false)),
+        // The texts hits show are in the `card` column, not stored.
+        name: builder.add_text_field("name", text(ENGLISH)),
+        alternate_name: builder.add_text_field("alternate_name", text(ENGLISH)),
+        taxonomy: builder.add_text_field("taxonomy", text(ENGLISH)),
+        organization: builder.add_text_field("organization", text(ENGLISH)),
+        description: builder.add_text_field("description", text(ENGLISH)),
+        raw: builder.add_text_field("raw", text(RAW)),
+        name_raw: builder.add_text_field("name_raw", text(RAW)),
         name_sort: builder.add_text_field("name_sort", STRING | FAST),
         name_text: builder.add_text_field("name_text", FAST),
         status: builder.add_text_field("status", STRING),
@@ -119,7 +117,7 @@ pub fn build() -> (Schema, Fields) {
         assured: builder.add_i64_field("assured", number.clone() | INDEXED),
         location: builder.add_u64_field("location", FAST),
         phrases: builder.add_text_field("phrases", phrases_options()),
-        card: builder.add_text_field("card", STORED),
+        card: builder.add_bytes_field("card", FAST),
         card_details: builder.add_text_field("card_details", STORED),
     };
     (builder.build(), fields)

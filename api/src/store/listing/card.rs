@@ -2,10 +2,10 @@
 //! with its search document, so that a page of results (and a reader's fetch by id) reads no
 //! database rows. Anything a query selects beyond the card is loaded from the database.
 //!
-//! The card leaves out what the index stores anyway (the name, alternate name and
-//! description, put back from the stored text fields), the link rows that join the parts, what
-//! a row can take from its service (the service's id on each catchment and phone line), and
-//! the `extra` columns (Open Referral fields kept for export only).
+//! The card leaves out what the index keeps anyway (the name, alternate name and
+//! description, put back from the texts the index keeps beside the card), the link rows that
+//! join the parts, what a row can take from its service (the service's id on each catchment
+//! and phone line), and the `extra` columns (Open Referral fields kept for export only).
 //!
 //! A card is binary: postcard, field by field in their declared order, without names, ids as
 //! their 16 bytes, numbers as numbers, times and days as numbers. Its head (the service row and
