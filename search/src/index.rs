@@ -1240,6 +1240,49 @@ mod tests {
         }
     }
 
+    #[test]
+    fn hits_read_what_they_show_from_the_card_column() {
+        // The stored documents hold the card's details alone: a page of hits showing names,
+        // organisations and descriptions decompresses no stored block.
+        let (schema, fields) = schema::build();
+        let stored: Vec<&str> = schema
+            .fields()
+            .filter(|(_, entry)| entry.is_stored())
+            .map(|(_, entry)| entry.name())
+            .collect();
+        assert_eq!(stored, ["card_details"]);
+        let card = schema.get_field_entry(fields.card);
+        assert!(card.is_fast() && !card.is_indexed() && !card.is_stored());
+        assert!(matches!(
+            card.field_type(),
+            tantivy::schema::FieldType::Bytes(_)
+        ));
+        // And a listing indexed without a card still shows its texts (highlights read them).
+        let index = Index::in_memory(Synonyms::parse([crate::synonyms::BUILT_IN])).expect("index");
+        let plain = doc(
+            "Dads' walk",
+            "UNIVERSAL",
+            Catchment::PostcodePrefix("GL".into()),
+        );
+        index.apply(&[plain], &[], 1).expect("apply");
+        let found = index
+            .search(&SearchRequest {
+                text: Some("postnatal depression".into()),
+                cards: Cards::Heads,
+                ..request(Filter::default())
+            })
+            .expect("search");
+        let hit = found.hits.first().expect("a hit");
+        assert!(hit.card.is_none(), "indexed without a card");
+        assert!(
+            hit.highlights
+                .iter()
+                .any(|h| h.field == "description" && h.snippet.contains("<b>")),
+            "{:?}",
+            hit.highlights
+        );
+    }
+
     fn doc(name: &str, level: &str, catchment: Catchment) -> ServiceDoc {
         ServiceDoc {
             id: Uuid::new_v4(),
