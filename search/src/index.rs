@@ -710,9 +710,7 @@ impl Index {
                 (Some((name, description)), Some(shown)) => highlights(shown, name, description),
                 _ => Vec::new(),
             };
-            let card = shown
-                .filter(|_| request.cards.read())
-                .and_then(Shown::into_card);
+            let card = shown.filter(|shown| request.cards.read() && !shown.bytes.is_empty());
             let coverage = match (&request.coverage_of, carried.next()) {
                 (Some(place), Some(terms)) => Some(HitCoverage::judge(&terms, place)),
                 _ => None,
@@ -868,7 +866,7 @@ impl Index {
                     let segment_ord = u32::try_from(ord).unwrap_or(u32::MAX);
                     let address = tantivy::DocAddress::new(segment_ord, doc);
                     let shown = self.shown(&searcher, address, details, &mut Vec::new())?;
-                    return Ok(shown.and_then(Shown::into_card));
+                    return Ok(shown.filter(|shown| !shown.bytes.is_empty()));
                 }
                 doc = postings.advance();
             }
@@ -878,14 +876,15 @@ impl Index {
 
     /// What the hit at `address` shows, read from the `card` column (through `value`, reused
     /// between hits), with its card's details from its stored document when `details`;
-    /// `None` when the document has no readable value.
+    /// `None` when the document has no readable value. The card's head is empty for a listing
+    /// indexed without a card (its texts are still there for highlights).
     fn shown(
         &self,
         searcher: &Searcher,
         address: DocAddress,
         details: bool,
         value: &mut Vec<u8>,
-    ) -> Result<Option<Shown>, SearchError> {
+    ) -> Result<Option<StoredCard>, SearchError> {
         let columns = self
             .columns
             .get(searcher.segment_reader(address.segment_ord))?;
@@ -903,12 +902,12 @@ impl Index {
         } else {
             None
         };
-        Ok(Some(Shown {
+        Ok(Some(StoredCard {
+            bytes: frame.head.to_vec(),
+            details,
             name: frame.name.to_owned(),
             alternate_name: frame.alternate_name.map(str::to_owned),
             description: frame.description.to_owned(),
-            head: frame.head.to_vec(),
-            details,
         }))
     }
 
@@ -993,30 +992,6 @@ impl StoredFields {
     }
 }
 
-/// What a hit shows: its texts and card, read back (see [`Index::shown`]).
-struct Shown {
-    name: String,
-    alternate_name: Option<String>,
-    description: String,
-    /// The card's head; empty for a listing indexed without a card.
-    head: Vec<u8>,
-    /// The card's details, when they were read.
-    details: Option<Vec<u8>>,
-}
-
-impl Shown {
-    /// The card the document was indexed with; `None` when it was indexed without one.
-    fn into_card(self) -> Option<StoredCard> {
-        (!self.head.is_empty()).then_some(StoredCard {
-            bytes: self.head,
-            details: self.details,
-            name: self.name,
-            alternate_name: self.alternate_name,
-            description: self.description,
-        })
-    }
-}
-
 /// A card's bytes as the text the index stores: each byte as the character of that number
 /// (as Latin-1 reads them), so that bytes below 128 stay as they are and the others take two.
 /// A stored text is read back in one copy, where stored bytes are read one at a time.
@@ -1034,7 +1009,7 @@ fn card_bytes(text: String) -> Vec<u8> {
 }
 
 fn highlights(
-    shown: &Shown,
+    shown: &StoredCard,
     name: &SnippetGenerator,
     description: &SnippetGenerator,
 ) -> Vec<Highlight> {
@@ -1224,7 +1199,8 @@ mod tests {
 
     #[test]
     fn every_stored_field_is_text() {
-        // A hit's stored fields are read back as text (`StoredFields`).
+        // A document's stored fields (its card's details) are read back as text
+        // (`StoredFields`).
         let (schema, _) = schema::build();
         let stored: Vec<_> = schema
             .fields()
