@@ -1,9 +1,10 @@
 //! The value of a listing's `card` column: what a result page shows of it, in one value that a
 //! hit reads out of the column without touching the stored documents.
 //!
-//! Its name, alternate name and description, each preceded by its length (four bytes, little
-//! endian; an absent alternate name has the length `u32::MAX`), then the caller's card head,
-//! to the end of the value.
+//! Its name and alternate name, each preceded by its length (four bytes, little endian; an
+//! absent alternate name has the length `u32::MAX`), then the caller's card head, to the end
+//! of the value. The description, longer than the rest together, is not in it: it is stored
+//! with the card's details and read only for hits that show it (or are highlighted).
 
 use crate::doc::ServiceDoc;
 
@@ -17,8 +18,6 @@ pub struct Frame<'a> {
     pub name: &'a str,
     /// Its alternate name.
     pub alternate_name: Option<&'a str>,
-    /// Its description.
-    pub description: &'a str,
     /// The caller's card head; empty when the listing was indexed without a card.
     pub head: &'a [u8],
 }
@@ -26,12 +25,8 @@ pub struct Frame<'a> {
 /// The column value of `doc`.
 pub fn encode(doc: &ServiceDoc) -> Vec<u8> {
     let alternate = doc.alternate_name.as_deref();
-    let mut out = Vec::with_capacity(
-        12 + doc.name.len()
-            + alternate.map_or(0, str::len)
-            + doc.description.len()
-            + doc.card.len(),
-    );
+    let mut out =
+        Vec::with_capacity(8 + doc.name.len() + alternate.map_or(0, str::len) + doc.card.len());
     let text = |out: &mut Vec<u8>, text: Option<&str>| match text {
         Some(text) => {
             // A text of 4 GiB is no listing's: cut there rather than fail.
@@ -43,7 +38,6 @@ pub fn encode(doc: &ServiceDoc) -> Vec<u8> {
     };
     text(&mut out, Some(&doc.name));
     text(&mut out, alternate);
-    text(&mut out, Some(&doc.description));
     out.extend_from_slice(&doc.card);
     out
 }
@@ -64,11 +58,9 @@ pub fn decode(bytes: &[u8]) -> Option<Frame<'_>> {
     };
     let name = text()??;
     let alternate_name = text()?;
-    let description = text()??;
     Some(Frame {
         name,
         alternate_name,
-        description,
         head: rest,
     })
 }
@@ -87,12 +79,13 @@ mod tests {
             ..ServiceDoc::default()
         };
         let value = encode(&doc);
+        // The description is stored apart.
+        assert!(!value.windows(10).any(|w| w == b"Volunteers"));
         assert_eq!(
             decode(&value),
             Some(Frame {
                 name: "Baby Bond – Gloucester",
                 alternate_name: Some(""),
-                description: "Volunteers visit at home.",
                 head: &[0, 1, 2, 0xFF, 0xFE],
             })
         );
@@ -102,7 +95,7 @@ mod tests {
         let frame = decode(&value).expect("a frame");
         assert_eq!(frame.alternate_name, None);
         assert!(frame.head.is_empty());
-        assert_eq!(frame.description, "Volunteers visit at home.");
+        assert_eq!(frame.name, "Baby Bond – Gloucester");
     }
 
     #[test]

@@ -695,12 +695,14 @@ impl Index {
         .into_iter();
         let mut value = Vec::new();
         for candidate in fruit.candidates {
-            // One read of the `card` column serves the highlights and the card.
+            // One read of the `card` column (and, for a description, one of the stored
+            // document) serves the highlights and the card.
             let shown = if snippets.is_some() || request.cards.read() {
                 self.shown(
                     &searcher,
                     candidate.address,
-                    request.cards == Cards::Whole,
+                    request.cards.details(),
+                    request.cards.description() || snippets.is_some(),
                     &mut value,
                 )?
             } else {
@@ -846,9 +848,9 @@ impl Index {
         Ok(out)
     }
 
-    /// The card a service was indexed with, its details too when `details`; `None` when the
-    /// index does not hold it or it was indexed without one.
-    pub fn card(&self, id: Uuid, details: bool) -> Result<Option<StoredCard>, SearchError> {
+    /// The card a service was indexed with, as much of it as `cards` asks for (its head at
+    /// least); `None` when the index does not hold it or it was indexed without one.
+    pub fn card(&self, id: Uuid, cards: Cards) -> Result<Option<StoredCard>, SearchError> {
         let searcher = self.reader.searcher();
         let term = Term::from_field_text(self.fields.id, &id.to_string());
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
@@ -865,7 +867,13 @@ impl Index {
                 {
                     let segment_ord = u32::try_from(ord).unwrap_or(u32::MAX);
                     let address = tantivy::DocAddress::new(segment_ord, doc);
-                    let shown = self.shown(&searcher, address, details, &mut Vec::new())?;
+                    let shown = self.shown(
+                        &searcher,
+                        address,
+                        cards.details(),
+                        cards.description(),
+                        &mut Vec::new(),
+                    )?;
                     return Ok(shown.filter(|shown| !shown.bytes.is_empty()));
                 }
                 doc = postings.advance();
@@ -875,14 +883,16 @@ impl Index {
     }
 
     /// What the hit at `address` shows, read from the `card` column (through `value`, reused
-    /// between hits), with its card's details from its stored document when `details`;
-    /// `None` when the document has no readable value. The card's head is empty for a listing
-    /// indexed without a card (its texts are still there for highlights).
+    /// between hits), with its description and its card's details from its stored document
+    /// when `description` and `details` (one read for both); `None` when the document has no
+    /// readable value. The card's head is empty for a listing indexed without a card (its
+    /// texts are still there for highlights).
     fn shown(
         &self,
         searcher: &Searcher,
         address: DocAddress,
         details: bool,
+        description: bool,
         value: &mut Vec<u8>,
     ) -> Result<Option<StoredCard>, SearchError> {
         let columns = self
@@ -894,20 +904,27 @@ impl Index {
         let Some(frame) = crate::frame::decode(value) else {
             return Ok(None);
         };
-        let details = if details && !frame.head.is_empty() {
-            searcher
-                .doc::<StoredFields>(address)?
-                .take(self.fields.card_details)
-                .map(card_bytes)
+        let details = details && !frame.head.is_empty();
+        let (description, details) = if description || details {
+            let mut stored = searcher.doc::<StoredFields>(address)?;
+            (
+                // Every document stores its description, if only an empty one.
+                description.then(|| stored.take(self.fields.description).unwrap_or_default()),
+                if details {
+                    stored.take(self.fields.card_details).map(card_bytes)
+                } else {
+                    None
+                },
+            )
         } else {
-            None
+            (None, None)
         };
         Ok(Some(StoredCard {
             bytes: frame.head.to_vec(),
             details,
             name: frame.name.to_owned(),
             alternate_name: frame.alternate_name.map(str::to_owned),
-            description: frame.description.to_owned(),
+            description,
         }))
     }
 
@@ -1015,8 +1032,12 @@ fn highlights(
 ) -> Vec<Highlight> {
     let mut out = Vec::new();
     for (field, text, generator) in [
-        ("name", &shown.name, name),
-        ("description", &shown.description, description),
+        ("name", shown.name.as_str(), name),
+        (
+            "description",
+            shown.description.as_deref().unwrap_or_default(),
+            description,
+        ),
     ] {
         let snippet = generator.snippet(text.trim());
         if !snippet.highlighted().is_empty() {
@@ -1218,15 +1239,15 @@ mod tests {
 
     #[test]
     fn hits_read_what_they_show_from_the_card_column() {
-        // The stored documents hold the card's details alone: a page of hits showing names,
-        // organisations and descriptions decompresses no stored block.
+        // The stored documents hold the card's details and the description alone: a page of
+        // hits showing names and organisations decompresses no stored block.
         let (schema, fields) = schema::build();
         let stored: Vec<&str> = schema
             .fields()
             .filter(|(_, entry)| entry.is_stored())
             .map(|(_, entry)| entry.name())
             .collect();
-        assert_eq!(stored, ["card_details"]);
+        assert_eq!(stored, ["description", "card_details"]);
         let card = schema.get_field_entry(fields.card);
         assert!(card.is_fast() && !card.is_indexed() && !card.is_stored());
         assert!(matches!(
@@ -2592,39 +2613,45 @@ mod persistence_tests {
                 1,
             )
             .expect("apply");
-        let read = |id, details| index.card(id, details).expect("card");
-        let parts = |id, details| read(id, details).map(|card| (card.bytes, card.details));
+        let read = |id, cards| index.card(id, cards).expect("card");
+        let parts = |id, cards| read(id, cards).map(|card| (card.bytes, card.details));
         assert_eq!(
-            parts(binary.id, true),
+            parts(binary.id, Cards::Whole),
             Some((binary.card.clone(), Some(binary.card_details.clone())))
         );
-        assert_eq!(parts(binary.id, false), Some((binary.card.clone(), None)));
+        for cards in [Cards::None, Cards::Heads, Cards::Described] {
+            assert_eq!(parts(binary.id, cards), Some((binary.card.clone(), None)));
+        }
         assert_eq!(
-            parts(headed.id, true),
+            parts(headed.id, Cards::Whole),
             Some((headed.card.clone(), Some(Vec::new())))
         );
         index.apply(&[], &[binary.id], 2).expect("remove");
-        assert_eq!(read(binary.id, true), None);
-        // The stored texts come back with the head alone as with the whole card.
-        for details in [false, true] {
-            let stored = read(with.id, details).expect("a card");
+        assert_eq!(read(binary.id, Cards::Whole), None);
+        // The names come back with the head alone as with the whole card; the description
+        // when it is asked for.
+        for cards in [Cards::Heads, Cards::Described, Cards::Whole] {
+            let stored = read(with.id, cards).expect("a card");
             assert_eq!(stored.bytes, b"card 1".to_vec());
-            assert_eq!(stored.details, details.then(|| b"details 1".to_vec()));
+            assert_eq!(
+                stored.details,
+                cards.details().then(|| b"details 1".to_vec())
+            );
             assert_eq!(
                 (
                     stored.name.as_str(),
                     stored.alternate_name.as_deref(),
-                    stored.description.as_str()
+                    stored.description.as_deref()
                 ),
                 (
                     with.name.as_str(),
                     Some("Also known as"),
-                    with.description.as_str()
+                    cards.description().then_some(with.description.as_str())
                 )
             );
         }
-        assert_eq!(read(without.id, true), None);
-        assert_eq!(read(Uuid::new_v4(), false), None);
+        assert_eq!(read(without.id, Cards::Whole), None);
+        assert_eq!(read(Uuid::new_v4(), Cards::Heads), None);
         // A replaced listing hands back its new card, not the deleted document's.
         let replaced = ServiceDoc {
             card: b"card 1, edited".to_vec(),
@@ -2633,7 +2660,7 @@ mod persistence_tests {
         };
         index.apply(&[replaced], &[], 3).expect("apply");
         assert_eq!(
-            parts(with.id, true),
+            parts(with.id, Cards::Whole),
             Some((
                 b"card 1, edited".to_vec(),
                 Some(b"details 1, edited".to_vec())
@@ -2652,10 +2679,19 @@ mod persistence_tests {
                 .hits
         };
         for highlights in [false, true] {
-            for cards in [Cards::Heads, Cards::Whole] {
+            for cards in [Cards::Heads, Cards::Described, Cards::Whole] {
                 let hits = asked(cards, highlights);
                 assert_eq!(hits.len(), 3);
                 for hit in &hits {
+                    // The description is read for a card that asks for it, and for highlights
+                    // (and then handed on with the card).
+                    if let Some(card) = &hit.card {
+                        assert_eq!(
+                            card.description.is_some(),
+                            cards.description() || highlights,
+                            "{cards:?}"
+                        );
+                    }
                     let expected = if hit.id == with.id {
                         Some((
                             b"card 1, edited".to_vec(),

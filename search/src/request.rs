@@ -116,13 +116,13 @@ pub struct SearchRequest {
     /// Count facets over the whole filtered set (costs a look at every match).
     pub facets: bool,
     /// Highlight the matched words in each hit's name and description (reads each hit's
-    /// texts from the `card` column).
+    /// name from the `card` column and its description from its stored document).
     pub highlights: bool,
     /// Report, for each hit of the page, whether its catchment covers this place (reads each
     /// hit's catchment terms; the other matches are not judged).
     pub coverage_of: Option<Coverage>,
-    /// Which of each hit's card to hand back (its head and texts from the `card` column, its
-    /// details from the stored documents).
+    /// Which of each hit's card to hand back (its head and names from the `card` column, its
+    /// description and details from the stored documents).
     pub cards: Cards,
 }
 
@@ -132,11 +132,14 @@ pub enum Cards {
     /// None.
     #[default]
     None,
-    /// Its head ([`crate::ServiceDoc::card`]), with its texts, read from a column; its details
-    /// are left unread.
+    /// Its head ([`crate::ServiceDoc::card`]) with the name and alternate name, read from a
+    /// column; its description and details are left unread.
     Heads,
-    /// Its head and its details ([`crate::ServiceDoc::card_details`]), the latter read from
-    /// the stored documents.
+    /// Its head, name and alternate name, and its description, the latter read from the
+    /// stored documents.
+    Described,
+    /// Its head and texts, and its details ([`crate::ServiceDoc::card_details`]): the
+    /// description and details are read from the stored documents, in one read.
     Whole,
 }
 
@@ -144,6 +147,16 @@ impl Cards {
     /// Whether cards are read at all.
     pub fn read(self) -> bool {
         self != Cards::None
+    }
+
+    /// Whether the description is read (from the stored documents).
+    pub fn description(self) -> bool {
+        matches!(self, Cards::Described | Cards::Whole)
+    }
+
+    /// Whether the details are read (from the stored documents).
+    pub fn details(self) -> bool {
+        self == Cards::Whole
     }
 }
 
@@ -191,8 +204,8 @@ pub struct StoredCard {
     pub name: String,
     /// Its alternate name.
     pub alternate_name: Option<String>,
-    /// Its description.
-    pub description: String,
+    /// Its description, when it was read ([`Cards::description`], or for highlights).
+    pub description: Option<String>,
 }
 
 /// Counts of one facet's values over the whole filtered result set, largest first.

@@ -19,7 +19,7 @@ use tantivy::{
 
 /// Bumped whenever fields, analyzers, the index settings or the layout of the stored card change;
 /// a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 17;
+pub const SCHEMA_VERSION: u32 = 18;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
@@ -36,6 +36,8 @@ pub struct Fields {
     pub alternate_name: Field,
     pub taxonomy: Field,
     pub organization: Field,
+    /// The description, also stored: read for the hits that show it or are highlighted (the
+    /// `card` column leaves it out, being longer than all the rest of a card).
     pub description: Field,
     pub raw: Field,
     pub name_raw: Field,
@@ -60,14 +62,15 @@ pub struct Fields {
     pub location: Field,
     /// Occurrences of the synonym list's phrases in the text fields (see [`crate::phrases`]).
     pub phrases: Field,
-    /// What a result page shows of the service, as a column (`index::CardFrame`): its name,
-    /// alternate name and description, and the caller's card head. A hit reads its own value
-    /// out of the column's dictionary, a copy of a few KiB at most, where a stored document
-    /// is read by decompressing its whole block.
+    /// What a result page shows of the service, as a column (`frame`): its name and
+    /// alternate name, and the caller's card head. A hit reads its own value out of the
+    /// column's dictionary, a copy of a few KiB at most, where a stored document is read by
+    /// decompressing its whole block.
     pub card: Field,
     /// The rest of the caller's card, stored as text (see `index::card_text`), which a stored
-    /// document reads back in one copy (bytes are read back one at a time): the only stored
-    /// value, read for fetches by id and pages that show the card's lists.
+    /// document reads back in one copy (bytes are read back one at a time): stored with the
+    /// description (the two stored values), read for fetches by id and pages that show the
+    /// card's lists.
     pub card_details: Field,
 }
 
@@ -95,7 +98,7 @@ pub fn build() -> (Schema, Fields) {
         alternate_name: builder.add_text_field("alternate_name", text(ENGLISH)),
         taxonomy: builder.add_text_field("taxonomy", text(ENGLISH)),
         organization: builder.add_text_field("organization", text(ENGLISH)),
-        description: builder.add_text_field("description", text(ENGLISH)),
+        description: builder.add_text_field("description", text(ENGLISH) | STORED),
         raw: builder.add_text_field("raw", text(RAW)),
         name_raw: builder.add_text_field("name_raw", text(RAW)),
         name_sort: builder.add_text_field("name_sort", STRING | FAST),

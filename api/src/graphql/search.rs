@@ -12,7 +12,7 @@ use super::{
     loaders::Loaders,
     pagination::{PageInfo, connection, page_size},
     place::NearInput,
-    service::{Service, prefetch, prefetch_cards, selected_parts},
+    service::{Service, description_selected, prefetch, prefetch_cards, selected_parts},
     state,
 };
 use crate::{
@@ -375,11 +375,10 @@ pub async fn run_search(
 }
 
 /// What of each hit's card a page reads: the card's head unless the selection under
-/// `edges { node }` shows one of its lists.
+/// `edges { node }` shows one of its lists or the description.
 pub(super) fn page_cards(ctx: &Context<'_>) -> search::Cards {
-    card::to_read(selected_parts(
-        ctx.look_ahead().field("edges").field("node"),
-    ))
+    let node = || ctx.look_ahead().field("edges").field("node");
+    card::to_read(selected_parts(node()), description_selected(node()))
 }
 
 /// The service rows of a page of hits, read from their cards (the query's other selections
@@ -392,13 +391,14 @@ pub(super) async fn page_rows(
     let node = || ctx.look_ahead().field("edges").field("node");
     // Only what the selection shows is read back from the cards.
     let wanted = selected_parts(node());
+    let description = description_selected(node());
     let mut carded = Vec::with_capacity(hits.len());
     let mut missing = Vec::new();
     for hit in hits {
         match hit
             .card
             .take()
-            .and_then(|card| Card::decode_parts(card, wanted))
+            .and_then(|card| Card::decode_parts(card, wanted, description))
         {
             Some((card, _)) if card.service.id == hit.id => carded.push(card),
             _ => missing.push(hit.id),

@@ -517,6 +517,12 @@ pub async fn prefetch_cards(
 }
 
 /// The parts of a listing a selection under `node` shows (those a card can hold).
+/// Whether a selection under a service needs its description: it shows it, or it selects
+/// `events`, whose `service` the service loader answers with the rows this selection feeds it.
+pub fn description_selected(node: Lookahead<'_>) -> bool {
+    node.field("description").exists() || node.field("events").exists()
+}
+
 pub fn selected_parts(node: Lookahead<'_>) -> Parts {
     let selected = |field: &str| node.field(field).exists();
     Parts {
@@ -740,13 +746,15 @@ impl ServiceQuery {
         // last applied change); those who edit listings read the database.
         if !caller.edits() {
             let wanted = selected_parts(ctx.look_ahead());
-            let details = card::to_read(wanted) == search::Cards::Whole;
+            let description = description_selected(ctx.look_ahead());
             let card = shared
                 .indexer
                 .index()
-                .card(id, details)
+                .card(id, card::to_read(wanted, description))
                 .map_err(|err| ApiError::Internal(err.into()))?;
-            if let Some((card, parts)) = card.and_then(|card| Card::decode_parts(card, wanted)) {
+            if let Some((card, parts)) =
+                card.and_then(|card| Card::decode_parts(card, wanted, description))
+            {
                 if !caller.sees_every_status()
                     && card.service.status != entity::ServiceStatus::Active
                 {

@@ -192,6 +192,78 @@ async fn a_page_showing_fewer_fields_reads_less_of_its_cards_and_the_same_values
     );
 }
 
+#[tokio::test]
+async fn descriptions_read_apart_from_the_cards_are_each_listings_own() {
+    // The index reads a hit's description only for a page that shows it, or whose events'
+    // `service` the page's rows answer: both must show the whole of each listing's own.
+    let app = TestApp::spawn().await;
+    let now = chrono::Utc::now();
+    let window = json!({
+        "from": now.to_rfc3339(),
+        "to": (now + chrono::Duration::days(60)).to_rfc3339(),
+    });
+    let upcoming = app
+        .data(
+            "query($from: DateTime, $to: DateTime) { events(from: $from, to: $to, first: 100) \
+             { edges { node { service { id name } } } } }",
+            window.clone(),
+        )
+        .await;
+    let with_events: Vec<(String, String)> = upcoming["events"]["edges"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            let service = &e["node"]["service"];
+            (
+                service["id"].as_str().expect("id").to_owned(),
+                service["name"].as_str().expect("name").to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        !with_events.is_empty(),
+        "the demo directory has upcoming events"
+    );
+    let admin = app.admin_token().await;
+    let described = "query($text: String) { search(text: $text, first: 50) { edges { node { \
+        id description } } } }";
+    let through_events = "query($text: String, $from: DateTime, $to: DateTime) { \
+        search(text: $text, first: 50) { edges { node { id \
+        events(from: $from, to: $to) { service { id description } } } } } }";
+    let whole = "query($id: ID!) { service(id: $id) { description } }";
+    let mut checked_events = 0;
+    for text in ["baby", "postnatal depression", with_events[0].1.as_str()] {
+        let page = app.data(described, json!({ "text": text })).await;
+        let edges = page["search"]["edges"].as_array().expect("edges").clone();
+        assert!(!edges.is_empty(), "{text}");
+        let mut vars = window.clone();
+        vars["text"] = json!(text);
+        let evented = app.data(through_events, vars).await;
+        for (edge, other) in edges
+            .iter()
+            .zip(evented["search"]["edges"].as_array().expect("edges"))
+        {
+            let id = &edge["node"]["id"];
+            // Admins read the database.
+            let stored = app.data_as(Some(&admin), whole, json!({ "id": id })).await;
+            let description = &stored["service"]["description"];
+            assert!(description.as_str().is_some_and(|d| !d.is_empty()), "{id}");
+            assert_eq!(&edge["node"]["description"], description, "{text}: {id}");
+            assert_eq!(&other["node"]["id"], id);
+            for event in other["node"]["events"].as_array().expect("events") {
+                assert_eq!(&event["service"]["id"], id);
+                assert_eq!(
+                    &event["service"]["description"], description,
+                    "{text}: {id}"
+                );
+                checked_events += 1;
+            }
+        }
+    }
+    assert!(checked_events > 0, "some result had an upcoming event");
+}
+
 /// Polls `check` until it holds or five seconds pass.
 async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let began = Instant::now();

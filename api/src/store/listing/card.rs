@@ -301,12 +301,15 @@ fn list<W: serde::de::DeserializeOwned, T>(
     Some(rows.into_iter().map(unwrap).collect())
 }
 
-/// What of a card the index hands back for a query that shows `wanted`: its head alone
-/// unless one of its lists is shown.
-pub fn to_read(wanted: Parts) -> search::Cards {
+/// What of a card the index hands back for a query that shows `wanted`, and the service's
+/// description when `description`: its head and names alone unless one of its lists or its
+/// description is shown (both are read from the index's stored documents, in one read).
+pub fn to_read(wanted: Parts, description: bool) -> search::Cards {
     let parts = read_for(wanted);
     if parts.areas || parts.locations || parts.phones || parts.terms {
         search::Cards::Whole
+    } else if description {
+        search::Cards::Described
     } else {
         search::Cards::Heads
     }
@@ -405,18 +408,26 @@ impl Card {
     /// Reads a card back with its stored texts; `None` for an unreadable one (the caller then
     /// reads the database).
     pub fn decode(stored: search::StoredCard) -> Option<Self> {
-        Self::decode_parts(stored, PARTS).map(|(card, _)| card)
+        Self::decode_parts(stored, PARTS, true).map(|(card, _)| card)
     }
 
-    /// Reads back what `wanted` needs of a card: its head, and of its lists those `wanted`
-    /// names ([`read_for`]; the others are left empty and their bytes unread). Returns the
-    /// card and the parts it holds; `None` for an unreadable one, or one whose details are
-    /// wanted but were not read ([`to_read`] tells the index which to read). The stored texts
-    /// move into the service row.
-    pub fn decode_parts(stored: search::StoredCard, wanted: Parts) -> Option<(Self, Parts)> {
+    /// Reads back what `wanted` and `description` need of a card: its head, and of its lists
+    /// those `wanted` names ([`read_for`]; the others are left empty and their bytes unread).
+    /// Returns the card and the parts it holds; `None` for an unreadable one, or one whose
+    /// details or description are wanted but were not read ([`to_read`] tells the index which
+    /// to read). The stored texts move into the service row; a description not wanted may be
+    /// left empty there, so such a row must not be shown as the whole listing.
+    pub fn decode_parts(
+        stored: search::StoredCard,
+        wanted: Parts,
+        description: bool,
+    ) -> Option<(Self, Parts)> {
+        if description && stored.description.is_none() {
+            return None;
+        }
         let (mut service, organization) = Head::decode(&stored.bytes)?;
         let parts = read_for(wanted);
-        let [areas, locations, phones, terms] = if to_read(wanted) == search::Cards::Whole {
+        let [areas, locations, phones, terms] = if to_read(wanted, false) == search::Cards::Whole {
             sections(stored.details.as_deref()?)?
         } else {
             [&[][..]; 4]
@@ -424,7 +435,7 @@ impl Card {
         let service_id = service.id;
         service.name = stored.name;
         service.alternate_name = stored.alternate_name;
-        service.description = stored.description;
+        service.description = stored.description.unwrap_or_default();
         let card = Self {
             service,
             organization,
@@ -471,7 +482,7 @@ mod tests {
             details: read_details.then(|| details.clone()),
             name: "Dads' group".into(),
             alternate_name: Some("Dads".into()),
-            description: "For fathers".into(),
+            description: Some("For fathers".into()),
         }
     }
 
@@ -551,8 +562,22 @@ mod tests {
         assert_eq!(back, card);
 
         // Its head alone when no list is wanted: the same service row, the lists left out.
-        assert_eq!(to_read(HEAD), search::Cards::Heads);
-        let (head, parts) = Card::decode_parts(stored(&bytes, false), HEAD).expect("decodes");
+        assert_eq!(to_read(HEAD, false), search::Cards::Heads);
+        // With the description when it is shown; a card whose description was not read is no
+        // answer then.
+        assert_eq!(to_read(HEAD, true), search::Cards::Described);
+        let unread = search::StoredCard {
+            description: None,
+            ..stored(&bytes, false)
+        };
+        assert!(Card::decode_parts(unread.clone(), HEAD, true).is_none());
+        let (named, _) = Card::decode_parts(unread, HEAD, false).expect("decodes");
+        assert_eq!(named.service.name, "Dads' group");
+        let (described, _) =
+            Card::decode_parts(stored(&bytes, false), HEAD, true).expect("decodes");
+        assert_eq!(described.service.description, "For fathers");
+        let (head, parts) =
+            Card::decode_parts(stored(&bytes, false), HEAD, false).expect("decodes");
         assert_eq!(parts, HEAD);
         assert_eq!(head.service, card.service);
         assert_eq!(head.organization, card.organization);
@@ -562,13 +587,14 @@ mod tests {
             phones: true,
             ..Parts::NONE
         };
-        assert_eq!(to_read(wanted), search::Cards::Whole);
+        assert_eq!(to_read(wanted, false), search::Cards::Whole);
+        assert_eq!(to_read(wanted, true), search::Cards::Whole);
         assert!(
-            Card::decode_parts(stored(&bytes, false), wanted).is_none(),
+            Card::decode_parts(stored(&bytes, false), wanted, false).is_none(),
             "the details were wanted but not read"
         );
         let (with_phones, parts) =
-            Card::decode_parts(stored(&bytes, true), wanted).expect("decodes");
+            Card::decode_parts(stored(&bytes, true), wanted, false).expect("decodes");
         assert_eq!(
             parts,
             Parts {
@@ -637,7 +663,7 @@ mod tests {
             memchr::memmem::find_iter(&bytes.0, organization_id.as_bytes()).count(),
             1
         );
-        let (head, _) = Card::decode_parts(stored(&bytes, false), HEAD).expect("decodes");
+        let (head, _) = Card::decode_parts(stored(&bytes, false), HEAD, true).expect("decodes");
         assert_eq!(head.service, card.service);
         assert_eq!(head.organization, card.organization);
         assert_eq!(Card::decode(stored(&bytes, true)).expect("decodes"), card);
@@ -668,14 +694,15 @@ mod tests {
             areas: true,
             ..Parts::NONE
         };
-        let (read, parts) = Card::decode_parts(stored(&bytes, true), terms).expect("decodes");
+        let (read, parts) =
+            Card::decode_parts(stored(&bytes, true), terms, false).expect("decodes");
         assert_eq!(read.areas, card.areas);
         assert!(read.phones.is_empty(), "phone lines were not asked for");
         assert!(parts.areas && parts.terms && parts.organization);
         assert!(!parts.phones && !parts.locations);
         // Every list when each is asked for.
         assert_eq!(
-            Card::decode_parts(stored(&bytes, true), PARTS)
+            Card::decode_parts(stored(&bytes, true), PARTS, false)
                 .expect("decodes")
                 .0,
             card
@@ -684,7 +711,7 @@ mod tests {
         let mut lists = sections(&bytes.1).expect("sections");
         lists[2] = &[0xFF, 0xFF];
         let garbled = (bytes.0.clone(), framed(&lists));
-        assert!(Card::decode_parts(stored(&garbled, true), terms).is_some());
+        assert!(Card::decode_parts(stored(&garbled, true), terms, false).is_some());
         assert!(Card::decode(stored(&garbled, true)).is_none());
     }
 
@@ -704,7 +731,7 @@ mod tests {
         assert!(Card::decode(card(&head, &details)).is_some());
         assert!(Card::decode(card(b"", &details)).is_none());
         assert!(Card::decode(card(b"{not a card}", &details)).is_none());
-        assert!(Card::decode_parts(card(&[0xFF; 12], &details), HEAD).is_none());
+        assert!(Card::decode_parts(card(&[0xFF; 12], &details), HEAD, false).is_none());
         // A head cut short.
         for cut in [1, head.len() / 2, head.len() - 1] {
             assert!(
@@ -726,8 +753,8 @@ mod tests {
         }
         // A head read alone does not read the details.
         let unreadable = framed(&[&[0xFF, 0xFF], areas, areas, areas]);
-        assert!(Card::decode_parts(card(&head, &unreadable), HEAD).is_some());
-        assert!(Card::decode_parts(card(&head, b"\xFF"), HEAD).is_some());
+        assert!(Card::decode_parts(card(&head, &unreadable), HEAD, false).is_some());
+        assert!(Card::decode_parts(card(&head, b"\xFF"), HEAD, false).is_some());
         assert!(Card::decode(card(&head, &unreadable)).is_none());
     }
 
