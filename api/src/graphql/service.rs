@@ -516,13 +516,13 @@ pub async fn prefetch_cards(
     Ok(rows)
 }
 
-/// The parts of a listing a selection under `node` shows (those a card can hold).
 /// Whether a selection under a service needs its description: it shows it, or it selects
 /// `events`, whose `service` the service loader answers with the rows this selection feeds it.
 pub fn description_selected(node: Lookahead<'_>) -> bool {
     node.field("description").exists() || node.field("events").exists()
 }
 
+/// The parts of a listing a selection under `node` shows (those a card can hold).
 pub fn selected_parts(node: Lookahead<'_>) -> Parts {
     let selected = |field: &str| node.field(field).exists();
     Parts {
