@@ -54,9 +54,10 @@ const MIN_RELATIVE_SCORE: f32 = 0.15;
 const SNIPPET_CHARS: usize = 150;
 
 /// The size of a block of stored documents, compressed as one: a block is closed once it holds
-/// more. A listing's stored document is its card's details (its lists), read for a fetch by id
-/// or a page that shows them, and a read that misses the cache decompresses the whole block: a
-/// block of 2 KiB holds one or two listings. (Hits read what they show from the `card` column.)
+/// more. A listing's stored document is its description and its card's details (its lists),
+/// read for a fetch by id or a page that shows them or highlights, and a read that misses the
+/// cache decompresses the whole block: a block of 2 KiB holds two or three listings. (Hits
+/// read their names and card heads from the `card` column.)
 const DOCSTORE_BLOCK_BYTES: usize = 2_048;
 
 /// Decompressed blocks of stored documents the reader keeps (at most 4 MiB or so; tantivy
@@ -424,7 +425,9 @@ impl Index {
         for (lat, lon) in &doc.locations {
             out.add_u64(f.location, pack_location(*lat, *lon));
         }
-        // What hits show, a listing without a card too (its texts are highlighted).
+        // What hits show, a listing without a card too (its names are highlighted). The
+        // description, stored, was added above: before the details, so that a reader wanting
+        // the description alone stops before them.
         out.add_bytes(f.card, &crate::frame::encode(doc));
         if !doc.card.is_empty() {
             out.add_text(f.card_details, card_text(&doc.card_details));
@@ -906,7 +909,11 @@ impl Index {
         };
         let details = details && !frame.head.is_empty();
         let (description, details) = if description || details {
-            let mut stored = searcher.doc::<StoredFields>(address)?;
+            let mut stored = if details {
+                searcher.doc::<StoredFields>(address)?
+            } else {
+                searcher.doc::<StoredDescription>(address)?.0
+            };
             (
                 // Every document stores its description, if only an empty one.
                 description.then(|| stored.take(self.fields.description).unwrap_or_default()),
@@ -987,15 +994,45 @@ impl ValueDeserialize for StoredText {
     }
 }
 
-impl DocumentDeserialize for StoredFields {
-    fn deserialize<'de, D: DocumentDeserializer<'de>>(
+impl StoredFields {
+    /// Reads a document's stored fields in their order, up to `last` when given.
+    fn read<'de, D: DocumentDeserializer<'de>>(
         mut deserializer: D,
+        last: Option<Field>,
     ) -> Result<Self, DeserializeError> {
         let mut fields = Vec::with_capacity(deserializer.size_hint());
         while let Some((field, StoredText(text))) = deserializer.next_field()? {
             fields.push((field, text));
+            if Some(field) == last {
+                break;
+            }
         }
         Ok(StoredFields(fields))
+    }
+}
+
+impl DocumentDeserialize for StoredFields {
+    fn deserialize<'de, D: DocumentDeserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, DeserializeError> {
+        Self::read(deserializer, None)
+    }
+}
+
+/// The stored fields of a document up to its description: the card's details, stored after
+/// it, are left unread (a page showing descriptions or highlights but no list).
+struct StoredDescription(StoredFields);
+
+/// The description field, whose value is the last a [`StoredDescription`] reads: the schema's
+/// fields are the same in every index of this version.
+static DESCRIPTION: std::sync::LazyLock<Field> =
+    std::sync::LazyLock::new(|| schema::build().1.description);
+
+impl DocumentDeserialize for StoredDescription {
+    fn deserialize<'de, D: DocumentDeserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, DeserializeError> {
+        StoredFields::read(deserializer, Some(*DESCRIPTION)).map(StoredDescription)
     }
 }
 
@@ -1220,8 +1257,8 @@ mod tests {
 
     #[test]
     fn every_stored_field_is_text() {
-        // A document's stored fields (its card's details) are read back as text
-        // (`StoredFields`).
+        // A document's stored fields (its description and card's details) are read back as
+        // text (`StoredFields`).
         let (schema, _) = schema::build();
         let stored: Vec<_> = schema
             .fields()
@@ -2532,6 +2569,32 @@ mod persistence_tests {
             card_details: format!("details {n}").into_bytes(),
             ..ServiceDoc::default()
         }
+    }
+
+    #[test]
+    fn a_description_is_read_without_the_details_stored_after_it() {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        let doc = numbered(7);
+        index
+            .apply(std::slice::from_ref(&doc), &[], 1)
+            .expect("apply");
+        let searcher = index.reader.searcher();
+        let address = DocAddress::new(0, 0);
+        let StoredDescription(mut described) = searcher.doc(address).expect("doc");
+        assert_eq!(
+            described.take(index.fields.description).as_deref(),
+            Some(doc.description.as_str())
+        );
+        assert_eq!(
+            described.take(index.fields.card_details),
+            None,
+            "left unread"
+        );
+        let mut whole: StoredFields = searcher.doc(address).expect("doc");
+        assert_eq!(
+            whole.take(index.fields.card_details).map(card_bytes),
+            Some(doc.card_details)
+        );
     }
 
     #[test]

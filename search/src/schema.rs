@@ -93,7 +93,8 @@ pub fn build() -> (Schema, Fields) {
         id: builder.add_text_field("id", STRING),
         id_hi: builder.add_u64_field("id_hi", FAST),
         id_lo: builder.add_u64_field("id_lo", FAST),
-        // The texts hits show are in the `card` column, not stored.
+        // The names hits show are in the `card` column, not stored; the description is
+        // stored (read only for hits that show or highlight it).
         name: builder.add_text_field("name", text(ENGLISH)),
         alternate_name: builder.add_text_field("alternate_name", text(ENGLISH)),
         taxonomy: builder.add_text_field("taxonomy", text(ENGLISH)),
