@@ -18,7 +18,7 @@ use tantivy::{
 
 use crate::{
     doc::fit,
-    geo::{ChordRadius, distance_km, longitude_span, unit_vector_f32},
+    geo::{ChordRadius, Origin, longitude_span, unit_vector_f32},
     near::box_around,
     request::{Sort, Unconfirmed},
     schema::unpack_location,
@@ -271,6 +271,9 @@ pub struct SegmentColumns {
 struct Points {
     /// Where each document's points start in `points` (one more entry than documents).
     starts: Vec<u32>,
+    /// Each document's latitude and longitude when it has exactly one location (NaN when
+    /// not): what measuring most documents reads, in one place, without `starts`.
+    sole: Vec<[f64; 2]>,
     /// The points, each read whole: a match is measured from the first and judged from the
     /// second, which then share a cache line.
     points: Vec<Point>,
@@ -325,6 +328,7 @@ impl Points {
         let docs = location.num_docs();
         let mut points = Points {
             starts: Vec::with_capacity(docs as usize + 1),
+            sole: Vec::with_capacity(docs as usize),
             unlocated: vec![0; docs.div_ceil(64) as usize],
             ..Points::default()
         };
@@ -344,6 +348,10 @@ impl Points {
             if points.points.len() == start {
                 points.unlocated[doc as usize / 64] |= 1 << (doc % 64);
             }
+            points.sole.push(match &points.points[start..] {
+                [point] => [point.latitude, point.longitude],
+                _ => [f64::NAN; 2],
+            });
             for point in &points.points[start..] {
                 points.cells.push(CellPoint {
                     key: cell_key(cell(point.latitude, point.longitude)),
@@ -459,6 +467,15 @@ impl SegmentColumns {
             (Some(start), Some(end)) => &points.points[*start as usize..*end as usize],
             _ => &[],
         }
+    }
+
+    /// A document's latitude and longitude when it has exactly one location.
+    fn sole_point(&self, doc: DocId) -> Option<(f64, f64)> {
+        self.decoded_points()
+            .sole
+            .get(doc as usize)
+            .filter(|[latitude, _]| !latitude.is_nan())
+            .map(|[latitude, longitude]| (*latitude, *longitude))
     }
 
     /// Adds to `bits` (a bit per document) the documents with a location in the box of
@@ -907,6 +924,8 @@ pub struct PageSegmentCollector {
     /// name after the cursor's, or of the cursor's own name (then ids decide) when the segment
     /// holds it.
     name_start: Option<NameStart>,
+    /// The place distances are measured from.
+    origin: Option<Origin>,
     /// The half-sides, in degrees of latitude and longitude, of the box around the radius.
     box_degrees: Option<(f64, f64)>,
     /// The radius, to tell what lies within it on the chord.
@@ -1099,6 +1118,7 @@ impl Collector for PageCollector {
             total: 0,
             heap: BinaryHeap::new(),
             name_start,
+            origin: self.point.map(|(lat, lon, _)| Origin::new(lat, lon)),
             box_degrees: self.point.and_then(|(lat, _, radius)| {
                 radius.map(|r| (r * 1.01 / 111.0 + 1e-6, longitude_span(lat, r)))
             }),
@@ -1238,21 +1258,29 @@ impl PageSegmentCollector {
     /// The distance to the nearest location (`Some(None)`: no distance), or `None` when the
     /// document falls outside the radius.
     fn distance(&self, doc: DocId) -> Option<Option<f64>> {
-        let Some((lat, lon, radius)) = self.settings.point else {
+        let (Some((lat, lon, radius)), Some(origin)) = (self.settings.point, self.origin) else {
             return Some(None);
         };
-        let points = self.columns.points(doc);
-        let nearest = points
-            .iter()
-            .filter(|point| {
-                // Outside the box around the radius: surely too far, no need to measure.
-                self.box_degrees.is_none_or(|(dlat, dlon)| {
-                    (point.latitude - lat).abs() <= dlat && (point.longitude - lon).abs() <= dlon
+        let measure = |latitude: f64, longitude: f64| {
+            // Outside the box around the radius: surely too far, no need to measure.
+            self.box_degrees
+                .is_none_or(|(dlat, dlon)| {
+                    (latitude - lat).abs() <= dlat && (longitude - lon).abs() <= dlon
                 })
-            })
-            .map(|point| distance_km(lat, lon, point.latitude, point.longitude))
-            .min_by(f64::total_cmp);
-        if !points.is_empty() && nearest.is_none() {
+                .then(|| origin.distance_km(latitude, longitude))
+        };
+        let (located, nearest) = match self.columns.sole_point(doc) {
+            Some((latitude, longitude)) => (true, measure(latitude, longitude)),
+            None => {
+                let points = self.columns.points(doc);
+                let nearest = points
+                    .iter()
+                    .filter_map(|point| measure(point.latitude, point.longitude))
+                    .min_by(f64::total_cmp);
+                (!points.is_empty(), nearest)
+            }
+        };
+        if located && nearest.is_none() {
             return None;
         }
         Some(match (nearest, radius) {
@@ -1600,8 +1628,18 @@ impl PageSegmentCollector {
             1.0
         };
         final_score = scored(final_score, distance_factor);
-        let id = self.columns.id(doc);
         let key = self.sort_key(doc, final_score, distance, name_ord);
+        // A key after the worst of a full page cannot enter it whatever the id: the id is read
+        // only to place a match that may (most matches of a large search are turned away here).
+        if self.heap.len() >= self.settings.keep
+            && self
+                .heap
+                .peek()
+                .is_some_and(|worst| key.cmp(&worst.key) == Ordering::Greater)
+        {
+            return;
+        }
+        let id = self.columns.id(doc);
         let candidate = Candidate {
             key,
             id,
