@@ -269,14 +269,15 @@ pub struct SegmentColumns {
 /// match, and a column read and decode per match cost more than the measuring.
 #[derive(Default)]
 struct Points {
-    /// Where each document's points start in `points` (one more entry than documents).
+    /// Each document's point when it has exactly one location (most do), by document: one
+    /// read from memory finds it (a NaN latitude when the document has none or several).
+    sole: Vec<Point>,
+    /// Where each document's points start in `several` (one more entry than documents): a
+    /// document with one location or none has none there.
     starts: Vec<u32>,
-    /// Each document's latitude and longitude when it has exactly one location (NaN when
-    /// not): what measuring most documents reads, in one place, without `starts`.
-    sole: Vec<[f64; 2]>,
-    /// The points, each read whole: a match is measured from the first and judged from the
-    /// second, which then share a cache line.
-    points: Vec<Point>,
+    /// The points of the documents with several locations. Each point is read whole: a match
+    /// is measured from the first and judged from the second, which then share a cache line.
+    several: Vec<Point>,
     /// Every point with its cell of a grid of [`CELL_DEGREES`] and its document, in cell
     /// order, so that a radius finds the documents near it without measuring the others, and
     /// measures those near it in the order they are kept in memory.
@@ -332,27 +333,37 @@ impl Points {
             unlocated: vec![0; docs.div_ceil(64) as usize],
             ..Points::default()
         };
+        let none = Point {
+            latitude: f64::NAN,
+            longitude: f64::NAN,
+            unit: [f32::NAN; 3],
+        };
+        let mut own = Vec::new();
         for doc in 0..docs {
-            let start = points.points.len();
-            points.starts.push(u32::try_from(start).unwrap_or(u32::MAX));
+            own.clear();
+            own.extend(location.values_for_doc(doc).map(|packed| {
+                let (latitude, longitude) = unpack_location(packed);
+                Point {
+                    latitude,
+                    longitude,
+                    unit: unit_vector_f32(latitude, longitude),
+                }
+            }));
             points
-                .points
-                .extend(location.values_for_doc(doc).map(|packed| {
-                    let (latitude, longitude) = unpack_location(packed);
-                    Point {
-                        latitude,
-                        longitude,
-                        unit: unit_vector_f32(latitude, longitude),
-                    }
-                }));
-            if points.points.len() == start {
-                points.unlocated[doc as usize / 64] |= 1 << (doc % 64);
+                .starts
+                .push(u32::try_from(points.several.len()).unwrap_or(u32::MAX));
+            match own.as_slice() {
+                [] => {
+                    points.unlocated[doc as usize / 64] |= 1 << (doc % 64);
+                    points.sole.push(none);
+                }
+                [point] => points.sole.push(*point),
+                several => {
+                    points.sole.push(none);
+                    points.several.extend_from_slice(several);
+                }
             }
-            points.sole.push(match &points.points[start..] {
-                [point] => [point.latitude, point.longitude],
-                _ => [f64::NAN; 2],
-            });
-            for point in &points.points[start..] {
+            for point in &own {
                 points.cells.push(CellPoint {
                     key: cell_key(cell(point.latitude, point.longitude)),
                     doc,
@@ -362,7 +373,7 @@ impl Points {
         }
         points
             .starts
-            .push(u32::try_from(points.points.len()).unwrap_or(u32::MAX));
+            .push(u32::try_from(points.several.len()).unwrap_or(u32::MAX));
         points
             .cells
             .sort_unstable_by_key(|point| (point.key, point.doc));
@@ -460,22 +471,18 @@ impl SegmentColumns {
     /// A document's locations.
     fn points(&self, doc: DocId) -> &[Point] {
         let points = self.decoded_points();
+        if let Some(sole) = points.sole.get(doc as usize)
+            && !sole.latitude.is_nan()
+        {
+            return std::slice::from_ref(sole);
+        }
         match (
             points.starts.get(doc as usize),
             points.starts.get(doc as usize + 1),
         ) {
-            (Some(start), Some(end)) => &points.points[*start as usize..*end as usize],
+            (Some(start), Some(end)) => &points.several[*start as usize..*end as usize],
             _ => &[],
         }
-    }
-
-    /// A document's latitude and longitude when it has exactly one location.
-    fn sole_point(&self, doc: DocId) -> Option<(f64, f64)> {
-        self.decoded_points()
-            .sole
-            .get(doc as usize)
-            .filter(|[latitude, _]| !latitude.is_nan())
-            .map(|[latitude, longitude]| (*latitude, *longitude))
     }
 
     /// Adds to `bits` (a bit per document) the documents with a location in the box of
@@ -1261,26 +1268,18 @@ impl PageSegmentCollector {
         let (Some((lat, lon, radius)), Some(origin)) = (self.settings.point, self.origin) else {
             return Some(None);
         };
-        let measure = |latitude: f64, longitude: f64| {
-            // Outside the box around the radius: surely too far, no need to measure.
-            self.box_degrees
-                .is_none_or(|(dlat, dlon)| {
-                    (latitude - lat).abs() <= dlat && (longitude - lon).abs() <= dlon
+        let points = self.columns.points(doc);
+        let nearest = points
+            .iter()
+            .filter(|point| {
+                // Outside the box around the radius: surely too far, no need to measure.
+                self.box_degrees.is_none_or(|(dlat, dlon)| {
+                    (point.latitude - lat).abs() <= dlat && (point.longitude - lon).abs() <= dlon
                 })
-                .then(|| origin.distance_km(latitude, longitude))
-        };
-        let (located, nearest) = match self.columns.sole_point(doc) {
-            Some((latitude, longitude)) => (true, measure(latitude, longitude)),
-            None => {
-                let points = self.columns.points(doc);
-                let nearest = points
-                    .iter()
-                    .filter_map(|point| measure(point.latitude, point.longitude))
-                    .min_by(f64::total_cmp);
-                (!points.is_empty(), nearest)
-            }
-        };
-        if located && nearest.is_none() {
+            })
+            .map(|point| origin.distance_km(point.latitude, point.longitude))
+            .min_by(f64::total_cmp);
+        if !points.is_empty() && nearest.is_none() {
             return None;
         }
         Some(match (nearest, radius) {
