@@ -943,6 +943,10 @@ pub struct PageSegmentCollector {
     /// Whether the matches offered by relevance come in id order: the segment's documents
     /// are in id order and walked in their order (not nearest first).
     walks_in_id_order: bool,
+    /// Whether the segment's documents are in the order of their ids (as a rebuild writes
+    /// them): then documents compare as their ids do, and a candidate's `id` is its document
+    /// number until the harvest reads the ids of the page alone.
+    ids_by_doc: bool,
 }
 
 /// Where a page in name order starts in one segment's numbered names.
@@ -1111,10 +1115,11 @@ impl Collector for PageCollector {
             ) if self.sort == Sort::Name => Some(name_start(column, key)?),
             _ => None,
         };
+        let ids_by_doc = columns.ids_ascending();
         let walks_in_id_order = self.sort == Sort::Relevance
             && self.after.is_none()
             && self.point.is_none()
-            && columns.ids_ascending();
+            && ids_by_doc;
         Ok(PageSegmentCollector {
             settings: self.clone(),
             segment,
@@ -1134,6 +1139,7 @@ impl Collector for PageCollector {
                 .and_then(|(lat, lon, radius)| radius.map(|r| ChordRadius::new((lat, lon), r))),
             beyond: None,
             walks_in_id_order,
+            ids_by_doc,
         })
     }
 
@@ -1638,7 +1644,11 @@ impl PageSegmentCollector {
         {
             return;
         }
-        let id = self.columns.id(doc);
+        let id = if self.ids_by_doc {
+            u128::from(doc)
+        } else {
+            self.columns.id(doc)
+        };
         let candidate = Candidate {
             key,
             id,
@@ -1659,15 +1669,21 @@ impl PageSegmentCollector {
             } else {
                 &candidate.key
             };
-            if key.cmp(&after.key).then(candidate.id.cmp(&after.id)) != Ordering::Greater {
+            if key
+                .cmp(&after.key)
+                .then_with(|| self.columns.id(doc).cmp(&after.id))
+                != Ordering::Greater
+            {
                 return;
             }
         }
         if self.heap.len() < self.settings.keep {
             self.heap.push(candidate);
-        } else if self.heap.peek().is_some_and(|worst| candidate < *worst) {
-            self.heap.pop();
-            self.heap.push(candidate);
+        } else if let Some(mut worst) = self.heap.peek_mut()
+            && candidate < *worst
+        {
+            // Put in the worst's place, then sifted down once (not a pop and a push).
+            *worst = candidate;
         }
     }
 }
@@ -1702,6 +1718,11 @@ impl SegmentCollector for PageSegmentCollector {
             None => Default::default(),
         };
         let mut candidates = self.heap.into_vec();
+        if self.ids_by_doc {
+            for candidate in &mut candidates {
+                candidate.id = self.columns.id(candidate.address.doc_id);
+            }
+        }
         if self.settings.sort == Sort::Name {
             spell_names(&self.columns, &mut candidates);
         }
