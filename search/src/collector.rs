@@ -90,6 +90,8 @@ const SKIP: u32 = u32::MAX - 1;
 #[derive(Clone, Debug)]
 pub struct Candidate {
     pub key: SortKey,
+    /// The listing's id, which breaks ties. (Within a segment whose documents are in id order,
+    /// its document number until the segment's page is harvested: see `ids_by_doc`.)
     pub id: u128,
     pub address: DocAddress,
     pub score: f32,
