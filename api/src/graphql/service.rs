@@ -516,10 +516,17 @@ pub async fn prefetch_cards(
     Ok(rows)
 }
 
-/// Whether a selection under a service needs its description: it shows it, or it selects
-/// `events`, whose `service` the service loader answers with the rows this selection feeds it.
+/// Whether a selection under a service needs its description: it shows it, or its rows are
+/// fed to the service loader (see `feeds_service_loader`), which answers with them whole.
 pub fn description_selected(node: Lookahead<'_>) -> bool {
-    node.field("description").exists() || node.field("events").exists()
+    node.field("description").exists() || feeds_service_loader(&node)
+}
+
+/// Whether a page's own service rows are fed to the service loader: a listing's events name
+/// it back (`Event.service`, read through that loader), so only a selection of `events` makes
+/// them worth a place there.
+fn feeds_service_loader(node: &Lookahead<'_>) -> bool {
+    node.field("events").exists()
 }
 
 /// The parts of a listing a selection under `node` shows (those a card can hold).
@@ -549,9 +556,7 @@ async fn prefetch_parts(
     let loaders = ctx.data::<Loaders>()?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let selected = |field: &str| node.field(field).exists();
-    // A listing's events name it back (`Event.service`, read through the service loader):
-    // only then is the page's own row worth a place there.
-    if selected("events") {
+    if feeds_service_loader(&node) {
         loaders
             .service
             .feed_many(rows.iter().map(|row| (row.id, row.clone())))
