@@ -1,5 +1,5 @@
 //! A page of services with every nested relation costs a fixed number of SQL statements, and so
-//! does loading listings with `store::listing::load_many`.
+//! does loading listings with `store::listing::load_many` or `load_range`.
 
 use entity::{
     attribute, contact, event, phone, schedule, service, service_area, service_at_location,
@@ -344,4 +344,82 @@ async fn load_many_returns_listings_in_the_order_asked_with_every_relation() {
         "statements for one listing and for {}",
         records.len()
     );
+}
+
+#[tokio::test]
+async fn load_range_reads_the_listings_between_two_ids_as_load_many_reads_them() {
+    use signpost_api::store::listing::{Parts, ServiceRecord, load_many, load_range};
+
+    let app = TestApp::spawn().await;
+    let db = &app.db;
+    let mut ids: Vec<Uuid> = service::Entity::find()
+        .all(db)
+        .await
+        .expect("services")
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    ids.sort_unstable();
+    assert!(ids.len() > 10, "the demo directory has services");
+    // Every relation is read, for the services inside the range alone.
+    let inside = &ids[2..ids.len() - 3];
+    let (first, last) = (inside[0], inside[inside.len() - 1]);
+    let before = app.metric("signpost_db_statements_total").await;
+    let ranged = load_range(db, first, last, Parts::ALL)
+        .await
+        .expect("load_range");
+    let for_range = app.metric("signpost_db_statements_total").await - before;
+    let before = app.metric("signpost_db_statements_total").await;
+    let listed = load_many(db, inside, Parts::ALL).await.expect("load_many");
+    let for_list = app.metric("signpost_db_statements_total").await - before;
+    assert_eq!(
+        for_range, for_list,
+        "one statement per relation, as for a list of ids"
+    );
+    assert_eq!(
+        ranged.iter().map(ServiceRecord::id).collect::<Vec<_>>(),
+        inside,
+        "the services from the first id to the last, in id order"
+    );
+    assert!(
+        listed.iter().any(|r| !r.areas.is_empty()
+            && !r.locations.is_empty()
+            && !r.contacts.is_empty()
+            && !r.phones.is_empty()
+            && !r.schedules.is_empty()
+            && !r.terms.is_empty()),
+        "some listing in the range has rows of every relation"
+    );
+    for (ranged, listed) in ranged.iter().zip(&listed) {
+        assert_eq!(
+            format!("{ranged:?}"),
+            format!("{listed:?}"),
+            "the listing read by range is the one read by id"
+        );
+    }
+
+    // A range of one id, a range with no service in it and a reversed range.
+    let one = load_range(db, first, first, Parts::ALL)
+        .await
+        .expect("load_range");
+    assert_eq!(
+        one.iter().map(ServiceRecord::id).collect::<Vec<_>>(),
+        [first]
+    );
+    let mut after = first.as_u128();
+    after += 1;
+    let gap = (
+        Uuid::from_u128(after),
+        Uuid::from_u128(inside[1].as_u128() - 1),
+    );
+    if gap.0 <= gap.1 {
+        let none = load_range(db, gap.0, gap.1, Parts::ALL)
+            .await
+            .expect("load_range");
+        assert!(none.is_empty(), "no service between two neighbouring ids");
+    }
+    let reversed = load_range(db, last, first, Parts::ALL)
+        .await
+        .expect("load_range");
+    assert!(reversed.is_empty(), "a reversed range holds nothing");
 }

@@ -2,7 +2,8 @@
 //!
 //! Every reader of a whole listing (the search indexer, the Open Referral export and REST
 //! face, the audit snapshot and GraphQL's prefetch) goes through [`load_many`], which costs one
-//! statement per relation asked for, whatever the number of services (in chunks of 5,000 ids).
+//! statement per relation asked for, whatever the number of services (in chunks of 5,000 ids),
+//! or, reading every listing in id order (the search index's rebuild), [`load_range`].
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,7 +11,7 @@ use entity::{
     attribute, contact, location, organization, phone, schedule, service, service_area,
     service_at_location, taxonomy, taxonomy_term,
 };
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::find_by_ids;
@@ -171,6 +172,30 @@ pub async fn load_many(
     load_with(db, rows, parts).await
 }
 
+/// The listings whose ids lie between `first` and `last` (both included), in id order, with
+/// the relations in `parts`. Each statement reads a range of an index on the service's id
+/// where [`load_many`] looks up every id of a list: what a reader of every listing in id
+/// order (a rebuild of the search index) asks for, a range at a time.
+pub async fn load_range(
+    db: &impl ConnectionTrait,
+    first: Uuid,
+    last: Uuid,
+    parts: Parts,
+) -> Result<Vec<ServiceRecord>, DbErr> {
+    if first > last {
+        return Ok(Vec::new());
+    }
+    let keys = Keys::Between(first, last);
+    let mut rows = keys
+        .rows::<service::Entity, _>(db, service::Column::Id)
+        .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    rows.sort_by_key(|row| row.id);
+    load_keyed(db, rows, parts, keys).await
+}
+
 /// The listings of service rows already in hand, in their order, with the relations in
 /// `parts` (the service rows are not read again).
 pub async fn load_with(
@@ -179,6 +204,40 @@ pub async fn load_with(
     parts: Parts,
 ) -> Result<Vec<ServiceRecord>, DbErr> {
     let ids: Vec<Uuid> = unique(rows.iter().map(|row| row.id));
+    load_keyed(db, rows, parts, Keys::Listed(&ids)).await
+}
+
+/// Which services' related rows a load reads: those of listed ids, or of every id in a range.
+#[derive(Clone, Copy, Debug)]
+enum Keys<'a> {
+    Listed(&'a [Uuid]),
+    Between(Uuid, Uuid),
+}
+
+impl Keys<'_> {
+    /// The rows of `E` whose `column` (a service's id) is among these keys.
+    async fn rows<E, C>(self, db: &impl ConnectionTrait, column: C) -> Result<Vec<E::Model>, DbErr>
+    where
+        E: EntityTrait,
+        C: ColumnTrait,
+    {
+        match self {
+            Keys::Listed(ids) => find_by_ids::<E, _>(db, column, ids).await,
+            Keys::Between(first, last) => {
+                E::find().filter(column.between(first, last)).all(db).await
+            }
+        }
+    }
+}
+
+/// [`load_with`] for rows whose related rows `keys` selects: every service in `rows` is among
+/// them (the related rows of a service not in `rows` are left out).
+async fn load_keyed(
+    db: &impl ConnectionTrait,
+    rows: Vec<service::Model>,
+    parts: Parts,
+    keys: Keys<'_>,
+) -> Result<Vec<ServiceRecord>, DbErr> {
     let organizations = if parts.organization {
         let org_ids = unique(rows.iter().map(|row| row.organization_id));
         by_id(
@@ -189,21 +248,18 @@ pub async fn load_with(
         HashMap::new()
     };
     let mut areas = if parts.areas {
-        let rows =
-            find_by_ids::<service_area::Entity, _>(db, service_area::Column::ServiceId, &ids)
-                .await?;
+        let rows = keys
+            .rows::<service_area::Entity, _>(db, service_area::Column::ServiceId)
+            .await?;
         grouped(rows, |a| a.service_id, |a| (a.position, a.id))
     } else {
         HashMap::new()
     };
     let mut places: HashMap<Uuid, Vec<ServiceLocation>> = HashMap::new();
     if parts.locations {
-        let links = find_by_ids::<service_at_location::Entity, _>(
-            db,
-            service_at_location::Column::ServiceId,
-            &ids,
-        )
-        .await?;
+        let links = keys
+            .rows::<service_at_location::Entity, _>(db, service_at_location::Column::ServiceId)
+            .await?;
         let location_ids = unique(links.iter().map(|link| link.location_id));
         let locations = by_id(
             find_by_ids::<location::Entity, _>(db, location::Column::Id, &location_ids).await?,
@@ -221,32 +277,37 @@ pub async fn load_with(
         }
     }
     let mut contacts = if parts.contacts {
-        let rows = find_by_ids::<contact::Entity, _>(db, contact::Column::ServiceId, &ids).await?;
+        let rows = keys
+            .rows::<contact::Entity, _>(db, contact::Column::ServiceId)
+            .await?;
         grouped(rows, |c| c.service_id, |c| (c.position, c.id))
     } else {
         HashMap::new()
     };
     let mut phones = if parts.phones {
-        let rows = find_by_ids::<phone::Entity, _>(db, phone::Column::ServiceId, &ids).await?;
+        let rows = keys
+            .rows::<phone::Entity, _>(db, phone::Column::ServiceId)
+            .await?;
         grouped(rows, |p| p.service_id, |p| (p.position, p.id))
     } else {
         HashMap::new()
     };
     let mut schedules = if parts.schedules {
-        let rows =
-            find_by_ids::<schedule::Entity, _>(db, schedule::Column::ServiceId, &ids).await?;
+        let rows = keys
+            .rows::<schedule::Entity, _>(db, schedule::Column::ServiceId)
+            .await?;
         grouped(rows, |s| s.service_id, |s| (s.position, s.id))
     } else {
         HashMap::new()
     };
     let mut terms: HashMap<Uuid, Vec<ServiceTerm>> = HashMap::new();
     if parts.terms {
-        let attributes: Vec<attribute::Model> =
-            find_by_ids::<attribute::Entity, _>(db, attribute::Column::LinkId, &ids)
-                .await?
-                .into_iter()
-                .filter(|a| a.link_entity == attribute::LINK_ENTITY_SERVICE)
-                .collect();
+        let attributes: Vec<attribute::Model> = keys
+            .rows::<attribute::Entity, _>(db, attribute::Column::LinkId)
+            .await?
+            .into_iter()
+            .filter(|a| a.link_entity == attribute::LINK_ENTITY_SERVICE)
+            .collect();
         let term_ids = unique(attributes.iter().map(|a| a.taxonomy_term_id));
         let term_rows = by_id(
             find_by_ids::<taxonomy_term::Entity, _>(db, taxonomy_term::Column::Id, &term_ids)
