@@ -222,12 +222,12 @@ impl Indexer {
             });
             index.rebuild_from(docs, head)
         });
-        // Chunks of 1,000, each read as the range from its first id to its last (a range of
-        // each table's index on the service's id, not a lookup of each id). One chunk is read
-        // while one waits in the channel and one is indexed: about 3,000 listings are in memory
-        // at a time. (A second chunk in the channel made no rebuild faster, and kept more
-        // memory.)
-        for chunk in ids.chunks(1_000) {
+        // Chunks of 500, each read as the range from its first id to its last (a range of each
+        // table's index on the service's id, not a lookup of each id). One chunk is read while
+        // one waits in the channel and one is indexed: about 1,500 listings are in memory at a
+        // time. (Chunks of 1,000, or a second chunk in the channel, made no rebuild faster and
+        // left more memory for the final merge to add to.)
+        for chunk in ids.chunks(500) {
             let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
                 continue;
             };
@@ -495,9 +495,7 @@ async fn prepare(
 }
 
 /// The index document of a listing readied by [`prepare`] with `terms`.
-fn doc_of(record: listing::ServiceRecord, geo: &Geocoder, terms: &Taxonomy) -> ServiceDoc {
-    let (card, card_details) = listing::card::Card::of(&record).encode();
-    let svc = record.service;
+fn doc_of(mut record: listing::ServiceRecord, geo: &Geocoder, terms: &Taxonomy) -> ServiceDoc {
     let mut categories = BTreeSet::new();
     for attached in &record.terms {
         let mut current = Some(attached.term.id);
@@ -552,7 +550,12 @@ fn doc_of(record: listing::ServiceRecord, geo: &Geocoder, terms: &Taxonomy) -> S
     let points = here
         .filter_map(|l| Some((l.latitude?, l.longitude?)))
         .collect();
-    let organization_name = record.organization.map(|o| o.name).unwrap_or_default();
+    let organization_name = record
+        .organization
+        .as_ref()
+        .map(|o| o.name.clone())
+        .unwrap_or_default();
+    let svc = &mut record.service;
     // Values a feed left unsaid are unknown, not no: searches keep such services, lower.
     let unknown = |field: &str| {
         svc.eligibility_sources
@@ -569,19 +572,24 @@ fn doc_of(record: listing::ServiceRecord, geo: &Geocoder, terms: &Taxonomy) -> S
             .extra
             .as_ref()
             .is_some_and(|extra| extra.get("unmapped_service_areas").is_some());
-    ServiceDoc {
+    // The texts move into the document: the card holds none of them.
+    let name = std::mem::take(&mut svc.name);
+    let alternate_name = svc.alternate_name.take();
+    let description = std::mem::take(&mut svc.description);
+    let svc = &record.service;
+    let doc = ServiceDoc {
         id: svc.id,
         organization_id: svc.organization_id,
-        name: svc.name,
-        alternate_name: svc.alternate_name,
-        description: svc.description,
+        name,
+        alternate_name,
+        description,
         organization_name,
         taxonomy_names,
         categories: categories.into_iter().collect(),
         status: svc.status.to_value(),
         level_of_need: svc.level_of_need.to_value(),
-        audiences: svc.audiences.0,
-        delivery_modes: svc.delivery_modes.0,
+        audiences: svc.audiences.0.clone(),
+        delivery_modes: svc.delivery_modes.0.clone(),
         from_pregnancy: svc.from_pregnancy,
         pregnancy_unknown,
         ages_unknown,
@@ -591,13 +599,19 @@ fn doc_of(record: listing::ServiceRecord, geo: &Geocoder, terms: &Taxonomy) -> S
         self_referral: svc.self_referral,
         professional_referral: svc.professional_referral,
         free: svc.free,
-        languages: svc.languages.0,
+        languages: svc.languages.0.clone(),
         assured_date: svc.assured_date,
         catchments,
         location_districts,
         locations: points,
+        card: Vec::new(),
+        card_details: Vec::new(),
+    };
+    let (card, card_details) = listing::card::Card::from_record(record).encode();
+    ServiceDoc {
         card,
         card_details,
+        ..doc
     }
 }
 

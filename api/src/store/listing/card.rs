@@ -348,26 +348,56 @@ pub struct Card {
 impl Card {
     /// The card of a listing loaded with (at least) [`PARTS`].
     pub fn of(record: &ServiceRecord) -> Self {
-        let mut service = record.service.clone();
+        Self::from_parts(
+            record.service.clone(),
+            record.organization.clone(),
+            record.areas.clone(),
+            record
+                .locations
+                .iter()
+                .map(|l| l.location.clone())
+                .collect(),
+            record.phones.clone(),
+            record.terms.iter().map(|t| t.term.clone()).collect(),
+        )
+    }
+
+    /// [`Card::of`] a listing no longer needed, whose rows move into the card.
+    pub fn from_record(record: ServiceRecord) -> Self {
+        Self::from_parts(
+            record.service,
+            record.organization,
+            record.areas,
+            record.locations.into_iter().map(|l| l.location).collect(),
+            record.phones,
+            record.terms.into_iter().map(|t| t.term).collect(),
+        )
+    }
+
+    /// The card of these rows, without the `extra` columns no reader of a card shows.
+    fn from_parts(
+        mut service: service::Model,
+        organization: Option<organization::Model>,
+        areas: Vec<service_area::Model>,
+        mut locations: Vec<location::Model>,
+        phones: Vec<phone::Model>,
+        terms: Vec<taxonomy_term::Model>,
+    ) -> Self {
         service.extra = None;
-        let organization = record.organization.clone().map(|mut organization| {
+        let organization = organization.map(|mut organization| {
             organization.extra = None;
             organization
         });
+        for location in &mut locations {
+            location.extra = None;
+        }
         Self {
             service,
             organization,
-            areas: record.areas.clone(),
-            locations: record
-                .locations
-                .iter()
-                .map(|l| location::Model {
-                    extra: None,
-                    ..l.location.clone()
-                })
-                .collect(),
-            phones: record.phones.clone(),
-            terms: record.terms.iter().map(|t| t.term.clone()).collect(),
+            areas,
+            locations,
+            phones,
+            terms,
         }
     }
 
@@ -539,6 +569,11 @@ mod tests {
         let mut record = ServiceRecord::bare(service.clone());
         record.phones.push(phone_line(&service, Some("Duty line")));
         let card = Card::of(&record);
+        assert_eq!(
+            Card::from_record(record.clone()),
+            card,
+            "a card moved out of a listing is the card of it"
+        );
         let bytes = card.clone().encode();
         let (head_bytes, details) = &bytes;
         let count = |text: &[u8]| {
@@ -656,6 +691,7 @@ mod tests {
         let mut record = ServiceRecord::bare(service.clone());
         record.organization = Some(organization);
         let card = Card::of(&record);
+        assert_eq!(Card::from_record(record.clone()), card);
         let bytes = card.clone().encode();
         // The organisation's id is the service row's `organization_id`, written once.
         let organization_id = service.organization_id;
