@@ -424,7 +424,7 @@ async fn all_terms(db: &DatabaseConnection) -> anyhow::Result<Taxonomy> {
     ))
 }
 
-/// Organisations by id, as read by [`build_docs`].
+/// Organisations by id, as read by [`build_docs`] and a rebuild.
 pub type Organizations = HashMap<Uuid, organization::Model>;
 
 /// What a document needs of a listing: the card's parts (organisation, catchments, places and
@@ -577,7 +577,7 @@ fn doc_of(mut record: listing::ServiceRecord, geo: &Geocoder, terms: &Taxonomy) 
     let alternate_name = svc.alternate_name.take();
     let description = std::mem::take(&mut svc.description);
     let svc = &record.service;
-    let doc = ServiceDoc {
+    let mut doc = ServiceDoc {
         id: svc.id,
         organization_id: svc.organization_id,
         name,
@@ -607,12 +607,9 @@ fn doc_of(mut record: listing::ServiceRecord, geo: &Geocoder, terms: &Taxonomy) 
         card: Vec::new(),
         card_details: Vec::new(),
     };
-    let (card, card_details) = listing::card::Card::from_record(record).encode();
-    ServiceDoc {
-        card,
-        card_details,
-        ..doc
-    }
+    // The card comes last: the listing's rows move into it.
+    (doc.card, doc.card_details) = listing::card::Card::from_record(record).encode();
+    doc
 }
 
 #[cfg(test)]
