@@ -194,13 +194,7 @@ impl Indexer {
         // In the order of their ids, which the index keeps: of two listings that rank the same,
         // the one with the lower id comes first, and a search in id order can pass over the
         // rest of a tie once its page is full.
-        let mut ids: Vec<Uuid> = service::Entity::find()
-            .select_only()
-            .column(service::Column::Id)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        ids.sort_unstable();
+        let ids = crate::store::openreferral::all_service_ids(&self.db).await?;
         let mut terms = self.reload_taxonomy().await?;
         // Each organisation is read once, by the first chunk that names it.
         let mut organizations = Organizations::new();

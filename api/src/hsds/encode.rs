@@ -479,8 +479,12 @@ pub async fn export(
 ) -> anyhow::Result<()> {
     let ids = store::openreferral::all_service_ids(db).await?;
     let mut services = Vec::with_capacity(ids.len());
+    // The ids come in order, so each batch is the range from its first id to its last.
     for chunk in ids.chunks(EXPORT_BATCH) {
-        let records = store::listing::load_many(db, chunk, Parts::ALL).await?;
+        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+            continue;
+        };
+        let records = store::listing::load_range(db, *first, *last, Parts::ALL).await?;
         services.extend(records.iter().map(full_service));
     }
     serde_json::to_writer_pretty(&mut *out, &services)?;

@@ -3,7 +3,8 @@
 //! Every reader of a whole listing (the search indexer, the Open Referral export and REST
 //! face, the audit snapshot and GraphQL's prefetch) goes through [`load_many`], which costs one
 //! statement per relation asked for, whatever the number of services (in chunks of 5,000 ids),
-//! or, reading every listing in id order (the search index's rebuild), [`load_range`].
+//! or, reading every listing in id order (the search index's rebuild and the export),
+//! [`load_range`].
 
 use std::collections::{HashMap, HashSet};
 
