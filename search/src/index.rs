@@ -472,7 +472,7 @@ impl Index {
     /// Replaces the whole index with `docs`, recording `seq` as applied.
     pub fn rebuild(
         &self,
-        docs: impl IntoIterator<Item = ServiceDoc>,
+        docs: impl IntoIterator<Item = ServiceDoc, IntoIter: Send>,
         seq: i64,
     ) -> Result<u64, SearchError> {
         match self.rebuild_from(docs.into_iter().map(Ok::<_, Infallible>), seq)? {
@@ -485,13 +485,14 @@ impl Index {
     /// them all), recording `seq` as applied, and merges the result into one segment. The
     /// first `Err` stops the rebuild and is handed back: nothing is committed and the index is
     /// as it was.
-    pub fn rebuild_from<E>(
+    pub fn rebuild_from<E: Send>(
         &self,
-        docs: impl IntoIterator<Item = Result<ServiceDoc, E>>,
+        docs: impl IntoIterator<Item = Result<ServiceDoc, E>, IntoIter: Send>,
         seq: i64,
     ) -> Result<Result<u64, E>, SearchError> {
         let mut writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
         let writer = writer.as_mut().ok_or(SearchError::Poisoned)?;
+        let docs = docs.into_iter();
         let write = |writer: &mut IndexWriter| -> Result<Result<u64, E>, SearchError> {
             writer.delete_all_documents()?;
             let mut count = 0;
@@ -508,7 +509,25 @@ impl Index {
         };
         // No merges while the new segments are written: they are merged into one below.
         writer.set_merge_policy(Box::new(NoMergePolicy));
-        let written = write(writer).and_then(|written| {
+        // The documents are made and handed to the writer on a thread of their own, which ends
+        // before the merge: the allocator's memory for the documents in flight (up to the
+        // writer's queue of 10,000) goes back with the thread instead of staying with this
+        // one, beside the merge's. At 100,000 listings the rebuild's peak RSS was 274-320 MiB in
+        // eleven runs with the documents made here, 250-287 MiB in 22 with them made on their
+        // own thread.
+        let written = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("index-rebuild".to_owned())
+                .spawn_scoped(scope, || write(writer))
+                .map(|thread| {
+                    thread
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+        })
+        .map_err(SearchError::from)
+        .flatten();
+        let written = written.and_then(|written| {
             if written.is_ok() {
                 self.commit(writer, seq)?;
                 // One segment: a search then walks one term dictionary and one set of columns.
