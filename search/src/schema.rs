@@ -1,9 +1,6 @@
 //! The one owner of the tantivy schema and analyzers.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, PoisonError},
-};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tantivy::{
     Index,
@@ -148,9 +145,11 @@ pub fn english_analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// The stems of words, remembered for [`remembering_english_analyzer`].
+/// The stems of words, remembered for [`remembering_english_analyzer`]. Looked up for every
+/// word indexed or searched: a fast hash, seeded at random for each process, as searches put
+/// their own words in it.
 #[derive(Clone, Default)]
-pub struct RememberedStems(Arc<Mutex<HashMap<String, String>>>);
+pub struct RememberedStems(Arc<Mutex<foldhash::HashMap<String, String>>>);
 
 /// Words remembered at most (a directory's vocabulary is far smaller).
 const MAX_REMEMBERED_STEMS: usize = 200_000;
