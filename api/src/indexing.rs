@@ -602,7 +602,7 @@ fn doc_of(mut record: listing::ServiceRecord, geo: &Geocoder, terms: &Taxonomy) 
         card_details: Vec::new(),
     };
     // The card comes last: the listing's rows move into it.
-    (doc.card, doc.card_details) = listing::card::Card::from_record(record).encode();
+    (doc.card, doc.card_details) = listing::card::Card::of(record).encode();
     doc
 }
 

@@ -346,58 +346,30 @@ pub struct Card {
 }
 
 impl Card {
-    /// The card of a listing loaded with (at least) [`PARTS`].
-    pub fn of(record: &ServiceRecord) -> Self {
-        Self::from_parts(
-            record.service.clone(),
-            record.organization.clone(),
-            record.areas.clone(),
-            record
-                .locations
-                .iter()
-                .map(|l| l.location.clone())
-                .collect(),
-            record.phones.clone(),
-            record.terms.iter().map(|t| t.term.clone()).collect(),
-        )
-    }
-
-    /// [`Card::of`] a listing no longer needed, whose rows move into the card.
-    pub fn from_record(record: ServiceRecord) -> Self {
-        Self::from_parts(
-            record.service,
-            record.organization,
-            record.areas,
-            record.locations.into_iter().map(|l| l.location).collect(),
-            record.phones,
-            record.terms.into_iter().map(|t| t.term).collect(),
-        )
-    }
-
-    /// The card of these rows, without the `extra` columns no reader of a card shows.
-    fn from_parts(
-        mut service: service::Model,
-        organization: Option<organization::Model>,
-        areas: Vec<service_area::Model>,
-        mut locations: Vec<location::Model>,
-        phones: Vec<phone::Model>,
-        terms: Vec<taxonomy_term::Model>,
-    ) -> Self {
+    /// The card of a listing loaded with (at least) [`PARTS`], whose rows move into the card,
+    /// without the `extra` columns no reader of a card shows.
+    pub fn of(record: ServiceRecord) -> Self {
+        let mut service = record.service;
         service.extra = None;
-        let organization = organization.map(|mut organization| {
+        let organization = record.organization.map(|mut organization| {
             organization.extra = None;
             organization
         });
-        for location in &mut locations {
-            location.extra = None;
-        }
+        let locations = record
+            .locations
+            .into_iter()
+            .map(|place| location::Model {
+                extra: None,
+                ..place.location
+            })
+            .collect();
         Self {
             service,
             organization,
-            areas,
+            areas: record.areas,
             locations,
-            phones,
-            terms,
+            phones: record.phones,
+            terms: record.terms.into_iter().map(|t| t.term).collect(),
         }
     }
 
@@ -568,12 +540,7 @@ mod tests {
         let service = service_row();
         let mut record = ServiceRecord::bare(service.clone());
         record.phones.push(phone_line(&service, Some("Duty line")));
-        let card = Card::of(&record);
-        assert_eq!(
-            Card::from_record(record.clone()),
-            card,
-            "a card moved out of a listing is the card of it"
-        );
+        let card = Card::of(record);
         let bytes = card.clone().encode();
         let (head_bytes, details) = &bytes;
         let count = |text: &[u8]| {
@@ -690,8 +657,7 @@ mod tests {
         };
         let mut record = ServiceRecord::bare(service.clone());
         record.organization = Some(organization);
-        let card = Card::of(&record);
-        assert_eq!(Card::from_record(record.clone()), card);
+        let card = Card::of(record);
         let bytes = card.clone().encode();
         // The organisation's id is the service row's `organization_id`, written once.
         let organization_id = service.organization_id;
@@ -723,7 +689,7 @@ mod tests {
             extent: None,
             position: 0,
         });
-        let card = Card::of(&record);
+        let card = Card::of(record);
         let bytes = card.clone().encode();
         let terms = Parts {
             terms: true,
@@ -763,7 +729,7 @@ mod tests {
     #[test]
     fn garbled_cards_decode_to_none() {
         let card = |head: &[u8], details: &[u8]| stored(&(head.to_vec(), details.to_vec()), true);
-        let (head, details) = Card::of(&ServiceRecord::bare(service_row())).encode();
+        let (head, details) = Card::of(ServiceRecord::bare(service_row())).encode();
         assert!(Card::decode(card(&head, &details)).is_some());
         assert!(Card::decode(card(b"", &details)).is_none());
         assert!(Card::decode(card(b"{not a card}", &details)).is_none());
@@ -860,7 +826,7 @@ mod tests {
             },
             taxonomy: None,
         });
-        let card = Card::of(&record);
+        let card = Card::of(record);
         assert_eq!(card.locations[0].extra, None, "extra is left off");
         let back = Card::decode(stored(&card.clone().encode(), true)).expect("decodes");
         assert_eq!(back, card);

@@ -176,7 +176,7 @@ pub async fn load_many(
 /// The listings whose ids lie between `first` and `last` (both included), in id order, with
 /// the relations in `parts`. Each statement reads a range of an index on the service's id
 /// where [`load_many`] looks up every id of a list: what a reader of every listing in id
-/// order (a rebuild of the search index) asks for, a range at a time.
+/// order (a rebuild of the search index, the export) asks for, a range at a time.
 pub async fn load_range(
     db: &impl ConnectionTrait,
     first: Uuid,
