@@ -18,7 +18,7 @@ use tantivy::{
 
 use crate::{
     doc::fit,
-    geo::{ChordRadius, Origin, longitude_span, unit_vector_f32},
+    geo::{ChordRadius, Origin, cosine_of_latitude, longitude_span, unit_vector_f32},
     near::box_around,
     request::{Sort, Unconfirmed},
     schema::unpack_location,
@@ -195,6 +195,12 @@ pub struct PageFruit {
 
 /// Listings not verified within this many days rank a little lower.
 const STALE_AFTER_DAYS: i64 = 365;
+/// How many matches are read together before they are offered to a page (see
+/// [`SegmentColumns::warm`]): enough for their reads from memory to overlap, few enough that
+/// they are still in the cache when offered.
+pub(crate) const OFFERED_TOGETHER: usize = 16;
+/// No `assured` day, in [`SegmentColumns::assured_day`]'s decoded days.
+const NOT_ASSURED: i32 = i32::MIN;
 const STALE_FACTOR: f32 = 0.85;
 /// The distance factor for services with no location (national lines, online services).
 const NO_LOCATION_FACTOR: f32 = 0.85;
@@ -227,6 +233,9 @@ pub struct SegmentColumns {
     id_lo: Column<u64>,
     location: Column<u64>,
     assured: Column<i64>,
+    /// Each document's `assured` day ([`NOT_ASSURED`] for none), read out of the column once, on
+    /// the segment's first search by relevance: every match offered to its page asks for it.
+    assured_days: OnceLock<Vec<i32>>,
     min_age: Column<f64>,
     max_age: Column<f64>,
     pregnancy: Option<StrColumn>,
@@ -293,6 +302,9 @@ struct Points {
 struct Point {
     latitude: f64,
     longitude: f64,
+    /// The latitude's cosine, which measuring from the point needs (see
+    /// [`crate::geo::cosine_of_latitude`]).
+    cos_latitude: f64,
     unit: [f32; 3],
 }
 
@@ -338,6 +350,7 @@ impl Points {
         let none = Point {
             latitude: f64::NAN,
             longitude: f64::NAN,
+            cos_latitude: f64::NAN,
             unit: [f32::NAN; 3],
         };
         let mut own = Vec::new();
@@ -348,6 +361,7 @@ impl Points {
                 Point {
                     latitude,
                     longitude,
+                    cos_latitude: cosine_of_latitude(latitude),
                     unit: unit_vector_f32(latitude, longitude),
                 }
             }));
@@ -524,6 +538,47 @@ impl SegmentColumns {
                 set_bit(bits, point.doc);
             }
         });
+    }
+
+    /// A document's `assured` day, `i64::MIN` for none (as the column's first value would
+    /// give it, days beyond what 32 bits hold aside, which judge the same).
+    pub(crate) fn assured_day(&self, doc: DocId) -> i64 {
+        let days = self.assured_days.get_or_init(|| {
+            (0..self.max_doc)
+                .map(|doc| match self.assured.first(doc) {
+                    Some(day) if day > i64::MIN => {
+                        #[expect(clippy::cast_possible_truncation, reason = "clamped")]
+                        let day = day.clamp(i64::from(NOT_ASSURED) + 1, i64::from(i32::MAX)) as i32;
+                        day
+                    }
+                    _ => NOT_ASSURED,
+                })
+                .collect()
+        });
+        match days.get(doc as usize) {
+            Some(&day) if day != NOT_ASSURED => i64::from(day),
+            _ => i64::MIN,
+        }
+    }
+
+    /// Reads what offering `docs` to a page reads of each first: its `assured` day and, with
+    /// `points` (a search from a place) once the locations are decoded, its location. Offered
+    /// one at a time, each match waits for its own reads from memory (most of an offer's time
+    /// in a large segment); read here in one pass, which nothing else waits on, the reads are
+    /// in flight together, and the offers then find the values in the cache.
+    pub(crate) fn warm(&self, docs: &[DocId], points: bool) {
+        let mut seen = 0u64;
+        for &doc in docs {
+            seen ^= self.assured_day(doc).cast_unsigned();
+        }
+        if points && let Some(decoded) = self.points.get() {
+            for &doc in docs {
+                if let Some(point) = decoded.sole.get(doc as usize) {
+                    seen ^= point.latitude.to_bits();
+                }
+            }
+        }
+        std::hint::black_box(seen);
     }
 
     /// Whether a document has no location.
@@ -719,6 +774,7 @@ impl SegmentColumns {
             id_lo: fast.u64("id_lo")?,
             location: fast.u64("location")?,
             assured: fast.i64("assured")?,
+            assured_days: OnceLock::new(),
             min_age: fast.f64("min_age")?,
             max_age: fast.f64("max_age")?,
             pregnancy: fast.str("pregnancy")?,
@@ -1199,9 +1255,11 @@ impl Collector for PageCollector {
             // Within a radius the matches are few: each is offered, and a full page turns
             // away those surely farther than its last at a glance.
             let matching = child.count_within(weight, reader)?;
+            let mut docs = Vec::new();
             for (block, bits) in matching.iter().enumerate() {
-                for_each_bit(block, *bits, |doc| child.offer(doc, 0.0));
+                for_each_bit(block, *bits, |doc| docs.push(doc));
             }
+            child.offer_together(&docs);
         } else if let Some((latitude, longitude, None)) = self
             .point
             .filter(|_| self.sort == Sort::Distance && !self.has_text)
@@ -1215,25 +1273,27 @@ impl Collector for PageCollector {
                 child.counted = Some(matching.clone());
             }
             let mut walked = vec![0u64; matching.len()];
+            let mut docs = Vec::new();
             for radius_km in NEAR_RINGS_KM {
                 let mut inside = vec![0u64; matching.len()];
                 let (latitudes, longitudes) = box_around(latitude, longitude, radius_km);
                 child.columns.near_box(latitudes, longitudes, &mut inside);
                 for (block, (walked, inside)) in walked.iter_mut().zip(&inside).enumerate() {
                     for_each_bit(block, matching[block] & inside & !*walked, |doc| {
-                        child.offer(doc, 0.0);
+                        docs.push(doc);
                     });
                     *walked |= inside;
                 }
+                child.offer_together(&docs);
+                docs.clear();
                 if child.full_within(radius_km) {
                     return Ok(child.harvest());
                 }
             }
             for (block, walked) in walked.iter().enumerate() {
-                for_each_bit(block, matching[block] & !walked, |doc| {
-                    child.offer(doc, 0.0);
-                });
+                for_each_bit(block, matching[block] & !walked, |doc| docs.push(doc));
             }
+            child.offer_together(&docs);
         } else if self.has_text {
             weight.for_each(reader, &mut |doc, score| {
                 if alive.is_none_or(|alive| alive.is_alive(doc)) {
@@ -1285,7 +1345,9 @@ impl PageSegmentCollector {
                     (point.latitude - lat).abs() <= dlat && (point.longitude - lon).abs() <= dlon
                 })
             })
-            .map(|point| origin.distance_km(point.latitude, point.longitude))
+            .map(|point| {
+                origin.distance_km_from_cos(point.latitude, point.longitude, point.cos_latitude)
+            })
             .min_by(f64::total_cmp);
         if !points.is_empty() && nearest.is_none() {
             return None;
@@ -1534,6 +1596,17 @@ impl PageSegmentCollector {
         }
     }
 
+    /// Offers counted matches without text (score 0), in order, [`OFFERED_TOGETHER`] at a
+    /// time, each few read together first (see [`SegmentColumns::warm`]).
+    fn offer_together(&mut self, docs: &[DocId]) {
+        for some in docs.chunks(OFFERED_TOGETHER) {
+            self.columns.warm(some, self.settings.point.is_some());
+            for &doc in some {
+                self.offer(doc, 0.0);
+            }
+        }
+    }
+
     /// A counted match (within any radius) that may enter the page.
     fn offer(&mut self, doc: DocId, score: Score) {
         let name_ord = self.name_ord(doc);
@@ -1565,7 +1638,7 @@ impl PageSegmentCollector {
         {
             return;
         }
-        let assured = self.columns.assured.first(doc).unwrap_or(i64::MIN);
+        let assured = self.columns.assured_day(doc);
         let stale = assured == i64::MIN || self.settings.today - assured > STALE_AFTER_DAYS;
         let age_mismatch = self.settings.age_hint.is_some_and(|age| {
             let fits = self.columns.min_age.first(doc).unwrap_or(-1.0) <= age

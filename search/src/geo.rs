@@ -531,12 +531,25 @@ impl Origin {
     /// Great-circle distance in kilometres to a point (haversine, mean Earth radius).
     #[inline]
     pub fn distance_km(&self, latitude: f64, longitude: f64) -> f64 {
+        self.distance_km_from_cos(latitude, longitude, cosine_of_latitude(latitude))
+    }
+
+    /// [`Origin::distance_km`] to a point whose [`cosine_of_latitude`] is known: the same
+    /// distance, bit for bit.
+    #[inline]
+    pub fn distance_km_from_cos(&self, latitude: f64, longitude: f64, cos_latitude: f64) -> f64 {
         let dphi = (latitude - self.latitude).to_radians();
         let dlambda = (longitude - self.longitude).to_radians();
         let a = (dphi / 2.0).sin().powi(2)
-            + self.cos_latitude * latitude.to_radians().cos() * (dlambda / 2.0).sin().powi(2);
+            + self.cos_latitude * cos_latitude * (dlambda / 2.0).sin().powi(2);
         2.0 * EARTH_KM * a.sqrt().min(1.0).asin()
     }
+}
+
+/// The cosine of a latitude in degrees, as [`Origin::distance_km`] works it out.
+#[inline]
+pub fn cosine_of_latitude(latitude: f64) -> f64 {
+    latitude.to_radians().cos()
 }
 
 /// A point (degrees) on the unit sphere.

@@ -2157,6 +2157,44 @@ mod tests {
     }
 
     #[test]
+    fn the_verified_days_read_out_once_are_the_listings_own() {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        let docs: Vec<ServiceDoc> = (0..300u32)
+            .map(|i| ServiceDoc {
+                id: Uuid::from_u128(u128::from(i) * 7_919 + 1),
+                name: format!("Service {i}"),
+                status: "ACTIVE".to_owned(),
+                // Some never verified; dates from long ago to the far future.
+                assured_date: if i % 5 == 0 {
+                    None
+                } else {
+                    chrono::NaiveDate::from_ymd_opt(
+                        [1, 1990, 2024, 2025, 9999][(i % 5) as usize] + (i % 3).cast_signed(),
+                        1 + i % 12,
+                        1 + i % 28,
+                    )
+                },
+                ..ServiceDoc::default()
+            })
+            .collect();
+        index.apply(&docs[..200], &[], 1).expect("apply");
+        index.apply(&docs[200..], &[], 2).expect("apply");
+        let searcher = index.searcher();
+        let mut seen = 0;
+        for reader in searcher.segment_readers() {
+            let columns = index.columns.get(reader).expect("columns");
+            for doc in 0..reader.max_doc() {
+                let id = Uuid::from_u128(columns.id(doc));
+                let listing = docs.iter().find(|d| d.id == id).expect("a listing");
+                let expected = listing.assured_date.map_or(i64::MIN, day_number);
+                assert_eq!(columns.assured_day(doc), expected, "{id}");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, docs.len());
+    }
+
+    #[test]
     fn ties_rank_by_id_whether_listings_were_written_in_id_order_or_not() {
         // Many listings alike (as a chain's branches are), some stale, some with an age range:
         // their scores tie in large groups.

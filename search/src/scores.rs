@@ -21,7 +21,7 @@ use tantivy::{
 };
 
 use crate::{
-    collector::{ColumnCache, least_recent, weight_docs},
+    collector::{ColumnCache, OFFERED_TOGETHER, least_recent, weight_docs},
     near::NearQuery,
 };
 
@@ -597,6 +597,12 @@ impl Weight for SetWeight {
     ) -> tantivy::Result<()> {
         let matches = self.matches(reader)?;
         let (words, matching) = &*matches;
+        let columns = self.columns.get(reader)?;
+        // Searches from a place without a radius measure most of what they offer; within a
+        // radius, most offers are turned away on their text score before anything is read.
+        let points = !self.rings.is_empty();
+        let warm = |docs: &[DocId]| columns.warm(docs, true);
+        let warm = points.then_some(&warm as Warm<'_>);
         if self.rings.is_empty() {
             prune(
                 words,
@@ -604,6 +610,7 @@ impl Weight for SetWeight {
                 |block| matching[block],
                 threshold,
                 1.0,
+                warm,
                 callback,
             );
             return Ok(());
@@ -620,6 +627,7 @@ impl Weight for SetWeight {
                 ring_docs,
                 threshold,
                 factor,
+                warm,
                 callback,
             );
             for (walked, inside) in walked.iter_mut().zip(&inside) {
@@ -628,48 +636,108 @@ impl Weight for SetWeight {
             factor = factor.min(ring.beyond);
         }
         let rest = |block: usize| matching[block] & !walked[block];
-        prune(words, matching.len(), rest, threshold, factor, callback);
+        prune(
+            words,
+            matching.len(),
+            rest,
+            threshold,
+            factor,
+            warm,
+            callback,
+        );
         Ok(())
     }
+}
+
+/// The text score a document must pass for its final score to pass `threshold`, when the
+/// other factors of a final score are at most `factor`: a final score is at most its text
+/// score times `factor` (float products by factors of at most 1 round no higher than that, to
+/// within the margin).
+fn text_threshold(threshold: Score, factor: Score) -> Score {
+    if factor >= 1.0 {
+        threshold
+    } else {
+        #[expect(clippy::cast_possible_truncation, reason = "a score")]
+        let raised = (f64::from(threshold) / f64::from(factor) * (1.0 - 1e-5)) as f32;
+        raised.max(threshold)
+    }
+}
+
+/// The sum of the words' best scores in a block: float addition is monotonic, so no document's
+/// sum of its words' scores, added in the same order, exceeds it.
+#[inline]
+fn best_in(words: &[Arc<WordScores>], block: usize) -> Score {
+    let mut best = 0.0;
+    for word in words {
+        best += word.block_best[block];
+    }
+    best
+}
+
+/// Reads what offering some documents will read of them (see `SegmentColumns::warm`).
+type Warm<'a> = &'a dyn Fn(&[DocId]);
+
+/// Documents [`prune`] found may pass the threshold, waiting to be offered together.
+struct Waiting {
+    docs: [DocId; OFFERED_TOGETHER],
+    scores: [Score; OFFERED_TOGETHER],
+    len: usize,
 }
 
 /// Offers `callback` each document of `docs` (a function from a block's number to its 64
 /// bits, for `blocks` blocks) whose text score times `factor` (the largest the other factors of
 /// its final score can be) may pass the threshold, skipping whole blocks whose words' best
-/// scores cannot. The callback returns the new threshold, which this returns at the end.
+/// scores cannot. With `warm`, documents are offered [`OFFERED_TOGETHER`] at a time, what the
+/// callback reads of them read first with it: the same documents in the same order as one at a
+/// time, each still passing the threshold the offers before it raised. The callback returns
+/// the new threshold, which this returns at the end.
 fn prune(
     words: &[Arc<WordScores>],
     blocks: usize,
     docs: impl Fn(usize) -> u64,
     mut threshold: Score,
     factor: Score,
+    warm: Option<Warm<'_>>,
     callback: &mut dyn FnMut(DocId, Score) -> Score,
 ) -> Score {
-    // The text score a document must pass: a final score is at most its text score times
-    // `factor` (float products by factors of at most 1 round no higher than that, to within
-    // the margin).
-    let text_threshold = |threshold: Score| -> Score {
-        if factor >= 1.0 {
-            threshold
-        } else {
-            #[expect(clippy::cast_possible_truncation, reason = "a score")]
-            let raised = (f64::from(threshold) / f64::from(factor) * (1.0 - 1e-5)) as f32;
-            raised.max(threshold)
+    let mut passing = text_threshold(threshold, factor);
+    let Some(warm) = warm else {
+        for block in 0..blocks {
+            let mut bits = docs(block);
+            if bits == 0 || best_in(words, block) <= passing {
+                continue;
+            }
+            // (Only worth working out for a block with many matches.)
+            if bits.count_ones() >= ESSENTIAL_FROM {
+                bits &= essential(words, block, bits, passing);
+            }
+            for_each_scored(words, block, bits, |doc, score| {
+                if score > passing {
+                    threshold = callback(doc, score);
+                    passing = text_threshold(threshold, factor);
+                }
+            });
         }
+        return threshold;
     };
-    let mut passing = text_threshold(threshold);
+    let mut kept = Waiting {
+        docs: [0; OFFERED_TOGETHER],
+        scores: [0.0; OFFERED_TOGETHER],
+        len: 0,
+    };
+    let mut offer = |kept: &mut Waiting, threshold: &mut Score, passing: &mut Score| {
+        warm(&kept.docs[..kept.len]);
+        for (&doc, &score) in kept.docs[..kept.len].iter().zip(&kept.scores) {
+            if score > *passing {
+                *threshold = callback(doc, score);
+                *passing = text_threshold(*threshold, factor);
+            }
+        }
+        kept.len = 0;
+    };
     for block in 0..blocks {
         let mut bits = docs(block);
-        if bits == 0 {
-            continue;
-        }
-        // Float addition is monotonic: no document's sum exceeds the sum of the bests,
-        // added in the same order.
-        let mut best = 0.0;
-        for word in words {
-            best += word.block_best[block];
-        }
-        if best <= passing {
+        if bits == 0 || best_in(words, block) <= passing {
             continue;
         }
         // (Only worth working out for a block with many matches.)
@@ -678,11 +746,16 @@ fn prune(
         }
         for_each_scored(words, block, bits, |doc, score| {
             if score > passing {
-                threshold = callback(doc, score);
-                passing = text_threshold(threshold);
+                kept.docs[kept.len] = doc;
+                kept.scores[kept.len] = score;
+                kept.len += 1;
+                if kept.len == OFFERED_TOGETHER {
+                    offer(&mut kept, &mut threshold, &mut passing);
+                }
             }
         });
     }
+    offer(&mut kept, &mut threshold, &mut passing);
     threshold
 }
 
@@ -862,6 +935,76 @@ mod tests {
                 for ((doc, score), (want_doc, want)) in seen.iter().zip(&expected) {
                     assert_eq!(doc, want_doc);
                     assert_eq!(score.to_bits(), want.to_bits(), "document {doc}");
+                }
+            }
+        }
+    }
+
+    /// The documents `prune` offers to a page of `keep` keeping the best scores (each offer
+    /// returns the page's worst score once it is full), with or without reading them together
+    /// first, and the threshold it ends with.
+    fn offered(
+        words: &[Arc<WordScores>],
+        blocks: usize,
+        factor: Score,
+        keep: usize,
+        warm: Option<Warm<'_>>,
+    ) -> (Vec<(DocId, u32)>, u32) {
+        let mut page: Vec<Score> = Vec::new();
+        let mut offers = Vec::new();
+        let mut callback = |doc: DocId, score: Score| {
+            offers.push((doc, score.to_bits()));
+            page.push(score * factor);
+            page.sort_by(|a, b| b.total_cmp(a));
+            page.truncate(keep);
+            if page.len() < keep {
+                f32::NEG_INFINITY
+            } else {
+                page[keep - 1]
+            }
+        };
+        let threshold = prune(
+            words,
+            blocks,
+            |block| words[0].bits[block] | words[1].bits[block],
+            f32::NEG_INFINITY,
+            factor,
+            warm,
+            &mut callback,
+        );
+        (offers, threshold.to_bits())
+    }
+
+    #[test]
+    fn documents_read_together_are_offered_as_one_at_a_time() {
+        // Scores rising and falling over the documents, so that the threshold rises in steps
+        // and many documents found waiting no longer pass it when their turn comes.
+        let max_doc = 64 * 40;
+        let wave = |doc: DocId| {
+            let x = f32::from(u16::try_from(doc).expect("small"));
+            (x * 0.37).sin().abs() * (1.0 + x / 600.0)
+        };
+        let words = vec![
+            word(max_doc, |doc| (doc % 3 != 0).then(|| wave(doc))),
+            word(max_doc, |doc| (doc % 7 < 3).then(|| wave(doc + 11) * 0.5)),
+        ];
+        let blocks = max_doc.div_ceil(64) as usize;
+        let warmed = std::cell::RefCell::new(Vec::new());
+        let warm = |docs: &[DocId]| {
+            assert!(!docs.is_empty() && docs.len() <= OFFERED_TOGETHER);
+            warmed.borrow_mut().extend_from_slice(docs);
+        };
+        for factor in [1.0, 0.8] {
+            for keep in [1, 5, 21, 200] {
+                let one_at_a_time = offered(&words, blocks, factor, keep, None);
+                warmed.borrow_mut().clear();
+                let together = offered(&words, blocks, factor, keep, Some(&warm));
+                assert_eq!(together, one_at_a_time, "factor {factor}, keep {keep}");
+                // Every document offered was read first (and some read were not offered).
+                let warmed = warmed.borrow();
+                assert!(together.0.iter().all(|(doc, _)| warmed.contains(doc)));
+                if keep < 200 {
+                    assert!(warmed.len() > together.0.len(), "keep {keep}");
                 }
             }
         }
