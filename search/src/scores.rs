@@ -7,6 +7,7 @@
 //! words are kept; a commit renews the searcher and with it every score.
 
 use std::{
+    cell::Cell,
     collections::HashMap,
     sync::{Arc, Mutex},
 };
@@ -684,13 +685,41 @@ struct Waiting {
     len: usize,
 }
 
+/// Walks the blocks of `docs` (a function from a block's number to its 64 bits, for `blocks`
+/// blocks) in order and calls `each` with every document whose text score passes `passing` as
+/// it stands (`each` may raise it), skipping whole blocks whose words' best scores cannot, and
+/// the documents of a block that match only words whose bests together cannot.
+fn walk(
+    words: &[Arc<WordScores>],
+    blocks: usize,
+    docs: impl Fn(usize) -> u64,
+    passing: &Cell<Score>,
+    mut each: impl FnMut(DocId, Score),
+) {
+    for block in 0..blocks {
+        let mut bits = docs(block);
+        if bits == 0 || best_in(words, block) <= passing.get() {
+            continue;
+        }
+        // (Only worth working out for a block with many matches.)
+        if bits.count_ones() >= ESSENTIAL_FROM {
+            bits &= essential(words, block, bits, passing.get());
+        }
+        for_each_scored(words, block, bits, |doc, score| {
+            if score > passing.get() {
+                each(doc, score);
+            }
+        });
+    }
+}
+
 /// Offers `callback` each document of `docs` (a function from a block's number to its 64
 /// bits, for `blocks` blocks) whose text score times `factor` (the largest the other factors of
-/// its final score can be) may pass the threshold, skipping whole blocks whose words' best
-/// scores cannot. With `warm`, documents are offered [`OFFERED_TOGETHER`] at a time, what the
-/// callback reads of them read first with it: the same documents in the same order as one at a
-/// time, each still passing the threshold the offers before it raised. The callback returns
-/// the new threshold, which this returns at the end.
+/// its final score can be) may pass the threshold (see [`walk`]), in document order. With `warm`,
+/// documents are offered [`OFFERED_TOGETHER`] at a time, what the callback reads of them read
+/// first with it: the same documents in the same order as one at a time, each still passing the
+/// threshold the offers before it raised. The callback returns the new threshold, which this
+/// returns at the end.
 fn prune(
     words: &[Arc<WordScores>],
     blocks: usize,
@@ -700,24 +729,12 @@ fn prune(
     warm: Option<Warm<'_>>,
     callback: &mut dyn FnMut(DocId, Score) -> Score,
 ) -> Score {
-    let mut passing = text_threshold(threshold, factor);
+    let passing = Cell::new(text_threshold(threshold, factor));
     let Some(warm) = warm else {
-        for block in 0..blocks {
-            let mut bits = docs(block);
-            if bits == 0 || best_in(words, block) <= passing {
-                continue;
-            }
-            // (Only worth working out for a block with many matches.)
-            if bits.count_ones() >= ESSENTIAL_FROM {
-                bits &= essential(words, block, bits, passing);
-            }
-            for_each_scored(words, block, bits, |doc, score| {
-                if score > passing {
-                    threshold = callback(doc, score);
-                    passing = text_threshold(threshold, factor);
-                }
-            });
-        }
+        walk(words, blocks, docs, &passing, |doc, score| {
+            threshold = callback(doc, score);
+            passing.set(text_threshold(threshold, factor));
+        });
         return threshold;
     };
     let mut kept = Waiting {
@@ -725,37 +742,25 @@ fn prune(
         scores: [0.0; OFFERED_TOGETHER],
         len: 0,
     };
-    let mut offer = |kept: &mut Waiting, threshold: &mut Score, passing: &mut Score| {
+    let mut offer = |kept: &mut Waiting, threshold: &mut Score| {
         warm(&kept.docs[..kept.len]);
         for (&doc, &score) in kept.docs[..kept.len].iter().zip(&kept.scores) {
-            if score > *passing {
+            if score > passing.get() {
                 *threshold = callback(doc, score);
-                *passing = text_threshold(*threshold, factor);
+                passing.set(text_threshold(*threshold, factor));
             }
         }
         kept.len = 0;
     };
-    for block in 0..blocks {
-        let mut bits = docs(block);
-        if bits == 0 || best_in(words, block) <= passing {
-            continue;
+    walk(words, blocks, docs, &passing, |doc, score| {
+        kept.docs[kept.len] = doc;
+        kept.scores[kept.len] = score;
+        kept.len += 1;
+        if kept.len == OFFERED_TOGETHER {
+            offer(&mut kept, &mut threshold);
         }
-        // (Only worth working out for a block with many matches.)
-        if bits.count_ones() >= ESSENTIAL_FROM {
-            bits &= essential(words, block, bits, passing);
-        }
-        for_each_scored(words, block, bits, |doc, score| {
-            if score > passing {
-                kept.docs[kept.len] = doc;
-                kept.scores[kept.len] = score;
-                kept.len += 1;
-                if kept.len == OFFERED_TOGETHER {
-                    offer(&mut kept, &mut threshold, &mut passing);
-                }
-            }
-        });
-    }
-    offer(&mut kept, &mut threshold, &mut passing);
+    });
+    offer(&mut kept, &mut threshold);
     threshold
 }
 
