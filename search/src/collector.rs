@@ -234,7 +234,8 @@ pub struct SegmentColumns {
     location: Column<u64>,
     assured: Column<i64>,
     /// Each document's `assured` day ([`NOT_ASSURED`] for none), read out of the column once, on
-    /// the segment's first search by relevance: every match offered to its page asks for it.
+    /// the segment's first search by relevance or by verified date: every match offered to its
+    /// page asks for it.
     assured_days: OnceLock<Vec<i32>>,
     min_age: Column<f64>,
     max_age: Column<f64>,
@@ -542,6 +543,7 @@ impl SegmentColumns {
 
     /// A document's `assured` day, `i64::MIN` for none (as the column's first value would
     /// give it, days beyond what 32 bits hold aside, which judge the same).
+    #[inline]
     pub(crate) fn assured_day(&self, doc: DocId) -> i64 {
         let days = self.assured_days.get_or_init(|| {
             (0..self.max_doc)
@@ -1255,11 +1257,7 @@ impl Collector for PageCollector {
             // Within a radius the matches are few: each is offered, and a full page turns
             // away those surely farther than its last at a glance.
             let matching = child.count_within(weight, reader)?;
-            let mut docs = Vec::new();
-            for (block, bits) in matching.iter().enumerate() {
-                for_each_bit(block, *bits, |doc| docs.push(doc));
-            }
-            child.offer_together(&docs);
+            child.offer_together(matching.iter().copied().enumerate());
         } else if let Some((latitude, longitude, None)) = self
             .point
             .filter(|_| self.sort == Sort::Distance && !self.has_text)
@@ -1273,27 +1271,30 @@ impl Collector for PageCollector {
                 child.counted = Some(matching.clone());
             }
             let mut walked = vec![0u64; matching.len()];
-            let mut docs = Vec::new();
             for radius_km in NEAR_RINGS_KM {
                 let mut inside = vec![0u64; matching.len()];
                 let (latitudes, longitudes) = box_around(latitude, longitude, radius_km);
                 child.columns.near_box(latitudes, longitudes, &mut inside);
-                for (block, (walked, inside)) in walked.iter_mut().zip(&inside).enumerate() {
-                    for_each_bit(block, matching[block] & inside & !*walked, |doc| {
-                        docs.push(doc);
-                    });
-                    *walked |= inside;
-                }
-                child.offer_together(&docs);
-                docs.clear();
+                let ring =
+                    walked
+                        .iter_mut()
+                        .zip(&inside)
+                        .enumerate()
+                        .map(|(block, (walked, inside))| {
+                            let bits = matching[block] & inside & !*walked;
+                            *walked |= inside;
+                            (block, bits)
+                        });
+                child.offer_together(ring);
                 if child.full_within(radius_km) {
                     return Ok(child.harvest());
                 }
             }
-            for (block, walked) in walked.iter().enumerate() {
-                for_each_bit(block, matching[block] & !walked, |doc| docs.push(doc));
-            }
-            child.offer_together(&docs);
+            let rest = walked
+                .iter()
+                .enumerate()
+                .map(|(block, walked)| (block, matching[block] & !walked));
+            child.offer_together(rest);
         } else if self.has_text {
             weight.for_each(reader, &mut |doc, score| {
                 if alive.is_none_or(|alive| alive.is_alive(doc)) {
@@ -1511,10 +1512,10 @@ impl PageSegmentCollector {
         match self.settings.sort {
             Sort::Relevance => SortKey::Number(-f64::from(score)),
             Sort::Distance => SortKey::Number(distance.unwrap_or(f64::INFINITY)),
-            Sort::RecentlyVerified => match self.columns.assured.first(doc) {
+            Sort::RecentlyVerified => match self.columns.assured_day(doc) {
+                i64::MIN => SortKey::Number(f64::INFINITY),
                 #[expect(clippy::cast_precision_loss, reason = "day numbers are small")]
-                Some(day) if day > i64::MIN => SortKey::Number(-(day as f64)),
-                _ => SortKey::Number(f64::INFINITY),
+                day => SortKey::Number(-(day as f64)),
             },
             // No name comes first, as the empty name does.
             Sort::Name if name_ord == NO_NAME => SortKey::Number(-1.0),
@@ -1596,14 +1597,33 @@ impl PageSegmentCollector {
         }
     }
 
-    /// Offers counted matches without text (score 0), in order, [`OFFERED_TOGETHER`] at a
-    /// time, each few read together first (see [`SegmentColumns::warm`]).
-    fn offer_together(&mut self, docs: &[DocId]) {
-        for some in docs.chunks(OFFERED_TOGETHER) {
-            self.columns.warm(some, self.settings.point.is_some());
-            for &doc in some {
-                self.offer(doc, 0.0);
-            }
+    /// Offers counted matches without text (score 0): the documents of `blocks` (each a
+    /// block's number and its bits), in order, [`OFFERED_TOGETHER`] at a time, each few read
+    /// together first (see [`SegmentColumns::warm`]).
+    fn offer_together(&mut self, blocks: impl IntoIterator<Item = (usize, u64)>) {
+        let mut waiting = [0; OFFERED_TOGETHER];
+        let mut len = 0;
+        for (block, bits) in blocks {
+            for_each_bit(block, bits, |doc| {
+                waiting[len] = doc;
+                len += 1;
+                if len == OFFERED_TOGETHER {
+                    self.offer_read_together(&waiting);
+                    len = 0;
+                }
+            });
+        }
+        self.offer_read_together(&waiting[..len]);
+    }
+
+    /// Reads what offering `docs` reads of them in one pass, then offers each (score 0).
+    fn offer_read_together(&mut self, docs: &[DocId]) {
+        if docs.is_empty() {
+            return;
+        }
+        self.columns.warm(docs, self.settings.point.is_some());
+        for &doc in docs {
+            self.offer(doc, 0.0);
         }
     }
 

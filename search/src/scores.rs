@@ -598,12 +598,19 @@ impl Weight for SetWeight {
     ) -> tantivy::Result<()> {
         let matches = self.matches(reader)?;
         let (words, matching) = &*matches;
-        let columns = self.columns.get(reader)?;
         // Searches from a place without a radius measure most of what they offer; within a
         // radius, most offers are turned away on their text score before anything is read.
-        let points = !self.rings.is_empty();
-        let warm = |docs: &[DocId]| columns.warm(docs, true);
-        let warm = points.then_some(&warm as Warm<'_>);
+        let columns = if self.rings.is_empty() {
+            None
+        } else {
+            Some(self.columns.get(reader)?)
+        };
+        let warm = |docs: &[DocId]| {
+            if let Some(columns) = &columns {
+                columns.warm(docs, true);
+            }
+        };
+        let warm = columns.is_some().then_some(&warm as Warm<'_>);
         if self.rings.is_empty() {
             prune(
                 words,
@@ -743,7 +750,9 @@ fn prune(
         len: 0,
     };
     let mut offer = |kept: &mut Waiting, threshold: &mut Score| {
-        warm(&kept.docs[..kept.len]);
+        if kept.len > 0 {
+            warm(&kept.docs[..kept.len]);
+        }
         for (&doc, &score) in kept.docs[..kept.len].iter().zip(&kept.scores) {
             if score > passing.get() {
                 *threshold = callback(doc, score);
