@@ -715,7 +715,6 @@ impl Index {
             None => Vec::new(),
         }
         .into_iter();
-        let mut value = Vec::new();
         for candidate in fruit.candidates {
             // One read of the `card` column (and, for a description, one of the stored
             // document) serves the highlights and the card.
@@ -725,7 +724,6 @@ impl Index {
                     candidate.address,
                     request.cards.details(),
                     request.cards.description() || snippets.is_some(),
-                    &mut value,
                 )?
             } else {
                 None
@@ -889,13 +887,8 @@ impl Index {
                 {
                     let segment_ord = u32::try_from(ord).unwrap_or(u32::MAX);
                     let address = tantivy::DocAddress::new(segment_ord, doc);
-                    let shown = self.shown(
-                        &searcher,
-                        address,
-                        cards.details(),
-                        cards.description(),
-                        &mut Vec::new(),
-                    )?;
+                    let shown =
+                        self.shown(&searcher, address, cards.details(), cards.description())?;
                     return Ok(shown.filter(|shown| !shown.bytes.is_empty()));
                 }
                 doc = postings.advance();
@@ -904,8 +897,7 @@ impl Index {
         Ok(None)
     }
 
-    /// What the hit at `address` shows, read from the `card` column (through `value`, reused
-    /// between hits), with its description and its card's details from its stored document
+    /// What the hit at `address` shows, read from the `card` column, with its description and its card's details from its stored document
     /// when `description` and `details` (one read for both); `None` when the document has no
     /// readable value. The card's head is empty for a listing indexed without a card (its
     /// texts are still there for highlights).
@@ -915,14 +907,13 @@ impl Index {
         address: DocAddress,
         details: bool,
         description: bool,
-        value: &mut Vec<u8>,
     ) -> Result<Option<StoredCard>, SearchError> {
         let columns = self
             .columns
             .get(searcher.segment_reader(address.segment_ord))?;
-        if !columns.card(address.doc_id, value)? {
+        let Some(value) = columns.card(address.doc_id) else {
             return Ok(None);
-        }
+        };
         let Some(frame) = crate::frame::decode(value) else {
             return Ok(None);
         };
@@ -2188,6 +2179,56 @@ mod tests {
                 let listing = docs.iter().find(|d| d.id == id).expect("a listing");
                 let expected = listing.assured_date.map_or(i64::MIN, day_number);
                 assert_eq!(columns.assured_day(doc), expected, "{id}");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, docs.len());
+    }
+
+    #[test]
+    fn the_cards_read_out_once_are_the_listings_own() {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        let docs: Vec<ServiceDoc> = (0..300u32)
+            .map(|i| ServiceDoc {
+                id: Uuid::from_u128(u128::from(i) * 7_919 + 1),
+                name: format!("Service {i}"),
+                alternate_name: (i % 4 == 0).then(|| format!("Also {i}")),
+                status: "ACTIVE".to_owned(),
+                // Some without a card, some alike, some with bytes that are not text.
+                card: match i % 5 {
+                    0 => Vec::new(),
+                    1 => b"alike".to_vec(),
+                    2 => vec![0xFF, 0, u8::try_from(i % 256).expect("a byte"), 0xFE],
+                    _ => format!("card of {i} ")
+                        .repeat(1 + i as usize % 40)
+                        .into_bytes(),
+                },
+                ..ServiceDoc::default()
+            })
+            .collect();
+        index.apply(&docs[..200], &[], 1).expect("apply");
+        index.apply(&docs[200..], &[], 2).expect("apply");
+        let searcher = index.searcher();
+        let mut seen = 0;
+        for reader in searcher.segment_readers() {
+            let columns = index.columns.get(reader).expect("columns");
+            let column = reader
+                .fast_fields()
+                .bytes("card")
+                .expect("read")
+                .expect("a column");
+            for doc in 0..reader.max_doc() {
+                let id = Uuid::from_u128(columns.id(doc));
+                let listing = docs.iter().find(|d| d.id == id).expect("a listing");
+                let ord = column.term_ords(doc).next().expect("an ord");
+                let mut direct = Vec::new();
+                assert!(column.ord_to_bytes(ord, &mut direct).expect("read"));
+                let cached = columns.card(doc).expect("a card");
+                assert_eq!(cached, &direct[..], "{id}");
+                let frame = crate::frame::decode(cached).expect("a frame");
+                assert_eq!(frame.name, listing.name);
+                assert_eq!(frame.alternate_name, listing.alternate_name.as_deref());
+                assert_eq!(frame.head, &listing.card[..], "{id}");
                 seen += 1;
             }
         }
