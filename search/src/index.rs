@@ -2149,7 +2149,6 @@ mod tests {
 
     #[test]
     fn the_verified_days_read_out_once_are_the_listings_own() {
-        let index = Index::in_memory(Synonyms::default()).expect("index");
         let docs: Vec<ServiceDoc> = (0..300u32)
             .map(|i| ServiceDoc {
                 id: Uuid::from_u128(u128::from(i) * 7_919 + 1),
@@ -2168,6 +2167,19 @@ mod tests {
                 ..ServiceDoc::default()
             })
             .collect();
+        each_listing_of_two_segments(&docs, |_, columns, doc, listing| {
+            let expected = listing.assured_date.map_or(i64::MIN, day_number);
+            assert_eq!(columns.assured_day(doc), expected, "{}", listing.id);
+        });
+    }
+
+    /// Indexes `docs` in two segments (the first 200, then the rest) and calls `check` with
+    /// each document of each segment and the listing it holds; every listing is checked.
+    fn each_listing_of_two_segments(
+        docs: &[ServiceDoc],
+        mut check: impl FnMut(&tantivy::SegmentReader, &collector::SegmentColumns, DocId, &ServiceDoc),
+    ) {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
         index.apply(&docs[..200], &[], 1).expect("apply");
         index.apply(&docs[200..], &[], 2).expect("apply");
         let searcher = index.searcher();
@@ -2177,8 +2189,7 @@ mod tests {
             for doc in 0..reader.max_doc() {
                 let id = Uuid::from_u128(columns.id(doc));
                 let listing = docs.iter().find(|d| d.id == id).expect("a listing");
-                let expected = listing.assured_date.map_or(i64::MIN, day_number);
-                assert_eq!(columns.assured_day(doc), expected, "{id}");
+                check(reader, &columns, doc, listing);
                 seen += 1;
             }
         }
@@ -2187,7 +2198,6 @@ mod tests {
 
     #[test]
     fn the_cards_read_out_once_are_the_listings_own() {
-        let index = Index::in_memory(Synonyms::default()).expect("index");
         let docs: Vec<ServiceDoc> = (0..300u32)
             .map(|i| ServiceDoc {
                 id: Uuid::from_u128(u128::from(i) * 7_919 + 1),
@@ -2206,33 +2216,22 @@ mod tests {
                 ..ServiceDoc::default()
             })
             .collect();
-        index.apply(&docs[..200], &[], 1).expect("apply");
-        index.apply(&docs[200..], &[], 2).expect("apply");
-        let searcher = index.searcher();
-        let mut seen = 0;
-        for reader in searcher.segment_readers() {
-            let columns = index.columns.get(reader).expect("columns");
+        each_listing_of_two_segments(&docs, |reader, columns, doc, listing| {
             let column = reader
                 .fast_fields()
                 .bytes("card")
                 .expect("read")
                 .expect("a column");
-            for doc in 0..reader.max_doc() {
-                let id = Uuid::from_u128(columns.id(doc));
-                let listing = docs.iter().find(|d| d.id == id).expect("a listing");
-                let ord = column.term_ords(doc).next().expect("an ord");
-                let mut direct = Vec::new();
-                assert!(column.ord_to_bytes(ord, &mut direct).expect("read"));
-                let cached = columns.card(doc).expect("a card");
-                assert_eq!(cached, &direct[..], "{id}");
-                let frame = crate::frame::decode(cached).expect("a frame");
-                assert_eq!(frame.name, listing.name);
-                assert_eq!(frame.alternate_name, listing.alternate_name.as_deref());
-                assert_eq!(frame.head, &listing.card[..], "{id}");
-                seen += 1;
-            }
-        }
-        assert_eq!(seen, docs.len());
+            let ord = column.term_ords(doc).next().expect("an ord");
+            let mut direct = Vec::new();
+            assert!(column.ord_to_bytes(ord, &mut direct).expect("read"));
+            let cached = columns.card(doc).expect("a card");
+            assert_eq!(cached, &direct[..], "{}", listing.id);
+            let frame = crate::frame::decode(cached).expect("a frame");
+            assert_eq!(frame.name, listing.name);
+            assert_eq!(frame.alternate_name, listing.alternate_name.as_deref());
+            assert_eq!(frame.head, &listing.card[..], "{}", listing.id);
+        });
     }
 
     #[test]
