@@ -897,10 +897,10 @@ impl Index {
         Ok(None)
     }
 
-    /// What the hit at `address` shows, read from the `card` column, with its description and its card's details from its stored document
-    /// when `description` and `details` (one read for both); `None` when the document has no
-    /// readable value. The card's head is empty for a listing indexed without a card (its
-    /// texts are still there for highlights).
+    /// What the hit at `address` shows, read from the `card` column, with its description and
+    /// its card's details from its stored document when `description` and `details` (one read
+    /// for both); `None` when the document has no readable value. The card's head is empty for
+    /// a listing indexed without a card (its texts are still there for highlights).
     fn shown(
         &self,
         searcher: &Searcher,
