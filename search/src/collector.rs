@@ -18,7 +18,7 @@ use tantivy::{
 
 use crate::{
     doc::fit,
-    geo::{ChordRadius, Origin, cosine_of_latitude, longitude_span, unit_vector_f32},
+    geo::{ChordRadius, EARTH_KM, Origin, cosine_of_latitude, longitude_span, unit_vector_f32},
     near::box_around,
     request::{Sort, Unconfirmed},
     schema::unpack_location,
@@ -300,7 +300,84 @@ struct Points {
     cells: Vec<CellPoint>,
     /// A bit per document without a location.
     unlocated: Vec<u64>,
+    /// For each block of 64 documents, the box of its documents' locations (see
+    /// [`SegmentColumns::nearest_factor_in_block`]).
+    block_boxes: Vec<BlockBox>,
 }
+
+/// The latitudes and longitudes (degrees, inclusive) between which every location of a
+/// block's documents lies; an empty box (south above north) for a block without any.
+#[derive(Clone, Copy)]
+struct BlockBox {
+    south: f64,
+    north: f64,
+    west: f64,
+    east: f64,
+    /// The least cosine of a latitude in the box (that of the one farthest from the equator).
+    least_cosine: f64,
+}
+
+impl BlockBox {
+    const EMPTY: BlockBox = BlockBox {
+        south: f64::INFINITY,
+        north: f64::NEG_INFINITY,
+        west: f64::INFINITY,
+        east: f64::NEG_INFINITY,
+        least_cosine: 0.0,
+    };
+
+    fn add(&mut self, point: &Point) {
+        self.south = self.south.min(point.latitude);
+        self.north = self.north.max(point.latitude);
+        self.west = self.west.min(point.longitude);
+        self.east = self.east.max(point.longitude);
+        self.least_cosine = cosine_of_latitude(self.south)
+            .min(cosine_of_latitude(self.north))
+            .max(0.0);
+    }
+
+    /// No more than the square root of the haversine of the angle between `from` (degrees, and
+    /// its latitude's cosine) and any point in the box, as [`Origin::distance_km_from_cos`]
+    /// works it out. The haversine is that of the latitudes' difference plus the product of
+    /// the latitudes' cosines and the haversine of the longitudes' difference: each term is at
+    /// least what the nearest latitude and the least cosine and longitude difference in the
+    /// box make it, and `sin x` is at least `x - x³/6`.
+    fn nearest_root_haversine(&self, (latitude, longitude, cosine): (f64, f64, f64)) -> f64 {
+        let haversine = |degrees: f64| {
+            let half = (degrees.to_radians() / 2.0).min(1.0);
+            let sine = half - half * half * half / 6.0;
+            sine * sine
+        };
+        let latitude_gap = (self.south - latitude).max(latitude - self.north).max(0.0);
+        let longitude_gap = (self.west - longitude).max(longitude - self.east).max(0.0);
+        // (Far around the globe, the gap the other way may be shorter: then none is claimed.)
+        let longitude_gap = if longitude_gap > 90.0 {
+            0.0
+        } else {
+            longitude_gap
+        };
+        let a = haversine(latitude_gap)
+            + cosine.max(0.0) * self.least_cosine * haversine(longitude_gap);
+        // (Less a margin for the rounding of the sums.)
+        a.sqrt() * (1.0 - 1e-9)
+    }
+}
+
+/// Steps of [`NEAREST_FACTORS`]: a step of the square root of a haversine is an angle of
+/// about 0.25 km on the ground.
+const FACTOR_STEPS_PER_UNIT: f64 = 51_000.0;
+
+/// [`distance_factor`] at the start of each step of the square root of the haversine (see
+/// [`BlockBox::nearest_root_haversine`]), to about 300 km: the largest factor of any distance
+/// within the step or beyond it.
+static NEAREST_FACTORS: std::sync::LazyLock<Vec<Score>> = std::sync::LazyLock::new(|| {
+    (0..1_200u32)
+        .map(|step| {
+            let root = (f64::from(step) / FACTOR_STEPS_PER_UNIT).min(1.0);
+            distance_factor(Some(2.0 * EARTH_KM * root.asin()))
+        })
+        .collect()
+});
 
 /// A location, in degrees and on the unit sphere in single precision (see [`ChordRadius`]).
 #[derive(Clone, Copy)]
@@ -395,6 +472,22 @@ impl Points {
         points
             .starts
             .push(u32::try_from(points.several.len()).unwrap_or(u32::MAX));
+        points.block_boxes = vec![BlockBox::EMPTY; docs.div_ceil(64) as usize];
+        for doc in 0..docs {
+            let block = &mut points.block_boxes[doc as usize / 64];
+            match (
+                points.sole.get(doc as usize),
+                points.starts.get(doc as usize..=doc as usize + 1),
+            ) {
+                (Some(point), _) if !point.latitude.is_nan() => block.add(point),
+                (_, Some(&[start, end])) => {
+                    for point in &points.several[start as usize..end as usize] {
+                        block.add(point);
+                    }
+                }
+                _ => {}
+            }
+        }
         points
             .cells
             .sort_unstable_by_key(|point| (point.key, point.doc));
@@ -587,6 +680,34 @@ impl SegmentColumns {
         std::hint::black_box(seen);
     }
 
+    /// No less than the distance factor (see [`distance_factor`]) of any document of block
+    /// `block` (documents `64 * block` on) from `from` (degrees and its latitude's cosine):
+    /// that of the nearest its locations' box may be, or, with a document without a location,
+    /// [`NO_LOCATION_FACTOR`] if more.
+    pub(crate) fn nearest_factor_in_block(&self, block: usize, from: (f64, f64, f64)) -> Score {
+        let points = self.decoded_points();
+        let located = match points.block_boxes.get(block) {
+            Some(block) if block.south <= block.north => {
+                let root = block.nearest_root_haversine(from);
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "a step, clamped to the table"
+                )]
+                let step = ((root * FACTOR_STEPS_PER_UNIT).floor().max(0.0) as usize)
+                    .min(NEAREST_FACTORS.len() - 1);
+                NEAREST_FACTORS[step]
+            }
+            Some(_) => 0.0,
+            None => 1.0,
+        };
+        if points.unlocated.get(block).is_none_or(|bits| *bits != 0) {
+            located.max(NO_LOCATION_FACTOR)
+        } else {
+            located
+        }
+    }
+
     /// Whether a document has no location.
     fn unlocated(&self, doc: DocId) -> bool {
         has_bit(&self.decoded_points().unlocated, doc)
@@ -747,10 +868,9 @@ impl SegmentColumns {
             .as_deref()
     }
 
-    /// Whether the segment's documents are in the order of their ids, as a rebuild writes
-    /// them (read once, on the segment's first search that asks). Of two matches with the
-    /// same score, the one with the lower id comes first: walking such a segment in order,
-    /// a match that only ties with the last of a full page comes after it.
+    /// Whether the segment's documents are in the order of their ids (read once, on the
+    /// segment's first search that asks): so few are otherwise, with documents in place order,
+    /// that this is rare (a segment of one listing, or of listings without a location).
     pub(crate) fn ids_ascending(&self) -> bool {
         *self
             .ids_ascending
@@ -1010,12 +1130,10 @@ pub struct PageSegmentCollector {
     /// In distance order, the distance of the farthest service of the full page, as last
     /// compared against.
     beyond: Option<(f64, ChordRadius)>,
-    /// Whether the matches offered by relevance come in id order: the segment's documents
-    /// are in id order and walked in their order (not nearest first).
-    walks_in_id_order: bool,
-    /// Whether the segment's documents are in the order of their ids (as a rebuild writes
-    /// them): then documents compare as their ids do, and a candidate's `id` is its document
-    /// number until the harvest reads the ids of the page alone.
+    /// Whether the segment's documents are in the order of their ids (see
+    /// [`SegmentColumns::ids_ascending`]): then documents compare as their ids do, and a
+    /// candidate's `id` is its document number until the harvest reads the ids of the page
+    /// alone.
     ids_by_doc: bool,
 }
 
@@ -1043,13 +1161,6 @@ impl NameStart {
 fn joined_id(hi: &Column<u64>, lo: &Column<u64>, doc: DocId) -> u128 {
     (u128::from(hi.first(doc).unwrap_or_default()) << 64)
         | u128::from(lo.first(doc).unwrap_or_default())
-}
-
-/// The id of a segment's first document (0 for none), read from its id columns alone, without
-/// opening (and keeping) all of the segment's columns.
-pub(crate) fn first_id(reader: &SegmentReader) -> tantivy::Result<u128> {
-    let fast = reader.fast_fields();
-    Ok(joined_id(&fast.u64("id_hi")?, &fast.u64("id_lo")?, 0))
 }
 
 /// Inserts every document of `postings` into `set`.
@@ -1186,10 +1297,6 @@ impl Collector for PageCollector {
             _ => None,
         };
         let ids_by_doc = columns.ids_ascending();
-        let walks_in_id_order = self.sort == Sort::Relevance
-            && self.after.is_none()
-            && self.point.is_none()
-            && ids_by_doc;
         Ok(PageSegmentCollector {
             settings: self.clone(),
             segment,
@@ -1208,7 +1315,6 @@ impl Collector for PageCollector {
                 .point
                 .and_then(|(lat, lon, radius)| radius.map(|r| ChordRadius::new((lat, lon), r))),
             beyond: None,
-            walks_in_id_order,
             ids_by_doc,
         })
     }
@@ -1574,6 +1680,15 @@ pub(crate) fn for_each_bit(block: usize, mut bits: u64, mut each: impl FnMut(Doc
 }
 
 impl PageSegmentCollector {
+    /// The `id` of a candidate for the document (see `ids_by_doc`).
+    fn candidate_id(&self, doc: DocId) -> u128 {
+        if self.ids_by_doc {
+            u128::from(doc)
+        } else {
+            self.columns.id(doc)
+        }
+    }
+
     /// In distance order, whether the page is full and its farthest service lies within
     /// `radius_km`.
     fn full_within(&self, radius_km: f64) -> bool {
@@ -1586,23 +1701,15 @@ impl PageSegmentCollector {
 
     /// The text score a match must pass to have a chance of entering the page, once it is
     /// full (by relevance, every factor of the final score is at most 1). A match that could
-    /// at best tie with the page's last may still enter it on its lower id, unless the
-    /// matches are walked in id order (see [`SegmentColumns::ids_ascending`]): then its id is
-    /// surely higher.
+    /// at best tie with the page's last may still enter it on its lower id (the walk is not in
+    /// id order): [`Self::offer`] tells by the id.
     fn threshold(&self) -> Score {
         match self.heap.peek() {
             #[expect(clippy::cast_possible_truncation, reason = "the key is a negated f32")]
             Some(Candidate {
                 key: SortKey::Number(key),
                 ..
-            }) if self.heap.len() >= self.settings.keep => {
-                let last = -*key as f32;
-                if self.walks_in_id_order {
-                    last
-                } else {
-                    last.next_down()
-                }
-            }
+            }) if self.heap.len() >= self.settings.keep => (-*key as f32).next_down(),
             _ => f32::NEG_INFINITY,
         }
     }
@@ -1657,12 +1764,17 @@ impl PageSegmentCollector {
         }
         let mut final_score = if self.settings.has_text { score } else { 1.0 };
         // Every factor below is at most 1: by relevance, a match whose text score cannot beat
-        // the worst of a full page is counted but goes no further.
+        // the worst of a full page is counted but goes no further. Nor can one whose text score
+        // at best ties with it and whose id comes after its (where ids are not in document
+        // order, ties are common: matches with the same words in texts of the same length).
         if self.settings.sort == Sort::Relevance
             && self.settings.after.is_none()
             && self.heap.len() >= self.settings.keep
             && self.heap.peek().is_some_and(|worst| match worst.key {
-                SortKey::Number(key) => -f64::from(final_score) > key,
+                SortKey::Number(key) => {
+                    let at_best = -f64::from(final_score);
+                    at_best > key || (at_best == key && self.candidate_id(doc) > worst.id)
+                }
                 SortKey::Text(_) => false,
             })
         {
@@ -1749,11 +1861,7 @@ impl PageSegmentCollector {
         {
             return;
         }
-        let id = if self.ids_by_doc {
-            u128::from(doc)
-        } else {
-            self.columns.id(doc)
-        };
+        let id = self.candidate_id(doc);
         let candidate = Candidate {
             key,
             id,

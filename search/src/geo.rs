@@ -502,7 +502,7 @@ pub fn longitude_span(latitude: f64, km: f64) -> f64 {
 }
 
 /// Mean Earth radius in kilometres.
-const EARTH_KM: f64 = 6_371.008_8;
+pub(crate) const EARTH_KM: f64 = 6_371.008_8;
 
 /// Great-circle distance in kilometres (haversine, mean Earth radius).
 pub fn distance_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {

@@ -2,7 +2,7 @@
 //! last applied change-feed sequence number in each commit's payload.
 
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet},
     convert::Infallible,
     path::Path,
     sync::{Arc, Mutex, PoisonError, RwLock},
@@ -72,6 +72,11 @@ fn index_settings() -> tantivy::IndexSettings {
         // each to a thread of its own cost a rebuild a wake-up a block (half its context
         // switches) for no gain on a machine whose cores the rebuild already keeps busy.
         docstore_compress_dedicated_thread: false,
+        // Listings near each other are kept near each other (see `Fields::place_order`).
+        sort_by_field: Some(tantivy::IndexSortByField {
+            field: schema::PLACE_ORDER.to_owned(),
+            order: tantivy::Order::Asc,
+        }),
         ..Default::default()
     }
 }
@@ -425,6 +430,10 @@ impl Index {
         for (lat, lon) in &doc.locations {
             out.add_u64(f.location, pack_location(*lat, *lon));
         }
+        out.add_u64(
+            f.place_order,
+            schema::place_order(doc.locations.first().copied()),
+        );
         // What hits show, a listing without a card too (its names are highlighted). The
         // description, stored, was added above: before the details, so that a reader wanting
         // the description alone stops before them.
@@ -531,16 +540,9 @@ impl Index {
             if written.is_ok() {
                 self.commit(writer, seq)?;
                 // One segment: a search then walks one term dictionary and one set of columns.
-                // The segments are merged in the order their documents were written (that of
-                // their first ids, when written in id order), which the merge keeps.
-                let mut segments = self.index.searchable_segment_ids()?;
+                // The merge keeps the documents in place order (see `Fields::place_order`).
+                let segments = self.index.searchable_segment_ids()?;
                 if segments.len() > 1 {
-                    self.reader.reload()?;
-                    let mut first_ids = HashMap::new();
-                    for reader in self.reader.searcher().segment_readers() {
-                        first_ids.insert(reader.segment_id(), collector::first_id(reader)?);
-                    }
-                    segments.sort_by_key(|segment| first_ids.get(segment).copied());
                     writer.merge(&segments).wait()?;
                     self.reader.reload()?;
                 }
@@ -2197,6 +2199,72 @@ mod tests {
     }
 
     #[test]
+    fn no_listing_of_a_block_is_nearer_than_the_block_says() {
+        // Listings across Britain with one, several or no locations, and a few far away:
+        // by the antimeridian, near a pole, on the equator.
+        let mut rng = fastrand::Rng::with_seed(1001);
+        let far = [
+            (0.0, 0.0),
+            (-45.0, 179.9),
+            (-44.0, -179.9),
+            (89.5, 10.0),
+            (70.0, -150.0),
+        ];
+        let docs: Vec<ServiceDoc> = (0..700u32)
+            .map(|i| ServiceDoc {
+                id: Uuid::from_u128(u128::from(i) * 104_729 + 3),
+                name: format!("Service {i}"),
+                status: "ACTIVE".to_owned(),
+                locations: (0..[1, 1, 1, 2, 0, 3][i as usize % 6])
+                    .map(|_| {
+                        if rng.u32(..40) == 0 {
+                            far[rng.usize(..far.len())]
+                        } else {
+                            (49.9 + rng.f64() * 8.8, -7.5 + rng.f64() * 9.2)
+                        }
+                    })
+                    .collect(),
+                ..ServiceDoc::default()
+            })
+            .collect();
+        let mut places: Vec<(f64, f64)> = far.to_vec();
+        places.extend((0..40).map(|_| (49.0 + rng.f64() * 11.0, -9.0 + rng.f64() * 12.0)));
+        places.extend(
+            docs.iter()
+                .filter_map(|d| d.locations.first().copied())
+                .take(20),
+        );
+        let mut tight = 0;
+        each_listing_of_two_segments(&docs, |_, columns, doc, listing| {
+            for &(latitude, longitude) in &places {
+                let from = (
+                    latitude,
+                    longitude,
+                    crate::geo::cosine_of_latitude(latitude),
+                );
+                let said = columns.nearest_factor_in_block(doc as usize / 64, from);
+                let own = if listing.locations.is_empty() {
+                    // Without a location, a listing is at best near by its catchment.
+                    collector::distance_factor(None)
+                } else {
+                    let nearest = listing
+                        .locations
+                        .iter()
+                        .map(|&(lat, lon)| crate::geo::distance_km(latitude, longitude, lat, lon))
+                        .fold(f64::INFINITY, f64::min);
+                    collector::distance_factor(Some(nearest))
+                };
+                assert!(own <= said, "{} from {latitude},{longitude}", listing.id);
+                if said - own < 0.01 {
+                    tight += 1;
+                }
+            }
+        });
+        // And the bound is close for many: it is the nearest corner or edge of a small box.
+        assert!(tight > 700 * places.len() / 10, "{tight}");
+    }
+
+    #[test]
     fn the_cards_read_out_once_are_the_listings_own() {
         let docs: Vec<ServiceDoc> = (0..300u32)
             .map(|i| ServiceDoc {
@@ -2716,6 +2784,55 @@ mod persistence_tests {
         assert_eq!(index.last_seq(), Some(7));
         assert_eq!(index.num_docs(), 500);
         assert_eq!(index.reader.searcher().segment_readers().len(), 1);
+    }
+
+    #[test]
+    fn listings_are_kept_in_place_order_by_rebuilds_and_commits() {
+        let placed = |n: usize| ServiceDoc {
+            locations: match n % 5 {
+                0 => Vec::new(),
+                k => (0..k.min(2))
+                    .map(|i| {
+                        let step = |m: usize| f64::from(u32::try_from(m % 97).expect("small"));
+                        (
+                            50.0 + step(n * 37 + i) / 10.0,
+                            -5.0 + step(n * 53 + i) / 15.0,
+                        )
+                    })
+                    .collect(),
+            },
+            ..numbered(n)
+        };
+        let in_place_order = |index: &Index, docs: &[ServiceDoc]| {
+            let searcher = index.searcher();
+            for reader in searcher.segment_readers() {
+                let columns = index.columns.get(reader).expect("columns");
+                let order = reader
+                    .fast_fields()
+                    .u64(schema::PLACE_ORDER)
+                    .expect("column");
+                let mut last = 0;
+                for doc in 0..reader.max_doc() {
+                    let id = Uuid::from_u128(columns.id(doc));
+                    let listing = docs.iter().find(|d| d.id == id).expect("a listing");
+                    let own = schema::place_order(listing.locations.first().copied());
+                    assert_eq!(order.first(doc), Some(own));
+                    assert!(own >= last, "document {doc} of {}", reader.max_doc());
+                    last = own;
+                }
+            }
+        };
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        let docs: Vec<ServiceDoc> = (0..400).map(placed).collect();
+        index.rebuild(docs.clone(), 1).expect("rebuild");
+        in_place_order(&index, &docs);
+        // Commits of the change feed write segments of their own, in place order too.
+        let more: Vec<ServiceDoc> = (400..460).map(placed).collect();
+        for (n, chunk) in more.chunks(20).enumerate() {
+            index.apply(chunk, &[], 2 + n as i64).expect("apply");
+        }
+        let all: Vec<ServiceDoc> = docs.into_iter().chain(more).collect();
+        in_place_order(&index, &all);
     }
 
     #[test]

@@ -617,12 +617,25 @@ impl Weight for SetWeight {
                 matching.len(),
                 |block| matching[block],
                 threshold,
-                1.0,
+                (1.0, None),
                 warm,
                 callback,
             );
             return Ok(());
         }
+        // A block's documents are also no nearer than its locations' box.
+        let from = self.rings.first().map(|ring| {
+            let (latitude, longitude) = (ring.near.latitude, ring.near.longitude);
+            (
+                latitude,
+                longitude,
+                crate::geo::cosine_of_latitude(latitude),
+            )
+        });
+        let nearer = |block: usize| match (&columns, from) {
+            (Some(columns), Some(from)) => columns.nearest_factor_in_block(block, from),
+            _ => 1.0,
+        };
         let mut walked = vec![0u64; matching.len()];
         let mut threshold = threshold;
         let mut factor = 1.0;
@@ -634,7 +647,7 @@ impl Weight for SetWeight {
                 matching.len(),
                 ring_docs,
                 threshold,
-                factor,
+                (factor, Some(&nearer)),
                 warm,
                 callback,
             );
@@ -649,7 +662,7 @@ impl Weight for SetWeight {
             matching.len(),
             rest,
             threshold,
-            factor,
+            (factor, Some(&nearer)),
             warm,
             callback,
         );
@@ -689,88 +702,123 @@ type Warm<'a> = &'a dyn Fn(&[DocId]);
 struct Waiting {
     docs: [DocId; OFFERED_TOGETHER],
     scores: [Score; OFFERED_TOGETHER],
+    /// The largest the other factors of each one's final score can be.
+    factors: [Score; OFFERED_TOGETHER],
     len: usize,
 }
 
 /// Walks the blocks of `docs` (a function from a block's number to its 64 bits, for `blocks`
-/// blocks) in order and calls `each` with every document whose text score passes `passing` as
-/// it stands (`each` may raise it), skipping whole blocks whose words' best scores cannot, and
-/// the documents of a block that match only words whose bests together cannot.
+/// blocks) in order and calls `each` with every document whose text score times the largest
+/// factor its final score can have besides may pass `threshold` as it stands (`each` may raise
+/// it), and with that factor: `factor` for every block, or the smaller `nearer` gives a block.
+/// Whole blocks whose words' best scores cannot pass are skipped (`nearer` is asked only of
+/// blocks that `factor` does not rule out), and so are the documents of a block that match only
+/// words whose bests together cannot.
 fn walk(
     words: &[Arc<WordScores>],
     blocks: usize,
     docs: impl Fn(usize) -> u64,
-    passing: &Cell<Score>,
-    mut each: impl FnMut(DocId, Score),
+    threshold: &Cell<Score>,
+    (factor, nearer): (Score, Option<Nearer<'_>>),
+    mut each: impl FnMut(DocId, Score, Score),
 ) {
     for block in 0..blocks {
         let mut bits = docs(block);
-        if bits == 0 || best_in(words, block) <= passing.get() {
+        if bits == 0 {
             continue;
         }
+        let best = best_in(words, block);
+        let mut now = text_threshold(threshold.get(), factor);
+        if best <= now {
+            continue;
+        }
+        let factor = match nearer {
+            Some(nearer) => {
+                let nearer = nearer(block).min(factor);
+                now = text_threshold(threshold.get(), nearer);
+                if best <= now {
+                    continue;
+                }
+                nearer
+            }
+            None => factor,
+        };
         // (Only worth working out for a block with many matches.)
         if bits.count_ones() >= ESSENTIAL_FROM {
-            bits &= essential(words, block, bits, passing.get());
+            bits &= essential(words, block, bits, now);
         }
         for_each_scored(words, block, bits, |doc, score| {
-            if score > passing.get() {
-                each(doc, score);
+            if score > now {
+                each(doc, score, factor);
+                now = text_threshold(threshold.get(), factor);
             }
         });
     }
 }
 
+/// A block's largest distance factor (see `SegmentColumns::nearest_factor_in_block`).
+type Nearer<'a> = &'a dyn Fn(usize) -> Score;
+
 /// Offers `callback` each document of `docs` (a function from a block's number to its 64
-/// bits, for `blocks` blocks) whose text score times `factor` (the largest the other factors of
-/// its final score can be) may pass the threshold (see [`walk`]), in document order. With `warm`,
-/// documents are offered [`OFFERED_TOGETHER`] at a time, what the callback reads of them read
-/// first with it: the same documents in the same order as one at a time, each still passing the
-/// threshold the offers before it raised. The callback returns the new threshold, which this
-/// returns at the end.
+/// bits, for `blocks` blocks) whose text score times the largest the other factors of its
+/// final score can be (`factors`, see [`walk`]) may pass the threshold, in document order.
+/// With `warm`, documents are offered [`OFFERED_TOGETHER`] at a time, what the callback reads
+/// of them read first with it: the same documents in the same order as one at a time, each
+/// still passing the threshold the offers before it raised. The callback returns the new
+/// threshold, which this returns at the end.
 fn prune(
     words: &[Arc<WordScores>],
     blocks: usize,
     docs: impl Fn(usize) -> u64,
-    mut threshold: Score,
-    factor: Score,
+    threshold: Score,
+    factors: (Score, Option<Nearer<'_>>),
     warm: Option<Warm<'_>>,
     callback: &mut dyn FnMut(DocId, Score) -> Score,
 ) -> Score {
-    let passing = Cell::new(text_threshold(threshold, factor));
+    let threshold = Cell::new(threshold);
     let Some(warm) = warm else {
-        walk(words, blocks, docs, &passing, |doc, score| {
-            threshold = callback(doc, score);
-            passing.set(text_threshold(threshold, factor));
+        walk(words, blocks, docs, &threshold, factors, |doc, score, _| {
+            threshold.set(callback(doc, score));
         });
-        return threshold;
+        return threshold.get();
     };
     let mut kept = Waiting {
         docs: [0; OFFERED_TOGETHER],
         scores: [0.0; OFFERED_TOGETHER],
+        factors: [0.0; OFFERED_TOGETHER],
         len: 0,
     };
-    let mut offer = |kept: &mut Waiting, threshold: &mut Score| {
-        if kept.len > 0 {
-            warm(&kept.docs[..kept.len]);
+    let mut offer = |kept: &mut Waiting| {
+        let len = kept.len;
+        if len > 0 {
+            warm(&kept.docs[..len]);
         }
-        for (&doc, &score) in kept.docs[..kept.len].iter().zip(&kept.scores) {
-            if score > passing.get() {
-                *threshold = callback(doc, score);
-                passing.set(text_threshold(*threshold, factor));
+        for at in 0..len {
+            let score = kept.scores[at];
+            if score > text_threshold(threshold.get(), kept.factors[at]) {
+                threshold.set(callback(kept.docs[at], score));
             }
         }
         kept.len = 0;
     };
-    walk(words, blocks, docs, &passing, |doc, score| {
-        kept.docs[kept.len] = doc;
-        kept.scores[kept.len] = score;
-        kept.len += 1;
-        if kept.len == OFFERED_TOGETHER {
-            offer(&mut kept, &mut threshold);
-        }
-    });
-    offer(&mut kept, &mut threshold);
-    threshold
+    walk(
+        words,
+        blocks,
+        docs,
+        &threshold,
+        factors,
+        |doc, score, factor| {
+            kept.docs[kept.len] = doc;
+            kept.scores[kept.len] = score;
+            kept.factors[kept.len] = factor;
+            kept.len += 1;
+            if kept.len == OFFERED_TOGETHER {
+                offer(&mut kept);
+            }
+        },
+    );
+    offer(&mut kept);
+    threshold.get()
 }
 
 /// The fewest matches in a block for which [`essential`] is worked out: for fewer, scoring
@@ -954,13 +1002,14 @@ mod tests {
         }
     }
 
-    /// The documents `prune` offers to a page of `keep` keeping the best scores (each offer
-    /// returns the page's worst score once it is full), with or without reading them together
-    /// first, and the threshold it ends with.
+    /// The documents `prune` offers to a page of `keep` keeping the best final scores (each
+    /// offer returns the page's worst once it is full), with or without reading them together
+    /// first, and the threshold it ends with. A final score is the text score times `factor`,
+    /// or times the smaller factor `nearer` gives the document's block.
     fn offered(
         words: &[Arc<WordScores>],
         blocks: usize,
-        factor: Score,
+        (factor, nearer): (Score, Option<Nearer<'_>>),
         keep: usize,
         warm: Option<Warm<'_>>,
     ) -> (Vec<(DocId, u32)>, u32) {
@@ -968,7 +1017,8 @@ mod tests {
         let mut offers = Vec::new();
         let mut callback = |doc: DocId, score: Score| {
             offers.push((doc, score.to_bits()));
-            page.push(score * factor);
+            let own = nearer.map_or(factor, |nearer| nearer(doc as usize / 64).min(factor));
+            page.push(score * own);
             page.sort_by(|a, b| b.total_cmp(a));
             page.truncate(keep);
             if page.len() < keep {
@@ -982,26 +1032,79 @@ mod tests {
             blocks,
             |block| words[0].bits[block] | words[1].bits[block],
             f32::NEG_INFINITY,
-            factor,
+            (factor, nearer),
             warm,
             &mut callback,
         );
         (offers, threshold.to_bits())
     }
 
-    #[test]
-    fn documents_read_together_are_offered_as_one_at_a_time() {
-        // Scores rising and falling over the documents, so that the threshold rises in steps
-        // and many documents found waiting no longer pass it when their turn comes.
-        let max_doc = 64 * 40;
+    /// Two words' scores rising and falling over `max_doc` documents, so that a threshold
+    /// rises in steps and many documents found waiting no longer pass it when their turn comes.
+    fn waves(max_doc: u32) -> Vec<Arc<WordScores>> {
         let wave = |doc: DocId| {
             let x = f32::from(u16::try_from(doc).expect("small"));
             (x * 0.37).sin().abs() * (1.0 + x / 600.0)
         };
-        let words = vec![
+        vec![
             word(max_doc, |doc| (doc % 3 != 0).then(|| wave(doc))),
             word(max_doc, |doc| (doc % 7 < 3).then(|| wave(doc + 11) * 0.5)),
-        ];
+        ]
+    }
+
+    #[test]
+    fn blocks_whose_factors_rule_them_out_are_skipped_and_the_page_is_the_same() {
+        let max_doc = 64 * 40;
+        let words = waves(max_doc);
+        let blocks = max_doc.div_ceil(64) as usize;
+        // Factors falling and rising again over the blocks, as distances from a place do
+        // along the documents in place order.
+        #[expect(clippy::cast_precision_loss, reason = "small")]
+        let nearer = |block: usize| 0.5 + 0.5 / (1.0 + (block as f32 - 12.0).abs() * 0.3);
+        let all: Vec<DocId> = (0..max_doc)
+            .filter(|doc| words.iter().any(|word| word.score(*doc) > 0.0))
+            .collect();
+        for factor in [1.0, 0.8] {
+            for keep in [1, 5, 21, 200] {
+                // Every match's final score, the best `keep` of them: the page to find.
+                let mut expected: Vec<u32> = all
+                    .iter()
+                    .map(|&doc| {
+                        (score_of(&words, doc) * nearer(doc as usize / 64).min(factor)).to_bits()
+                    })
+                    .collect();
+                expected.sort_by(|a, b| f32::from_bits(*b).total_cmp(&f32::from_bits(*a)));
+                let pruned = offered(&words, blocks, (factor, Some(&nearer)), keep, None);
+                let mut page: Vec<u32> = pruned
+                    .0
+                    .iter()
+                    .map(|&(doc, score)| {
+                        (f32::from_bits(score) * nearer(doc as usize / 64).min(factor)).to_bits()
+                    })
+                    .collect();
+                page.sort_by(|a, b| f32::from_bits(*b).total_cmp(&f32::from_bits(*a)));
+                assert_eq!(
+                    page[..keep],
+                    expected[..keep],
+                    "factor {factor}, keep {keep}"
+                );
+                // Fewer offers than with the one factor for all, and they arrive the same
+                // read together or not.
+                let uniform = offered(&words, blocks, (factor, None), keep, None);
+                if keep < 200 {
+                    assert!(pruned.0.len() < uniform.0.len(), "keep {keep}");
+                }
+                let together =
+                    offered(&words, blocks, (factor, Some(&nearer)), keep, Some(&|_| {}));
+                assert_eq!(together, pruned, "factor {factor}, keep {keep}");
+            }
+        }
+    }
+
+    #[test]
+    fn documents_read_together_are_offered_as_one_at_a_time() {
+        let max_doc = 64 * 40;
+        let words = waves(max_doc);
         let blocks = max_doc.div_ceil(64) as usize;
         let warmed = std::cell::RefCell::new(Vec::new());
         let warm = |docs: &[DocId]| {
@@ -1010,9 +1113,9 @@ mod tests {
         };
         for factor in [1.0, 0.8] {
             for keep in [1, 5, 21, 200] {
-                let one_at_a_time = offered(&words, blocks, factor, keep, None);
+                let one_at_a_time = offered(&words, blocks, (factor, None), keep, None);
                 warmed.borrow_mut().clear();
-                let together = offered(&words, blocks, factor, keep, Some(&warm));
+                let together = offered(&words, blocks, (factor, None), keep, Some(&warm));
                 assert_eq!(together, one_at_a_time, "factor {factor}, keep {keep}");
                 // Every document offered was read first (and some read were not offered).
                 let warmed = warmed.borrow();
