@@ -90,8 +90,8 @@ const SKIP: u32 = u32::MAX - 1;
 #[derive(Clone, Debug)]
 pub struct Candidate {
     pub key: SortKey,
-    /// The listing's id, which breaks ties. (Within a segment whose documents are in id order,
-    /// its document number until the segment's page is harvested: see `ids_by_doc`.)
+    /// The listing's id, which breaks ties. (Until the segment's page is harvested, the id's
+    /// rank among the segment's: see [`SegmentColumns::id_rank`].)
     pub id: u128,
     pub address: DocAddress,
     pub score: f32,
@@ -277,8 +277,8 @@ pub struct SegmentColumns {
     max_doc: DocId,
     /// Every document's locations, decoded once, on the segment's first search from a place.
     points: OnceLock<Points>,
-    /// Whether the documents are in the order of their ids (see `ids_ascending`).
-    ids_ascending: OnceLock<bool>,
+    /// Each document's rank by id among the segment's (see `id_rank`).
+    id_ranks: OnceLock<Vec<u32>>,
 }
 
 /// The locations of a segment's documents, decoded: a search from a place measures every
@@ -868,13 +868,22 @@ impl SegmentColumns {
             .as_deref()
     }
 
-    /// Whether the segment's documents are in the order of their ids (read once, on the
-    /// segment's first search that asks): so few are otherwise, with documents in place order,
-    /// that this is rare (a segment of one listing, or of listings without a location).
-    pub(crate) fn ids_ascending(&self) -> bool {
-        *self
-            .ids_ascending
-            .get_or_init(|| (1..self.max_doc).all(|doc| self.id(doc - 1) < self.id(doc)))
+    /// The document's rank by id among the segment's documents (0 for the lowest id): ranks
+    /// order as the ids do, so a page of a segment compares ranks, one read from memory, and
+    /// reads the ids of its page alone. Worked out once, on the segment's first search that
+    /// ranks by relevance or distance.
+    pub(crate) fn id_rank(&self, doc: DocId) -> u32 {
+        let ranks = self.id_ranks.get_or_init(|| {
+            let ids: Vec<u128> = (0..self.max_doc).map(|doc| self.id(doc)).collect();
+            let mut by_id: Vec<DocId> = (0..self.max_doc).collect();
+            by_id.sort_unstable_by_key(|&doc| (ids[doc as usize], doc));
+            let mut ranks = vec![0; by_id.len()];
+            for (rank, doc) in (0u32..).zip(by_id) {
+                ranks[doc as usize] = rank;
+            }
+            ranks
+        });
+        ranks.get(doc as usize).copied().unwrap_or(u32::MAX)
     }
 
     pub(crate) fn id(&self, doc: DocId) -> u128 {
@@ -922,7 +931,7 @@ impl SegmentColumns {
             facet_sets: OnceLock::new(),
             max_doc: reader.max_doc(),
             points: OnceLock::new(),
-            ids_ascending: OnceLock::new(),
+            id_ranks: OnceLock::new(),
         })
     }
 }
@@ -1130,11 +1139,6 @@ pub struct PageSegmentCollector {
     /// In distance order, the distance of the farthest service of the full page, as last
     /// compared against.
     beyond: Option<(f64, ChordRadius)>,
-    /// Whether the segment's documents are in the order of their ids (see
-    /// [`SegmentColumns::ids_ascending`]): then documents compare as their ids do, and a
-    /// candidate's `id` is its document number until the harvest reads the ids of the page
-    /// alone.
-    ids_by_doc: bool,
 }
 
 /// Where a page in name order starts in one segment's numbered names.
@@ -1296,7 +1300,6 @@ impl Collector for PageCollector {
             ) if self.sort == Sort::Name => Some(name_start(column, key)?),
             _ => None,
         };
-        let ids_by_doc = columns.ids_ascending();
         Ok(PageSegmentCollector {
             settings: self.clone(),
             segment,
@@ -1315,7 +1318,6 @@ impl Collector for PageCollector {
                 .point
                 .and_then(|(lat, lon, radius)| radius.map(|r| ChordRadius::new((lat, lon), r))),
             beyond: None,
-            ids_by_doc,
         })
     }
 
@@ -1680,13 +1682,9 @@ pub(crate) fn for_each_bit(block: usize, mut bits: u64, mut each: impl FnMut(Doc
 }
 
 impl PageSegmentCollector {
-    /// The `id` of a candidate for the document (see `ids_by_doc`).
+    /// The `id` of a candidate for the document until the harvest (see `Candidate::id`).
     fn candidate_id(&self, doc: DocId) -> u128 {
-        if self.ids_by_doc {
-            u128::from(doc)
-        } else {
-            self.columns.id(doc)
-        }
+        u128::from(self.columns.id_rank(doc))
     }
 
     /// In distance order, whether the page is full and its farthest service lies within
@@ -1931,10 +1929,8 @@ impl SegmentCollector for PageSegmentCollector {
             None => Default::default(),
         };
         let mut candidates = self.heap.into_vec();
-        if self.ids_by_doc {
-            for candidate in &mut candidates {
-                candidate.id = self.columns.id(candidate.address.doc_id);
-            }
+        for candidate in &mut candidates {
+            candidate.id = self.columns.id(candidate.address.doc_id);
         }
         if self.settings.sort == Sort::Name {
             spell_names(&self.columns, &mut candidates);

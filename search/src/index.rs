@@ -2175,6 +2175,37 @@ mod tests {
         });
     }
 
+    #[test]
+    fn ranks_by_id_order_as_the_ids_do_in_each_segment() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let docs: Vec<ServiceDoc> = (0..330)
+            .map(|i| ServiceDoc {
+                id: Uuid::from_u128(rng.u128(..)),
+                name: format!("Service {i}"),
+                status: "ACTIVE".to_owned(),
+                locations: vec![(50.0 + rng.f64() * 5.0, -4.0 + rng.f64() * 5.0)],
+                ..ServiceDoc::default()
+            })
+            .collect();
+        let mut ranked: BTreeMap<tantivy::index::SegmentId, Vec<(u32, Uuid)>> = BTreeMap::new();
+        each_listing_of_two_segments(&docs, |reader, columns, doc, listing| {
+            ranked
+                .entry(reader.segment_id())
+                .or_default()
+                .push((columns.id_rank(doc), listing.id));
+        });
+        assert_eq!(ranked.len(), 2);
+        for mut segment in ranked.into_values() {
+            segment.sort();
+            let ranks: Vec<u32> = segment.iter().map(|(rank, _)| *rank).collect();
+            assert_eq!(
+                ranks,
+                (0..u32::try_from(segment.len()).expect("small")).collect::<Vec<_>>()
+            );
+            assert!(segment.windows(2).all(|pair| pair[0].1 < pair[1].1));
+        }
+    }
+
     /// Indexes `docs` in two segments (the first 200, then the rest) and calls `check` with
     /// each document of each segment and the listing it holds; every listing is checked.
     fn each_listing_of_two_segments(
@@ -2330,22 +2361,15 @@ mod tests {
         let mut reversed = docs.clone();
         reversed.reverse();
         shuffled.apply(&reversed, &[], 1).expect("apply");
-        let searcher = in_order.searcher();
-        assert!(searcher.segment_readers().iter().all(|reader| {
-            in_order
-                .columns
-                .get(reader)
-                .expect("columns")
-                .ids_ascending()
-        }));
-        let searcher = shuffled.searcher();
-        assert!(searcher.segment_readers().iter().all(|reader| {
-            !shuffled
-                .columns
-                .get(reader)
-                .expect("columns")
-                .ids_ascending()
-        }));
+        let ids_ascending = |index: &Index| {
+            let searcher = index.searcher();
+            searcher.segment_readers().iter().all(|reader| {
+                let columns = index.columns.get(reader).expect("columns");
+                (1..reader.max_doc()).all(|doc| columns.id(doc - 1) < columns.id(doc))
+            })
+        };
+        assert!(ids_ascending(&in_order));
+        assert!(!ids_ascending(&shuffled));
         for text in ["baby", "group", "baby group", "dads", "feeding massage"] {
             let search = |index: &Index, first: usize| {
                 let found = index
