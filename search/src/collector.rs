@@ -870,8 +870,7 @@ impl SegmentColumns {
 
     /// The document's rank by id among the segment's documents (0 for the lowest id): ranks
     /// order as the ids do, so a page of a segment compares ranks, one read from memory, and
-    /// reads the ids of its page alone. Worked out once, on the segment's first search that
-    /// ranks by relevance or distance.
+    /// reads the ids of its page alone. Worked out once, on the segment's first page.
     pub(crate) fn id_rank(&self, doc: DocId) -> u32 {
         let ranks = self.id_ranks.get_or_init(|| {
             let ids: Vec<u128> = (0..self.max_doc).map(|doc| self.id(doc)).collect();
@@ -1763,8 +1762,8 @@ impl PageSegmentCollector {
         let mut final_score = if self.settings.has_text { score } else { 1.0 };
         // Every factor below is at most 1: by relevance, a match whose text score cannot beat
         // the worst of a full page is counted but goes no further. Nor can one whose text score
-        // at best ties with it and whose id comes after its (where ids are not in document
-        // order, ties are common: matches with the same words in texts of the same length).
+        // at best ties with it and whose id comes after its (ties are common: matches with the
+        // same words in texts of the same length).
         if self.settings.sort == Sort::Relevance
             && self.settings.after.is_none()
             && self.heap.len() >= self.settings.keep
