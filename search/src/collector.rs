@@ -313,7 +313,8 @@ struct BlockBox {
     north: f64,
     west: f64,
     east: f64,
-    /// The least cosine of a latitude in the box (that of the one farthest from the equator).
+    /// The least cosine of a latitude in the box (that of the one farthest from the equator),
+    /// once the box is finished.
     least_cosine: f64,
 }
 
@@ -331,9 +332,15 @@ impl BlockBox {
         self.north = self.north.max(point.latitude);
         self.west = self.west.min(point.longitude);
         self.east = self.east.max(point.longitude);
-        self.least_cosine = cosine_of_latitude(self.south)
-            .min(cosine_of_latitude(self.north))
-            .max(0.0);
+    }
+
+    /// Works out `least_cosine` once every location is added.
+    fn finish(&mut self) {
+        if self.south <= self.north {
+            self.least_cosine = cosine_of_latitude(self.south)
+                .min(cosine_of_latitude(self.north))
+                .max(0.0);
+        }
     }
 
     /// No more than the square root of the haversine of the angle between `from` (degrees, and
@@ -488,6 +495,7 @@ impl Points {
                 _ => {}
             }
         }
+        points.block_boxes.iter_mut().for_each(BlockBox::finish);
         points
             .cells
             .sort_unstable_by_key(|point| (point.key, point.doc));
