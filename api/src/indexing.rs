@@ -14,12 +14,12 @@ use std::{
 
 use anyhow::Context;
 use entity::{
-    ServiceAreaKind, ValueSource, attribute, change, eligibility_field, organization, service,
-    service_at_location, taxonomy_term,
+    ServiceAreaKind, ValueSource, attribute, change, eligibility_field, location, organization,
+    service, service_at_location, taxonomy_term,
 };
 use sea_orm::{
-    ActiveEnum, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveEnum, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use search::{Catchment, Index, ServiceDoc, geo::Geocoder};
 use tokio::sync::{Mutex, Semaphore, watch};
@@ -191,10 +191,10 @@ impl Indexer {
     pub async fn rebuild(&self) -> anyhow::Result<u64> {
         let _running = self.running.lock().await;
         let head = feed::head(&self.db).await?;
-        // In the order of their ids, which the index keeps: of two listings that rank the same,
-        // the one with the lower id comes first, and a search in id order can pass over the
-        // rest of a tie once its page is full.
-        let ids = crate::store::openreferral::all_service_ids(&self.db).await?;
+        // In place order, which the index keeps (see `places_in_order`): each segment the
+        // writer flushes then holds a run of places after the previous one's, and the final
+        // merge stacks them as they are instead of interleaving every column and stored card.
+        let ids = places_in_order(&self.db).await?;
         let mut terms = self.reload_taxonomy().await?;
         // Each organisation is read once, by the first chunk that names it.
         let mut organizations = Organizations::new();
@@ -216,17 +216,13 @@ impl Indexer {
             });
             index.rebuild_from(docs, head)
         });
-        // Chunks of 500, each read as the range from its first id to its last (a range of each
-        // table's index on the service's id, not a lookup of each id). One chunk is read while
-        // one waits in the channel and one is indexed: about 1,500 listings are in memory at a
-        // time. (Chunks of 1,000, or a second chunk in the channel, made no rebuild faster and
-        // left more memory for the final merge to add to.)
+        // Chunks of 500 ids. One chunk is read while one waits in the channel and one is
+        // indexed: about 1,500 listings are in memory at a time. (Chunks of 1,000, or a second
+        // chunk in the channel, made no rebuild faster and left more memory for the final
+        // merge to add to.)
         for chunk in ids.chunks(500) {
-            let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
-                continue;
-            };
             let batch = async {
-                let mut records = listing::load_range(&self.db, *first, *last, DOC_PARTS).await?;
+                let mut records = listing::load_many(&self.db, chunk, DOC_PARTS).await?;
                 prepare(&self.db, &mut terms, &mut organizations, &mut records).await?;
                 Ok((records, terms.clone()))
             }
@@ -486,6 +482,45 @@ async fn prepare(
         *terms = all_terms(db).await?;
     }
     Ok(())
+}
+
+/// Every service's id in the order the index keeps listings: by [`search::place_order`] of
+/// the first of its venues that has a position (the one its document is placed by, see
+/// [`doc_of`]), ids breaking ties; services without one come last.
+pub async fn places_in_order(db: &DatabaseConnection) -> anyhow::Result<Vec<Uuid>> {
+    let ids = crate::store::openreferral::all_service_ids(db).await?;
+    // Each service's venues with a position, its first first (the listing's own order).
+    let mut located: Vec<(Uuid, f64, f64)> = service_at_location::Entity::find()
+        .select_only()
+        .column(service_at_location::Column::ServiceId)
+        .column(location::Column::Latitude)
+        .column(location::Column::Longitude)
+        .join(
+            JoinType::InnerJoin,
+            service_at_location::Entity::belongs_to(location::Entity)
+                .from(service_at_location::Column::LocationId)
+                .to(location::Column::Id)
+                .into(),
+        )
+        .filter(location::Column::Latitude.is_not_null())
+        .filter(location::Column::Longitude.is_not_null())
+        .order_by_asc(service_at_location::Column::ServiceId)
+        .order_by_asc(service_at_location::Column::Position)
+        .order_by_asc(service_at_location::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    located.dedup_by_key(|(service, _, _)| *service);
+    let first: HashMap<Uuid, (f64, f64)> = located
+        .into_iter()
+        .map(|(service, latitude, longitude)| (service, (latitude, longitude)))
+        .collect();
+    let mut ordered: Vec<(u64, Uuid)> = ids
+        .into_iter()
+        .map(|id| (search::place_order(first.get(&id).copied()), id))
+        .collect();
+    ordered.sort_unstable();
+    Ok(ordered.into_iter().map(|(_, id)| id).collect())
 }
 
 /// The index document of a listing readied by [`prepare`] with `terms`.

@@ -540,7 +540,10 @@ impl Index {
             if written.is_ok() {
                 self.commit(writer, seq)?;
                 // One segment: a search then walks one term dictionary and one set of columns.
-                // The merge keeps the documents in place order (see `Fields::place_order`).
+                // The merge keeps the documents in place order (see `Fields::place_order`):
+                // segments of listings given in that order hold runs of places one after
+                // another and are stacked as they are; others are interleaved document by
+                // document, reading every segment's files through the memory map.
                 let segments = self.index.searchable_segment_ids()?;
                 if segments.len() > 1 {
                     writer.merge(&segments).wait()?;

@@ -28,7 +28,7 @@ pub use request::{
     Cards, Facets, FamilyFilter, Filter, Highlight, Hit, Near, SearchRequest, SearchResults, Sort,
     StoredCard, Unconfirmed,
 };
-pub use schema::SCHEMA_VERSION;
+pub use schema::{SCHEMA_VERSION, place_order};
 pub use synonyms::Synonyms;
 
 /// What can go wrong in the search layer.

@@ -383,3 +383,110 @@ async fn imported_postcodes_give_full_postcode_precision() {
     );
     assert_eq!(data["b"]["precision"], "SECTOR");
 }
+
+/// The place order of a listing's first venue with a position, as the listing's loader reads
+/// its venues.
+fn first_place_order(record: &signpost_api::store::listing::ServiceRecord) -> u64 {
+    search::place_order(
+        record
+            .locations
+            .iter()
+            .find_map(|place| Some((place.location.latitude?, place.location.longitude?))),
+    )
+}
+
+#[tokio::test]
+async fn a_rebuild_reads_listings_in_the_order_the_index_keeps() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let created = app
+        .data_as(
+            Some(&admin),
+            "mutation { createOrganization(input: { name: \"Venues Everywhere\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    let organization = created["createOrganization"]["id"].clone();
+    let create = |venues: serde_json::Value| {
+        let input = json!({
+            "organizationId": organization,
+            "name": "Roaming parent and baby group",
+            "description": "Meets in a different venue each week.",
+            "levelOfNeed": "UNIVERSAL",
+            "eligibility": {},
+            "referral": { "selfReferral": true, "professionalReferral": false },
+            "locations": venues,
+        });
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let created = app
+                .data_as(
+                    Some(admin),
+                    "mutation($input: ServiceInput!) { createService(input: $input) { id } }",
+                    json!({ "input": input }),
+                )
+                .await;
+            Uuid::parse_str(created["createService"]["id"].as_str().expect("id")).expect("uuid")
+        }
+    };
+    // Each listing's first venue has no position; its second (Penzance, Lerwick, Belfast or
+    // Norwich) places it, and its third lies far from the second.
+    let places = [
+        ((50.1188, -5.5371), (57.1497, -2.0943)),
+        ((60.1530, -1.1493), (50.3755, -4.1427)),
+        ((54.5973, -5.9301), (51.4545, -2.5879)),
+        ((52.6309, 1.2974), (55.9533, -3.1883)),
+    ];
+    let mut placed = Vec::new();
+    for (second, third) in places {
+        let id = create(json!([
+            { "name": "To be confirmed" },
+            { "name": "Second", "latitude": second.0, "longitude": second.1 },
+            { "name": "Third", "latitude": third.0, "longitude": third.1 },
+        ]))
+        .await;
+        placed.push((id, search::place_order(Some(second))));
+    }
+    let unplaced = create(json!([])).await;
+
+    let ordered = signpost_api::indexing::places_in_order(&app.db)
+        .await
+        .expect("ids in place order");
+    let mut all = signpost_api::store::openreferral::all_service_ids(&app.db)
+        .await
+        .expect("ids");
+    let mut seen = ordered.clone();
+    seen.sort_unstable();
+    all.sort_unstable();
+    assert_eq!(seen, all, "every service, once");
+    let records = signpost_api::store::listing::load_many(
+        &app.db,
+        &ordered,
+        signpost_api::store::listing::Parts {
+            locations: true,
+            ..signpost_api::store::listing::Parts::NONE
+        },
+    )
+    .await
+    .expect("listings");
+    assert_eq!(
+        records.iter().map(|r| r.service.id).collect::<Vec<_>>(),
+        ordered
+    );
+    let orders: Vec<u64> = records.iter().map(first_place_order).collect();
+    assert!(
+        orders.windows(2).all(|pair| pair[0] <= pair[1]),
+        "in place order: {orders:?}"
+    );
+    for (id, order) in placed {
+        let at = ordered.iter().position(|o| *o == id).expect("listed");
+        assert_eq!(
+            orders[at], order,
+            "placed by its first venue with a position"
+        );
+    }
+    let at = ordered.iter().position(|o| *o == unplaced).expect("listed");
+    assert_eq!(orders[at], u64::MAX, "a listing without a venue comes last");
+    assert!(orders[at..].iter().all(|order| *order == u64::MAX));
+}
