@@ -3,8 +3,8 @@
 //! Every reader of a whole listing (the search indexer, the Open Referral export and REST
 //! face, the audit snapshot and GraphQL's prefetch) goes through [`load_many`], which costs one
 //! statement per relation asked for, whatever the number of services (in chunks of 5,000 ids),
-//! or, reading every listing in id order (the search index's rebuild and the export),
-//! [`load_range`].
+//! or, reading every listing in id order (the export), [`load_range`]. The search index's
+//! rebuild reads listings in place order, 500 listed ids at a time.
 
 use std::collections::{HashMap, HashSet};
 
@@ -176,7 +176,7 @@ pub async fn load_many(
 /// The listings whose ids lie between `first` and `last` (both included), in id order, with
 /// the relations in `parts`. Each statement reads a range of an index on the service's id
 /// where [`load_many`] looks up every id of a list: what a reader of every listing in id
-/// order (a rebuild of the search index, the export) asks for, a range at a time.
+/// order (the export) asks for, a range at a time.
 pub async fn load_range(
     db: &impl ConnectionTrait,
     first: Uuid,
