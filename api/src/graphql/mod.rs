@@ -13,6 +13,7 @@ mod openreferral;
 mod organization;
 pub mod pagination;
 mod place;
+mod plain;
 pub mod scalars;
 pub mod search;
 mod service;

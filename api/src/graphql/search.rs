@@ -1,9 +1,9 @@
 //! `search` and `suggest`: the signposting queries, answered by the search index.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
-use entity::service;
+use entity::{organization, service};
 use search::{FamilyFilter, SearchRequest, Sort, Unconfirmed, eligibility::Family};
 
 use super::{
@@ -12,6 +12,7 @@ use super::{
     loaders::Loaders,
     pagination::{PageInfo, connection, page_size},
     place::NearInput,
+    plain::{self, Edges},
     service::{Service, description_selected, prefetch, prefetch_cards, selected_parts},
     state,
 };
@@ -257,6 +258,9 @@ pub struct SearchEdge {
     pub coverage: Option<Coverage>,
     /// The service.
     pub node: Service,
+    /// The service's organisation when the page read it with the service (from its card).
+    #[graphql(skip)]
+    pub organization: Option<Arc<organization::Model>>,
 }
 
 /// A facet value and how many results have it.
@@ -314,7 +318,7 @@ pub struct SearchResults {
     /// How many services match in all.
     pub total_count: i64,
     /// This page.
-    pub edges: Vec<SearchEdge>,
+    pub edges: Edges,
     /// Paging.
     pub page_info: PageInfo,
     /// Facet counts over all matches.
@@ -383,11 +387,14 @@ pub(super) fn page_cards(ctx: &Context<'_>) -> search::Cards {
 
 /// The service rows of a page of hits, read from their cards (the query's other selections
 /// under `node` loaded beside them); hits without a readable card are read from the database.
-/// Each hit's card is taken: its texts move into the row rather than being copied.
+/// Each hit's card is taken: its texts move into the row rather than being copied. With
+/// `plain_edges` (the page's edges are answered from the rows, see [`plain::answers`]) the
+/// cards' rows and organisations are kept as they are instead of being fed to the loaders.
 pub(super) async fn page_rows(
     ctx: &Context<'_>,
     hits: &mut [search::Hit],
-) -> async_graphql::Result<HashMap<uuid::Uuid, service::Model>> {
+    plain_edges: bool,
+) -> async_graphql::Result<PageRows> {
     let node = || ctx.look_ahead().field("edges").field("node");
     // Only what the selection shows is read back from the cards.
     let wanted = selected_parts(node());
@@ -404,12 +411,31 @@ pub(super) async fn page_rows(
             _ => missing.push(hit.id),
         }
     }
-    let mut rows: HashMap<uuid::Uuid, service::Model> =
-        prefetch_cards(ctx, node(), carded, card::read_for(wanted))
-            .await?
+    let (mut rows, organizations) = if plain_edges {
+        // The page's edges are answered from the rows and organisations themselves: nothing
+        // is fed to the loaders.
+        let mut organizations = HashMap::new();
+        let rows: HashMap<uuid::Uuid, service::Model> = carded
             .into_iter()
-            .map(|row| (row.id, row))
+            .map(|card| {
+                if let Some(organization) = card.organization {
+                    organizations
+                        .entry(organization.id)
+                        .or_insert_with(|| Arc::new(organization));
+                }
+                (card.service.id, card.service)
+            })
             .collect();
+        (rows, organizations)
+    } else {
+        let rows: HashMap<uuid::Uuid, service::Model> =
+            prefetch_cards(ctx, node(), carded, card::read_for(wanted))
+                .await?
+                .into_iter()
+                .map(|row| (row.id, row))
+                .collect();
+        (rows, HashMap::new())
+    };
     if !missing.is_empty() {
         let loaded = ctx
             .data::<Loaders>()?
@@ -421,7 +447,17 @@ pub(super) async fn page_rows(
         prefetch(ctx, node(), &loaded).await?;
         rows.extend(loaded.into_iter().map(|row| (row.id, row)));
     }
-    Ok(rows)
+    Ok(PageRows {
+        services: rows,
+        organizations,
+    })
+}
+
+/// The service rows of a page of hits by id, and (for a page whose edges are answered in one
+/// pass, see [`plain`]) the organisations their cards hold, by id.
+pub(super) struct PageRows {
+    pub services: HashMap<uuid::Uuid, service::Model>,
+    pub organizations: HashMap<uuid::Uuid, Arc<organization::Model>>,
 }
 
 /// Search queries.
@@ -520,10 +556,16 @@ impl SearchQuery {
         };
         let shared = state(ctx)?;
         let mut results = run_search(ctx, request).await?;
-        let mut rows = if page_selected {
-            page_rows(ctx, &mut results.hits).await?
+        let PageRows {
+            services: mut rows,
+            organizations,
+        } = if page_selected {
+            page_rows(ctx, &mut results.hits, plain::answers(&ctx.item.node)).await?
         } else {
-            HashMap::new()
+            PageRows {
+                services: HashMap::new(),
+                organizations: HashMap::new(),
+            }
         };
         // A service deleted since the index was read is simply skipped.
         let found = results
@@ -547,6 +589,7 @@ impl SearchQuery {
                     .collect(),
                 unconfirmed: hit.unconfirmed.into_iter().map(Into::into).collect(),
                 coverage: hit.coverage.map(Into::into),
+                organization: organizations.get(&row.organization_id).cloned(),
                 node: Service(row),
             },
             results.has_next_page,
@@ -575,7 +618,7 @@ impl SearchQuery {
         let none = HashMap::new();
         Ok(SearchResults {
             total_count: page.total_count,
-            edges: page.edges,
+            edges: Edges(page.edges),
             page_info: page.page_info,
             facets: SearchFacets {
                 categories: counts(results.facets.categories, &term_labels),

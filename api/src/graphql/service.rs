@@ -716,7 +716,9 @@ async fn services_from_index(
         cards: super::search::page_cards(ctx),
     };
     let mut results = super::search::run_search(ctx, request).await?;
-    let mut rows = super::search::page_rows(ctx, &mut results.hits).await?;
+    let mut rows = super::search::page_rows(ctx, &mut results.hits, false)
+        .await?
+        .services;
     let found: Vec<(String, service::Model)> = results
         .hits
         .into_iter()
