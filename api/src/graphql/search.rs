@@ -455,6 +455,7 @@ pub(super) async fn page_rows(
 
 /// The service rows of a page of hits by id, and (for a page whose edges are answered in one
 /// pass, see [`plain`]) the organisations their cards hold, by id.
+#[derive(Default)]
 pub(super) struct PageRows {
     pub services: HashMap<uuid::Uuid, service::Model>,
     pub organizations: HashMap<uuid::Uuid, Arc<organization::Model>>,
@@ -562,10 +563,7 @@ impl SearchQuery {
         } = if page_selected {
             page_rows(ctx, &mut results.hits, plain::answers(&ctx.item.node)).await?
         } else {
-            PageRows {
-                services: HashMap::new(),
-                organizations: HashMap::new(),
-            }
+            PageRows::default()
         };
         // A service deleted since the index was read is simply skipped.
         let found = results
