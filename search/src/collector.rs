@@ -1021,12 +1021,23 @@ impl FacetSets {
     }
 }
 
+/// How many bytes each piece of a [`Texts`] holds at least (a longer value has a piece of its
+/// own).
+const TEXTS_PIECE_BYTES: usize = 1 << 20;
+
 /// A column's dictionary read out end to end, with where each value ends, by their number:
 /// the names as written, the lower-case names, or the cards.
+///
+/// The values are kept in pieces of about a mebibyte, each value within one piece, rather than
+/// in one buffer grown as it is read: such a buffer doubles as it grows and is copied each
+/// time, so that reading the cards of 100,000 listings (about 40 MB) briefly held both the old
+/// buffer and one of twice its size, and kept up to twice the bytes it needed.
 #[derive(Default)]
 struct Texts {
-    all: Vec<u8>,
-    ends: Vec<usize>,
+    pieces: Vec<Vec<u8>>,
+    /// For each value, by number: its piece and where it ends in it. A value starts where the
+    /// one before it ends, or at the start of its piece when that one is in another.
+    ends: Vec<(u32, u32)>,
 }
 
 impl Texts {
@@ -1036,23 +1047,48 @@ impl Texts {
         if let Some(column) = column
             && let Ok(mut stream) = column.dictionary().stream()
         {
+            texts.ends.reserve_exact(column.dictionary().num_terms());
             while stream.advance() {
-                texts.all.extend_from_slice(stream.key());
-                texts.ends.push(texts.all.len());
+                texts.push(stream.key());
             }
         }
         texts
     }
 
+    /// Adds the next value, in the last piece if it fits and in a new one if not.
+    fn push(&mut self, value: &[u8]) {
+        let fits = self
+            .pieces
+            .last()
+            .is_some_and(|piece| piece.capacity() - piece.len() >= value.len());
+        if !fits {
+            self.pieces
+                .push(Vec::with_capacity(value.len().max(TEXTS_PIECE_BYTES)));
+        }
+        let number = self.pieces.len() - 1;
+        let piece = &mut self.pieces[number];
+        piece.extend_from_slice(value);
+        // (No piece or piece count reaches 4 GiB: a value is a name or a card.)
+        let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        self.ends.push((at(number), at(piece.len())));
+    }
+
+    /// The number of values.
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
     /// The value numbered `ord`.
     fn bytes(&self, ord: u64) -> Option<&[u8]> {
         let ord = usize::try_from(ord).ok()?;
-        let end = *self.ends.get(ord)?;
-        let start = match ord {
-            0 => 0,
-            _ => self.ends[ord - 1],
+        let (piece, end) = *self.ends.get(ord)?;
+        let start = match ord.checked_sub(1).and_then(|before| self.ends.get(before)) {
+            Some(&(before, start)) if before == piece => start,
+            _ => 0,
         };
-        self.all.get(start..end)
+        self.pieces
+            .get(piece as usize)?
+            .get(start as usize..end as usize)
     }
 
     /// The text numbered `ord` (`None` for a value that is not UTF-8, which a text column
@@ -1064,15 +1100,10 @@ impl Texts {
     /// The number of the first text at or after `bytes` (the number of texts when none is).
     fn first_at_or_after(&self, bytes: &[u8]) -> u32 {
         let mut low = 0;
-        let mut high = self.ends.len();
+        let mut high = self.len();
         while low < high {
             let middle = low + (high - low) / 2;
-            let start = if middle == 0 {
-                0
-            } else {
-                self.ends[middle - 1]
-            };
-            if &self.all[start..self.ends[middle]] < bytes {
+            if self.bytes(middle as u64).unwrap_or_default() < bytes {
                 low = middle + 1;
             } else {
                 high = middle;
@@ -1953,6 +1984,49 @@ impl SegmentCollector for PageSegmentCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_kept_in_pieces_read_back_as_they_were_written() {
+        // Values in order (as a dictionary gives them), of every length from empty to longer
+        // than a piece, so that they fill pieces, spill into new ones and take one alone.
+        let mut values: Vec<Vec<u8>> = (0..5_000_u32)
+            .map(|n| {
+                let len = usize::try_from(n * 7919 % 1_500).expect("small");
+                let mut value = format!("{n:06}").into_bytes();
+                value.resize(len.max(6), b'x');
+                value
+            })
+            .collect();
+        values.insert(0, Vec::new());
+        values.push(format!("{:06}", 9_999_999).into_bytes());
+        values.push(b"zz".to_vec());
+        values.push(vec![b'z'; TEXTS_PIECE_BYTES + 10]);
+        let mut texts = Texts::default();
+        for value in &values {
+            texts.push(value);
+        }
+        assert!(texts.pieces.len() > 3, "{} pieces", texts.pieces.len());
+        assert_eq!(texts.len(), values.len());
+        for (ord, value) in values.iter().enumerate() {
+            assert_eq!(texts.bytes(ord as u64), Some(&value[..]), "value {ord}");
+        }
+        assert_eq!(texts.bytes(values.len() as u64), None);
+        // Every byte kept once, with no piece holding more than a piece (or its one value).
+        let kept: usize = texts.pieces.iter().map(Vec::len).sum();
+        assert_eq!(kept, values.iter().map(Vec::len).sum::<usize>());
+        assert!(
+            texts
+                .pieces
+                .iter()
+                .all(|piece| piece.capacity() <= TEXTS_PIECE_BYTES + 10)
+        );
+        assert_eq!(texts.first_at_or_after(b""), 0);
+        assert_eq!(texts.first_at_or_after(b"002500"), 2_501);
+        assert_eq!(
+            texts.first_at_or_after(b"{"),
+            u32::try_from(values.len()).expect("small")
+        );
+    }
 
     #[test]
     fn a_segment_keeps_as_many_filters_at_any_size() {
