@@ -190,17 +190,17 @@ fn checksum_matches(file: File) -> io::Result<bool> {
     Ok(hasher.finalize() == footer.crc)
 }
 
-/// Reads of at least this many bytes of a segment's stored documents are file reads into
-/// memory of their own rather than slices of the memory map.
-const OWN_READ_BYTES: usize = 4 << 20;
-
-/// The index's directory: tantivy's memory-mapped one, except that a large read of a segment's
-/// stored documents (see [`OWN_READ_BYTES`]) is a plain file read into memory freed as soon as
-/// the caller drops it. The one such read is a merge copying a segment's compressed blocks
-/// into the merged segment: through the map, every page of every merged segment's documents
-/// (185 MB at 100,000 listings, most of the index) stayed in the process until the merge
-/// ended; read this way, one segment's documents are in memory at a time. Reads of single
-/// documents (a page's hits) still come from the map.
+/// The index's directory: tantivy's memory-mapped one, except that a segment's stored
+/// documents are read with plain file reads, each into memory freed as soon as the caller
+/// drops it.
+///
+/// Through the map, every page of the stored documents a process ever read stayed in it: a
+/// server at 100,000 listings showing pages of results and highlights (which read their hits'
+/// stored text) came to hold all 88 MB of the segment's documents besides its own memory, and
+/// a merge copying segments' compressed blocks held every merged segment's documents (185 MB)
+/// until it ended. Read from the file, a page's hits cost a read of a block or two each (held
+/// by the store's own cache of recent blocks), and a merge has one segment's documents in
+/// memory at a time.
 #[derive(Clone, Debug)]
 pub(crate) struct IndexDirectory {
     root: PathBuf,
@@ -219,15 +219,16 @@ impl IndexDirectory {
 
 impl Directory for IndexDirectory {
     fn get_file_handle(&self, path: &Path) -> Result<Arc<dyn FileHandle>, OpenReadError> {
-        let mapped = self.mapped.get_file_handle(path)?;
-        let is_store = path.extension().is_some_and(|ext| ext == "store");
-        if !is_store || mapped.len() < OWN_READ_BYTES {
-            return Ok(mapped);
+        if path.extension().is_none_or(|ext| ext != "store") {
+            return self.mapped.get_file_handle(path);
         }
         let file = File::open(self.root.join(path))
             .and_then(ReadFile::new)
-            .map_err(|err| OpenReadError::wrap_io_error(err, path.to_path_buf()))?;
-        Ok(Arc::new(StoreFile { mapped, file }))
+            .map_err(|err| match err.kind() {
+                io::ErrorKind::NotFound => OpenReadError::FileDoesNotExist(path.to_path_buf()),
+                _ => OpenReadError::wrap_io_error(err, path.to_path_buf()),
+            })?;
+        Ok(Arc::new(file))
     }
 
     fn delete(&self, path: &Path) -> Result<(), DeleteError> {
@@ -260,29 +261,6 @@ impl Directory for IndexDirectory {
 
     fn watch(&self, watch_callback: WatchCallback) -> tantivy::Result<WatchHandle> {
         self.mapped.watch(watch_callback)
-    }
-}
-
-/// A segment's stored documents: small reads from the memory map, large ones from the file.
-#[derive(Debug)]
-struct StoreFile {
-    mapped: Arc<dyn FileHandle>,
-    file: ReadFile,
-}
-
-impl HasLen for StoreFile {
-    fn len(&self) -> usize {
-        self.mapped.len()
-    }
-}
-
-impl FileHandle for StoreFile {
-    fn read_bytes(&self, range: Range<usize>) -> io::Result<OwnedBytes> {
-        if range.len() < OWN_READ_BYTES {
-            self.mapped.read_bytes(range)
-        } else {
-            self.file.read_bytes(range)
-        }
     }
 }
 
@@ -582,7 +560,7 @@ mod tests {
     }
 
     #[test]
-    fn stored_documents_read_whole_are_the_files_bytes_and_merge_intact() {
+    fn stored_documents_are_read_from_the_file_not_the_map_and_merge_intact() {
         let root = tempfile::tempdir().expect("tempdir");
         let mut builder = Schema::builder();
         let text = builder.add_text_field("text", STORED);
@@ -598,7 +576,7 @@ mod tests {
         writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
         let mut rng = fastrand::Rng::with_seed(7);
         let mut written = Vec::new();
-        // Two segments, each with more stored bytes than are read through the map.
+        // Two segments of a few megabytes of stored documents each.
         for _ in 0..2 {
             for _ in 0..1_300 {
                 let value = noise(&mut rng, 4_000);
@@ -615,7 +593,7 @@ mod tests {
         for meta in index.searchable_segment_metas().expect("metas") {
             let path = meta.relative_path(SegmentComponent::Store);
             let handle = directory.get_file_handle(&path).expect("handle");
-            assert!(handle.len() >= OWN_READ_BYTES, "{} bytes", handle.len());
+            assert!(handle.len() >= 4 << 20, "{} bytes", handle.len());
             let whole = handle.read_bytes(0..handle.len()).expect("read whole");
             let on_disk = std::fs::read(root.path().join(&path)).expect("read file");
             assert_eq!(whole.as_slice(), on_disk.as_slice());
@@ -623,6 +601,10 @@ mod tests {
             assert_eq!(part.as_slice(), &on_disk[100..4_196]);
             assert!(handle.read_bytes(0..handle.len() + 1).is_err());
         }
+        assert!(matches!(
+            directory.get_file_handle(Path::new("missing.store")),
+            Err(OpenReadError::FileDoesNotExist(_))
+        ));
         writer.merge(&segments).wait().expect("merge");
         writer.wait_merging_threads().expect("merged");
         let reader = index.reader().expect("reader");
@@ -642,6 +624,19 @@ mod tests {
                     .to_owned()
             })
             .collect();
+        // Every document was read, and no stored documents' file is mapped into the process
+        // (the other files of the segment are).
+        let maps = std::fs::read_to_string("/proc/self/maps").expect("maps");
+        let root = root.path().to_string_lossy().into_owned();
+        let mapped: Vec<&str> = maps.lines().filter(|line| line.contains(&root)).collect();
+        assert!(
+            mapped.iter().any(|line| line.ends_with(".idx")),
+            "{mapped:?}"
+        );
+        assert!(
+            !mapped.iter().any(|line| line.ends_with(".store")),
+            "{mapped:?}"
+        );
         // (The merged segment takes the segments in the order the merge names them.)
         let (mut read, mut written) = (read, written);
         read.sort();
