@@ -385,80 +385,108 @@ pub(super) fn page_cards(ctx: &Context<'_>) -> search::Cards {
     card::to_read(selected_parts(node()), description_selected(node()))
 }
 
-/// The service rows of a page of hits, read from their cards (the query's other selections
-/// under `node` loaded beside them); hits without a readable card are read from the database.
-/// Each hit's card is taken: its texts move into the row rather than being copied. With
-/// `plain_edges` (the page's edges are answered from the rows, see [`plain::answers`]) the
-/// cards' rows and organisations are kept as they are instead of being fed to the loaders.
+/// The service rows of a page of hits, one for each hit in the hits' order (`None` for a hit
+/// whose service is gone), read from their cards (the query's other selections under `node`
+/// loaded beside them); hits without a readable card are read from the database. Each hit's
+/// card is taken: its texts move into the row rather than being copied. With `plain_edges`
+/// (the page's edges are answered from the rows, see [`plain::answers`]) the cards' rows and
+/// organisations are kept as they are instead of being fed to the loaders.
 pub(super) async fn page_rows(
     ctx: &Context<'_>,
     hits: &mut [search::Hit],
     plain_edges: bool,
-) -> async_graphql::Result<PageRows> {
+) -> async_graphql::Result<Vec<Option<PageRow>>> {
     let node = || ctx.look_ahead().field("edges").field("node");
     // Only what the selection shows is read back from the cards.
     let wanted = selected_parts(node());
     let description = description_selected(node());
+    // The cards read, and each one's place on the page; the same for the hits read below.
     let mut carded = Vec::with_capacity(hits.len());
+    let mut carded_at = Vec::with_capacity(hits.len());
     let mut missing = Vec::new();
-    for hit in hits {
+    let mut missing_at = Vec::new();
+    for (at, hit) in hits.iter_mut().enumerate() {
         match hit
             .card
             .take()
             .and_then(|card| Card::decode_parts(card, wanted, description))
         {
-            Some((card, _)) if card.service.id == hit.id => carded.push(card),
-            _ => missing.push(hit.id),
+            Some((card, _)) if card.service.id == hit.id => {
+                carded.push(card);
+                carded_at.push(at);
+            }
+            _ => {
+                missing.push(hit.id);
+                missing_at.push(at);
+            }
         }
     }
-    let (mut rows, organizations) = if plain_edges {
+    let mut page = if plain_edges {
         // The page's edges are answered from the rows and organisations themselves: nothing
         // is fed to the loaders.
-        let mut organizations = HashMap::new();
-        let rows: HashMap<uuid::Uuid, service::Model> = carded
-            .into_iter()
-            .map(|card| {
-                if let Some(organization) = card.organization {
-                    organizations
-                        .entry(organization.id)
-                        .or_insert_with(|| Arc::new(organization));
-                }
-                (card.service.id, card.service)
-            })
-            .collect();
-        (rows, organizations)
+        placed(
+            hits.len(),
+            carded_at.into_iter().zip(carded).map(|(at, card)| {
+                let row = PageRow {
+                    service: card.service,
+                    organization: card.organization.map(Arc::new),
+                };
+                (at, row)
+            }),
+        )
     } else {
-        let rows: HashMap<uuid::Uuid, service::Model> =
-            prefetch_cards(ctx, node(), carded, card::read_for(wanted))
-                .await?
-                .into_iter()
-                .map(|row| (row.id, row))
-                .collect();
-        (rows, HashMap::new())
+        // One row for each card, in their order.
+        let rows = prefetch_cards(ctx, node(), carded, card::read_for(wanted)).await?;
+        placed(
+            hits.len(),
+            carded_at.into_iter().zip(rows.into_iter().map(PageRow::of)),
+        )
     };
     if !missing.is_empty() {
+        let place: HashMap<uuid::Uuid, usize> = missing.iter().copied().zip(missing_at).collect();
         let loaded = ctx
             .data::<Loaders>()?
             .service
             .load_many(missing)
             .await
             .map_err(ApiError::from)?;
-        let loaded: Vec<service::Model> = loaded.into_values().collect();
-        prefetch(ctx, node(), &loaded).await?;
-        rows.extend(loaded.into_iter().map(|row| (row.id, row)));
+        let rows: Vec<service::Model> = loaded.into_values().collect();
+        prefetch(ctx, node(), &rows).await?;
+        for row in rows {
+            if let Some(slot) = place.get(&row.id).and_then(|&at| page.get_mut(at)) {
+                *slot = Some(PageRow::of(row));
+            }
+        }
     }
-    Ok(PageRows {
-        services: rows,
-        organizations,
-    })
+    Ok(page)
 }
 
-/// The service rows of a page of hits by id, and (for a page whose edges are answered in one
-/// pass, see [`plain`]) the organisations their cards hold, by id.
-#[derive(Default)]
-pub(super) struct PageRows {
-    pub services: HashMap<uuid::Uuid, service::Model>,
-    pub organizations: HashMap<uuid::Uuid, Arc<organization::Model>>,
+/// `len` places, each holding the row `found` gives for it (the last one given), if any.
+fn placed<T>(len: usize, found: impl IntoIterator<Item = (usize, T)>) -> Vec<Option<T>> {
+    let mut page: Vec<Option<T>> = std::iter::repeat_with(|| None).take(len).collect();
+    for (at, row) in found {
+        if let Some(place) = page.get_mut(at) {
+            *place = Some(row);
+        }
+    }
+    page
+}
+
+/// The service row of a hit on a page, and (for a page whose edges are answered in one pass,
+/// see [`plain`]) the organisation its card holds.
+pub(super) struct PageRow {
+    pub service: service::Model,
+    pub organization: Option<Arc<organization::Model>>,
+}
+
+impl PageRow {
+    /// A row without its organisation (read through the loaders).
+    fn of(service: service::Model) -> Self {
+        Self {
+            service,
+            organization: None,
+        }
+    }
 }
 
 /// Search queries.
@@ -557,19 +585,17 @@ impl SearchQuery {
         };
         let shared = state(ctx)?;
         let mut results = run_search(ctx, request).await?;
-        let PageRows {
-            services: mut rows,
-            organizations,
-        } = if page_selected {
+        let rows = if page_selected {
             page_rows(ctx, &mut results.hits, plain::answers(&ctx.item.node)).await?
         } else {
-            PageRows::default()
+            Vec::new()
         };
         // A service deleted since the index was read is simply skipped.
         let found = results
             .hits
             .into_iter()
-            .filter_map(|hit| rows.remove(&hit.id).map(|row| (hit, row)));
+            .zip(rows)
+            .filter_map(|(hit, row)| row.map(|row| (hit, row)));
         let page = connection(
             found,
             |(hit, _)| hit.cursor.clone(),
@@ -587,8 +613,8 @@ impl SearchQuery {
                     .collect(),
                 unconfirmed: hit.unconfirmed.into_iter().map(Into::into).collect(),
                 coverage: hit.coverage.map(Into::into),
-                organization: organizations.get(&row.organization_id).cloned(),
-                node: Service(row),
+                organization: row.organization,
+                node: Service(row.service),
             },
             results.has_next_page,
             after.is_some(),
@@ -701,4 +727,17 @@ async fn suggestions(
         .suggestions(&prefix, limit)
         .map_err(|err| ApiError::Internal(err.into()))?;
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placed;
+
+    #[test]
+    fn rows_are_placed_at_their_hits_places_and_a_place_without_one_stays_empty() {
+        let page = placed(5, [(3, "d"), (0, "a"), (1, "b"), (9, "beyond the page")]);
+        assert_eq!(page, vec![Some("a"), Some("b"), None, Some("d"), None]);
+        assert_eq!(placed::<&str>(2, []), vec![None, None]);
+        assert!(placed(0, [(0, "a")]).is_empty());
+    }
 }

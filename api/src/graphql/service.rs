@@ -716,13 +716,12 @@ async fn services_from_index(
         cards: super::search::page_cards(ctx),
     };
     let mut results = super::search::run_search(ctx, request).await?;
-    let mut rows = super::search::page_rows(ctx, &mut results.hits, false)
-        .await?
-        .services;
+    let rows = super::search::page_rows(ctx, &mut results.hits, false).await?;
     let found: Vec<(String, service::Model)> = results
         .hits
         .into_iter()
-        .filter_map(|hit| rows.remove(&hit.id).map(|row| (hit.cursor, row)))
+        .zip(rows)
+        .filter_map(|(hit, row)| row.map(|row| (hit.cursor, row.service)))
         .collect();
     Ok(connection(
         found,
