@@ -13,7 +13,7 @@ use super::{
     pagination::{PageInfo, connection, page_size},
     place::NearInput,
     plain::{self, Edges},
-    service::{Service, description_selected, prefetch, prefetch_cards, selected_parts},
+    service::{Service, description_selected, head_read, prefetch, prefetch_cards, selected_parts},
     state,
 };
 use crate::{
@@ -400,6 +400,7 @@ pub(super) async fn page_rows(
     // Only what the selection shows is read back from the cards.
     let wanted = selected_parts(node());
     let description = description_selected(node());
+    let head = head_read(node());
     // The cards read, and each one's place on the page; the same for the hits read below.
     let mut carded = Vec::with_capacity(hits.len());
     let mut carded_at = Vec::with_capacity(hits.len());
@@ -409,7 +410,7 @@ pub(super) async fn page_rows(
         match hit
             .card
             .take()
-            .and_then(|card| Card::decode_parts(card, wanted, description))
+            .and_then(|card| Card::decode_page(card, wanted, description, head))
         {
             Some((card, _)) if card.service.id == hit.id => {
                 carded.push(card);

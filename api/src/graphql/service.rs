@@ -35,7 +35,7 @@ use crate::{
         self,
         listing::{
             Parts,
-            card::{self, Card},
+            card::{self, Card, HeadRead},
         },
     },
     validate,
@@ -539,6 +539,45 @@ pub fn selected_parts(node: Lookahead<'_>) -> Parts {
         phones: selected("phones"),
         terms: selected("taxonomyTerms"),
         ..Parts::NONE
+    }
+}
+
+/// The fields of a listing that show none of the texts [`HeadRead::WithoutTexts`] passes over
+/// (the rest read only the row's id, organisation, numbers, flags and days, or what is stored
+/// beside the card).
+const SHOWN_WITHOUT_HEAD_TEXTS: [&str; 19] = [
+    "__typename",
+    "id",
+    "name",
+    "alternateName",
+    "description",
+    "status",
+    "levelOfNeed",
+    "free",
+    "fundingEndsOn",
+    "assuredDate",
+    "lastModified",
+    "version",
+    "organization",
+    "locations",
+    "serviceAreas",
+    "contacts",
+    "phones",
+    "schedules",
+    "taxonomyTerms",
+];
+
+/// How much of each card's head a selection under `node` needs: all of it, unless every
+/// field it selects is one of [`SHOWN_WITHOUT_HEAD_TEXTS`].
+pub fn head_read(node: Lookahead<'_>) -> HeadRead {
+    let without_texts = node.selection_fields().iter().all(|node| {
+        node.selection_set()
+            .all(|field| SHOWN_WITHOUT_HEAD_TEXTS.contains(&field.name()))
+    });
+    if without_texts {
+        HeadRead::WithoutTexts
+    } else {
+        HeadRead::Whole
     }
 }
 

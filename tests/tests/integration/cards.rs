@@ -193,6 +193,79 @@ async fn a_page_showing_fewer_fields_reads_less_of_its_cards_and_the_same_values
 }
 
 #[tokio::test]
+async fn each_field_of_a_page_reads_the_same_whether_or_not_the_page_shows_the_cards_texts() {
+    // A page that shows none of a listing's own texts (web address, email, eligibility and
+    // referral texts, languages, ...) passes them over in its cards. Each field of a listing,
+    // shown alone, must then read as it does beside a text (which has the cards read whole).
+    let app = TestApp::spawn().await;
+    let fields = [
+        "__typename",
+        "name",
+        "alternateName",
+        "description",
+        "url",
+        "email",
+        "status",
+        "levelOfNeed",
+        "eligibility { fromPregnancy minAgeMonths maxAgeMonths audiences description }",
+        "referral { selfReferral professionalReferral instructions }",
+        "deliveryModes",
+        "languages",
+        "free",
+        "feesDescription",
+        "fundingSource",
+        "fundingEndsOn",
+        "assuredDate",
+        "assurer",
+        "lastModified",
+        "version",
+        "organization { id name description email website phone }",
+        "locations { id name postcode }",
+        "serviceAreas { kind name postcodePrefix }",
+        "contacts { name email }",
+        "phones { number description }",
+        "schedules { weekday opensAt closesAt }",
+        "taxonomyTerms { id code name }",
+        "events { id }",
+    ];
+    let page = |node: &str| {
+        format!(
+            "{{ search(text: \"baby\", first: 30) {{ edges {{ distanceKm node {{ id {node} }} }} }} }}"
+        )
+    };
+    let edges = |page: &Value| page["search"]["edges"].as_array().cloned().expect("edges");
+    for field in fields {
+        // A text beside it: the web address, or for that field the referral's instructions.
+        let (text, key) = if field == "url" {
+            ("referral { instructions }", "referral")
+        } else {
+            ("url", "url")
+        };
+        let alone = edges(&app.data(&page(field), json!({})).await);
+        let beside = edges(&app.data(&page(&format!("{field} {text}")), json!({})).await);
+        assert!(alone.len() > 5, "{field}: {alone:?}");
+        assert_eq!(alone.len(), beside.len(), "{field}");
+        for (alone, beside) in alone.iter().zip(&beside) {
+            let mut beside = beside.clone();
+            let node = beside["node"].as_object_mut().expect("a node");
+            assert!(node.remove(key).is_some(), "{field}");
+            assert_eq!(alone, &beside, "{field}");
+        }
+        let shown = |edge: &Value| {
+            let name = field.split_whitespace().next().unwrap_or(field);
+            match &edge["node"][name] {
+                Value::Null | Value::Bool(false) => false,
+                Value::String(text) => !text.is_empty(),
+                Value::Array(items) => !items.is_empty(),
+                _ => true,
+            }
+        };
+        // (A field no listing of the page shows would compare nothing.)
+        assert!(alone.iter().any(shown), "{field}: no listing shows it");
+    }
+}
+
+#[tokio::test]
 async fn descriptions_read_apart_from_the_cards_are_each_listings_own() {
     // The index reads a hit's description only for a page that shows it, or whose events'
     // `service` the page's rows answer: both must show the whole of each listing's own.

@@ -121,6 +121,132 @@ struct OrganizationHead {
 #[derive(Serialize, Deserialize)]
 struct OrganizationInHead(#[serde(with = "OrganizationHead")] organization::Model);
 
+/// How much of a card's head a reader decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeadRead {
+    /// All of it.
+    Whole,
+    /// All but the service's own texts that not every page shows: its web address, email,
+    /// assurer, audiences, eligibility and referral texts, delivery modes, languages, fees and
+    /// funding source (and eligibility sources). They are passed over, never copied, and left
+    /// empty in the row; see [`HeadWithoutTexts`].
+    WithoutTexts,
+}
+
+/// A head read as [`HeadRead::WithoutTexts`]: [`Head`] field by field in the same order, its
+/// texts passed over (a text is written as its length and bytes, a list as its length and
+/// texts, whatever the reader makes of them).
+#[derive(Deserialize)]
+#[expect(
+    dead_code,
+    reason = "the texts are read for their place in the head, never kept"
+)]
+struct HeadWithoutTexts {
+    service: ServiceWithoutTexts,
+    eligibility_sources: Option<Unread>,
+    organization: Option<OrganizationInHead>,
+}
+
+/// [`ServiceHead`] without its texts (see [`HeadWithoutTexts`]).
+#[derive(Deserialize)]
+#[expect(
+    dead_code,
+    reason = "the texts are read for their place in the head, never kept"
+)]
+struct ServiceWithoutTexts {
+    id: uuid::Uuid,
+    organization_id: uuid::Uuid,
+    name: String,
+    alternate_name: Option<String>,
+    description: String,
+    url: Option<Unread>,
+    email: Option<Unread>,
+    status: entity::ServiceStatus,
+    #[serde(with = "day_number")]
+    assured_date: Option<chrono::NaiveDate>,
+    assurer: Option<Unread>,
+    version: i32,
+    level_of_need: entity::LevelOfNeed,
+    from_pregnancy: bool,
+    min_age_months: Option<f64>,
+    max_age_months: Option<f64>,
+    audiences: Vec<Unread>,
+    eligibility_description: Option<Unread>,
+    self_referral: bool,
+    professional_referral: bool,
+    referral_instructions: Option<Unread>,
+    delivery_modes: Vec<Unread>,
+    languages: Vec<Unread>,
+    free: bool,
+    fees_description: Option<Unread>,
+    funding_source: Option<Unread>,
+    #[serde(with = "day_number")]
+    funding_ends_on: Option<chrono::NaiveDate>,
+    #[serde(with = "instant")]
+    created_at: chrono::DateTime<chrono::Utc>,
+    #[serde(with = "instant")]
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl ServiceWithoutTexts {
+    /// The service row, its texts empty.
+    fn into_row(self) -> service::Model {
+        service::Model {
+            id: self.id,
+            organization_id: self.organization_id,
+            name: self.name,
+            alternate_name: self.alternate_name,
+            description: self.description,
+            url: None,
+            email: None,
+            status: self.status,
+            assured_date: self.assured_date,
+            assurer: None,
+            version: self.version,
+            level_of_need: self.level_of_need,
+            from_pregnancy: self.from_pregnancy,
+            min_age_months: self.min_age_months,
+            max_age_months: self.max_age_months,
+            audiences: entity::StringList::default(),
+            eligibility_description: None,
+            self_referral: self.self_referral,
+            professional_referral: self.professional_referral,
+            referral_instructions: None,
+            delivery_modes: entity::StringList::default(),
+            languages: entity::StringList::default(),
+            free: self.free,
+            fees_description: None,
+            funding_source: None,
+            funding_ends_on: self.funding_ends_on,
+            extra: None,
+            eligibility_sources: None,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// A text (or any run of bytes written as its length and bytes) passed over unread.
+struct Unread;
+
+impl<'de> Deserialize<'de> for Unread {
+    fn deserialize<D: serde::Deserializer<'de>>(from: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Unread;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a text")
+            }
+
+            fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<Unread, E> {
+                Ok(Unread)
+            }
+        }
+        from.deserialize_bytes(Visitor)
+    }
+}
+
 /// A time as seconds and nanoseconds since 1970.
 mod instant {
     use chrono::{DateTime, Utc};
@@ -175,20 +301,30 @@ impl Head {
         postcard::to_allocvec(&head).ok()
     }
 
-    fn decode(bytes: &[u8]) -> Option<(service::Model, Option<organization::Model>)> {
-        let head: Self = postcard::from_bytes(bytes).ok()?;
-        let mut service = head.service;
-        service.eligibility_sources = head
-            .eligibility_sources
-            .map(|sources| serde_json::from_str(&sources))
-            .transpose()
-            .ok()?;
-        let organization = head
-            .organization
-            .map(|OrganizationInHead(mut organization)| {
-                organization.id = service.organization_id;
-                organization
-            });
+    fn decode(
+        bytes: &[u8],
+        read: HeadRead,
+    ) -> Option<(service::Model, Option<organization::Model>)> {
+        let (service, organization) = match read {
+            HeadRead::Whole => {
+                let head: Self = postcard::from_bytes(bytes).ok()?;
+                let mut service = head.service;
+                service.eligibility_sources = head
+                    .eligibility_sources
+                    .map(|sources| serde_json::from_str(&sources))
+                    .transpose()
+                    .ok()?;
+                (service, head.organization)
+            }
+            HeadRead::WithoutTexts => {
+                let head: HeadWithoutTexts = postcard::from_bytes(bytes).ok()?;
+                (head.service.into_row(), head.organization)
+            }
+        };
+        let organization = organization.map(|OrganizationInHead(mut organization)| {
+            organization.id = service.organization_id;
+            organization
+        });
         Some((service, organization))
     }
 }
@@ -413,21 +549,32 @@ impl Card {
         Self::decode_parts(stored, PARTS, true).map(|(card, _)| card)
     }
 
-    /// Reads back what `wanted` and `description` need of a card: its head, and of its lists
-    /// those `wanted` names ([`read_for`]; the others are left empty and their bytes unread).
-    /// Returns the card and the parts it holds; `None` for an unreadable one, or one whose
-    /// details or description are wanted but were not read ([`to_read`] tells the index which
-    /// to read). The stored texts move into the service row; a description not wanted may be
-    /// left empty there, so such a row must not be shown as the whole listing.
+    /// [`Card::decode_page`] with its head read whole.
     pub fn decode_parts(
         stored: search::StoredCard,
         wanted: Parts,
         description: bool,
     ) -> Option<(Self, Parts)> {
+        Self::decode_page(stored, wanted, description, HeadRead::Whole)
+    }
+
+    /// Reads back what `wanted` and `description` need of a card: its head (as much as `head`
+    /// says), and of its lists those `wanted` names ([`read_for`]; the others are left empty
+    /// and their bytes unread). Returns the card and the parts it holds; `None` for an
+    /// unreadable one, or one whose details or description are wanted but were not read
+    /// ([`to_read`] tells the index which to read). The stored texts move into the service row;
+    /// a description not wanted, or texts `head` passes over, are left empty there, so such a
+    /// row must not be shown as the whole listing.
+    pub fn decode_page(
+        stored: search::StoredCard,
+        wanted: Parts,
+        description: bool,
+        head: HeadRead,
+    ) -> Option<(Self, Parts)> {
         if description && stored.description.is_none() {
             return None;
         }
-        let (mut service, organization) = Head::decode(&stored.bytes)?;
+        let (mut service, organization) = Head::decode(&stored.bytes, head)?;
         let parts = read_for(wanted);
         let [areas, locations, phones, terms] = if to_read(wanted, false) == search::Cards::Whole {
             sections(stored.details.as_deref()?)?
@@ -669,6 +816,27 @@ mod tests {
         assert_eq!(head.service, card.service);
         assert_eq!(head.organization, card.organization);
         assert_eq!(Card::decode(stored(&bytes, true)).expect("decodes"), card);
+        // Read without its texts: the same row with each of them empty, the same organisation.
+        let (slim, _) =
+            Card::decode_page(stored(&bytes, false), HEAD, true, HeadRead::WithoutTexts)
+                .expect("decodes");
+        let texts_emptied = service::Model {
+            url: None,
+            email: None,
+            assurer: None,
+            audiences: entity::StringList::default(),
+            eligibility_description: None,
+            referral_instructions: None,
+            delivery_modes: entity::StringList::default(),
+            languages: entity::StringList::default(),
+            fees_description: None,
+            funding_source: None,
+            eligibility_sources: None,
+            ..card.service.clone()
+        };
+        assert_ne!(texts_emptied, card.service);
+        assert_eq!(slim.service, texts_emptied);
+        assert_eq!(slim.organization, card.organization);
     }
 
     #[test]
