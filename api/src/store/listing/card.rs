@@ -55,6 +55,9 @@ struct Head {
 
 /// The service row as the head holds it: the row's own fields, in its order. Its `extra`
 /// (never on a card) and its eligibility sources (beside it in [`Head`]) are left out.
+/// [`ServiceWithoutTexts`] reads the same fields in the same order: a field added here goes
+/// there too, at the same place (`a_head_with_every_field_set_reads_back_whole` fails until
+/// it does).
 #[derive(Serialize, Deserialize)]
 #[serde(remote = "service::Model")]
 struct ServiceHead {
@@ -129,7 +132,7 @@ pub enum HeadRead {
     /// All but the service's own texts that not every page shows: its web address, email,
     /// assurer, audiences, eligibility and referral texts, delivery modes, languages, fees and
     /// funding source (and eligibility sources). They are passed over, never copied, and left
-    /// empty in the row; see [`HeadWithoutTexts`].
+    /// empty in the row (the head is read as `HeadWithoutTexts`).
     WithoutTexts,
 }
 
