@@ -459,7 +459,10 @@ const BLOCK_SCORED_FROM: u32 = 8;
 /// [`score_of`] gives it. For many documents, each word's matches in the block are walked once,
 /// adding their scores up a document at a time, instead of each document being looked up in
 /// each word: the same sums, added in the same order (a word a document does not match adds
-/// nothing, and scores are never negative, so leaving out its zero changes nothing).
+/// nothing, and scores are never negative, so leaving out its zero changes nothing). A word
+/// most of whose matches in the block are not in `bits` (a filter left them out, or they
+/// cannot pass) adds only those that are, each found by its rank among its matches; only
+/// the sums of `bits` are read.
 #[inline]
 fn for_each_scored(
     words: &[Arc<WordScores>],
@@ -479,12 +482,26 @@ fn for_each_scored(
     let mut sums = [0.0f32; 64];
     for word in words {
         let mut matched = word.bits[block];
-        if matched == 0 {
+        let mut wanted = matched & bits;
+        if wanted == 0 {
             continue;
         }
         // The block's scores of the word, one per bit, taken as one slice.
         let at = word.ranks[block] as usize;
         let scores = &word.scores[at..at + matched.count_ones() as usize];
+        if wanted.count_ones() * 2 < matched.count_ones() {
+            // Most of the word's matches here are not wanted (left out by a filter, or unable
+            // to pass): each wanted one's score is found by its rank among them.
+            while wanted != 0 {
+                let lane = wanted.trailing_zeros();
+                wanted &= wanted - 1;
+                let rank = (matched & ((1u64 << lane) - 1)).count_ones() as usize;
+                if let Some(score) = scores.get(rank) {
+                    sums[(lane & 63) as usize] += *score;
+                }
+            }
+            continue;
+        }
         for score in scores {
             sums[(matched.trailing_zeros() & 63) as usize] += *score;
             matched &= matched - 1;
@@ -964,7 +981,9 @@ mod tests {
     fn a_block_scored_at_once_adds_up_as_each_document_does() {
         // Scores whose float sums change with the order they are added in (2^24 + 1 + 1 is
         // 2^24 in that order, 2^24 + 2 in the other), over words that match every document,
-        // every other, every third and a few, and blocks from empty to full.
+        // every other, every third and a few, and blocks from empty to full. A word most of
+        // whose matches the block's documents leave out (the first two words under 0xff00 or
+        // 1 << 63 | 0xfe) adds the documents' scores by their ranks; the others walk theirs.
         let max_doc = 64 * 4;
         let odd = |doc: DocId| f32::from(u16::try_from(doc).expect("small")) * 0.1 + 1.0e-3;
         let words = vec![
@@ -981,6 +1000,7 @@ mod tests {
             0x5555_5555_5555_5555,
             1 << 63,
             0xff00,
+            1 << 63 | 0xfe,
         ];
         for block in 0..4 {
             for bits in patterns {
