@@ -853,24 +853,32 @@ fn essential(words: &[Arc<WordScores>], block: usize, bits: u64, passing: Score)
     if words.len() < 2 || words.len() > MOST {
         return bits;
     }
-    let mut order = [(0.0, 0); MOST];
+    // The words' bests, and their places in the order of their bests (as `total_cmp` orders
+    // them: a best's ordered bits above the word's place), each a word read once.
+    let mut bests = [0.0f32; MOST];
+    let mut order = [0u64; MOST];
     for (i, word) in words.iter().enumerate() {
-        order[i] = (word.block_best[block], i);
+        let best = word.block_best[block];
+        bests[i] = best;
+        let raw = best.to_bits();
+        let ordered = if raw >> 31 == 1 { !raw } else { raw | 1 << 31 };
+        order[i] = u64::from(ordered) << 8 | i as u64;
     }
+    let bests = &bests[..words.len()];
     let order = &mut order[..words.len()];
-    order.sort_unstable_by(|a: &(Score, usize), b| a.0.total_cmp(&b.0));
+    order.sort_unstable();
     let sum_of = |set: u32| {
         let mut sum = 0.0;
-        for (i, word) in words.iter().enumerate() {
+        for (i, best) in bests.iter().enumerate() {
             if set & (1 << i) != 0 {
-                sum += word.block_best[block];
+                sum += *best;
             }
         }
         sum
     };
     let mut lesser = 0u32;
-    for &(_, i) in order.iter() {
-        let with = lesser | (1 << i);
+    for &key in order.iter() {
+        let with = lesser | (1 << (key & 0xff));
         if sum_of(with) > passing {
             break;
         }
@@ -1020,6 +1028,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_block_passes_over_documents_only_its_weakest_words_match() {
+        // Bests of 1, 5 and 2 in the block: the words of 1 and 2 add up to 3, no more than
+        // 3.5, so a document matching only them cannot pass; with the word of 5, any can.
+        let words = vec![
+            word(64, |doc| (doc < 40).then_some(1.0)),
+            word(64, |doc| (doc % 4 == 0).then_some(5.0)),
+            word(64, |doc| (doc >= 20).then_some(2.0)),
+        ];
+        let all = u64::MAX;
+        let strongest = words[1].bits[0];
+        assert_eq!(essential(&words, 0, all, 3.5), all & strongest);
+        // Below the least best, every word may lift a document past: nothing is passed over.
+        assert_eq!(essential(&words, 0, all, 0.5), all);
+        // Between 1 and 3, only the word of 1 is left out.
+        assert_eq!(
+            essential(&words, 0, all, 1.5),
+            words[1].bits[0] | words[2].bits[0]
+        );
     }
 
     /// The documents `prune` offers to a page of `keep` keeping the best final scores (each
