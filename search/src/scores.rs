@@ -990,8 +990,8 @@ mod tests {
         // Scores whose float sums change with the order they are added in (2^24 + 1 + 1 is
         // 2^24 in that order, 2^24 + 2 in the other), over words that match every document,
         // every other, every third and a few, and blocks from empty to full. A word most of
-        // whose matches the block's documents leave out (the first two words under 0xff00 or
-        // 1 << 63 | 0xfe) adds the documents' scores by their ranks; the others walk theirs.
+        // whose matches the block's documents leave out (the first three words under 0xff00
+        // or 1 << 63 | 0xfe) adds the documents' scores by their ranks; the others walk theirs.
         let max_doc = 64 * 4;
         let odd = |doc: DocId| f32::from(u16::try_from(doc).expect("small")) * 0.1 + 1.0e-3;
         let words = vec![
@@ -1044,7 +1044,7 @@ mod tests {
         assert_eq!(essential(&words, 0, all, 3.5), all & strongest);
         // Below the least best, every word may lift a document past: nothing is passed over.
         assert_eq!(essential(&words, 0, all, 0.5), all);
-        // Between 1 and 3, only the word of 1 is left out.
+        // At 1.5, the word of 1 alone is left out (with the word of 2 they make 3).
         assert_eq!(
             essential(&words, 0, all, 1.5),
             words[1].bits[0] | words[2].bits[0]
