@@ -21,7 +21,7 @@ use crate::{
     geo::{ChordRadius, EARTH_KM, Origin, cosine_of_latitude, longitude_span, unit_vector_f32},
     near::box_around,
     request::{Sort, Unconfirmed},
-    schema::unpack_location,
+    schema::{self, unpack_location},
     suggest::{CompletionOrder, NameWords},
 };
 
@@ -277,8 +277,16 @@ pub struct SegmentColumns {
     max_doc: DocId,
     /// Every document's locations, decoded once, on the segment's first search from a place.
     points: OnceLock<Points>,
-    /// Each document's rank by id among the segment's (see `id_rank`).
-    id_ranks: OnceLock<Vec<u32>>,
+    /// The documents in id order, and each document's rank in it (see `id_rank`).
+    id_order: OnceLock<IdOrder>,
+}
+
+/// A segment's documents in id order (then document order), and each document's rank in that
+/// order: pages compare ranks, and a fetch by id searches the order (the index keeps no term
+/// for an id).
+struct IdOrder {
+    docs: Vec<DocId>,
+    ranks: Vec<u32>,
 }
 
 /// The locations of a segment's documents, decoded: a search from a place measures every
@@ -878,19 +886,37 @@ impl SegmentColumns {
 
     /// The document's rank by id among the segment's documents (0 for the lowest id): ranks
     /// order as the ids do, so a page of a segment compares ranks, one read from memory, and
-    /// reads the ids of its page alone. Worked out once, on the segment's first page.
+    /// reads the ids of its page alone.
     pub(crate) fn id_rank(&self, doc: DocId) -> u32 {
-        let ranks = self.id_ranks.get_or_init(|| {
+        self.id_order()
+            .ranks
+            .get(doc as usize)
+            .copied()
+            .unwrap_or(u32::MAX)
+    }
+
+    /// The segment's documents with id `id` (deleted ones too), in document order.
+    pub(crate) fn docs_with_id(&self, id: u128) -> impl Iterator<Item = DocId> + '_ {
+        let docs = &self.id_order().docs;
+        let first = docs.partition_point(|&doc| self.id(doc) < id);
+        docs[first..]
+            .iter()
+            .copied()
+            .take_while(move |&doc| self.id(doc) == id)
+    }
+
+    /// The documents in id order, worked out once, on the segment's first page or fetch.
+    fn id_order(&self) -> &IdOrder {
+        self.id_order.get_or_init(|| {
             let ids: Vec<u128> = (0..self.max_doc).map(|doc| self.id(doc)).collect();
-            let mut by_id: Vec<DocId> = (0..self.max_doc).collect();
-            by_id.sort_unstable_by_key(|&doc| (ids[doc as usize], doc));
-            let mut ranks = vec![0; by_id.len()];
-            for (rank, doc) in (0u32..).zip(by_id) {
+            let mut docs: Vec<DocId> = (0..self.max_doc).collect();
+            docs.sort_unstable_by_key(|&doc| (ids[doc as usize], doc));
+            let mut ranks = vec![0; docs.len()];
+            for (rank, &doc) in (0u32..).zip(&docs) {
                 ranks[doc as usize] = rank;
             }
-            ranks
-        });
-        ranks.get(doc as usize).copied().unwrap_or(u32::MAX)
+            IdOrder { docs, ranks }
+        })
     }
 
     pub(crate) fn id(&self, doc: DocId) -> u128 {
@@ -909,8 +935,8 @@ impl SegmentColumns {
     fn open(reader: &SegmentReader) -> tantivy::Result<Self> {
         let fast = reader.fast_fields();
         Ok(SegmentColumns {
-            id_hi: fast.u64("id_hi")?,
-            id_lo: fast.u64("id_lo")?,
+            id_hi: fast.u64(schema::ID_HI)?,
+            id_lo: fast.u64(schema::ID_LO)?,
             location: fast.u64("location")?,
             assured: fast.i64("assured")?,
             assured_days: OnceLock::new(),
@@ -938,7 +964,7 @@ impl SegmentColumns {
             facet_sets: OnceLock::new(),
             max_doc: reader.max_doc(),
             points: OnceLock::new(),
-            id_ranks: OnceLock::new(),
+            id_order: OnceLock::new(),
         })
     }
 }

@@ -14,7 +14,7 @@ use tantivy::{
     Score, Searcher, TERMINATED, TantivyDocument, Term,
     collector::{Collector, SegmentCollector, TopDocs},
     indexer::{LogMergePolicy, NoMergePolicy},
-    query::{EnableScoring, Query, TermQuery},
+    query::{EnableScoring, Query},
     schema::{
         Field, IndexRecordOption,
         document::{
@@ -30,6 +30,7 @@ use crate::{
     SearchError,
     collector::{self, After, ColumnCache, FACET_FIELDS, PageCollector, SortKey},
     doc::{HitCoverage, PLACED_BY_VENUES, ServiceDoc},
+    ids::IdsQuery,
     near::NearQuery,
     phrases::{self, Phrases},
     query::{self, analyse},
@@ -359,7 +360,6 @@ impl Index {
         let f = &self.fields;
         let mut out = TantivyDocument::new();
         let id = doc.id.as_u128();
-        out.add_text(f.id, doc.id.to_string());
         #[expect(clippy::cast_possible_truncation, reason = "the two halves of a u128")]
         {
             out.add_u64(f.id_hi, (id >> 64) as u64);
@@ -469,8 +469,9 @@ impl Index {
     ) -> Result<(), SearchError> {
         let mut writer = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
         let writer = writer.as_mut().ok_or(SearchError::Poisoned)?;
-        for id in deletes.iter().chain(upserts.iter().map(|doc| &doc.id)) {
-            writer.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
+        if !deletes.is_empty() || !upserts.is_empty() {
+            let ids = deletes.iter().chain(upserts.iter().map(|doc| &doc.id));
+            writer.delete_query(Box::new(IdsQuery::new(ids.copied())))?;
         }
         for doc in upserts {
             writer.add_document(self.to_document(doc))?;
@@ -877,26 +878,25 @@ impl Index {
     /// least); `None` when the index does not hold it or it was indexed without one.
     pub fn card(&self, id: Uuid, cards: Cards) -> Result<Option<StoredCard>, SearchError> {
         let searcher = self.reader.searcher();
-        let term = Term::from_field_text(self.fields.id, &id.to_string());
+        let Some(address) = self.find(&searcher, id)? else {
+            return Ok(None);
+        };
+        let shown = self.shown(&searcher, address, cards.details(), cards.description())?;
+        Ok(shown.filter(|shown| !shown.bytes.is_empty()))
+    }
+
+    /// Where the document of service `id` is, in its segment's id order; `None` when the
+    /// index does not hold it.
+    fn find(&self, searcher: &Searcher, id: Uuid) -> Result<Option<DocAddress>, SearchError> {
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            let inverted = segment.inverted_index(self.fields.id)?;
-            let Some(mut postings) = inverted.read_postings(&term, IndexRecordOption::Basic)?
-            else {
-                continue;
-            };
-            let mut doc = postings.doc();
-            while doc != tantivy::TERMINATED {
-                if segment
-                    .alive_bitset()
-                    .is_none_or(|alive| alive.is_alive(doc))
-                {
-                    let segment_ord = u32::try_from(ord).unwrap_or(u32::MAX);
-                    let address = tantivy::DocAddress::new(segment_ord, doc);
-                    let shown =
-                        self.shown(&searcher, address, cards.details(), cards.description())?;
-                    return Ok(shown.filter(|shown| !shown.bytes.is_empty()));
-                }
-                doc = postings.advance();
+            let columns = self.columns.get(segment)?;
+            let alive = segment.alive_bitset();
+            let found = columns
+                .docs_with_id(id.as_u128())
+                .find(|doc| alive.is_none_or(|alive| alive.is_alive(*doc)));
+            if let Some(doc) = found {
+                let segment_ord = u32::try_from(ord).unwrap_or(u32::MAX);
+                return Ok(Some(DocAddress::new(segment_ord, doc)));
             }
         }
         Ok(None)
@@ -950,14 +950,9 @@ impl Index {
         }))
     }
 
-    /// The stored document of a service, for checks.
+    /// Whether the index holds a document of service `id`, for checks.
     pub fn contains(&self, id: Uuid) -> Result<bool, SearchError> {
-        let searcher = self.reader.searcher();
-        let query = TermQuery::new(
-            Term::from_field_text(self.fields.id, &id.to_string()),
-            IndexRecordOption::Basic,
-        );
-        Ok(searcher.search(&query, &tantivy::collector::Count)? > 0)
+        Ok(self.find(&self.reader.searcher(), id)?.is_some())
     }
 }
 
@@ -1355,6 +1350,57 @@ mod tests {
             highlights: true,
             ..SearchRequest::default()
         }
+    }
+
+    #[test]
+    fn changes_delete_the_listings_they_name_and_no_other() {
+        // Ids that share their high or their low half with another listing's.
+        let ids = [
+            Uuid::from_u128(7 << 64 | 1),
+            Uuid::from_u128(7 << 64 | 2),
+            Uuid::from_u128(8 << 64 | 1),
+            Uuid::from_u128(9 << 64 | 9),
+        ];
+        let listing = |id: Uuid, name: &str| ServiceDoc {
+            id,
+            ..doc(name, "TARGETED", Catchment::National)
+        };
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        let docs: Vec<ServiceDoc> = ids.iter().map(|id| listing(*id, "Baby group")).collect();
+        index.rebuild(docs, 1).expect("rebuild");
+        let held = |index: &Index| -> Vec<bool> {
+            ids.iter()
+                .map(|id| index.contains(*id).expect("contains"))
+                .collect()
+        };
+        assert_eq!(held(&index), [true; 4]);
+        index.apply(&[], &[ids[0]], 2).expect("delete");
+        assert_eq!(held(&index), [false, true, true, true]);
+        assert_eq!(index.num_docs(), 3);
+        // An update replaces the listing's document, which then lives in a segment of its own.
+        index
+            .apply(&[listing(ids[1], "Renamed dads")], &[], 3)
+            .expect("update");
+        assert_eq!(held(&index), [false, true, true, true]);
+        assert_eq!(index.num_docs(), 3);
+        assert!(index.searcher().segment_readers().len() > 1);
+        let found = |text: &str| -> Vec<Uuid> {
+            let request = SearchRequest {
+                text: Some(text.to_owned()),
+                ..request(Filter::default())
+            };
+            let found = index.search(&request).expect("search");
+            found.hits.iter().map(|hit| hit.id).collect()
+        };
+        assert_eq!(found("renamed"), [ids[1]]);
+        assert_eq!(found("group").len(), 2);
+        // Deleting a listing of the newer segment and one of the older, and one never indexed.
+        index
+            .apply(&[], &[ids[1], ids[3], Uuid::from_u128(7 << 64 | 3)], 4)
+            .expect("delete");
+        assert_eq!(held(&index), [false, false, true, false]);
+        assert_eq!(index.num_docs(), 1);
+        assert!(found("renamed").is_empty());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod doc;
 pub mod eligibility;
 mod frame;
 pub mod geo;
+mod ids;
 mod index;
 mod near;
 pub mod osgb;

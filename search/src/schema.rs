@@ -16,17 +16,21 @@ use tantivy::{
 
 /// Bumped whenever fields, analyzers, the index settings or the layout of the stored card change;
 /// a different version rebuilds the index.
-pub const SCHEMA_VERSION: u32 = 19;
+pub const SCHEMA_VERSION: u32 = 20;
 
 /// The stemmed English analyzer for the text fields.
 pub const ENGLISH: &str = "signpost_en";
 /// Lower-cased, unstemmed words, for typo tolerance, prefixes and suggestions.
 pub const RAW: &str = "signpost_raw";
 
+/// The column of a listing's id's high 64 bits...
+pub const ID_HI: &str = "id_hi";
+/// ...and of its low 64 bits.
+pub const ID_LO: &str = "id_lo";
+
 /// Handles to every field.
 #[derive(Clone, Copy, Debug)]
 pub struct Fields {
-    pub id: Field,
     pub id_hi: Field,
     pub id_lo: Field,
     pub name: Field,
@@ -89,11 +93,11 @@ pub fn build() -> (Schema, Fields) {
     let keyword = STRING | FAST;
     let number = NumericOptions::default().set_indexed().set_fast();
     let fields = Fields {
-        // Terms only: updates delete by them and a fetch by id finds its document by them; hits
-        // take their ids from the `id_hi` and `id_lo` columns.
-        id: builder.add_text_field("id", STRING),
-        id_hi: builder.add_u64_field("id_hi", FAST),
-        id_lo: builder.add_u64_field("id_lo", FAST),
+        // A listing's id, in two halves: hits take their ids from these columns, a fetch by
+        // id finds its document in the segment's id order, and changes delete by them (see
+        // `ids`). No term holds the id.
+        id_hi: builder.add_u64_field(ID_HI, FAST),
+        id_lo: builder.add_u64_field(ID_LO, FAST),
         // The names hits show are in the `card` column, not stored; the description is
         // stored (read only for hits that show or highlight it).
         name: builder.add_text_field("name", text(ENGLISH)),
