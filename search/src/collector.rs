@@ -1228,8 +1228,10 @@ impl NameStart {
 
 /// A document's id from the two halves its columns hold (0 for none).
 fn joined_id(hi: &Column<u64>, lo: &Column<u64>, doc: DocId) -> u128 {
-    (u128::from(hi.first(doc).unwrap_or_default()) << 64)
-        | u128::from(lo.first(doc).unwrap_or_default())
+    schema::joined_id(
+        hi.first(doc).unwrap_or_default(),
+        lo.first(doc).unwrap_or_default(),
+    )
 }
 
 /// Inserts every document of `postings` into `set`.

@@ -359,12 +359,9 @@ impl Index {
     fn to_document(&self, doc: &ServiceDoc) -> TantivyDocument {
         let f = &self.fields;
         let mut out = TantivyDocument::new();
-        let id = doc.id.as_u128();
-        #[expect(clippy::cast_possible_truncation, reason = "the two halves of a u128")]
-        {
-            out.add_u64(f.id_hi, (id >> 64) as u64);
-            out.add_u64(f.id_lo, id as u64);
-        }
+        let (hi, lo) = schema::id_halves(doc.id.as_u128());
+        out.add_u64(f.id_hi, hi);
+        out.add_u64(f.id_lo, lo);
         let mut finder = self.phrases.finder(&self.stems);
         let mut english_text = |out: &mut TantivyDocument, field, text: &str| {
             out.add_text(field, text);
@@ -885,8 +882,8 @@ impl Index {
         Ok(shown.filter(|shown| !shown.bytes.is_empty()))
     }
 
-    /// Where the document of service `id` is, in its segment's id order; `None` when the
-    /// index does not hold it.
+    /// Where the live document of service `id` is, found in each segment's documents in id
+    /// order; `None` when the index does not hold it.
     fn find(&self, searcher: &Searcher, id: Uuid) -> Result<Option<DocAddress>, SearchError> {
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
             let columns = self.columns.get(segment)?;

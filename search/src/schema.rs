@@ -28,6 +28,17 @@ pub const ID_HI: &str = "id_hi";
 /// ...and of its low 64 bits.
 pub const ID_LO: &str = "id_lo";
 
+/// An id's two halves, as the `id_hi` and `id_lo` columns hold them.
+#[expect(clippy::cast_possible_truncation, reason = "the two halves of a u128")]
+pub fn id_halves(id: u128) -> (u64, u64) {
+    ((id >> 64) as u64, id as u64)
+}
+
+/// An id from its two halves.
+pub fn joined_id(hi: u64, lo: u64) -> u128 {
+    u128::from(hi) << 64 | u128::from(lo)
+}
+
 /// Handles to every field.
 #[derive(Clone, Copy, Debug)]
 pub struct Fields {
