@@ -4,13 +4,14 @@
 use std::{
     cmp::Ordering,
     collections::{BinaryHeap, HashMap},
+    path::Path,
     sync::{Arc, Mutex, OnceLock},
 };
 
 use tantivy::{
     BitSet, DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED, Term,
     collector::{Collector, SegmentCollector},
-    columnar::{BytesColumn, Column, StrColumn},
+    columnar::{BytesColumn, Column, Dictionary, StrColumn},
     index::SegmentId,
     query::Weight,
     schema::{Field, IndexRecordOption},
@@ -254,8 +255,12 @@ pub struct SegmentColumns {
     card: Option<BytesColumn>,
     /// The `card` column's values by their number, read out once, on the segment's first
     /// page of hits: reading a value from the column's dictionary decodes its block up to it,
-    /// about a microsecond a hit.
+    /// about a microsecond a hit. They are read from the segment's file in `dir` when it is
+    /// on disk (see [`crate::dir::column_dictionary_apart`]).
     cards: OnceLock<Texts>,
+    /// The directory of the index on disk (`None` for one in memory) and the segment's id.
+    dir: Option<Arc<Path>>,
+    segment: SegmentId,
     /// Each document's number in `name_text`'s dictionary ([`NO_NAME`] for none), and the
     /// names by their number: read out once, on the segment's first completion.
     text_ords: OnceLock<Vec<u32>>,
@@ -928,11 +933,35 @@ impl SegmentColumns {
         let column = self.card.as_ref()?;
         let ord = column.term_ords(doc).next()?;
         self.cards
-            .get_or_init(|| Texts::read(Some(column)))
+            .get_or_init(|| self.read_cards(column))
             .bytes(ord)
     }
 
-    fn open(reader: &SegmentReader) -> tantivy::Result<Self> {
+    /// The `card` column's values, read from the segment's file when the index is on disk and
+    /// the file reads as the column does; through the column otherwise (an index in memory, or
+    /// a segment whose file a merge has already removed).
+    fn read_cards(&self, column: &BytesColumn) -> Texts {
+        let apart = self.dir.as_deref().and_then(|dir| {
+            crate::dir::column_dictionary_apart(dir, self.segment, "card")
+                .and_then(|dictionary| {
+                    if dictionary.num_terms() == column.dictionary().num_terms() {
+                        Texts::from_dictionary(&dictionary)
+                    } else {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            "the file's cards are not the column's",
+                        ))
+                    }
+                })
+                .inspect_err(|err| {
+                    tracing::debug!(error = %err, "cards read through the column");
+                })
+                .ok()
+        });
+        apart.unwrap_or_else(|| Texts::read(Some(column)))
+    }
+
+    fn open(reader: &SegmentReader, dir: Option<Arc<Path>>) -> tantivy::Result<Self> {
         let fast = reader.fast_fields();
         Ok(SegmentColumns {
             id_hi: fast.u64(schema::ID_HI)?,
@@ -951,6 +980,8 @@ impl SegmentColumns {
             name_text: fast.str("name_text")?,
             card: fast.bytes("card")?,
             cards: OnceLock::new(),
+            dir,
+            segment: reader.segment_id(),
             text_ords: OnceLock::new(),
             texts: OnceLock::new(),
             completion: OnceLock::new(),
@@ -1082,6 +1113,30 @@ impl Texts {
         texts
     }
 
+    /// A dictionary's values in order, read a block at a time.
+    fn from_dictionary(dictionary: &Dictionary) -> std::io::Result<Self> {
+        /// Values asked for at a time: bounds the numbers held while reading.
+        const CHUNK: u64 = 4_096;
+        let mut texts = Texts::default();
+        let terms = dictionary.num_terms();
+        texts.ends.reserve_exact(terms);
+        let terms = u64::try_from(terms).unwrap_or(u64::MAX);
+        let mut ords = Vec::new();
+        let mut first = 0;
+        while first < terms {
+            ords.clear();
+            ords.extend(first..terms.min(first + CHUNK));
+            if !dictionary.sorted_ords_to_term_cb(&ords, |value| texts.push(value))? {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "a dictionary with fewer values than it counts",
+                ));
+            }
+            first += CHUNK;
+        }
+        Ok(texts)
+    }
+
     /// Adds the next value, in the last piece if it fits and in a new one if not.
     fn push(&mut self, value: &[u8]) {
         let fits = self
@@ -1144,6 +1199,8 @@ impl Texts {
 #[derive(Default)]
 pub struct ColumnCache {
     segments: Mutex<HashMap<SegmentId, Arc<SegmentColumns>>>,
+    /// The directory of the index on disk; `None` for one in memory.
+    dir: Option<Arc<Path>>,
 }
 
 impl std::fmt::Debug for ColumnCache {
@@ -1153,6 +1210,14 @@ impl std::fmt::Debug for ColumnCache {
 }
 
 impl ColumnCache {
+    /// The cache of the index in `dir` (`None` for an index in memory).
+    pub(crate) fn new(dir: Option<&Path>) -> Self {
+        Self {
+            segments: Mutex::default(),
+            dir: dir.map(Arc::from),
+        }
+    }
+
     /// The columns of a segment, opened on first use.
     pub(crate) fn get(&self, reader: &SegmentReader) -> tantivy::Result<Arc<SegmentColumns>> {
         let id = reader.segment_id();
@@ -1161,7 +1226,7 @@ impl ColumnCache {
         {
             return Ok(columns.clone());
         }
-        let columns = Arc::new(SegmentColumns::open(reader)?);
+        let columns = Arc::new(SegmentColumns::open(reader, self.dir.clone())?);
         if let Ok(mut segments) = self.segments.lock() {
             segments.insert(id, columns.clone());
         }

@@ -17,13 +17,14 @@ use std::{
 
 use tantivy::{
     HasLen, Index as TantivyIndex, ReloadPolicy,
+    columnar::{ColumnType, ColumnarReader, Dictionary},
     directory::{
         Directory, DirectoryLock, FileHandle, FileSlice, INDEX_WRITER_LOCK, Lock, MmapDirectory,
         OwnedBytes, WatchCallback, WatchHandle, WritePtr,
         error::{DeleteError, LockError, OpenReadError, OpenWriteError},
         footer::Footer,
     },
-    index::SegmentComponent,
+    index::{SegmentComponent, SegmentId},
 };
 
 use crate::SearchError;
@@ -262,6 +263,48 @@ impl Directory for IndexDirectory {
     fn watch(&self, watch_callback: WatchCallback) -> tantivy::Result<WatchHandle> {
         self.mapped.watch(watch_callback)
     }
+}
+
+/// The dictionary of the bytes column `column` of the segment `segment` of the index in
+/// `dir`, read from the segment's file with plain reads, a block at a time, rather than through
+/// the index's map of it.
+///
+/// A column's dictionary read out end to end through the map stays in the process's memory
+/// (its pages are the process's as long as the map is): the cards of 100,000 listings, read
+/// out once into memory of their own (see `collector::Texts`), were there twice, 50 MB in the
+/// map besides the 50 MB read out. Read with plain reads, a page of the file passes through
+/// the system's cache only.
+pub(crate) fn column_dictionary_apart(
+    dir: &Path,
+    segment: SegmentId,
+    column: &str,
+) -> io::Result<Dictionary> {
+    let path = dir.join(format!("{}.fast", segment.uuid_string()));
+    let file = FileSlice::new(Arc::new(ReadFile::new(File::open(path)?)?));
+    let (_, columns) = Footer::extract_footer(file)?;
+    let handle = ColumnarReader::open(columns)?
+        .read_columns(column)?
+        .into_iter()
+        .find(|handle| handle.column_type() == ColumnType::Bytes)
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no bytes column {column} in the segment"),
+            )
+        })?;
+    // A bytes column is its dictionary, then each document's values' numbers, then the
+    // dictionary's length in four bytes, little endian (as tantivy's columnar format opens
+    // it: `open_column_bytes`).
+    let slice = handle.file_slice();
+    let damaged = || io::Error::new(io::ErrorKind::InvalidData, "a bytes column cut short");
+    let body_len = slice.len().checked_sub(4).ok_or_else(damaged)?;
+    let length = slice.slice(body_len..).read_bytes()?;
+    let length = u32::from_le_bytes(length.as_slice().try_into().map_err(|_| damaged())?);
+    let length = usize::try_from(length).map_err(|_| damaged())?;
+    if length > body_len {
+        return Err(damaged());
+    }
+    Dictionary::open(slice.slice(..length))
 }
 
 /// A file read with plain reads (an open file stays readable after it is deleted, as tantivy

@@ -204,7 +204,7 @@ impl Index {
             }
         };
         drop(held);
-        Self::from_index(index, fields, synonyms, phrases, last_seq)
+        Self::from_index(index, fields, synonyms, phrases, last_seq, Some(dir))
     }
 
     /// Creates an empty index in `dir`, replacing whatever is there (for a full rebuild into
@@ -216,7 +216,7 @@ impl Index {
         let (schema, fields) = schema::build();
         let phrases = Phrases::new(&synonyms);
         let index = Self::create_in(dir, schema)?;
-        Self::from_index(index, fields, synonyms, phrases, None)
+        Self::from_index(index, fields, synonyms, phrases, None, Some(dir))
     }
 
     /// The usable index in `dir` and its applied sequence; `None` when there is none yet or
@@ -288,15 +288,18 @@ impl Index {
             synonyms,
             phrases,
             None,
+            None,
         )
     }
 
+    /// The index `index`, on disk in `dir` (`None` for one in memory).
     fn from_index(
         index: TantivyIndex,
         fields: Fields,
         synonyms: Synonyms,
         phrases: Phrases,
         last_seq: Option<i64>,
+        dir: Option<&Path>,
     ) -> Result<Self, SearchError> {
         let english_stems = RememberedStems::default();
         schema::register_analyzers(&index, english_stems.clone());
@@ -323,7 +326,7 @@ impl Index {
             english_stems,
             vocabulary: RwLock::new(Vec::new()),
             last_seq: RwLock::new(last_seq),
-            columns: Arc::default(),
+            columns: Arc::new(ColumnCache::new(dir)),
             scores: Arc::default(),
             texts: query::TextParts::default(),
         })
@@ -2256,9 +2259,18 @@ mod tests {
     /// each document of each segment and the listing it holds; every listing is checked.
     fn each_listing_of_two_segments(
         docs: &[ServiceDoc],
-        mut check: impl FnMut(&tantivy::SegmentReader, &collector::SegmentColumns, DocId, &ServiceDoc),
+        check: impl FnMut(&tantivy::SegmentReader, &collector::SegmentColumns, DocId, &ServiceDoc),
     ) {
         let index = Index::in_memory(Synonyms::default()).expect("index");
+        each_listing_of_two_segments_of(&index, docs, check);
+    }
+
+    /// As [`each_listing_of_two_segments`], with `index` (empty).
+    fn each_listing_of_two_segments_of(
+        index: &Index,
+        docs: &[ServiceDoc],
+        mut check: impl FnMut(&tantivy::SegmentReader, &collector::SegmentColumns, DocId, &ServiceDoc),
+    ) {
         index.apply(&docs[..200], &[], 1).expect("apply");
         index.apply(&docs[200..], &[], 2).expect("apply");
         let searcher = index.searcher();
@@ -2361,7 +2373,10 @@ mod tests {
                 ..ServiceDoc::default()
             })
             .collect();
-        each_listing_of_two_segments(&docs, |reader, columns, doc, listing| {
+        let check = |reader: &tantivy::SegmentReader,
+                     columns: &collector::SegmentColumns,
+                     doc: DocId,
+                     listing: &ServiceDoc| {
             let column = reader
                 .fast_fields()
                 .bytes("card")
@@ -2376,7 +2391,80 @@ mod tests {
             assert_eq!(frame.name, listing.name);
             assert_eq!(frame.alternate_name, listing.alternate_name.as_deref());
             assert_eq!(frame.head, &listing.card[..], "{}", listing.id);
-        });
+        };
+        // In memory, read through the column; on disk, from the segments' files.
+        each_listing_of_two_segments(&docs, check);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let on_disk = Index::open(dir.path(), Synonyms::default()).expect("open");
+        each_listing_of_two_segments_of(&on_disk, &docs, check);
+    }
+
+    #[test]
+    fn a_card_dictionary_read_from_the_file_is_the_columns() {
+        let docs: Vec<ServiceDoc> = (0..5_000u32)
+            .map(|i| ServiceDoc {
+                id: Uuid::from_u128(u128::from(i) * 6_151 + 11),
+                name: format!("Service {i}"),
+                status: "ACTIVE".to_owned(),
+                card: format!("{i:05} ").repeat(1 + i as usize % 30).into_bytes(),
+                ..ServiceDoc::default()
+            })
+            .collect();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let index = Index::open(dir.path(), Synonyms::default()).expect("open");
+        // The first segment's cards are read out in two rounds (see `Texts::from_dictionary`).
+        index.apply(&docs[..4_500], &[], 1).expect("apply");
+        index.apply(&docs[4_500..], &[], 2).expect("apply");
+        let searcher = index.searcher();
+        assert_eq!(searcher.segment_readers().len(), 2);
+        for reader in searcher.segment_readers() {
+            let column = reader
+                .fast_fields()
+                .bytes("card")
+                .expect("read")
+                .expect("a column");
+            let apart =
+                crate::dir::column_dictionary_apart(dir.path(), reader.segment_id(), "card")
+                    .expect("read apart");
+            let terms = column.dictionary().num_terms();
+            assert_eq!(apart.num_terms(), terms);
+            // Many blocks' worth of values in one segment at least (its cards are some 400 kB).
+            assert!(terms >= 500, "{terms}");
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            for ord in 0..terms as u64 {
+                assert!(apart.ord_to_term(ord, &mut ours).expect("read"));
+                assert!(
+                    column
+                        .dictionary()
+                        .ord_to_term(ord, &mut theirs)
+                        .expect("read")
+                );
+                assert_eq!(ours, theirs, "value {ord}");
+            }
+            // And read out whole, each listing's own.
+            let columns = index.columns.get(reader).expect("columns");
+            for doc in 0..reader.max_doc() {
+                let ord = column.term_ords(doc).next().expect("an ord");
+                assert!(column.ord_to_bytes(ord, &mut theirs).expect("read"));
+                assert_eq!(columns.card(doc), Some(&theirs[..]), "document {doc}");
+            }
+            // A column that is not one of bytes, or none, is not read.
+            assert!(
+                crate::dir::column_dictionary_apart(dir.path(), reader.segment_id(), "min_age")
+                    .is_err()
+            );
+            assert!(
+                crate::dir::column_dictionary_apart(dir.path(), reader.segment_id(), "nothing")
+                    .is_err()
+            );
+        }
+        // A segment whose file is gone.
+        let gone = tantivy::index::SegmentId::generate_random();
+        let err = crate::dir::column_dictionary_apart(dir.path(), gone, "card").err();
+        assert_eq!(
+            err.map(|err| err.kind()),
+            Some(std::io::ErrorKind::NotFound)
+        );
     }
 
     #[test]
