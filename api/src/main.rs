@@ -20,7 +20,7 @@ use tracing_subscriber::EnvFilter;
 /// whole while any of it is in use, and each thread's first allocations take one, so that a
 /// server at 100,000 listings held 138 MiB of huge pages and 56 MiB more in all for the same
 /// work (peak 259-265 MiB against 201-203 MiB, 308 MiB against 243-246 MiB after 200 edits),
-/// for no CPU a search that rounds of the two told apart.
+/// for the same CPU a request within the spread of six alternating rounds of each.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
