@@ -1113,7 +1113,8 @@ impl Texts {
         texts
     }
 
-    /// A dictionary's values in order, read a block at a time.
+    /// A dictionary's values in order, read a block at a time (a dictionary's stream, as in
+    /// [`Texts::read`], reads all of it at once: from a file, the whole of it in memory).
     fn from_dictionary(dictionary: &Dictionary) -> std::io::Result<Self> {
         /// Values asked for at a time: bounds the numbers held while reading.
         const CHUNK: u64 = 4_096;
