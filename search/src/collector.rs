@@ -1196,8 +1196,8 @@ impl Texts {
     }
 }
 
-/// Opened columns by segment, shared by every search of an index.
-#[derive(Default)]
+/// Opened columns by segment, shared by every search of an index (made by
+/// [`ColumnCache::new`], which says where the index's files are).
 pub struct ColumnCache {
     segments: Mutex<HashMap<SegmentId, Arc<SegmentColumns>>>,
     /// The directory of the index on disk; `None` for one in memory.
