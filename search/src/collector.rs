@@ -1777,7 +1777,13 @@ impl PageSegmentCollector {
 
 /// The documents `weight` matches in a segment, less the deleted ones, a bit a document, and
 /// how many they are.
-fn live_matches(weight: &dyn Weight, reader: &SegmentReader) -> tantivy::Result<(Vec<u64>, u64)> {
+pub(crate) fn live_matches(
+    weight: &dyn Weight,
+    reader: &SegmentReader,
+) -> tantivy::Result<(Vec<u64>, u64)> {
+    if let Some(live) = crate::scores::live_bits(weight, reader)? {
+        return Ok(live);
+    }
     let alive = reader.alive_bitset();
     let mut matching = vec![0u64; reader.max_doc().div_ceil(64) as usize];
     let mut total = 0;

@@ -2009,6 +2009,27 @@ mod tests {
                         let found = keep(searcher.search(&*query, &top).expect("search"));
                         assert_eq!(found, expected, "{text:?} {filter:?}");
                     }
+                    // Each segment's live matches, from the kept sets' bits and from the one
+                    // query's documents one by one (deleted ones left out either way).
+                    let scoring = EnableScoring::disabled_from_searcher(&searcher);
+                    let kept = query.weight(scoring).expect("weight");
+                    let one = whole.weight(scoring).expect("weight");
+                    for reader in searcher.segment_readers() {
+                        let bits = crate::scores::live_bits(kept.as_ref(), reader)
+                            .expect("bits")
+                            .expect("a weight of kept sets");
+                        assert!(
+                            crate::scores::live_bits(one.as_ref(), reader)
+                                .expect("bits")
+                                .is_none()
+                        );
+                        let read = collector::live_matches(one.as_ref(), reader).expect("read");
+                        assert_eq!(bits, read, "{text:?} {filter:?}");
+                        assert_eq!(
+                            collector::live_matches(kept.as_ref(), reader).expect("read"),
+                            read
+                        );
+                    }
                     // Facets count every match (from each value's documents), while by
                     // relevance only the matches that may enter the page are offered to it: the
                     // same pages with and without them, and counts as each match's columns

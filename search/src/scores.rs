@@ -51,6 +51,44 @@ pub struct WordScores {
     scores: Vec<f32>,
     /// For each 64-bit block of `bits`, the best score of its matches (0 for none).
     block_best: Vec<f32>,
+    /// The [`BEST_KEPT`] matches with the best scores (ties: the lower document first), best
+    /// first: a search by relevance offers them first (see [`seed`]).
+    best: Vec<DocId>,
+}
+
+/// How many of its best-scoring matches a word's scores keep.
+const BEST_KEPT: usize = 32;
+
+/// The best-scoring of the documents it is shown, as [`WordScores::best`] keeps them.
+#[derive(Default)]
+struct Best(std::collections::BinaryHeap<std::cmp::Reverse<u64>>);
+
+impl Best {
+    fn push(&mut self, doc: DocId, score: Score) {
+        // Higher scores, then lower documents, as larger keys (`total_cmp`'s order of floats).
+        let raw = score.to_bits();
+        let ordered = if raw >> 31 == 1 { !raw } else { raw | 1 << 31 };
+        let key = u64::from(ordered) << 32 | u64::from(!doc);
+        if self.0.len() < BEST_KEPT {
+            self.0.push(std::cmp::Reverse(key));
+        } else if self.0.peek().is_some_and(|worst| key > worst.0) {
+            self.0.pop();
+            self.0.push(std::cmp::Reverse(key));
+        }
+    }
+
+    /// The documents, best first.
+    fn docs(self) -> Vec<DocId> {
+        self.0
+            .into_sorted_vec()
+            .into_iter()
+            .map(|std::cmp::Reverse(key)| {
+                #[expect(clippy::cast_possible_truncation, reason = "the key's low half")]
+                let doc = !(key as u32);
+                doc
+            })
+            .collect()
+    }
 }
 
 impl WordScores {
@@ -59,11 +97,14 @@ impl WordScores {
         let blocks = reader.max_doc().div_ceil(64) as usize;
         let mut bits = vec![0u64; blocks];
         let mut scores = Vec::new();
+        let mut best = Best::default();
         let mut scorer = weight.scorer(reader, 1.0)?;
         let mut doc = scorer.doc();
         while doc != TERMINATED {
             bits[doc as usize / 64] |= 1 << (doc % 64);
-            scores.push(scorer.score());
+            let score = scorer.score();
+            scores.push(score);
+            best.push(doc, score);
             doc = scorer.advance();
         }
         let mut ranks = Vec::with_capacity(blocks);
@@ -85,6 +126,7 @@ impl WordScores {
             ranks,
             scores,
             block_best,
+            best: best.docs(),
         })
     }
 
@@ -102,7 +144,8 @@ impl WordScores {
     }
 
     fn bytes(&self) -> usize {
-        self.bits.len() * 8 + (self.ranks.len() + self.scores.len() + self.block_best.len()) * 4
+        self.bits.len() * 8
+            + (self.ranks.len() + self.scores.len() + self.block_best.len() + self.best.len()) * 4
     }
 }
 
@@ -519,16 +562,17 @@ fn for_each_scored(
 impl Weight for SetWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let matches = self.matches(reader)?;
-        let (words, matching) = &*matches;
+        let alive = self
+            .scores
+            .alive(self.searcher.generation().generation_id(), reader);
         let mut scorer = SetScorer {
-            words: words.clone(),
-            matching: matching.clone(),
+            pending: matches.1.first().copied().unwrap_or(0),
+            matches,
+            alive,
             block: 0,
-            pending: 0,
             doc: 0,
             boost,
         };
-        scorer.pending = scorer.matching.first().copied().unwrap_or(0);
         scorer.advance();
         Ok(Box::new(scorer))
     }
@@ -631,15 +675,7 @@ impl Weight for SetWeight {
         };
         let warm = columns.is_some().then_some(&warm as Warm<'_>);
         if self.rings.is_empty() {
-            prune(
-                words,
-                matching.len(),
-                |block| matching[block],
-                threshold,
-                (1.0, None),
-                warm,
-                callback,
-            );
+            prune_seeded(words, matching, threshold, callback);
             return Ok(());
         }
         // A block's documents are also no nearer than its locations' box.
@@ -701,6 +737,72 @@ fn text_threshold(threshold: Score, factor: Score) -> Score {
         let raised = (f64::from(threshold) / f64::from(factor) * (1.0 - 1e-5)) as f32;
         raised.max(threshold)
     }
+}
+
+/// Offers `callback` the best-scoring matches of each word (those of `matching`, a bit per
+/// document), best first, each whose text score may pass the threshold as the offers before it
+/// left it; returns the threshold and the documents looked at, in document order. A search by
+/// relevance that walks the segment in document order raises its threshold only as it meets
+/// better matches, scoring whole blocks on the way; started from the words' best, its
+/// threshold is near the page's last score from the first block. Any order of offers fills
+/// the same page (the page breaks ties by id, not by the order of offers), so long as no
+/// document is offered twice: the walk leaves out those returned.
+fn seed(
+    words: &[Arc<WordScores>],
+    matching: &[u64],
+    threshold: Score,
+    callback: &mut dyn FnMut(DocId, Score) -> Score,
+) -> (Score, Vec<DocId>) {
+    let mut docs: Vec<DocId> = words
+        .iter()
+        .flat_map(|word| word.best.iter().copied())
+        .filter(|&doc| {
+            matching
+                .get(doc as usize / 64)
+                .is_some_and(|bits| bits & (1 << (doc % 64)) != 0)
+        })
+        .collect();
+    docs.sort_unstable();
+    docs.dedup();
+    let mut scored: Vec<(DocId, Score)> = docs
+        .iter()
+        .map(|&doc| (doc, score_of(words, doc)))
+        .collect();
+    scored.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut threshold = threshold;
+    for (doc, score) in scored {
+        if score > threshold {
+            threshold = callback(doc, score);
+        }
+    }
+    (threshold, docs)
+}
+
+/// [`prune`] over the documents of `matching` (a bit per document) with no factor but the
+/// text score's, after [`seed`] has offered the words' best matches, which it does not offer
+/// again. Returns the threshold.
+fn prune_seeded(
+    words: &[Arc<WordScores>],
+    matching: &[u64],
+    threshold: Score,
+    callback: &mut dyn FnMut(DocId, Score) -> Score,
+) -> Score {
+    let (threshold, seeded) = seed(words, matching, threshold, callback);
+    let mut last = threshold;
+    prune(
+        words,
+        matching.len(),
+        |block| matching[block],
+        threshold,
+        (1.0, None),
+        None,
+        &mut |doc, score| {
+            if seeded.binary_search(&doc).is_err() {
+                last = callback(doc, score);
+            }
+            last
+        },
+    )
 }
 
 /// The sum of the words' best scores in a block: float addition is monotonic, so no document's
@@ -900,9 +1002,10 @@ fn essential(words: &[Arc<WordScores>], block: usize, bits: u64, passing: Score)
 
 /// The matches of a [`SetWeight`] in one segment, as a scorer.
 struct SetScorer {
-    words: Vec<Arc<WordScores>>,
-    matching: Vec<u64>,
-    /// The block of `matching` being read, and its documents not yet returned.
+    matches: Matches,
+    /// A bit per live document, when the segment has deletions.
+    alive: Option<Arc<Vec<u64>>>,
+    /// The block of the matches being read, and its documents not yet returned.
     block: usize,
     pending: u64,
     doc: DocId,
@@ -913,7 +1016,7 @@ impl DocSet for SetScorer {
     fn advance(&mut self) -> DocId {
         while self.pending == 0 {
             self.block += 1;
-            match self.matching.get(self.block) {
+            match self.matches.1.get(self.block) {
                 Some(bits) => self.pending = *bits,
                 None => {
                     self.doc = TERMINATED;
@@ -932,14 +1035,38 @@ impl DocSet for SetScorer {
     }
 
     fn size_hint(&self) -> u32 {
-        self.matching.iter().map(|bits| bits.count_ones()).sum()
+        self.matches.1.iter().map(|bits| bits.count_ones()).sum()
     }
 }
 
 impl Scorer for SetScorer {
     fn score(&mut self) -> Score {
-        score_of(&self.words, self.doc) * self.boost
+        score_of(&self.matches.0, self.doc) * self.boost
     }
+}
+
+/// A search's live matches in a segment, a bit per document, and how many they are: for a
+/// [`SetQuery`]'s weight, its kept sets combined a machine word at a time (no document is
+/// visited); `None` for any other weight.
+pub(crate) fn live_bits(
+    weight: &dyn Weight,
+    reader: &SegmentReader,
+) -> tantivy::Result<Option<(Vec<u64>, u64)>> {
+    let scorer = weight.scorer(reader, 1.0)?;
+    let Some(set) = scorer.downcast_ref::<SetScorer>() else {
+        return Ok(None);
+    };
+    let mut matching = set.matches.1.clone();
+    if let Some(alive) = &set.alive {
+        for (bits, alive) in matching.iter_mut().zip(alive.iter()) {
+            *bits &= alive;
+        }
+    }
+    let total = matching
+        .iter()
+        .map(|bits| u64::from(bits.count_ones()))
+        .sum();
+    Ok(Some((matching, total)))
 }
 
 #[cfg(test)]
@@ -968,6 +1095,7 @@ mod tests {
         let mut ranks = vec![0u32; blocks];
         let mut scores = Vec::new();
         let mut block_best = vec![0.0f32; blocks];
+        let mut best = Best::default();
         for doc in 0..max_doc {
             let block = doc as usize / 64;
             if doc % 64 == 0 {
@@ -977,6 +1105,7 @@ mod tests {
                 bits[block] |= 1 << (doc % 64);
                 scores.push(value);
                 block_best[block] = block_best[block].max(value);
+                best.push(doc, value);
             }
         }
         Arc::new(WordScores {
@@ -984,6 +1113,7 @@ mod tests {
             ranks,
             scores,
             block_best,
+            best: best.docs(),
         })
     }
 
@@ -1057,6 +1187,109 @@ mod tests {
     /// offer returns the page's worst once it is full), with or without reading them together
     /// first, and the threshold it ends with. A final score is the text score times `factor`,
     /// or times the smaller factor `nearer` gives the document's block.
+    #[test]
+    fn the_best_matches_offered_first_fill_the_same_page_with_fewer_offers() {
+        let max_doc = 64 * 40;
+        let words = waves(max_doc);
+        let blocks = max_doc.div_ceil(64) as usize;
+        let matching: Vec<u64> = (0..blocks)
+            .map(|block| words[0].bits[block] | words[1].bits[block])
+            .collect();
+        // Some matches left out, as a filter leaves them out: their best are not offered.
+        let filtered: Vec<u64> = matching
+            .iter()
+            .enumerate()
+            .map(|(block, bits)| if block % 3 == 0 { 0 } else { *bits })
+            .collect();
+        for matching in [&matching, &filtered] {
+            let all: Vec<DocId> = (0..max_doc)
+                .filter(|doc| matching[*doc as usize / 64] & (1 << (doc % 64)) != 0)
+                .collect();
+            for keep in [1, 5, 21, 200] {
+                let mut expected: Vec<u32> = all
+                    .iter()
+                    .map(|&doc| score_of(&words, doc).to_bits())
+                    .collect();
+                expected.sort_by(|a, b| f32::from_bits(*b).total_cmp(&f32::from_bits(*a)));
+                let mut page: Vec<Score> = Vec::new();
+                let mut offers: Vec<DocId> = Vec::new();
+                let threshold =
+                    prune_seeded(&words, matching, f32::NEG_INFINITY, &mut |doc, score| {
+                        offers.push(doc);
+                        page.push(score);
+                        page.sort_by(|a, b| b.total_cmp(a));
+                        page.truncate(keep);
+                        if page.len() < keep {
+                            f32::NEG_INFINITY
+                        } else {
+                            page[keep - 1]
+                        }
+                    });
+                let found: Vec<u32> = page.iter().map(|score| score.to_bits()).collect();
+                assert_eq!(found[..], expected[..keep], "keep {keep}");
+                assert!(
+                    offers
+                        .iter()
+                        .all(|doc| matching[*doc as usize / 64] & (1 << (doc % 64)) != 0)
+                );
+                let mut once = offers.clone();
+                once.sort_unstable();
+                once.dedup();
+                assert_eq!(once.len(), offers.len(), "a document offered twice");
+                if keep < 200 {
+                    let walked = offered_from(&words, blocks, matching, keep);
+                    assert!(
+                        offers.len() < walked,
+                        "keep {keep}: {} offers",
+                        offers.len()
+                    );
+                }
+                if page.len() == keep {
+                    assert_eq!(threshold.to_bits(), page[keep - 1].to_bits());
+                }
+            }
+        }
+        // A word keeps its best matches, best first, ties by document.
+        let word = word(300, |doc| {
+            (doc % 7 == 0).then(|| f32::from(u8::try_from(doc % 5).expect("small")))
+        });
+        let mut expected: Vec<DocId> = (0..300).filter(|doc| doc % 7 == 0).collect();
+        expected.sort_by(|a, b| (b % 5).cmp(&(a % 5)).then(a.cmp(b)));
+        expected.truncate(BEST_KEPT);
+        assert_eq!(word.best, expected);
+    }
+
+    /// How many documents [`prune`] offers, walking `matching` from the start.
+    fn offered_from(
+        words: &[Arc<WordScores>],
+        blocks: usize,
+        matching: &[u64],
+        keep: usize,
+    ) -> usize {
+        let mut page: Vec<Score> = Vec::new();
+        let mut offers = 0;
+        prune(
+            words,
+            blocks,
+            |block| matching[block],
+            f32::NEG_INFINITY,
+            (1.0, None),
+            None,
+            &mut |_, score| {
+                offers += 1;
+                page.push(score);
+                page.sort_by(|a, b| b.total_cmp(a));
+                page.truncate(keep);
+                if page.len() < keep {
+                    f32::NEG_INFINITY
+                } else {
+                    page[keep - 1]
+                }
+            },
+        );
+        offers
+    }
+
     fn offered(
         words: &[Arc<WordScores>],
         blocks: usize,
