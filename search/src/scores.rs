@@ -1211,20 +1211,14 @@ mod tests {
                     .map(|&doc| score_of(&words, doc).to_bits())
                     .collect();
                 expected.sort_by(|a, b| f32::from_bits(*b).total_cmp(&f32::from_bits(*a)));
-                let mut page: Vec<Score> = Vec::new();
+                let mut page = TopScores::new(keep);
                 let mut offers: Vec<DocId> = Vec::new();
                 let threshold =
                     prune_seeded(&words, matching, f32::NEG_INFINITY, &mut |doc, score| {
                         offers.push(doc);
-                        page.push(score);
-                        page.sort_by(|a, b| b.total_cmp(a));
-                        page.truncate(keep);
-                        if page.len() < keep {
-                            f32::NEG_INFINITY
-                        } else {
-                            page[keep - 1]
-                        }
+                        page.offer(score)
                     });
+                let page = page.scores;
                 let found: Vec<u32> = page.iter().map(|score| score.to_bits()).collect();
                 assert_eq!(found[..], expected[..keep], "keep {keep}");
                 assert!(
@@ -1266,7 +1260,7 @@ mod tests {
         matching: &[u64],
         keep: usize,
     ) -> usize {
-        let mut page: Vec<Score> = Vec::new();
+        let mut page = TopScores::new(keep);
         let mut offers = 0;
         prune(
             words,
@@ -1277,17 +1271,37 @@ mod tests {
             None,
             &mut |_, score| {
                 offers += 1;
-                page.push(score);
-                page.sort_by(|a, b| b.total_cmp(a));
-                page.truncate(keep);
-                if page.len() < keep {
-                    f32::NEG_INFINITY
-                } else {
-                    page[keep - 1]
-                }
+                page.offer(score)
             },
         );
         offers
+    }
+
+    /// The best `keep` scores offered, as a page keeps them.
+    struct TopScores {
+        keep: usize,
+        scores: Vec<Score>,
+    }
+
+    impl TopScores {
+        fn new(keep: usize) -> Self {
+            TopScores {
+                keep,
+                scores: Vec::new(),
+            }
+        }
+
+        /// Keeps `score` if it is among the best; returns the threshold a score must pass.
+        fn offer(&mut self, score: Score) -> Score {
+            self.scores.push(score);
+            self.scores.sort_by(|a, b| b.total_cmp(a));
+            self.scores.truncate(self.keep);
+            if self.scores.len() < self.keep {
+                f32::NEG_INFINITY
+            } else {
+                self.scores[self.keep - 1]
+            }
+        }
     }
 
     fn offered(
@@ -1297,19 +1311,12 @@ mod tests {
         keep: usize,
         warm: Option<Warm<'_>>,
     ) -> (Vec<(DocId, u32)>, u32) {
-        let mut page: Vec<Score> = Vec::new();
+        let mut page = TopScores::new(keep);
         let mut offers = Vec::new();
         let mut callback = |doc: DocId, score: Score| {
             offers.push((doc, score.to_bits()));
             let own = nearer.map_or(factor, |nearer| nearer(doc as usize / 64).min(factor));
-            page.push(score * own);
-            page.sort_by(|a, b| b.total_cmp(a));
-            page.truncate(keep);
-            if page.len() < keep {
-                f32::NEG_INFINITY
-            } else {
-                page[keep - 1]
-            }
+            page.offer(score * own)
         };
         let threshold = prune(
             words,
