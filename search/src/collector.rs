@@ -1806,7 +1806,7 @@ fn set_bit(bits: &mut [u64], doc: DocId) {
 }
 
 /// Whether `bits` (a bit per document) holds the document.
-fn has_bit(bits: &[u64], doc: DocId) -> bool {
+pub(crate) fn has_bit(bits: &[u64], doc: DocId) -> bool {
     bits.get(doc as usize / 64)
         .is_some_and(|block| block & (1 << (doc % 64)) != 0)
 }

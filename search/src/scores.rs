@@ -22,7 +22,7 @@ use tantivy::{
 };
 
 use crate::{
-    collector::{ColumnCache, OFFERED_TOGETHER, least_recent, weight_docs},
+    collector::{ColumnCache, OFFERED_TOGETHER, has_bit, least_recent, weight_docs},
     near::NearQuery,
 };
 
@@ -56,6 +56,12 @@ pub struct WordScores {
     best: Vec<DocId>,
 }
 
+/// A score's bits, ordered as `total_cmp` orders scores: a larger score, larger bits.
+fn ordered_bits(score: Score) -> u32 {
+    let raw = score.to_bits();
+    if raw >> 31 == 1 { !raw } else { raw | 1 << 31 }
+}
+
 /// How many of its best-scoring matches a word's scores keep.
 const BEST_KEPT: usize = 32;
 
@@ -65,10 +71,8 @@ struct Best(std::collections::BinaryHeap<std::cmp::Reverse<u64>>);
 
 impl Best {
     fn push(&mut self, doc: DocId, score: Score) {
-        // Higher scores, then lower documents, as larger keys (`total_cmp`'s order of floats).
-        let raw = score.to_bits();
-        let ordered = if raw >> 31 == 1 { !raw } else { raw | 1 << 31 };
-        let key = u64::from(ordered) << 32 | u64::from(!doc);
+        // Higher scores, then lower documents, as larger keys.
+        let key = u64::from(ordered_bits(score)) << 32 | u64::from(!doc);
         if self.0.len() < BEST_KEPT {
             self.0.push(std::cmp::Reverse(key));
         } else if self.0.peek().is_some_and(|worst| key > worst.0) {
@@ -580,10 +584,7 @@ impl Weight for SetWeight {
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
         let matches = self.matches(reader)?;
         let (words, matching) = &*matches;
-        let matched = matching
-            .get(doc as usize / 64)
-            .is_some_and(|bits| bits & (1 << (doc % 64)) != 0);
-        if !matched {
+        if !has_bit(matching, doc) {
             return Err(TantivyError::InvalidArgument(format!(
                 "document #({doc}) does not match"
             )));
@@ -756,11 +757,7 @@ fn seed(
     let mut docs: Vec<DocId> = words
         .iter()
         .flat_map(|word| word.best.iter().copied())
-        .filter(|&doc| {
-            matching
-                .get(doc as usize / 64)
-                .is_some_and(|bits| bits & (1 << (doc % 64)) != 0)
-        })
+        .filter(|&doc| has_bit(matching, doc))
         .collect();
     docs.sort_unstable();
     docs.dedup();
@@ -964,9 +961,7 @@ fn essential(words: &[Arc<WordScores>], block: usize, bits: u64, passing: Score)
     for (i, word) in words.iter().enumerate() {
         let best = word.block_best[block];
         bests[i] = best;
-        let raw = best.to_bits();
-        let ordered = if raw >> 31 == 1 { !raw } else { raw | 1 << 31 };
-        order[i] = u64::from(ordered) << 8 | i as u64;
+        order[i] = u64::from(ordered_bits(best)) << 8 | i as u64;
     }
     let bests = &bests[..words.len()];
     let order = &mut order[..words.len()];
@@ -1202,9 +1197,7 @@ mod tests {
             .map(|(block, bits)| if block % 3 == 0 { 0 } else { *bits })
             .collect();
         for matching in [&matching, &filtered] {
-            let all: Vec<DocId> = (0..max_doc)
-                .filter(|doc| matching[*doc as usize / 64] & (1 << (doc % 64)) != 0)
-                .collect();
+            let all: Vec<DocId> = (0..max_doc).filter(|&doc| has_bit(matching, doc)).collect();
             for keep in [1, 5, 21, 200] {
                 let mut expected: Vec<u32> = all
                     .iter()
@@ -1221,11 +1214,7 @@ mod tests {
                 let page = page.scores;
                 let found: Vec<u32> = page.iter().map(|score| score.to_bits()).collect();
                 assert_eq!(found[..], expected[..keep], "keep {keep}");
-                assert!(
-                    offers
-                        .iter()
-                        .all(|doc| matching[*doc as usize / 64] & (1 << (doc % 64)) != 0)
-                );
+                assert!(offers.iter().all(|&doc| has_bit(matching, doc)));
                 let mut once = offers.clone();
                 once.sort_unstable();
                 once.dedup();
