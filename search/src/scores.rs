@@ -465,6 +465,11 @@ impl SetWeight {
             }
             any
         };
+        // Every block is read for every set, in the order the search gives. (At 100,000
+        // listings, starting from the sparsest set and reading the others only in the blocks
+        // where something was left took 2-3% fewer instructions a search within a radius and
+        // 2-3.5% more for the other kinds: a search's matches lie in most blocks, and a branch
+        // per block costs more than it skips.)
         let columns = self.columns.get(reader)?;
         for (key, occur, weight) in &self.filters {
             let set = columns.filtered(key, || weight_docs(weight.as_ref(), reader))?;
@@ -940,7 +945,9 @@ fn prune(
 }
 
 /// The fewest matches in a block for which [`essential`] is worked out: for fewer, scoring
-/// them costs less.
+/// them costs less. (At 100,000 listings, never working it out took 1.3% more instructions a
+/// keyword search and 1.5-2.5% fewer a search of the other kinds with words: about even, so
+/// what it saves is what it costs; a cheaper way to find a block's lesser words would gain.)
 const ESSENTIAL_FROM: u32 = 16;
 
 /// The documents of a block's matches `bits` that may pass `passing`: the block's words with
