@@ -51,6 +51,10 @@ pub struct WordScores {
     scores: Vec<f32>,
     /// For each 64-bit block of `bits`, the best score of its matches (0 for none).
     block_best: Vec<f32>,
+    /// For each 64-bit block of `bits`, a bound on the best score of the matches in each of
+    /// its [`PARTS`] parts, as a share of the block's best (see [`part_bound`]), a block's
+    /// parts one after another.
+    part_best: Vec<u8>,
     /// The [`BEST_KEPT`] matches with the best scores (ties: the lower document first), best
     /// first: a search by relevance offers them first (see [`seed`]).
     best: Vec<DocId>,
@@ -61,6 +65,22 @@ fn ordered_bits(score: Score) -> u32 {
     let raw = score.to_bits();
     if raw >> 31 == 1 { !raw } else { raw | 1 << 31 }
 }
+
+/// How many parts of a block (of 64 documents) a word's scores keep a bound on the best score
+/// of, so that the walk by relevance passes over the parts whose words cannot lift a document
+/// past the page's threshold, not only over whole blocks. (At 100,000 listings, against none:
+/// 8 parts, each bound as its own float, took 5.5-23.5% fewer instructions a search by
+/// relevance with words, by kind, but more time over the benchmark's whole mix of searches:
+/// each word kept 50 KB more, and fewer words fitted in the scores kept. Bound as a byte each,
+/// 12.5 KB a word, and worked out only for blocks with [`PARTS_FROM`] matches or more: 4.4-20%
+/// fewer instructions, and in alternating timed rounds of the mix 10% less time a keyword
+/// search, 1-4% less for the other kinds with words. As floats, 4 parts saved about half the
+/// instructions 8 did, and 16 0.4-7% more than 8 but 2% fewer with a category.)
+const PARTS: usize = 8;
+
+/// The fewest matches in a block for which [`parts_passing`] is worked out: for fewer, scoring
+/// them costs less.
+const PARTS_FROM: u32 = 8;
 
 /// How many of its best-scoring matches a word's scores keep.
 const BEST_KEPT: usize = 32;
@@ -98,8 +118,7 @@ impl Best {
 impl WordScores {
     /// Runs `weight` over the segment.
     fn read(weight: &dyn Weight, reader: &SegmentReader) -> tantivy::Result<Self> {
-        let blocks = reader.max_doc().div_ceil(64) as usize;
-        let mut bits = vec![0u64; blocks];
+        let mut bits = vec![0u64; reader.max_doc().div_ceil(64) as usize];
         let mut scores = Vec::new();
         let mut best = Best::default();
         let mut scorer = weight.scorer(reader, 1.0)?;
@@ -111,27 +130,40 @@ impl WordScores {
             best.push(doc, score);
             doc = scorer.advance();
         }
-        let mut ranks = Vec::with_capacity(blocks);
-        let mut block_best = Vec::with_capacity(blocks);
+        Ok(Self::of(bits, scores, best))
+    }
+
+    /// A word's scores from its matches' bits and their scores in document order, with what
+    /// is derived from them.
+    fn of(bits: Vec<u64>, scores: Vec<f32>, best: Best) -> Self {
+        let mut ranks = Vec::with_capacity(bits.len());
+        let mut block_best = Vec::with_capacity(bits.len());
+        let mut part_best = Vec::with_capacity(bits.len() * PARTS);
         let mut before = 0u32;
         for block in &bits {
             ranks.push(before);
-            let after = before + block.count_ones();
-            block_best.push(
-                scores[before as usize..after as usize]
-                    .iter()
-                    .copied()
-                    .fold(0.0, f32::max),
-            );
-            before = after;
+            let mut parts = [0.0f32; PARTS];
+            let mut matched = *block;
+            let mut at = before as usize;
+            while matched != 0 {
+                let part = &mut parts[(matched.trailing_zeros() as usize / (64 / PARTS)) % PARTS];
+                *part = part.max(scores.get(at).copied().unwrap_or(0.0));
+                at += 1;
+                matched &= matched - 1;
+            }
+            let best = parts.iter().copied().fold(0.0, f32::max);
+            block_best.push(best);
+            part_best.extend(parts.map(|part| part_share(part, best)));
+            before += block.count_ones();
         }
-        Ok(WordScores {
+        WordScores {
             bits,
             ranks,
             scores,
             block_best,
+            part_best,
             best: best.docs(),
-        })
+        }
     }
 
     /// The word's score for a document (0 when it does not match).
@@ -150,6 +182,7 @@ impl WordScores {
     fn bytes(&self) -> usize {
         self.bits.len() * 8
             + (self.ranks.len() + self.scores.len() + self.block_best.len() + self.best.len()) * 4
+            + self.part_best.len()
     }
 }
 
@@ -818,6 +851,59 @@ fn best_in(words: &[Arc<WordScores>], block: usize) -> Score {
     best
 }
 
+/// The least share of a block's best `block` (in 255ths) whose [`part_bound`] is at least
+/// `part` (a score of at most `block`).
+fn part_share(part: Score, block: Score) -> u8 {
+    if block <= 0.0 || !block.is_finite() || !part.is_finite() {
+        return u8::MAX;
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "clamped"
+    )]
+    let mut share = (part / block * 255.0).ceil().clamp(0.0, 255.0) as u8;
+    while share < u8::MAX && part_bound(block, share) < part {
+        share += 1;
+    }
+    share
+}
+
+/// The bound on a part's best score that its share of its block's best `block` stands for:
+/// the block's best itself for the whole share.
+#[inline]
+fn part_bound(block: Score, share: u8) -> Score {
+    if share == u8::MAX {
+        block
+    } else {
+        block * Score::from(share) * (1.0 / 255.0)
+    }
+}
+
+/// The documents of block `block` in its parts (see [`PARTS`]) whose words' bounds there add
+/// up to more than `passing`, as bits: in the others, no document's sum of its words' scores,
+/// added in the same order, can pass it (each is at most its word's bound, and float
+/// addition is monotonic).
+#[inline]
+fn parts_passing(words: &[Arc<WordScores>], block: usize, passing: Score) -> u64 {
+    const WIDTH: usize = 64 / PARTS;
+    let mut bests = [0.0f32; PARTS];
+    for word in words {
+        let best = word.block_best[block];
+        let shares = &word.part_best[block * PARTS..(block + 1) * PARTS];
+        for (sum, share) in bests.iter_mut().zip(shares) {
+            *sum += part_bound(best, *share);
+        }
+    }
+    let mut bits = 0u64;
+    for (part, best) in bests.iter().enumerate() {
+        if *best > passing {
+            bits |= (u64::MAX >> (64 - WIDTH)) << (part * WIDTH);
+        }
+    }
+    bits
+}
+
 /// Reads what offering some documents will read of them (see `SegmentColumns::warm`).
 type Warm<'a> = &'a dyn Fn(&[DocId]);
 
@@ -867,6 +953,9 @@ fn walk(
             None => factor,
         };
         // (Only worth working out for a block with many matches.)
+        if bits.count_ones() >= PARTS_FROM {
+            bits &= parts_passing(words, block, now);
+        }
         if bits.count_ones() >= ESSENTIAL_FROM {
             bits &= essential(words, block, bits, now);
         }
@@ -1093,31 +1182,17 @@ mod tests {
 
     /// A word's scores over `max_doc` documents: `score(doc)` for those it matches.
     fn word(max_doc: u32, score: impl Fn(DocId) -> Option<f32>) -> Arc<WordScores> {
-        let blocks = max_doc.div_ceil(64) as usize;
-        let mut bits = vec![0u64; blocks];
-        let mut ranks = vec![0u32; blocks];
+        let mut bits = vec![0u64; max_doc.div_ceil(64) as usize];
         let mut scores = Vec::new();
-        let mut block_best = vec![0.0f32; blocks];
         let mut best = Best::default();
         for doc in 0..max_doc {
-            let block = doc as usize / 64;
-            if doc % 64 == 0 {
-                ranks[block] = u32::try_from(scores.len()).expect("a rank");
-            }
             if let Some(value) = score(doc) {
-                bits[block] |= 1 << (doc % 64);
+                bits[doc as usize / 64] |= 1 << (doc % 64);
                 scores.push(value);
-                block_best[block] = block_best[block].max(value);
                 best.push(doc, value);
             }
         }
-        Arc::new(WordScores {
-            bits,
-            ranks,
-            scores,
-            block_best,
-            best: best.docs(),
-        })
+        Arc::new(WordScores::of(bits, scores, best))
     }
 
     #[test]
@@ -1225,14 +1300,44 @@ mod tests {
             }
             for passing in thresholds {
                 let kept = essential(&words, 0, u64::MAX, passing);
+                let in_parts = parts_passing(&words, 0, passing);
                 for doc in 0..64 {
-                    if kept & (1 << doc) == 0 {
-                        let score = score_of(&words, doc);
+                    let score = score_of(&words, doc);
+                    if kept & (1 << doc) == 0 || in_parts & (1 << doc) == 0 {
                         assert!(score <= passing, "{score} > {passing}");
                     }
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_part_of_a_block_its_words_cannot_lift_past_the_threshold_is_passed_over() {
+        // Scores of 5 in the block's first part (8 documents) and of 1 in the others, for one
+        // word; 0.5 everywhere for another: past 3, only the first part can pass; past 1.5 every
+        // part can; past 6, none.
+        let words = vec![
+            word(64, |doc| Some(if doc < 8 { 5.0 } else { 1.0 })),
+            word(64, |_| Some(0.5)),
+        ];
+        assert_eq!(parts_passing(&words, 0, 3.0), 0xFF);
+        assert_eq!(parts_passing(&words, 0, 1.4), u64::MAX);
+        assert_eq!(parts_passing(&words, 0, 6.0), 0);
+        // A part's bound is the least share of the block's best not below its best.
+        let mut rng = fastrand::Rng::with_seed(1001);
+        for _ in 0..10_000 {
+            let block = rng.f32() * 100.0;
+            let part = block * rng.f32();
+            let share = part_share(part, block);
+            assert!(part_bound(block, share) >= part, "{part} of {block}");
+            assert!(part_bound(block, share) <= block);
+            assert!(
+                share == 0 || part_bound(block, share - 1) < part,
+                "{part} of {block}"
+            );
+        }
+        assert_eq!(part_bound(2.5, part_share(2.5, 2.5)), 2.5);
+        assert_eq!(part_bound(2.5, part_share(0.0, 2.5)), 0.0);
     }
 
     /// The documents `prune` offers to a page of `keep` keeping the best final scores (each
