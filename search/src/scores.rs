@@ -1042,8 +1042,8 @@ const ESSENTIAL_FROM: u32 = 16;
 const LESSER_MARGIN: Score = 1e-5;
 
 /// The documents of a block's matches `bits` that may pass `passing`: the block's words with
-/// the lowest bests, as many as add up to no more than it, cannot lift a document past it on
-/// their own, so a document that matches none of the other words is passed over unscored
+/// the lowest bests, as many as add up to less than it by [`LESSER_MARGIN`], cannot lift a
+/// document past it on their own, so a document that matches none of the other words is passed over unscored
 /// (as MaxScore does with whole lists). A document's score adds its words' scores in the
 /// words' order, with nothing for a word it does not match, so it is at most the bests of its
 /// words added in that order (float addition is monotonic). The bests are added here in the
@@ -1074,6 +1074,7 @@ fn essential(words: &[Arc<WordScores>], block: usize, bits: u64, passing: Score)
     let mut sum = 0.0;
     for &key in order.iter() {
         let i = (key & 0xff) as usize;
+        // (`i` is below `MOST`: the mask only spares a bounds check.)
         sum += bests[i & (MOST - 1)];
         if sum > below {
             break;
