@@ -4,7 +4,7 @@
 //! face, the audit snapshot and GraphQL's prefetch) goes through [`load_many`], which costs one
 //! statement per relation asked for, whatever the number of services (in chunks of 5,000 ids),
 //! or, reading every listing in id order (the export), [`load_range`]. The search index's
-//! rebuild reads listings in place order, 500 listed ids at a time.
+//! rebuild reads listings in place order, 500 listed ids at a time, two such reads at once.
 
 use std::collections::{HashMap, HashSet};
 
