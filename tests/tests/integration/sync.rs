@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use serde_json::json;
 use signpost_api::feed;
-use tests::TestApp;
+use tests::{Options, TestApp};
 use uuid::Uuid;
 
 /// Renames a service the way every write path does: the row and a feed entry in one transaction.
@@ -498,4 +498,116 @@ async fn a_rebuild_reads_listings_in_the_order_the_index_keeps() {
     let at = ordered.iter().position(|o| *o == unplaced).expect("listed");
     assert_eq!(orders[at], u64::MAX, "a listing without a venue comes last");
     assert!(orders[at..].iter().all(|order| *order == u64::MAX));
+}
+
+/// A name word no other listing's name holds, and no stemmer shortens: three consonants after
+/// "qz" (no vowel, so no suffix rule applies), one word for each `n` below 5,832.
+fn consonant_word(n: usize) -> String {
+    const LETTERS: &[u8] = b"bcdfghjkmnpqrtvwxz";
+    let letter = |k: usize| char::from(LETTERS[k % LETTERS.len()]);
+    let base = LETTERS.len();
+    format!(
+        "qz{}{}{}",
+        letter(n / (base * base)),
+        letter(n / base),
+        letter(n)
+    )
+}
+
+#[tokio::test]
+async fn a_rebuild_of_many_chunks_indexes_every_listing_whole() {
+    // A rebuild reads its listings 500 at a time, two reads at once: 1,234 listings are two
+    // pairs of full chunks and a short last one. Each listing has a word of its own in its
+    // name, one of seven organisations and a venue placed so that place order is not id order.
+    const LISTINGS: usize = 1_234;
+    let app = TestApp::spawn_with(Options { seed_demo: false }).await;
+    let id = |n: usize| format!("00000000-0000-4000-8000-{n:012}");
+    let organization = |n: usize| format!("Trust {}", consonant_word(5_000 + n % 7));
+    let services: Vec<serde_json::Value> = (0..LISTINGS)
+        .map(|n| {
+            let step = u32::try_from((n * 7_919) % 1_000).expect("small");
+            let across = u32::try_from((n * 104_729) % 1_000).expect("small");
+            json!({
+                "id": id(n),
+                "name": format!("Listing {}", consonant_word(n)),
+                "description": "Perinatal mental health support for parents.",
+                "status": "active",
+                "organization": {
+                    "id": id(900_000 + n % 7),
+                    "name": organization(n),
+                    "description": "A trust.",
+                },
+                "service_at_locations": [{
+                    "id": id(100_000 + n),
+                    "location": {
+                        "id": id(200_000 + n),
+                        "location_type": "physical",
+                        "name": "Family hub",
+                        "latitude": 50.0 + f64::from(step) / 250.0,
+                        "longitude": -5.0 + f64::from(across) / 200.0,
+                    },
+                }],
+            })
+        })
+        .collect();
+    let report = signpost_api::hsds::import::import_document(
+        &app.db,
+        &signpost_api::hsds::import::Actor::system(),
+        &serde_json::Value::Array(services),
+        true,
+    )
+    .await
+    .unwrap_or_else(|err| panic!("the import failed: {err}"));
+    assert_eq!(report.imported, LISTINGS, "{report:?}");
+    let ordered = signpost_api::indexing::places_in_order(&app.db)
+        .await
+        .expect("ids in place order");
+    let mut by_id = ordered.clone();
+    by_id.sort_unstable();
+    assert_ne!(ordered, by_id, "place order is not id order here");
+
+    let settings = app.settings();
+    let app = app
+        .restart_after(|_| {
+            let count = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                runtime
+                    .block_on(signpost_api::reindex(&settings))
+                    .expect("reindex")
+            })
+            .join()
+            .expect("reindex thread");
+            assert_eq!(count, u64::try_from(LISTINGS).expect("small"));
+        })
+        .await;
+    assert_eq!(
+        indexed_active(&app).await,
+        u64::try_from(LISTINGS).expect("small")
+    );
+    // The first and last listings of every chunk, in the order the rebuild read them, and a
+    // spread of others: each is found by its own word, with its own organisation.
+    let mut sample: Vec<usize> = (0..LISTINGS).step_by(53).collect();
+    for start in (0..LISTINGS).step_by(500) {
+        sample.extend([start, (start + 499).min(LISTINGS - 1)]);
+    }
+    for at in sample {
+        let listing = ordered[at];
+        let n: usize = listing.to_string()[24..]
+            .parse()
+            .expect("a listing of this test");
+        let word = consonant_word(n);
+        let data = app
+            .data(
+                "query($text: String) { search(text: $text, first: 3) { edges { node { id name organization { name } } } } }",
+                json!({ "text": word }),
+            )
+            .await;
+        let top = &data["search"]["edges"][0]["node"];
+        assert_eq!(top["id"], listing.to_string(), "{word}: {data}");
+        assert_eq!(top["name"], format!("Listing {word}"), "{data}");
+        assert_eq!(top["organization"]["name"], organization(n), "{data}");
+    }
 }
