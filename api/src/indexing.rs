@@ -243,6 +243,9 @@ impl Indexer {
                 break;
             }
         }
+        // A read still under way after a failure gives its connection back now, not once
+        // the writer has stopped.
+        drop(loads);
         drop(send);
         self.keep_taxonomy(&terms);
         let count = writer.await???;
