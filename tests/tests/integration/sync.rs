@@ -287,6 +287,22 @@ async fn found_with_organisations(app: &TestApp, text: &str) -> (Vec<(String, St
     (found, statements)
 }
 
+/// Runs `signpost reindex` with `settings` (on a thread and runtime of its own, as the command
+/// does, while the test's server is stopped); returns how many listings it indexed.
+fn reindex(settings: signpost_api::config::Settings) -> u64 {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime
+            .block_on(signpost_api::reindex(&settings))
+            .expect("reindex")
+    })
+    .join()
+    .expect("reindex thread")
+}
+
 #[tokio::test]
 async fn reindex_rebuilds_from_the_database() {
     let app = TestApp::spawn().await;
@@ -326,17 +342,7 @@ async fn reindex_rebuilds_from_the_database() {
     let settings = app.settings();
     let app = app
         .restart_after(|_| {
-            let count = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                runtime
-                    .block_on(signpost_api::reindex(&settings))
-                    .expect("reindex")
-            })
-            .join()
-            .expect("reindex thread");
+            let count = reindex(settings);
             assert!(
                 count >= before,
                 "every service, of every status, is indexed: {count}"
@@ -569,17 +575,7 @@ async fn a_rebuild_of_many_chunks_indexes_every_listing_whole() {
     let settings = app.settings();
     let app = app
         .restart_after(|_| {
-            let count = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                runtime
-                    .block_on(signpost_api::reindex(&settings))
-                    .expect("reindex")
-            })
-            .join()
-            .expect("reindex thread");
+            let count = reindex(settings);
             assert_eq!(count, u64::try_from(LISTINGS).expect("small"));
         })
         .await;
