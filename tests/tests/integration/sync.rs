@@ -289,15 +289,13 @@ async fn found_with_organisations(app: &TestApp, text: &str) -> (Vec<(String, St
 
 /// Runs `signpost reindex` with `settings` (on a thread and runtime of its own, as the command
 /// does, while the test's server is stopped); returns how many listings it indexed.
-fn reindex(settings: signpost_api::config::Settings) -> u64 {
+fn reindex(settings: signpost_api::config::Settings) -> anyhow::Result<u64> {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        runtime
-            .block_on(signpost_api::reindex(&settings))
-            .expect("reindex")
+        runtime.block_on(signpost_api::reindex(&settings))
     })
     .join()
     .expect("reindex thread")
@@ -342,7 +340,7 @@ async fn reindex_rebuilds_from_the_database() {
     let settings = app.settings();
     let app = app
         .restart_after(|_| {
-            let count = reindex(settings);
+            let count = reindex(settings).expect("reindex");
             assert!(
                 count >= before,
                 "every service, of every status, is indexed: {count}"
@@ -520,16 +518,29 @@ fn consonant_word(n: usize) -> String {
     )
 }
 
-#[tokio::test]
-async fn a_rebuild_of_many_chunks_indexes_every_listing_whole() {
-    // A rebuild reads its listings 500 at a time, two reads at once: 1,234 listings are two
-    // pairs of full chunks and a short last one. Each listing has a word of its own in its
-    // name, one of seven organisations and a venue placed so that place order is not id order.
-    const LISTINGS: usize = 1_234;
-    let app = TestApp::spawn_with(Options { seed_demo: false }).await;
+/// How many listings [`many_listings`] imports: a rebuild reads 500 at a time, two reads at
+/// once, so these are two pairs of full chunks and a short last one.
+const MANY: usize = 1_234;
+
+/// The organisation that runs the `n`th of [`many_listings`]: one of seven.
+fn organization_of(n: usize) -> String {
+    format!("Trust {}", consonant_word(5_000 + n % 7))
+}
+
+/// The `n` of one of [`many_listings`] from its id.
+fn listing_number(id: Uuid) -> usize {
+    id.to_string()[24..]
+        .parse()
+        .expect("a listing of many_listings")
+}
+
+/// Imports [`MANY`] listings, each with a word of its own in its name ([`consonant_word`]),
+/// one of seven organisations ([`organization_of`]) and a venue placed so that place order is
+/// not id order; waits until the server has indexed them and returns their ids in place order
+/// (the order a rebuild reads them in).
+async fn many_listings(app: &TestApp) -> Vec<Uuid> {
     let id = |n: usize| format!("00000000-0000-4000-8000-{n:012}");
-    let organization = |n: usize| format!("Trust {}", consonant_word(5_000 + n % 7));
-    let services: Vec<serde_json::Value> = (0..LISTINGS)
+    let services: Vec<serde_json::Value> = (0..MANY)
         .map(|n| {
             let step = u32::try_from((n * 7_919) % 1_000).expect("small");
             let across = u32::try_from((n * 104_729) % 1_000).expect("small");
@@ -540,7 +551,7 @@ async fn a_rebuild_of_many_chunks_indexes_every_listing_whole() {
                 "status": "active",
                 "organization": {
                     "id": id(900_000 + n % 7),
-                    "name": organization(n),
+                    "name": organization_of(n),
                     "description": "A trust.",
                 },
                 "service_at_locations": [{
@@ -564,36 +575,35 @@ async fn a_rebuild_of_many_chunks_indexes_every_listing_whole() {
     )
     .await
     .unwrap_or_else(|err| panic!("the import failed: {err}"));
-    assert_eq!(report.imported, LISTINGS, "{report:?}");
+    assert_eq!(report.imported, MANY, "{report:?}");
+    app.indexer
+        .wait_for(report.last_seq)
+        .await
+        .unwrap_or_else(|err| panic!("the index did not catch up: {err}"));
     let ordered = signpost_api::indexing::places_in_order(&app.db)
         .await
         .expect("ids in place order");
     let mut by_id = ordered.clone();
     by_id.sort_unstable();
     assert_ne!(ordered, by_id, "place order is not id order here");
+    ordered
+}
 
-    let settings = app.settings();
-    let app = app
-        .restart_after(|_| {
-            let count = reindex(settings);
-            assert_eq!(count, u64::try_from(LISTINGS).expect("small"));
-        })
-        .await;
+/// Checks that the server's index holds every one of [`many_listings`] (`ordered` as it gave
+/// them), and that the first and last listing of every chunk a rebuild reads, and a spread of
+/// others, are each found by their own word with their own organisation.
+async fn every_chunk_is_indexed(app: &TestApp, ordered: &[Uuid]) {
     assert_eq!(
-        indexed_active(&app).await,
-        u64::try_from(LISTINGS).expect("small")
+        indexed_active(app).await,
+        u64::try_from(MANY).expect("small")
     );
-    // The first and last listings of every chunk, in the order the rebuild read them, and a
-    // spread of others: each is found by its own word, with its own organisation.
-    let mut sample: Vec<usize> = (0..LISTINGS).step_by(53).collect();
-    for start in (0..LISTINGS).step_by(500) {
-        sample.extend([start, (start + 499).min(LISTINGS - 1)]);
+    let mut sample: Vec<usize> = (0..MANY).step_by(53).collect();
+    for start in (0..MANY).step_by(500) {
+        sample.extend([start, (start + 499).min(MANY - 1)]);
     }
     for at in sample {
         let listing = ordered[at];
-        let n: usize = listing.to_string()[24..]
-            .parse()
-            .expect("a listing of this test");
+        let n = listing_number(listing);
         let word = consonant_word(n);
         let data = app
             .data(
@@ -604,6 +614,49 @@ async fn a_rebuild_of_many_chunks_indexes_every_listing_whole() {
         let top = &data["search"]["edges"][0]["node"];
         assert_eq!(top["id"], listing.to_string(), "{word}: {data}");
         assert_eq!(top["name"], format!("Listing {word}"), "{data}");
-        assert_eq!(top["organization"]["name"], organization(n), "{data}");
+        assert_eq!(top["organization"]["name"], organization_of(n), "{data}");
     }
+}
+
+#[tokio::test]
+async fn a_rebuild_of_many_chunks_indexes_every_listing_whole() {
+    let app = TestApp::spawn_with(Options { seed_demo: false }).await;
+    let ordered = many_listings(&app).await;
+    let settings = app.settings();
+    let app = app
+        .restart_after(|_| {
+            let count = reindex(settings).expect("reindex");
+            assert_eq!(count, u64::try_from(MANY).expect("small"));
+        })
+        .await;
+    every_chunk_is_indexed(&app, &ordered).await;
+}
+
+#[tokio::test]
+async fn a_rebuild_whose_read_fails_leaves_the_index_as_it_was() {
+    let app = TestApp::spawn_with(Options { seed_demo: false }).await;
+    let ordered = many_listings(&app).await;
+    // A listing of the third chunk whose row no longer reads back (a level of need that is
+    // none of the known ones, written past the application): the rebuild fails there, with
+    // the fourth chunk's read under way, and `signpost reindex` says so.
+    let broken = ordered[1_100];
+    let changed = service::Entity::update_many()
+        .col_expr(
+            service::Column::LevelOfNeed,
+            sea_orm::sea_query::Expr::value("SEVERE"),
+        )
+        .filter(service::Column::Id.eq(broken))
+        .exec(&app.db)
+        .await
+        .expect("update");
+    assert_eq!(changed.rows_affected, 1);
+    let settings = app.settings();
+    let app = app
+        .restart_after(|_| {
+            let failed = reindex(settings).expect_err("a rebuild of an unreadable listing");
+            println!("signpost reindex failed as expected: {failed:#}");
+        })
+        .await;
+    // The index the server had is the one it starts with, whole.
+    every_chunk_is_indexed(&app, &ordered).await;
 }
