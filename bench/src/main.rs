@@ -26,6 +26,11 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+/// The server's allocator (see `api/src/main.rs`), so that the engine floor and the ceilings,
+/// which run in this process, allocate as the server does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Signpost's benchmark.
 #[derive(Debug, Parser)]
 #[command(version, about)]
