@@ -51,6 +51,8 @@ pub struct WordScores {
     scores: Vec<f32>,
     /// For each 64-bit block of `bits`, the best score of its matches (0 for none).
     block_best: Vec<f32>,
+    /// For each span of [`SPAN`] blocks, the best of their bests.
+    span_best: Vec<f32>,
     /// For each 64-bit block of `bits`, a bound on the best score of the matches in each of
     /// its [`PARTS`] parts, as a share of the block's best (see [`part_bound`]), a block's
     /// parts one after another.
@@ -84,6 +86,14 @@ const PARTS_FROM: u32 = 8;
 
 /// How many of its best-scoring matches a word's scores keep.
 const BEST_KEPT: usize = 32;
+
+/// How many blocks (of 64 documents) a word's scores keep one best for besides each block's,
+/// so that the walk by relevance passes over a run of blocks none of which can pass the
+/// threshold with one sum rather than one a block. (Over the benchmark's first 1,000 search
+/// queries, against none: at 100,000 listings spans of 32 blocks took 1.0% fewer instructions
+/// a search, of 16 0.9%, of 8 0.4%; at 500,000 listings spans of 32 2.4% fewer. The same
+/// first pages.)
+const SPAN: usize = 32;
 
 /// The best-scoring of the documents it is shown, as [`WordScores::best`] keeps them.
 #[derive(Default)]
@@ -156,11 +166,16 @@ impl WordScores {
             part_best.extend(parts.map(|part| part_share(part, best)));
             before += block.count_ones();
         }
+        let span_best = block_best
+            .chunks(SPAN)
+            .map(|span| span.iter().copied().fold(0.0, f32::max))
+            .collect();
         WordScores {
             bits,
             ranks,
             scores,
             block_best,
+            span_best,
             part_best,
             best: best.docs(),
         }
@@ -181,7 +196,12 @@ impl WordScores {
 
     fn bytes(&self) -> usize {
         self.bits.len() * 8
-            + (self.ranks.len() + self.scores.len() + self.block_best.len() + self.best.len()) * 4
+            + (self.ranks.len()
+                + self.scores.len()
+                + self.block_best.len()
+                + self.span_best.len()
+                + self.best.len())
+                * 4
             + self.part_best.len()
     }
 }
@@ -502,7 +522,9 @@ impl SetWeight {
         // listings, starting from the sparsest set and reading the others only in the blocks
         // where something was left took 2-3% fewer instructions a search within a radius and
         // 2-3.5% more for the other kinds: a search's matches lie in most blocks, and a branch
-        // per block costs more than it skips.)
+        // per block costs more than it skips. Passing over only the blocks already empty, with
+        // such a branch, took 2.2% more instructions a search than none at 100,000 listings
+        // and 3.1% more at 500,000.)
         let columns = self.columns.get(reader)?;
         for (key, occur, weight) in &self.filters {
             let set = columns.filtered(key, || weight_docs(weight.as_ref(), reader))?;
@@ -510,11 +532,8 @@ impl SetWeight {
                 Occur::MustNot => !bits,
                 Occur::Must | Occur::Should => bits,
             };
-            for (block, into) in matching.iter_mut().enumerate() {
-                if *into != 0 {
-                    let bucket = u32::try_from(block).unwrap_or(u32::MAX);
-                    *into &= keep(u64::from_le_bytes(set.tinyset(bucket).into_bytes()));
-                }
+            for (bucket, into) in (0u32..).zip(matching.iter_mut()) {
+                *into &= keep(u64::from_le_bytes(set.tinyset(bucket).into_bytes()));
             }
         }
         if let Some(near) = &self.near {
@@ -851,6 +870,18 @@ fn best_in(words: &[Arc<WordScores>], block: usize) -> Score {
     best
 }
 
+/// The sum of the words' bests in span `span` (see [`SPAN`]): no sum of a block's bests there,
+/// added in the same order, exceeds it (each term is at most its counterpart here, and float
+/// addition is monotonic).
+#[inline]
+fn best_in_span(words: &[Arc<WordScores>], span: usize) -> Score {
+    let mut best = 0.0;
+    for word in words {
+        best += word.span_best[span];
+    }
+    best
+}
+
 /// The least share of a block's best `block` (in 255ths) whose [`part_bound`] is at least
 /// `part` (a score of at most `block`).
 fn part_share(part: Score, block: Score) -> u8 {
@@ -920,8 +951,8 @@ struct Waiting {
 /// blocks) in order and calls `each` with every document whose text score times the largest
 /// factor its final score can have besides may pass `threshold` as it stands (`each` may raise
 /// it), and with that factor: `factor` for every block, or the smaller `nearer` gives a block.
-/// Whole blocks whose words' best scores cannot pass are skipped (`nearer` is asked only of
-/// blocks that `factor` does not rule out), and so are the documents of a block that match only
+/// Whole spans of blocks (see [`SPAN`]) and whole blocks whose words' best scores cannot pass
+/// are skipped (`nearer` is asked only of blocks that `factor` does not rule out), and so are the documents of a block that match only
 /// words whose bests together cannot.
 fn walk(
     words: &[Arc<WordScores>],
@@ -931,40 +962,47 @@ fn walk(
     (factor, nearer): (Score, Option<Nearer<'_>>),
     mut each: impl FnMut(DocId, Score, Score),
 ) {
-    for block in 0..blocks {
-        let mut bits = docs(block);
-        if bits == 0 {
+    for span in 0..blocks.div_ceil(SPAN) {
+        // A span none of whose blocks' bests can pass is passed over whole (the threshold
+        // only rises as documents are offered, and none are while it is looked at).
+        if best_in_span(words, span) <= text_threshold(threshold.get(), factor) {
             continue;
         }
-        let best = best_in(words, block);
-        let mut now = text_threshold(threshold.get(), factor);
-        if best <= now {
-            continue;
-        }
-        let factor = match nearer {
-            Some(nearer) => {
-                let nearer = nearer(block).min(factor);
-                now = text_threshold(threshold.get(), nearer);
-                if best <= now {
-                    continue;
+        for block in span * SPAN..blocks.min((span + 1) * SPAN) {
+            let mut bits = docs(block);
+            if bits == 0 {
+                continue;
+            }
+            let best = best_in(words, block);
+            let mut now = text_threshold(threshold.get(), factor);
+            if best <= now {
+                continue;
+            }
+            let factor = match nearer {
+                Some(nearer) => {
+                    let nearer = nearer(block).min(factor);
+                    now = text_threshold(threshold.get(), nearer);
+                    if best <= now {
+                        continue;
+                    }
+                    nearer
                 }
-                nearer
+                None => factor,
+            };
+            // (Only worth working out for a block with many matches.)
+            if bits.count_ones() >= PARTS_FROM {
+                bits &= parts_passing(words, block, now);
             }
-            None => factor,
-        };
-        // (Only worth working out for a block with many matches.)
-        if bits.count_ones() >= PARTS_FROM {
-            bits &= parts_passing(words, block, now);
-        }
-        if bits.count_ones() >= ESSENTIAL_FROM {
-            bits &= essential(words, block, bits, now);
-        }
-        for_each_scored(words, block, bits, |doc, score| {
-            if score > now {
-                each(doc, score, factor);
-                now = text_threshold(threshold.get(), factor);
+            if bits.count_ones() >= ESSENTIAL_FROM {
+                bits &= essential(words, block, bits, now);
             }
-        });
+            for_each_scored(words, block, bits, |doc, score| {
+                if score > now {
+                    each(doc, score, factor);
+                    now = text_threshold(threshold.get(), factor);
+                }
+            });
+        }
     }
 }
 
@@ -1493,6 +1531,52 @@ mod tests {
             word(max_doc, |doc| (doc % 3 != 0).then(|| wave(doc))),
             word(max_doc, |doc| (doc % 7 < 3).then(|| wave(doc + 11) * 0.5)),
         ]
+    }
+
+    #[test]
+    fn spans_whose_words_cannot_pass_are_passed_over_and_the_page_is_the_same() {
+        // Two words' scores over six spans, falling along the documents, so that once the
+        // page is full the later spans cannot enter it.
+        let max_doc = 64 * u32::try_from(SPAN).expect("small") * 6;
+        #[expect(clippy::cast_precision_loss, reason = "small")]
+        let wave = |doc: DocId| {
+            let x = f32::from(u16::try_from(doc).expect("small"));
+            (x * 0.37).sin().abs() * (1.0 - x / (max_doc as f32 * 1.2))
+        };
+        let words = vec![
+            word(max_doc, |doc| (doc % 3 != 0).then(|| wave(doc))),
+            word(max_doc, |doc| (doc % 7 < 3).then(|| wave(doc + 11) * 0.5)),
+        ];
+        let blocks = max_doc.div_ceil(64) as usize;
+        for keep in [1, 5, 21, 200] {
+            // Every match's score, the best `keep` of them: the page to find.
+            let mut expected: Vec<u32> = (0..max_doc)
+                .map(|doc| score_of(&words, doc))
+                .filter(|score| *score > 0.0)
+                .map(f32::to_bits)
+                .collect();
+            expected.sort_by(|a, b| f32::from_bits(*b).total_cmp(&f32::from_bits(*a)));
+            let mut page = TopScores::new(keep);
+            let read = Cell::new(0);
+            prune(
+                &words,
+                blocks,
+                |block| {
+                    read.set(read.get() + 1);
+                    words[0].bits[block] | words[1].bits[block]
+                },
+                f32::NEG_INFINITY,
+                (1.0, None),
+                None,
+                &mut |_, score| page.offer(score),
+            );
+            let found: Vec<u32> = page.scores.iter().copied().map(f32::to_bits).collect();
+            assert_eq!(found[..], expected[..keep], "keep {keep}");
+            // Whole spans were passed over: fewer blocks read than there are.
+            if keep < 200 {
+                assert!(read.get() + SPAN <= blocks, "keep {keep}: {} of {blocks}", read.get());
+            }
+        }
     }
 
     #[test]
