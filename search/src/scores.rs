@@ -1574,7 +1574,11 @@ mod tests {
             assert_eq!(found[..], expected[..keep], "keep {keep}");
             // Whole spans were passed over: fewer blocks read than there are.
             if keep < 200 {
-                assert!(read.get() + SPAN <= blocks, "keep {keep}: {} of {blocks}", read.get());
+                assert!(
+                    read.get() + SPAN <= blocks,
+                    "keep {keep}: {} of {blocks}",
+                    read.get()
+                );
             }
         }
     }
