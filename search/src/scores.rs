@@ -859,15 +859,17 @@ fn prune_seeded(
     )
 }
 
+/// The sum of one best of each word, `best` gives it, added in the words' order.
+#[inline]
+fn sum_of_bests(words: &[Arc<WordScores>], best: impl Fn(&WordScores) -> Score) -> Score {
+    words.iter().fold(0.0, |sum, word| sum + best(word))
+}
+
 /// The sum of the words' best scores in a block: float addition is monotonic, so no document's
 /// sum of its words' scores, added in the same order, exceeds it.
 #[inline]
 fn best_in(words: &[Arc<WordScores>], block: usize) -> Score {
-    let mut best = 0.0;
-    for word in words {
-        best += word.block_best[block];
-    }
-    best
+    sum_of_bests(words, |word| word.block_best[block])
 }
 
 /// The sum of the words' bests in span `span` (see [`SPAN`]): no sum of a block's bests there,
@@ -875,11 +877,7 @@ fn best_in(words: &[Arc<WordScores>], block: usize) -> Score {
 /// addition is monotonic).
 #[inline]
 fn best_in_span(words: &[Arc<WordScores>], span: usize) -> Score {
-    let mut best = 0.0;
-    for word in words {
-        best += word.span_best[span];
-    }
-    best
+    sum_of_bests(words, |word| word.span_best[span])
 }
 
 /// The least share of a block's best `block` (in 255ths) whose [`part_bound`] is at least
