@@ -950,8 +950,8 @@ struct Waiting {
 /// factor its final score can have besides may pass `threshold` as it stands (`each` may raise
 /// it), and with that factor: `factor` for every block, or the smaller `nearer` gives a block.
 /// Whole spans of blocks (see [`SPAN`]) and whole blocks whose words' best scores cannot pass
-/// are skipped (`nearer` is asked only of blocks that `factor` does not rule out), and so are the documents of a block that match only
-/// words whose bests together cannot.
+/// are skipped (`nearer` is asked only of blocks that `factor` does not rule out), and so are
+/// the documents of a block that match only words whose bests together cannot.
 fn walk(
     words: &[Arc<WordScores>],
     blocks: usize,
