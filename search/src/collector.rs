@@ -20,7 +20,7 @@ use tantivy::{
 use crate::{
     doc::fit,
     geo::{ChordRadius, EARTH_KM, Origin, cosine_of_latitude, longitude_span, unit_vector_f32},
-    near::box_around,
+    near::{Around, box_around},
     request::{Sort, Unconfirmed},
     schema::{self, unpack_location},
     suggest::{CompletionOrder, NameWords},
@@ -31,11 +31,12 @@ use crate::{
 /// inside it.
 pub const NEAR_RINGS_KM: [f64; 3] = [8.0, 25.0, 75.0];
 
-/// The half-widths of the boxes a search by relevance from a place without a radius fills its
-/// page from, nearest first (see [`crate::scores::Ring`]). Beyond 8 km the distance factor is
-/// at most 0.88 and beyond 25 km 0.72, so that far services must score that much better on
-/// their words to be looked at once the page holds near ones. A third box, of 75 km (0.54
-/// beyond), costs more to mark, point by point, than the scoring it saves.
+/// The radii of the rings a search by relevance from a place without a radius fills its page
+/// from, nearest first (see [`crate::scores::Ring`]). Beyond 8 km the distance factor is at
+/// most 0.88 and beyond 25 km 0.72, so that far services must score that much better on their
+/// words to be looked at once the page holds near ones. (A third, of 75 km and 0.54 beyond,
+/// took a search from a place 2.1% more instructions at 100,000 listings: each ring is one more
+/// walk over every block.)
 pub const RELEVANCE_RINGS_KM: [f64; 2] = [8.0, 25.0];
 
 /// The facet fields, in the order of [`crate::request::Facets`].
@@ -623,43 +624,48 @@ impl SegmentColumns {
         }
     }
 
-    /// Adds to `bits` (a bit per document) the documents with a location in the box of
-    /// latitudes and longitudes (inclusive) and those without a location, which only their
-    /// catchment places. Some documents near the box may be added too.
-    pub(crate) fn near_box(&self, latitudes: (f64, f64), longitudes: (f64, f64), bits: &mut [u64]) {
-        let points = self.decoded_points();
-        for (into, unlocated) in bits.iter_mut().zip(&points.unlocated) {
-            *into |= unlocated;
-        }
-        points.in_box(latitudes, longitudes, |point| set_bit(bits, point.doc));
+    /// A bit per document: those without a location, which only their catchment places,
+    /// to add the located ones to.
+    fn unlocated_bits(&self) -> Vec<u64> {
+        let mut bits = self.decoded_points().unlocated.clone();
+        bits.resize(self.max_doc.div_ceil(64) as usize, 0);
+        bits
     }
 
-    /// Adds to `bits` (a bit per document) the documents with a location within `radius`,
-    /// exactly as [`ChordRadius::holds`] tells, and those without a location, which only their
-    /// catchment places. The box of latitudes and longitudes (inclusive) holds the circle: only
-    /// the points of its cells are measured.
+    /// A bit per document: the documents with a location in the box of latitudes and
+    /// longitudes (inclusive) and those without a location, which only their catchment
+    /// places. Some documents near the box are set too.
+    pub(crate) fn near_box(&self, latitudes: (f64, f64), longitudes: (f64, f64)) -> Vec<u64> {
+        let mut bits = self.unlocated_bits();
+        self.decoded_points()
+            .in_box(latitudes, longitudes, |point| set_bit(&mut bits, point.doc));
+        bits
+    }
+
+    /// A bit per document: the documents with a location within `radius`, exactly as
+    /// [`ChordRadius::holds`] tells, and those without a location, which only their catchment
+    /// places. The box of latitudes and longitudes (inclusive) holds the circle: only the
+    /// points of its cells are measured.
     pub(crate) fn near_circle(
         &self,
         radius: &ChordRadius,
-        (latitudes, longitudes): ((f64, f64), (f64, f64)),
-        bits: &mut [u64],
-    ) {
-        let points = self.decoded_points();
-        for (into, unlocated) in bits.iter_mut().zip(&points.unlocated) {
-            *into |= unlocated;
-        }
-        points.in_box(latitudes, longitudes, |point| {
-            let within = radius.holds(&point.unit, || {
-                // At the very edge: the point's own degrees, found among its document's.
-                self.points(point.doc)
-                    .iter()
-                    .find(|p| p.unit == point.unit)
-                    .map_or((f64::NAN, f64::NAN), |p| (p.latitude, p.longitude))
+        (latitudes, longitudes): Around,
+    ) -> Vec<u64> {
+        let mut bits = self.unlocated_bits();
+        self.decoded_points()
+            .in_box(latitudes, longitudes, |point| {
+                let within = radius.holds(&point.unit, || {
+                    // At the very edge: the point's own degrees, found among its document's.
+                    self.points(point.doc)
+                        .iter()
+                        .find(|p| p.unit == point.unit)
+                        .map_or((f64::NAN, f64::NAN), |p| (p.latitude, p.longitude))
+                });
+                if within {
+                    set_bit(&mut bits, point.doc);
+                }
             });
-            if within {
-                set_bit(bits, point.doc);
-            }
-        });
+        bits
     }
 
     /// A document's `assured` day, `i64::MIN` for none (as the column's first value would
@@ -730,6 +736,34 @@ impl SegmentColumns {
         } else {
             located
         }
+    }
+
+    /// For each block of 64 documents, the first of the boxes `boxes` (latitudes and
+    /// longitudes, inclusive; each holding the one before) its locations' box meets, as an
+    /// index (`boxes.len()` for none, and for a block without a location); and a bit per
+    /// document without a location. A document of a block that meets none of the boxes before
+    /// the `i`th has no location in them, or none at all.
+    pub(crate) fn block_rings(&self, boxes: &[Around]) -> (Vec<u8>, &[u64]) {
+        let points = self.decoded_points();
+        let rings = points
+            .block_boxes
+            .iter()
+            .map(|held| {
+                let first = boxes.iter().position(|((south, north), (west, east))| {
+                    // (A box across the antimeridian, as `Points::in_box` takes it, meets
+                    // every block with a location.)
+                    held.south <= held.north
+                        && (*west < -180.0
+                            || *east > 180.0
+                            || (held.north >= *south
+                                && held.south <= *north
+                                && held.east >= *west
+                                && held.west <= *east))
+                });
+                u8::try_from(first.unwrap_or(boxes.len())).unwrap_or(u8::MAX)
+            })
+            .collect();
+        (rings, &points.unlocated)
     }
 
     /// Whether a document has no location.
@@ -1526,9 +1560,8 @@ impl Collector for PageCollector {
             }
             let mut walked = vec![0u64; matching.len()];
             for radius_km in NEAR_RINGS_KM {
-                let mut inside = vec![0u64; matching.len()];
                 let (latitudes, longitudes) = box_around(latitude, longitude, radius_km);
-                child.columns.near_box(latitudes, longitudes, &mut inside);
+                let inside = child.columns.near_box(latitudes, longitudes);
                 let ring =
                     walked
                         .iter_mut()

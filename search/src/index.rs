@@ -573,13 +573,9 @@ impl Index {
                 collector::RELEVANCE_RINGS_KM
                     .iter()
                     .map(|&radius_km| Ring {
-                        near: NearQuery {
-                            latitude: near.latitude,
-                            longitude: near.longitude,
-                            radius_km,
-                            circle: false,
-                            columns: self.columns.clone(),
-                        },
+                        latitude: near.latitude,
+                        longitude: near.longitude,
+                        radius_km,
                         beyond: collector::distance_factor(Some(radius_km)),
                     })
                     .collect()
@@ -631,7 +627,6 @@ impl Index {
                 longitude: near.longitude,
                 // (A radius the collector cannot measure against is left to it.)
                 radius_km: near.radius_km.filter(|r| r.is_finite() && *r >= 0.0)?,
-                circle: true,
                 columns: self.columns.clone(),
             })
         });
@@ -2214,6 +2209,80 @@ mod tests {
                         search(Some(20_000.0), first, cursor),
                     );
                     assert_eq!(hits(&next), hits(&next_measured), "{text:?} {first}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_page_from_a_place_is_the_start_of_the_whole_list_across_the_antimeridian_and_without_locations()
+     {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        let mut rng = fastrand::Rng::with_seed(23);
+        let words = ["baby", "mood", "dads", "group", "feeding", "sleep"];
+        // Listings on both sides of the antimeridian and far from it, and a seventh of them
+        // without a location (a ring holds those wherever it lies).
+        let docs: Vec<ServiceDoc> = (0..420)
+            .map(|i| {
+                let mut point = || match i % 3 {
+                    0 => (-17.0 + rng.f64() * 0.6, 179.4 + rng.f64() * 0.6),
+                    1 => (-17.0 + rng.f64() * 0.6, -180.0 + rng.f64() * 0.6),
+                    _ => (51.0 + rng.f64() * 2.0, -2.5 + rng.f64() * 3.0),
+                };
+                let locations = match i % 7 {
+                    0 => Vec::new(),
+                    1 => vec![point(), point()],
+                    _ => vec![point()],
+                };
+                ServiceDoc {
+                    id: Uuid::from_u128(u128::from(i as u32) * 7_927 + 5),
+                    name: format!("{} {i}", words[rng.usize(..words.len())]),
+                    description: (0..rng.usize(2..10))
+                        .map(|_| words[rng.usize(..words.len())])
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    status: "ACTIVE".to_owned(),
+                    locations,
+                    ..ServiceDoc::default()
+                }
+            })
+            .collect();
+        index.apply(&docs, &[], 1).expect("apply");
+        let mut places = vec![(-16.8, 179.99), (-16.8, -179.99), (-16.7, 180.0)];
+        places.extend((0..8).map(|k| (51.2 + f64::from(k) * 0.22, -2.3 + f64::from(k) * 0.35)));
+        for (latitude, longitude) in places {
+            for text in ["baby", "dads group", "feeding sleep mood"] {
+                let search = |first: usize| {
+                    index
+                        .search(&SearchRequest {
+                            text: Some(text.to_owned()),
+                            near: Some(Near {
+                                latitude,
+                                longitude,
+                                radius_km: None,
+                                coverage: None,
+                            }),
+                            first,
+                            today: 19_999,
+                            ..SearchRequest::default()
+                        })
+                        .expect("search")
+                };
+                let hits = |page: &SearchResults| -> Vec<(Uuid, f32, Option<f64>)> {
+                    page.hits
+                        .iter()
+                        .map(|h| (h.id, h.score, h.distance_km))
+                        .collect()
+                };
+                // A page never full looks at every match.
+                let all = hits(&search(docs.len()));
+                assert!(all.len() > 20, "{text}");
+                for first in [1, 2, 3, 5, 8, 13, 20, 30] {
+                    assert_eq!(
+                        hits(&search(first)),
+                        all[..first],
+                        "{text} {first} from {latitude},{longitude}"
+                    );
                 }
             }
         }

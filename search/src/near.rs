@@ -1,7 +1,6 @@
 //! The documents that may lie within a radius of a point, found on a grid of their locations
-//! rather than by measuring every match: those with a location in the box around the circle
-//! (or, for a radius that filters, within the circle itself, measured in the grid's order),
-//! and those without one (their catchment decides).
+//! rather than by measuring every match: those with a location within the circle, measured in
+//! the grid's order, and those without one (their catchment decides).
 
 use std::sync::Arc;
 
@@ -15,16 +14,13 @@ use crate::{
     geo::{ChordRadius, longitude_span},
 };
 
-/// Matches (without scoring) the documents near a point: those a radius keeps (a circle), or
-/// those a search from the point ranks first (a box), with those without a location.
+/// Matches (without scoring) the documents a radius around a point keeps, with those without a
+/// location.
 #[derive(Clone)]
 pub struct NearQuery {
     pub latitude: f64,
     pub longitude: f64,
     pub radius_km: f64,
-    /// Whether to keep, of the documents with a location, only those within the radius (a
-    /// filter), rather than all those in the box around it (a ring to walk first).
-    pub circle: bool,
     pub columns: Arc<ColumnCache>,
 }
 
@@ -34,32 +30,26 @@ impl std::fmt::Debug for NearQuery {
             .field("latitude", &self.latitude)
             .field("longitude", &self.longitude)
             .field("radius_km", &self.radius_km)
-            .field("circle", &self.circle)
             .finish_non_exhaustive()
     }
 }
 
 impl NearQuery {
-    /// A bit per document of the segment: those with a location in the box around the
-    /// radius, or within the radius itself for a circle, and those without a location. The
-    /// box is the collector's (see `PageSegmentCollector::distance`) and the circle is told as
-    /// the collector tells it ([`ChordRadius::holds`]), so nothing it keeps is left out.
+    /// A bit per document of the segment: those with a location within the radius and those
+    /// without a location. The circle is told as the collector tells it
+    /// ([`ChordRadius::holds`]), so nothing it keeps is left out.
     pub fn bits(&self, reader: &SegmentReader) -> tantivy::Result<Vec<u64>> {
-        let mut bits = vec![0u64; reader.max_doc().div_ceil(64) as usize];
         let around = box_around(self.latitude, self.longitude, self.radius_km);
-        let columns = self.columns.get(reader)?;
-        if self.circle {
-            let radius = ChordRadius::new((self.latitude, self.longitude), self.radius_km);
-            columns.near_circle(&radius, around, &mut bits);
-        } else {
-            columns.near_box(around.0, around.1, &mut bits);
-        }
-        Ok(bits)
+        let radius = ChordRadius::new((self.latitude, self.longitude), self.radius_km);
+        Ok(self.columns.get(reader)?.near_circle(&radius, around))
     }
 }
 
+/// A box: its least and greatest latitudes, and its least and greatest longitudes (degrees).
+pub type Around = ((f64, f64), (f64, f64));
+
 /// The latitudes and longitudes of a box holding every point within `radius_km` of a point.
-pub fn box_around(latitude: f64, longitude: f64, radius_km: f64) -> ((f64, f64), (f64, f64)) {
+pub fn box_around(latitude: f64, longitude: f64, radius_km: f64) -> Around {
     let dlat = radius_km * 1.01 / 111.0 + 1e-6;
     let dlon = longitude_span(latitude, radius_km);
     (

@@ -341,19 +341,23 @@ pub struct SetQuery {
     pub scores: Arc<ScoreCache>,
 }
 
-/// A box around the place a search ranks from, and the largest distance factor of a service
-/// with no location in it. A page of the best final scores is filled from the nearest services
-/// first: the services of each box are offered before those beyond it, and a service beyond it
-/// is offered only when its text score times that factor could still enter the page. Every
-/// final score is the text score times factors of at most 1, the distance's among them, so no
-/// service that could enter the page is skipped. Rings are for the page collector alone: the
+/// A ring around the place a search ranks from, and the largest distance factor of a service
+/// beyond it. It holds the blocks of 64 services whose locations' box meets the box around the
+/// circle, whole (see [`crate::collector::SegmentColumns::block_in_box`]), and the services
+/// without a location. A page of the best final scores is filled from the nearest services
+/// first: the services of each ring are offered before those beyond it, and a service beyond it
+/// is offered only when its text score times that factor could still enter the page. Every final
+/// score times factors of at most 1, the distance's among them, so no service that could enter
+/// the page is skipped. Rings widen: each one's `beyond` is below the one before's. Rings are for the page collector alone: the
 /// threshold its pruning returns is such a final score (a collector whose threshold is the text
 /// score itself, as tantivy's `TopDocs`, must not be given a query with rings).
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Ring {
-    /// The services of the box (and those without a location).
-    pub near: NearQuery,
-    /// The largest distance factor of a service with no location in the box.
+    /// The place ranked from.
+    pub latitude: f64,
+    pub longitude: f64,
+    pub radius_km: f64,
+    /// The largest distance factor of a service with no location in the ring.
     pub beyond: Score,
 }
 
@@ -501,7 +505,15 @@ impl SetWeight {
             );
         }
         let max_doc = reader.max_doc();
-        let mut matching = if words.is_empty() {
+        let mut matching = if let Some((first, rest)) = words.split_first() {
+            let mut any = first.bits.clone();
+            for word in rest {
+                for (into, bits) in any.iter_mut().zip(&word.bits) {
+                    *into |= bits;
+                }
+            }
+            any
+        } else {
             let mut all = vec![u64::MAX; max_doc.div_ceil(64) as usize];
             if let Some(last) = all.last_mut()
                 && !max_doc.is_multiple_of(64)
@@ -509,14 +521,6 @@ impl SetWeight {
                 *last = (1 << (max_doc % 64)) - 1;
             }
             all
-        } else {
-            let mut any = vec![0u64; max_doc.div_ceil(64) as usize];
-            for word in &words {
-                for (into, bits) in any.iter_mut().zip(&word.bits) {
-                    *into |= bits;
-                }
-            }
-            any
         };
         // Every block is read for every set, in the order the search gives. (At 100,000
         // listings, starting from the sparsest set and reading the others only in the blocks
@@ -738,23 +742,47 @@ impl Weight for SetWeight {
         }
         // A block's documents are also no nearer than its locations' box.
         let from = self.rings.first().map(|ring| {
-            let (latitude, longitude) = (ring.near.latitude, ring.near.longitude);
             (
-                latitude,
-                longitude,
-                crate::geo::cosine_of_latitude(latitude),
+                ring.latitude,
+                ring.longitude,
+                crate::geo::cosine_of_latitude(ring.latitude),
             )
         });
         let nearer = |block: usize| match (&columns, from) {
             (Some(columns), Some(from)) => columns.nearest_factor_in_block(block, from),
             _ => 1.0,
         };
-        let mut walked = vec![0u64; matching.len()];
+        // The documents of the `ring`th ring: those of the blocks whose locations' box meets
+        // the box around it or an earlier one (see `SegmentColumns::block_rings`), and those
+        // without a location.
+        let boxes: Vec<_> = self
+            .rings
+            .iter()
+            .map(|ring| crate::near::box_around(ring.latitude, ring.longitude, ring.radius_km))
+            .collect();
+        let (first_ring, unlocated) = match &columns {
+            Some(columns) => columns.block_rings(&boxes),
+            None => (Vec::new(), &[][..]),
+        };
+        let holds = |block: usize, ring: usize| {
+            if first_ring
+                .get(block)
+                .is_none_or(|first| usize::from(*first) <= ring)
+            {
+                u64::MAX
+            } else {
+                unlocated.get(block).copied().unwrap_or(u64::MAX)
+            }
+        };
+        // Those of the rings before the `ring`th.
+        let walked = |block: usize, ring: usize| match ring.checked_sub(1) {
+            Some(last) => holds(block, last),
+            None => 0,
+        };
         let mut threshold = threshold;
         let mut factor = 1.0;
-        for ring in &self.rings {
-            let inside = ring.near.bits(reader)?;
-            let ring_docs = |block: usize| matching[block] & inside[block] & !walked[block];
+        for (at, ring) in self.rings.iter().enumerate() {
+            let ring_docs = |block: usize| matching[block] & holds(block, at) & !walked(block, at);
             threshold = prune(
                 words,
                 matching.len(),
@@ -764,12 +792,9 @@ impl Weight for SetWeight {
                 warm,
                 callback,
             );
-            for (walked, inside) in walked.iter_mut().zip(&inside) {
-                *walked |= inside;
-            }
             factor = factor.min(ring.beyond);
         }
-        let rest = |block: usize| matching[block] & !walked[block];
+        let rest = |block: usize| matching[block] & !walked(block, self.rings.len());
         prune(
             words,
             matching.len(),
