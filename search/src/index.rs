@@ -2221,8 +2221,9 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(23);
         let words = ["baby", "mood", "dads", "group", "feeding", "sleep"];
         // Listings on both sides of the antimeridian and far from it, and a seventh of them
-        // without a location (a ring holds those wherever it lies).
-        let docs: Vec<ServiceDoc> = (0..420)
+        // without a location (a ring holds those wherever it lies): more than two runs of 32
+        // blocks of 64, some of which a ring holds nothing of.
+        let docs: Vec<ServiceDoc> = (0..4_500)
             .map(|i| {
                 let mut point = || match i % 3 {
                     0 => (-17.0 + rng.f64() * 0.6, 179.4 + rng.f64() * 0.6),
@@ -2274,8 +2275,10 @@ mod tests {
                         .map(|h| (h.id, h.score, h.distance_km))
                         .collect()
                 };
-                // A page never full looks at every match.
-                let all = hits(&search(docs.len()));
+                // A page never full looks at every match, and offers each.
+                let whole = search(docs.len());
+                assert_eq!(whole.hits.len() as u64, whole.total_count, "{text}");
+                let all = hits(&whole);
                 assert!(all.len() > 20, "{text}");
                 for first in [1, 2, 3, 5, 8, 13, 20, 30] {
                     assert_eq!(

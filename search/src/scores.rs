@@ -779,6 +779,23 @@ impl Weight for SetWeight {
             Some(last) => holds(block, last),
             None => 0,
         };
+        // For each span of blocks (see `SPAN`), a bit for each ring some block of it is first
+        // held by (the last for none), and the top bit when it has documents without a
+        // location: a ring's walk passes over the spans that hold none of its documents.
+        let spans: Vec<u64> = (0..matching.len().div_ceil(SPAN))
+            .map(|span| {
+                (span * SPAN..matching.len().min((span + 1) * SPAN)).fold(0, |mask, block| {
+                    let first = first_ring.get(block).map_or(0, |first| usize::from(*first));
+                    let located = 1 << first.min(62);
+                    let unlocated = u64::from(unlocated.get(block).is_some_and(|bits| *bits != 0));
+                    mask | located | (unlocated << 63)
+                })
+            })
+            .collect();
+        let may_hold = |span: usize, ring: usize| {
+            let mask = spans.get(span).copied().unwrap_or(u64::MAX);
+            ring >= 62 || mask & (1 << ring) != 0 || (ring == 0 && mask >> 63 != 0)
+        };
         let mut threshold = threshold;
         let mut factor = 1.0;
         for (at, ring) in self.rings.iter().enumerate() {
@@ -786,7 +803,7 @@ impl Weight for SetWeight {
             threshold = prune(
                 words,
                 matching.len(),
-                ring_docs,
+                (ring_docs, |span| may_hold(span, at)),
                 threshold,
                 (factor, Some(&nearer)),
                 warm,
@@ -798,7 +815,7 @@ impl Weight for SetWeight {
         prune(
             words,
             matching.len(),
-            rest,
+            (rest, |span| may_hold(span, self.rings.len())),
             threshold,
             (factor, Some(&nearer)),
             warm,
@@ -871,7 +888,7 @@ fn prune_seeded(
     prune(
         words,
         matching.len(),
-        |block| matching[block],
+        (|block| matching[block], |_| true),
         threshold,
         (1.0, None),
         None,
@@ -980,7 +997,7 @@ struct Waiting {
 fn walk(
     words: &[Arc<WordScores>],
     blocks: usize,
-    docs: impl Fn(usize) -> u64,
+    (docs, spans): (impl Fn(usize) -> u64, impl Fn(usize) -> bool),
     threshold: &Cell<Score>,
     (factor, nearer): (Score, Option<Nearer<'_>>),
     mut each: impl FnMut(DocId, Score, Score),
@@ -988,7 +1005,7 @@ fn walk(
     for span in 0..blocks.div_ceil(SPAN) {
         // A span none of whose blocks' bests can pass is passed over whole (the threshold
         // only rises as documents are offered, and none are while it is looked at).
-        if best_in_span(words, span) <= text_threshold(threshold.get(), factor) {
+        if !spans(span) || best_in_span(words, span) <= text_threshold(threshold.get(), factor) {
             continue;
         }
         for block in span * SPAN..blocks.min((span + 1) * SPAN) {
@@ -1042,7 +1059,7 @@ type Nearer<'a> = &'a dyn Fn(usize) -> Score;
 fn prune(
     words: &[Arc<WordScores>],
     blocks: usize,
-    docs: impl Fn(usize) -> u64,
+    docs: (impl Fn(usize) -> u64, impl Fn(usize) -> bool),
     threshold: Score,
     factors: (Score, Option<Nearer<'_>>),
     warm: Option<Warm<'_>>,
@@ -1478,7 +1495,7 @@ mod tests {
         prune(
             words,
             blocks,
-            |block| matching[block],
+            (|block| matching[block], |_| true),
             f32::NEG_INFINITY,
             (1.0, None),
             None,
@@ -1534,7 +1551,10 @@ mod tests {
         let threshold = prune(
             words,
             blocks,
-            |block| words[0].bits[block] | words[1].bits[block],
+            (
+                |block| words[0].bits[block] | words[1].bits[block],
+                |_| true,
+            ),
             f32::NEG_INFINITY,
             (factor, nearer),
             warm,
@@ -1584,10 +1604,13 @@ mod tests {
             prune(
                 &words,
                 blocks,
-                |block| {
-                    read.set(read.get() + 1);
-                    words[0].bits[block] | words[1].bits[block]
-                },
+                (
+                    |block| {
+                        read.set(read.get() + 1);
+                        words[0].bits[block] | words[1].bits[block]
+                    },
+                    |_| true,
+                ),
                 f32::NEG_INFINITY,
                 (1.0, None),
                 None,
