@@ -2086,6 +2086,14 @@ mod tests {
         compare(&index);
     }
 
+    /// A page's hits: id, score and distance.
+    fn page_hits(page: &SearchResults) -> Vec<(Uuid, f32, Option<f64>)> {
+        page.hits
+            .iter()
+            .map(|h| (h.id, h.score, h.distance_km))
+            .collect()
+    }
+
     #[test]
     fn a_page_from_a_place_is_the_same_whether_near_services_are_looked_at_first_or_not() {
         let index = Index::in_memory(Synonyms::default()).expect("index");
@@ -2170,12 +2178,7 @@ mod tests {
                         })
                         .expect("search")
                 };
-                let hits = |page: &SearchResults| -> Vec<(Uuid, f32, Option<f64>)> {
-                    page.hits
-                        .iter()
-                        .map(|h| (h.id, h.score, h.distance_km))
-                        .collect()
-                };
+                let hits = page_hits;
                 // Every match, in order: a page never full looks at every match.
                 let everything = |radius_km: Option<f64>| search(radius_km, docs.len(), None);
                 for first in [1, 5, 20, 40] {
@@ -2269,12 +2272,7 @@ mod tests {
                         })
                         .expect("search")
                 };
-                let hits = |page: &SearchResults| -> Vec<(Uuid, f32, Option<f64>)> {
-                    page.hits
-                        .iter()
-                        .map(|h| (h.id, h.score, h.distance_km))
-                        .collect()
-                };
+                let hits = page_hits;
                 // A page never full looks at every match, and offers each.
                 let whole = search(docs.len());
                 assert_eq!(whole.hits.len() as u64, whole.total_count, "{text}");
