@@ -342,20 +342,23 @@ pub struct SetQuery {
 }
 
 /// A ring around the place a search ranks from, and the largest distance factor of a service
-/// beyond it. It holds the blocks of 64 services whose locations' box meets the box around the
-/// circle, whole (see [`crate::collector::SegmentColumns::block_in_box`]), and the services
+/// beyond it. It holds, whole, the blocks of 64 services whose locations' box meets the box
+/// around the circle (see [`crate::collector::SegmentColumns::block_rings`]), and the services
 /// without a location. A page of the best final scores is filled from the nearest services
 /// first: the services of each ring are offered before those beyond it, and a service beyond it
-/// is offered only when its text score times that factor could still enter the page. Every final
-/// score times factors of at most 1, the distance's among them, so no service that could enter
-/// the page is skipped. Rings widen: each one's `beyond` is below the one before's. Rings are for the page collector alone: the
+/// is offered only when its text score times that factor could still enter the page. Every
+/// final score is the text score times factors of at most 1, the distance's among them, so no
+/// service that could enter the page is skipped. Rings widen: each one's radius is above the
+/// one before's, and its `beyond` below. Rings are for the page collector alone: the
 /// threshold its pruning returns is such a final score (a collector whose threshold is the text
 /// score itself, as tantivy's `TopDocs`, must not be given a query with rings).
 #[derive(Clone, Copy, Debug)]
 pub struct Ring {
-    /// The place ranked from.
+    /// The place ranked from: its latitude,
     pub latitude: f64,
+    /// and its longitude.
     pub longitude: f64,
+    /// The ring's radius.
     pub radius_km: f64,
     /// The largest distance factor of a service with no location in the ring.
     pub beyond: Score,
@@ -988,12 +991,14 @@ struct Waiting {
 }
 
 /// Walks the blocks of `docs` (a function from a block's number to its 64 bits, for `blocks`
-/// blocks) in order and calls `each` with every document whose text score times the largest
-/// factor its final score can have besides may pass `threshold` as it stands (`each` may raise
-/// it), and with that factor: `factor` for every block, or the smaller `nearer` gives a block.
-/// Whole spans of blocks (see [`SPAN`]) and whole blocks whose words' best scores cannot pass
-/// are skipped (`nearer` is asked only of blocks that `factor` does not rule out), and so are
-/// the documents of a block that match only words whose bests together cannot.
+/// blocks, and one from a span's number (see [`SPAN`]) to whether any of its blocks may hold
+/// any: the spans that do not are passed over) in order and calls `each` with every document
+/// whose text score times the largest factor its final score can have besides may pass
+/// `threshold` as it stands (`each` may raise it), and with that factor: `factor` for every
+/// block, or the smaller `nearer` gives a block. Whole spans of blocks and whole blocks whose
+/// words' best scores cannot pass are skipped (`nearer` is asked only of blocks that `factor`
+/// does not rule out), and so are the documents of a block that match only words whose bests
+/// together cannot.
 fn walk(
     words: &[Arc<WordScores>],
     blocks: usize,
@@ -1050,12 +1055,13 @@ fn walk(
 type Nearer<'a> = &'a dyn Fn(usize) -> Score;
 
 /// Offers `callback` each document of `docs` (a function from a block's number to its 64
-/// bits, for `blocks` blocks) whose text score times the largest the other factors of its
-/// final score can be (`factors`, see [`walk`]) may pass the threshold, in document order.
-/// With `warm`, documents are offered [`OFFERED_TOGETHER`] at a time, what the callback reads
-/// of them read first with it: the same documents in the same order as one at a time, each
-/// still passing the threshold the offers before it raised. The callback returns the new
-/// threshold, which this returns at the end.
+/// bits, for `blocks` blocks, with one telling the spans that may hold any, see [`walk`])
+/// whose text score times the largest the other factors of its final score can be
+/// (`factors`, see [`walk`]) may pass the threshold, in document order. With `warm`,
+/// documents are offered [`OFFERED_TOGETHER`] at a time, what the callback reads of them read
+/// first with it: the same documents in the same order as one at a time, each still passing
+/// the threshold the offers before it raised. The callback returns the new threshold, which
+/// this returns at the end.
 fn prune(
     words: &[Arc<WordScores>],
     blocks: usize,
