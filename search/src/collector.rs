@@ -23,6 +23,7 @@ use crate::{
     near::{Around, box_around},
     request::{Sort, Unconfirmed},
     schema::{self, unpack_location},
+    scores::SPAN,
     suggest::{CompletionOrder, NameWords},
 };
 
@@ -384,6 +385,53 @@ impl BlockBox {
     }
 }
 
+/// The rings of a search from a place, by blocks of 64 documents: a ring holds, whole, the
+/// blocks whose locations' box meets the box around it or an earlier one, and the documents
+/// without a location. A document of a block that meets none of the boxes up to a ring's has
+/// no location in them, or none at all.
+pub(crate) struct BlockRings<'a> {
+    /// Each block's first ring (the number of rings for none, and for a block without a
+    /// location).
+    first: Vec<u8>,
+    /// A bit per document without a location.
+    unlocated: &'a [u64],
+    /// For each span of blocks (see [`SPAN`]), a bit for each ring some block of it is first
+    /// held by (the last for none), and the top bit when it has documents without a location.
+    spans: Vec<u64>,
+}
+
+impl BlockRings<'_> {
+    /// The documents of block `block` (a bit each) that ring `ring` or an earlier one holds.
+    #[inline]
+    pub(crate) fn holds(&self, block: usize, ring: usize) -> u64 {
+        if self
+            .first
+            .get(block)
+            .is_none_or(|first| usize::from(*first) <= ring)
+        {
+            u64::MAX
+        } else {
+            self.unlocated.get(block).copied().unwrap_or(u64::MAX)
+        }
+    }
+
+    /// The documents of block `block` the rings before ring `ring` hold (none before the
+    /// first).
+    #[inline]
+    pub(crate) fn walked(&self, block: usize, ring: usize) -> u64 {
+        ring.checked_sub(1)
+            .map_or(0, |last| self.holds(block, last))
+    }
+
+    /// Whether span `span` may hold documents ring `ring` holds and no earlier one does
+    /// (ring `rings` being what lies beyond them all).
+    #[inline]
+    pub(crate) fn may_hold(&self, span: usize, ring: usize) -> bool {
+        let mask = self.spans.get(span).copied().unwrap_or(u64::MAX);
+        ring >= 62 || mask & (1 << ring) != 0 || (ring == 0 && mask >> 63 != 0)
+    }
+}
+
 /// Steps of [`NEAREST_FACTORS`]: a step of the square root of a haversine is an angle of
 /// about 0.25 km on the ground.
 const FACTOR_STEPS_PER_UNIT: f64 = 51_000.0;
@@ -740,14 +788,12 @@ impl SegmentColumns {
         }
     }
 
-    /// For each block of 64 documents, the first of the boxes `boxes` (latitudes and
-    /// longitudes, inclusive; each holding the one before) its locations' box meets, as an
-    /// index (`boxes.len()` for none, and for a block without a location); and a bit per
-    /// document without a location. A document of a block that meets none of the boxes before
-    /// the `i`th has no location in them, or none at all.
-    pub(crate) fn block_rings(&self, boxes: &[Around]) -> (Vec<u8>, &[u64]) {
+    /// Which of `blocks` blocks of 64 documents each of the rings bounded by the boxes `boxes`
+    /// (latitudes and longitudes, inclusive; each holding the one before) holds (see
+    /// [`BlockRings`]).
+    pub(crate) fn block_rings(&self, boxes: &[Around], blocks: usize) -> BlockRings<'_> {
         let points = self.decoded_points();
-        let rings = points
+        let first: Vec<u8> = points
             .block_boxes
             .iter()
             .map(|held| {
@@ -765,7 +811,22 @@ impl SegmentColumns {
                 u8::try_from(first.unwrap_or(boxes.len())).unwrap_or(u8::MAX)
             })
             .collect();
-        (rings, &points.unlocated)
+        let unlocated = &points.unlocated;
+        let spans = (0..blocks.div_ceil(SPAN))
+            .map(|span| {
+                (span * SPAN..blocks.min((span + 1) * SPAN)).fold(0, |mask, block| {
+                    let ring = first.get(block).map_or(0, |first| usize::from(*first));
+                    let located = 1 << ring.min(62);
+                    let unlocated = u64::from(unlocated.get(block).is_some_and(|bits| *bits != 0));
+                    mask | located | (unlocated << 63)
+                })
+            })
+            .collect();
+        BlockRings {
+            first,
+            unlocated,
+            spans,
+        }
     }
 
     /// Whether a document has no location.

@@ -93,7 +93,7 @@ const BEST_KEPT: usize = 32;
 /// queries, against none: at 100,000 listings spans of 32 blocks took 1.0% fewer instructions
 /// a search, of 16 0.9%, of 8 0.4%; at 500,000 listings spans of 32 2.4% fewer. The same
 /// first pages.)
-const SPAN: usize = 32;
+pub(crate) const SPAN: usize = 32;
 
 /// The best-scoring of the documents it is shown, as [`WordScores::best`] keeps them.
 #[derive(Default)]
@@ -755,50 +755,21 @@ impl Weight for SetWeight {
             (Some(columns), Some(from)) => columns.nearest_factor_in_block(block, from),
             _ => 1.0,
         };
-        // The documents of the `ring`th ring: those of the blocks whose locations' box meets
-        // the box around it or an earlier one (see `SegmentColumns::block_rings`), and those
-        // without a location.
+        // The documents of each ring, told from the blocks' boxes of locations.
         let boxes: Vec<_> = self
             .rings
             .iter()
             .map(|ring| crate::near::box_around(ring.latitude, ring.longitude, ring.radius_km))
             .collect();
-        let (first_ring, unlocated) = match &columns {
-            Some(columns) => columns.block_rings(&boxes),
-            None => (Vec::new(), &[][..]),
-        };
-        let holds = |block: usize, ring: usize| {
-            if first_ring
-                .get(block)
-                .is_none_or(|first| usize::from(*first) <= ring)
-            {
-                u64::MAX
-            } else {
-                unlocated.get(block).copied().unwrap_or(u64::MAX)
-            }
-        };
-        // Those of the rings before the `ring`th.
-        let walked = |block: usize, ring: usize| match ring.checked_sub(1) {
-            Some(last) => holds(block, last),
-            None => 0,
-        };
-        // For each span of blocks (see `SPAN`), a bit for each ring some block of it is first
-        // held by (the last for none), and the top bit when it has documents without a
-        // location: a ring's walk passes over the spans that hold none of its documents.
-        let spans: Vec<u64> = (0..matching.len().div_ceil(SPAN))
-            .map(|span| {
-                (span * SPAN..matching.len().min((span + 1) * SPAN)).fold(0, |mask, block| {
-                    let first = first_ring.get(block).map_or(0, |first| usize::from(*first));
-                    let located = 1 << first.min(62);
-                    let unlocated = u64::from(unlocated.get(block).is_some_and(|bits| *bits != 0));
-                    mask | located | (unlocated << 63)
-                })
-            })
-            .collect();
-        let may_hold = |span: usize, ring: usize| {
-            let mask = spans.get(span).copied().unwrap_or(u64::MAX);
-            ring >= 62 || mask & (1 << ring) != 0 || (ring == 0 && mask >> 63 != 0)
-        };
+        let rings = columns
+            .as_ref()
+            .map(|columns| columns.block_rings(&boxes, matching.len()));
+        let holds =
+            |block: usize, ring: usize| rings.as_ref().map_or(u64::MAX, |r| r.holds(block, ring));
+        let walked =
+            |block: usize, ring: usize| rings.as_ref().map_or(0, |r| r.walked(block, ring));
+        let may_hold =
+            |span: usize, ring: usize| rings.as_ref().is_none_or(|r| r.may_hold(span, ring));
         let mut threshold = threshold;
         let mut factor = 1.0;
         for (at, ring) in self.rings.iter().enumerate() {
