@@ -1737,20 +1737,33 @@ impl PageSegmentCollector {
             .any(|point| radius.holds(&point.unit, || (point.latitude, point.longitude)))
     }
 
-    /// Whether every location of the document lies surely farther than `km` from the point
-    /// (or it has none, and so no distance), without measuring: `false` says nothing.
-    fn surely_beyond(&mut self, doc: DocId, km: f64) -> bool {
-        let Some((lat, lon, _)) = self.settings.point else {
-            return false;
-        };
-        let beyond = match self.beyond {
+    /// In distance order from a place, with a full page whose last lies at a distance: that
+    /// distance (see [`Self::surely_beyond`]). `None` otherwise.
+    #[inline]
+    fn beyond_full_page(&mut self) -> Option<ChordRadius> {
+        if self.settings.sort != Sort::Distance || self.heap.len() < self.settings.keep {
+            return None;
+        }
+        let (lat, lon, _) = self.settings.point?;
+        let km = self.heap.peek().and_then(|worst| match worst.key {
+            SortKey::Number(km) if km.is_finite() => Some(km),
+            _ => None,
+        })?;
+        Some(match self.beyond {
             Some((at, beyond)) if at.to_bits() == km.to_bits() => beyond,
             _ => {
                 let beyond = ChordRadius::new((lat, lon), km);
                 self.beyond = Some((km, beyond));
                 beyond
             }
-        };
+        })
+    }
+
+    /// Whether every location of the document lies surely farther than `beyond`'s distance
+    /// from its point (or it has none, and so no distance), without measuring: `false` says
+    /// nothing.
+    #[inline]
+    fn surely_beyond(&self, doc: DocId, beyond: &ChordRadius) -> bool {
         self.columns
             .points(doc)
             .iter()
@@ -1969,8 +1982,25 @@ impl PageSegmentCollector {
         self.offer_read_together(&waiting[..len]);
     }
 
-    /// Reads what offering `docs` reads of them in one pass, then offers each (score 0).
+    /// Reads what offering `docs` reads of them in one pass, then offers each (score 0). In
+    /// distance order with a full page, the matches surely farther than its last are passed
+    /// over first, as [`Self::offer`] would turn them away, before anything else of them is
+    /// read: a page's last only comes nearer, so none of them could enter it later either.
     fn offer_read_together(&mut self, docs: &[DocId]) {
+        let mut near = [0; OFFERED_TOGETHER];
+        let docs = match self.beyond_full_page() {
+            Some(beyond) => {
+                let mut len = 0;
+                for &doc in docs {
+                    if !self.surely_beyond(doc, &beyond) {
+                        near[len] = doc;
+                        len += 1;
+                    }
+                }
+                &near[..len]
+            }
+            None => docs,
+        };
         if docs.is_empty() {
             return;
         }
@@ -1988,13 +2018,8 @@ impl PageSegmentCollector {
         }
         // In distance order, a match surely farther than the worst of a full page cannot enter
         // it (at the same distance, its id decides).
-        if self.settings.sort == Sort::Distance
-            && self.heap.len() >= self.settings.keep
-            && let Some(worst) = self.heap.peek().and_then(|worst| match worst.key {
-                SortKey::Number(km) if km.is_finite() => Some(km),
-                _ => None,
-            })
-            && self.surely_beyond(doc, worst)
+        if let Some(beyond) = self.beyond_full_page()
+            && self.surely_beyond(doc, &beyond)
         {
             return;
         }
