@@ -2864,6 +2864,8 @@ mod tests {
                 (None, Sort::Relevance),
                 (Some("baby"), Sort::Relevance),
             ] {
+                // The whole list (a page of 600), whose start every shorter page must be.
+                let mut whole: Vec<Uuid> = Vec::new();
                 for first in [600, 3] {
                     let found = index
                         .search(&SearchRequest {
@@ -2890,10 +2892,18 @@ mod tests {
                             .iter()
                             .all(|h| h.distance_km.is_none_or(|km| km <= radius))
                     );
+                    let ids: Vec<Uuid> = found.hits.iter().map(|h| h.id).collect();
                     if first == 600 {
-                        let mut ids: Vec<Uuid> = found.hits.iter().map(|h| h.id).collect();
+                        whole.clone_from(&ids);
+                        let mut ids = ids;
                         ids.sort();
                         assert_eq!(ids, within, "{radius} km {text:?} {sort:?}");
+                    } else {
+                        assert_eq!(
+                            ids,
+                            whole[..whole.len().min(first)],
+                            "{radius} km {text:?} {sort:?}, first {first}"
+                        );
                     }
                 }
             }
