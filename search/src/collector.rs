@@ -383,15 +383,13 @@ impl BlockBox {
             sine * sine
         };
         let latitude_gap = (self.south - latitude).max(latitude - self.north).max(0.0);
-        // The shorter way round the globe to the box's longitudes: eastwards to its west edge
-        // or westwards to its east edge (across the antimeridian, either may be the shorter).
-        let longitude_gap = if (self.west..=self.east).contains(&longitude) {
-            0.0
-        } else {
-            (self.west - longitude)
-                .rem_euclid(360.0)
-                .min((longitude - self.east).rem_euclid(360.0))
-        };
+        // The shorter way round the globe to the box's longitudes: the gap straight to the
+        // nearer edge, or the rest of the circle, round the far side of the box (across the
+        // antimeridian the shorter).
+        let longitude_gap = (self.west - longitude).max(longitude - self.east).max(0.0);
+        let longitude_gap = longitude_gap
+            .min(360.0 - (self.east - self.west) - longitude_gap)
+            .max(0.0);
         // (Far around the globe none is claimed.)
         let longitude_gap = if longitude_gap > 90.0 {
             0.0
