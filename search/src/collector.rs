@@ -352,8 +352,7 @@ impl BlockBox {
         self.east = self.east.max(point.longitude);
     }
 
-    /// Grows the box to hold `other` too (nothing for an empty one). Only the edges: the box is
-    /// not to be measured from.
+    /// Grows the box to hold `other` too (nothing for an empty one); `finish` it after.
     fn take_in(&mut self, other: &BlockBox) {
         self.south = self.south.min(other.south);
         self.north = self.north.max(other.north);
@@ -465,6 +464,33 @@ static NEAREST_FACTORS: std::sync::LazyLock<Vec<Score>> = std::sync::LazyLock::n
         })
         .collect()
 });
+
+/// No less than the distance factor of any location in `held` (a block's box of locations,
+/// or a span's) from `from` (degrees and its latitude's cosine): that of the nearest the box
+/// may be, 0 for an empty box, 1 for none; with `unlocated` (documents without a location
+/// among them), [`NO_LOCATION_FACTOR`] if more.
+fn nearest_factor(held: Option<&BlockBox>, unlocated: bool, from: (f64, f64, f64)) -> Score {
+    let located = match held {
+        Some(held) if held.south <= held.north => {
+            let root = held.nearest_root_haversine(from);
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "a step, clamped to the table"
+            )]
+            let step = ((root * FACTOR_STEPS_PER_UNIT).floor().max(0.0) as usize)
+                .min(NEAREST_FACTORS.len() - 1);
+            NEAREST_FACTORS[step]
+        }
+        Some(_) => 0.0,
+        None => 1.0,
+    };
+    if unlocated {
+        located.max(NO_LOCATION_FACTOR)
+    } else {
+        located
+    }
+}
 
 /// A location, in degrees and on the unit sphere in single precision (see [`ChordRadius`]).
 #[derive(Clone, Copy)]
@@ -585,10 +611,10 @@ impl Points {
             .block_boxes
             .chunks(SPAN)
             .map(|blocks| {
-                blocks.iter().fold(BlockBox::EMPTY, |mut span, block| {
-                    span.take_in(block);
-                    span
-                })
+                let mut span = BlockBox::EMPTY;
+                blocks.iter().for_each(|block| span.take_in(block));
+                span.finish();
+                span
             })
             .collect();
         points
@@ -794,25 +820,28 @@ impl SegmentColumns {
     /// [`NO_LOCATION_FACTOR`] if more.
     pub(crate) fn nearest_factor_in_block(&self, block: usize, from: (f64, f64, f64)) -> Score {
         let points = self.decoded_points();
-        let located = match points.block_boxes.get(block) {
-            Some(block) if block.south <= block.north => {
-                let root = block.nearest_root_haversine(from);
-                #[expect(
-                    clippy::cast_possible_truncation,
-                    clippy::cast_sign_loss,
-                    reason = "a step, clamped to the table"
-                )]
-                let step = ((root * FACTOR_STEPS_PER_UNIT).floor().max(0.0) as usize)
-                    .min(NEAREST_FACTORS.len() - 1);
-                NEAREST_FACTORS[step]
+        let unlocated = points.unlocated.get(block).is_none_or(|bits| *bits != 0);
+        nearest_factor(points.block_boxes.get(block), unlocated, from)
+    }
+
+    /// No less than [`Self::nearest_factor_in_block`] of any block of span `span` (see
+    /// [`SPAN`]): that of the nearest the span's box may be, or [`NO_LOCATION_FACTOR`] if more
+    /// when a document of the span has no location.
+    pub(crate) fn nearest_factor_in_span(&self, span: usize, from: (f64, f64, f64)) -> Score {
+        let points = self.decoded_points();
+        let blocks = span * SPAN..((span + 1) * SPAN).min(self.max_doc.div_ceil(64) as usize);
+        // (A span past the documents, or one the decoded locations do not reach, is not ruled
+        // out.)
+        match (
+            points.unlocated.get(blocks.clone()),
+            points.span_boxes.get(span),
+        ) {
+            (Some(unlocated), Some(held))
+                if !blocks.is_empty() && blocks.end <= points.block_boxes.len() =>
+            {
+                nearest_factor(Some(held), unlocated.iter().any(|bits| *bits != 0), from)
             }
-            Some(_) => 0.0,
-            None => 1.0,
-        };
-        if points.unlocated.get(block).is_none_or(|bits| *bits != 0) {
-            located.max(NO_LOCATION_FACTOR)
-        } else {
-            located
+            _ => 1.0,
         }
     }
 

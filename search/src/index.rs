@@ -2424,6 +2424,9 @@ mod tests {
                     crate::geo::cosine_of_latitude(latitude),
                 );
                 let said = columns.nearest_factor_in_block(doc as usize / 64, from);
+                // And no block of a span is nearer than the span says.
+                let span = doc as usize / 64 / crate::scores::SPAN;
+                assert!(said <= columns.nearest_factor_in_span(span, from));
                 let own = if listing.locations.is_empty() {
                     // Without a location, a listing is at best near by its catchment.
                     collector::distance_factor(None)

@@ -751,9 +751,17 @@ impl Weight for SetWeight {
                 crate::geo::cosine_of_latitude(ring.latitude),
             )
         });
-        let nearer = |block: usize| match (&columns, from) {
+        let in_block = |block: usize| match (&columns, from) {
             (Some(columns), Some(from)) => columns.nearest_factor_in_block(block, from),
             _ => 1.0,
+        };
+        let in_span = |span: usize| match (&columns, from) {
+            (Some(columns), Some(from)) => columns.nearest_factor_in_span(span, from),
+            _ => 1.0,
+        };
+        let nearer = Nearer {
+            block: &in_block,
+            span: &in_span,
         };
         // The documents of each ring, told from the blocks' boxes of locations.
         let boxes: Vec<_> = self
@@ -779,7 +787,7 @@ impl Weight for SetWeight {
                 matching.len(),
                 (ring_docs, |span| may_hold(span, at)),
                 threshold,
-                (factor, Some(&nearer)),
+                (factor, Some(nearer)),
                 warm,
                 callback,
             );
@@ -791,7 +799,7 @@ impl Weight for SetWeight {
             matching.len(),
             (rest, |span| may_hold(span, self.rings.len())),
             threshold,
-            (factor, Some(&nearer)),
+            (factor, Some(nearer)),
             warm,
             callback,
         );
@@ -967,9 +975,9 @@ struct Waiting {
 /// whose text score times the largest factor its final score can have besides may pass
 /// `threshold` as it stands (`each` may raise it), and with that factor: `factor` for every
 /// block, or the smaller `nearer` gives a block. Whole spans of blocks and whole blocks whose
-/// words' best scores cannot pass are skipped (`nearer` is asked only of blocks that `factor`
-/// does not rule out), and so are the documents of a block that match only words whose bests
-/// together cannot.
+/// words' best scores cannot pass are skipped (times the smaller factor `nearer` gives the span,
+/// and `nearer` is asked only of blocks that `factor` does not rule out), and so are the
+/// documents of a block that match only words whose bests together cannot.
 fn walk(
     words: &[Arc<WordScores>],
     blocks: usize,
@@ -980,8 +988,17 @@ fn walk(
 ) {
     for span in 0..blocks.div_ceil(SPAN) {
         // A span none of whose blocks' bests can pass is passed over whole (the threshold
-        // only rises as documents are offered, and none are while it is looked at).
-        if !spans(span) || best_in_span(words, span) <= text_threshold(threshold.get(), factor) {
+        // only rises as documents are offered, and none are while it is looked at), and so is
+        // one too far for them to pass.
+        if !spans(span) {
+            continue;
+        }
+        let best = best_in_span(words, span);
+        if best <= text_threshold(threshold.get(), factor)
+            || nearer.is_some_and(|nearer| {
+                best <= text_threshold(threshold.get(), (nearer.span)(span).min(factor))
+            })
+        {
             continue;
         }
         for block in span * SPAN..blocks.min((span + 1) * SPAN) {
@@ -996,7 +1013,7 @@ fn walk(
             }
             let factor = match nearer {
                 Some(nearer) => {
-                    let nearer = nearer(block).min(factor);
+                    let nearer = (nearer.block)(block).min(factor);
                     now = text_threshold(threshold.get(), nearer);
                     if best <= now {
                         continue;
@@ -1022,8 +1039,14 @@ fn walk(
     }
 }
 
-/// A block's largest distance factor (see `SegmentColumns::nearest_factor_in_block`).
-type Nearer<'a> = &'a dyn Fn(usize) -> Score;
+/// The largest distance factor of a block's documents, and of a span's (see
+/// `SegmentColumns::nearest_factor_in_block` and `SegmentColumns::nearest_factor_in_span`):
+/// a span's is no less than any of its blocks'.
+#[derive(Clone, Copy)]
+struct Nearer<'a> {
+    block: &'a dyn Fn(usize) -> Score,
+    span: &'a dyn Fn(usize) -> Score,
+}
 
 /// Offers `callback` each document of `docs` (a function from a block's number to its 64
 /// bits, for `blocks` blocks, with one telling the spans that may hold any, see [`walk`])
@@ -1522,7 +1545,9 @@ mod tests {
         let mut offers = Vec::new();
         let mut callback = |doc: DocId, score: Score| {
             offers.push((doc, score.to_bits()));
-            let own = nearer.map_or(factor, |nearer| nearer(doc as usize / 64).min(factor));
+            let own = nearer.map_or(factor, |nearer| {
+                (nearer.block)(doc as usize / 64).min(factor)
+            });
             page.offer(score * own)
         };
         let threshold = prune(
@@ -1607,6 +1632,63 @@ mod tests {
     }
 
     #[test]
+    fn spans_too_far_for_their_words_are_passed_over_and_the_page_is_the_same() {
+        // Six spans, one word whose scores grow along the documents, and a factor falling
+        // span by span: a later span's matches score higher and are farther, so spans compete
+        // for the page, and a span's factor is the only bound that can rule it out at once.
+        let max_doc = 64 * SPAN as u32 * 6;
+        // (`offered` walks two words' matches: the second matches nothing.)
+        let words = &[waves(max_doc)[0].clone(), word(max_doc, |_| None)];
+        let blocks = max_doc.div_ceil(64) as usize;
+        let by_span = [1.0, 0.6, 0.35, 0.25, 0.2, 0.15];
+        let in_block = |block: usize| by_span[block / SPAN];
+        let asked = Cell::new(0);
+        let counted = |block: usize| {
+            asked.set(asked.get() + 1);
+            in_block(block)
+        };
+        let in_span = |span: usize| by_span[span];
+        let unbounded = |_: usize| 1.0;
+        let all: Vec<DocId> = (0..max_doc)
+            .filter(|doc| words[0].score(*doc) > 0.0)
+            .collect();
+        let mut fewer = false;
+        for keep in (1..=40).chain([90, 300]) {
+            let mut expected: Vec<u32> = all
+                .iter()
+                .map(|&doc| (score_of(words, doc) * in_block(doc as usize / 64)).to_bits())
+                .collect();
+            expected.sort_by(|a, b| f32::from_bits(*b).total_cmp(&f32::from_bits(*a)));
+            let mut pages = Vec::new();
+            let mut asks = Vec::new();
+            for span in [&in_span as &dyn Fn(usize) -> Score, &unbounded] {
+                asked.set(0);
+                let near = Nearer {
+                    block: &counted,
+                    span,
+                };
+                let (offers, _) = offered(words, blocks, (1.0, Some(near)), keep, None);
+                let mut page: Vec<u32> = offers
+                    .iter()
+                    .map(|&(doc, score)| {
+                        (f32::from_bits(score) * in_block(doc as usize / 64)).to_bits()
+                    })
+                    .collect();
+                page.sort_by(|a, b| f32::from_bits(*b).total_cmp(&f32::from_bits(*a)));
+                page.truncate(keep);
+                pages.push(page);
+                asks.push(asked.get());
+            }
+            assert_eq!(pages[0][..], expected[..keep], "keep {keep}");
+            assert_eq!(pages[1][..], expected[..keep], "keep {keep}");
+            // Passing over whole spans asks fewer blocks for their factor.
+            assert!(asks[0] <= asks[1], "keep {keep}: {asks:?}");
+            fewer |= asks[0] < asks[1];
+        }
+        assert!(fewer, "no span was passed over whole");
+    }
+
+    #[test]
     fn blocks_whose_factors_rule_them_out_are_skipped_and_the_page_is_the_same() {
         let max_doc = 64 * 40;
         let words = waves(max_doc);
@@ -1615,6 +1697,17 @@ mod tests {
         // along the documents in place order.
         #[expect(clippy::cast_precision_loss, reason = "small")]
         let nearer = |block: usize| 0.5 + 0.5 / (1.0 + (block as f32 - 12.0).abs() * 0.3);
+        // A span's: the largest of its blocks' (the second span's, 0.57, rules it out whole
+        // once the page's threshold is high enough).
+        let in_span = |span: usize| {
+            (span * SPAN..(span + 1) * SPAN)
+                .map(nearer)
+                .fold(0.0, f32::max)
+        };
+        let near = Nearer {
+            block: &nearer,
+            span: &in_span,
+        };
         let all: Vec<DocId> = (0..max_doc)
             .filter(|doc| words.iter().any(|word| word.score(*doc) > 0.0))
             .collect();
@@ -1628,7 +1721,7 @@ mod tests {
                     })
                     .collect();
                 expected.sort_by(|a, b| f32::from_bits(*b).total_cmp(&f32::from_bits(*a)));
-                let pruned = offered(&words, blocks, (factor, Some(&nearer)), keep, None);
+                let pruned = offered(&words, blocks, (factor, Some(near)), keep, None);
                 let mut page: Vec<u32> = pruned
                     .0
                     .iter()
@@ -1648,8 +1741,7 @@ mod tests {
                 if keep < 200 {
                     assert!(pruned.0.len() < uniform.0.len(), "keep {keep}");
                 }
-                let together =
-                    offered(&words, blocks, (factor, Some(&nearer)), keep, Some(&|_| {}));
+                let together = offered(&words, blocks, (factor, Some(near)), keep, Some(&|_| {}));
                 assert_eq!(together, pruned, "factor {factor}, keep {keep}");
             }
         }
