@@ -3,11 +3,24 @@
 //!
 //! The index is derived data: the database is the source of truth, so an index that cannot be
 //! read is never repaired in place but set aside and rebuilt.
+//!
+//! For the same reason a commit of the index does not wait for the disk. Tantivy's own
+//! directory syncs every file it writes, the list of files it manages and the directory itself
+//! before a commit returns: about twenty `fsync`s for an edit applied to the index, each
+//! waiting on the disk. Here the files are written and closed, and reach the disk as the
+//! system writes them back; [`sync_all`] makes them durable at once where a
+//! whole index is written (a rebuild) and when a process lets its index go. What a crash of
+//! the machine (not of the process: the system still holds its writes) can cost is the index's
+//! last commits: `meta.json` and `.managed.json` are replaced by renames, so each is whole, the
+//! old or the new; the segment files a commit names are checked on opening (every file's
+//! checksum, see [`verify`]), and an index whose files did not all reach the disk is set aside
+//! and rebuilt, while one whose `meta.json` is older than the database applies the change feed
+//! from the sequence number it records.
 
 use std::{
     collections::BTreeSet,
-    fs::File,
-    io,
+    fs::{File, OpenOptions},
+    io::{self, BufWriter, Write},
     ops::Range,
     os::unix::fs::FileExt,
     path::{Path, PathBuf},
@@ -20,7 +33,7 @@ use tantivy::{
     columnar::{ColumnType, ColumnarReader, Dictionary},
     directory::{
         Directory, DirectoryLock, FileHandle, FileSlice, INDEX_WRITER_LOCK, Lock, MmapDirectory,
-        OwnedBytes, WatchCallback, WatchHandle, WritePtr,
+        AntiCallToken, OwnedBytes, TerminatingWrite, WatchCallback, WatchHandle, WritePtr,
         error::{DeleteError, LockError, OpenReadError, OpenWriteError},
         footer::Footer,
     },
@@ -218,6 +231,44 @@ impl IndexDirectory {
     }
 }
 
+/// Syncs every file in `dir` (not in its subdirectories), then `dir` itself: the index there
+/// is on disk as it stands once this returns (see the module's documentation).
+pub(crate) fn sync_all(dir: &Path) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        match File::open(entry.path()) {
+            Ok(file) => file.sync_data()?,
+            // Deleted since it was listed (a merge's inputs, a replaced list of files).
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+    }
+    File::open(dir)?.sync_data()
+}
+
+/// A file of the index being written: closed at its end without waiting for the disk (see the
+/// module's documentation). Tantivy buffers the writes in front of it.
+struct WrittenFile(File);
+
+impl Write for WrittenFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl TerminatingWrite for WrittenFile {
+    fn terminate_ref(&mut self, _: AntiCallToken) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
 impl Directory for IndexDirectory {
     fn get_file_handle(&self, path: &Path) -> Result<Arc<dyn FileHandle>, OpenReadError> {
         if path.extension().is_none_or(|ext| ext != "store") {
@@ -241,23 +292,39 @@ impl Directory for IndexDirectory {
     }
 
     fn open_write(&self, path: &Path) -> Result<WritePtr, OpenWriteError> {
-        self.mapped.open_write(path)
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(self.root.join(path))
+            .map_err(|err| match err.kind() {
+                io::ErrorKind::AlreadyExists => OpenWriteError::FileAlreadyExists(path.to_owned()),
+                _ => OpenWriteError::wrap_io_error(err, path.to_path_buf()),
+            })?;
+        Ok(BufWriter::new(Box::new(WrittenFile(file))))
     }
 
     fn atomic_read(&self, path: &Path) -> Result<Vec<u8>, OpenReadError> {
         self.mapped.atomic_read(path)
     }
 
+    /// Writes a file beside `path` and renames it over `path`: a reader, or the directory
+    /// after a crash, finds the old content or the new, never part of it.
     fn atomic_write(&self, path: &Path, data: &[u8]) -> io::Result<()> {
-        self.mapped.atomic_write(path, data)
+        let mut file = tempfile::Builder::new().tempfile_in(&self.root)?;
+        file.write_all(data)?;
+        file.flush()?;
+        file.into_temp_path().persist(self.root.join(path))?;
+        Ok(())
     }
 
     fn acquire_lock(&self, lock: &Lock) -> Result<DirectoryLock, LockError> {
         acquire_patiently(&self.mapped, lock)
     }
 
+    /// Nothing: the index's files reach the disk as the system writes them back, or by
+    /// [`sync_all`].
     fn sync_directory(&self) -> io::Result<()> {
-        self.mapped.sync_directory()
+        Ok(())
     }
 
     fn watch(&self, watch_callback: WatchCallback) -> tantivy::Result<WatchHandle> {

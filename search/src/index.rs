@@ -4,7 +4,7 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     convert::Infallible,
-    path::Path,
+    path::{Path, PathBuf},
     sync::{Arc, Mutex, PoisonError, RwLock},
 };
 
@@ -128,6 +128,9 @@ pub struct Index {
     vocabulary: RwLock<Vec<(String, Uuid, String)>>,
     last_seq: RwLock<Option<i64>>,
     columns: Arc<ColumnCache>,
+    /// Where the index is on disk (`None` in memory): synced as a whole after a rebuild and
+    /// when the index is let go (see [`crate::dir`]).
+    dir: Option<PathBuf>,
     /// Words' text scores, kept between searches.
     scores: Arc<ScoreCache>,
     /// Texts' words' queries, kept between searches.
@@ -148,6 +151,7 @@ impl Drop for Index {
         {
             tracing::warn!(error = %err, "a search index merge failed while closing");
         }
+        self.sync_all();
     }
 }
 
@@ -327,9 +331,20 @@ impl Index {
             vocabulary: RwLock::new(Vec::new()),
             last_seq: RwLock::new(last_seq),
             columns: Arc::new(ColumnCache::new(dir)),
+            dir: dir.map(Path::to_path_buf),
             scores: Arc::default(),
             texts: query::TextParts::default(),
         })
+    }
+
+    /// Syncs the index's files to disk (see [`crate::dir`]); a failure is logged, as the
+    /// index can be rebuilt from the database.
+    fn sync_all(&self) {
+        if let Some(dir) = &self.dir
+            && let Err(err) = crate::dir::sync_all(dir)
+        {
+            tracing::warn!(error = %err, dir = %dir.display(), "cannot sync the search index to disk");
+        }
     }
 
     /// The last change-feed sequence number the index has applied (`None`: needs a rebuild).
@@ -549,6 +564,10 @@ impl Index {
                 if segments.len() > 1 {
                     writer.merge(&segments).wait()?;
                     self.reader.reload()?;
+                }
+                // A whole index is written: on disk before the rebuild counts as done.
+                if let Some(dir) = &self.dir {
+                    crate::dir::sync_all(dir)?;
                 }
             }
             Ok(written)
@@ -3385,6 +3404,30 @@ mod healing_tests {
     }
 
     #[test]
+    fn each_commit_is_whole_in_the_directory_before_the_index_is_let_go() {
+        // Commits do not wait for the disk (see `crate::dir`), but each one's files are
+        // written and closed, and `meta.json` replaced, before it returns: a copy of the
+        // directory taken while the index is still open, as a process killed there would leave
+        // it, opens at the last commit.
+        let (root, dir) = written();
+        let index = Index::open(&dir, Synonyms::default()).expect("open");
+        let added = docs(2);
+        index.apply(&added, &[], 7).expect("apply");
+        index.apply(&[], &[added[0].id], 8).expect("delete");
+        let copy = root.path().join("copy");
+        std::fs::create_dir(&copy).expect("mkdir");
+        for name in names(&dir) {
+            if !name.ends_with(".lock") {
+                std::fs::copy(dir.join(&name), copy.join(&name)).expect("copy");
+            }
+        }
+        let copied = Index::open(&copy, Synonyms::default()).expect("open the copy");
+        assert_eq!((copied.num_docs(), copied.last_seq()), (24, Some(8)));
+        assert!(damaged_copies(&copy).expect("copies").is_empty());
+        drop(index);
+    }
+
+    #[test]
     fn a_readable_index_opens_as_it_was() {
         let (_root, dir) = written();
         let index = Index::open(&dir, Synonyms::default()).expect("open");
@@ -3411,6 +3454,10 @@ mod healing_tests {
                 }
                 assert_healed(&dir);
             }
+            // Empty, as a crash of the machine can leave a file written but not yet on disk.
+            let (_root, dir) = written();
+            std::fs::write(&files(&dir, ext)[0], b"").expect("empty");
+            assert_healed(&dir);
         }
     }
 
