@@ -32,8 +32,8 @@ use tantivy::{
     HasLen, Index as TantivyIndex, ReloadPolicy,
     columnar::{ColumnType, ColumnarReader, Dictionary},
     directory::{
-        Directory, DirectoryLock, FileHandle, FileSlice, INDEX_WRITER_LOCK, Lock, MmapDirectory,
-        AntiCallToken, OwnedBytes, TerminatingWrite, WatchCallback, WatchHandle, WritePtr,
+        AntiCallToken, Directory, DirectoryLock, FileHandle, FileSlice, INDEX_WRITER_LOCK, Lock,
+        MmapDirectory, OwnedBytes, TerminatingWrite, WatchCallback, WatchHandle, WritePtr,
         error::{DeleteError, LockError, OpenReadError, OpenWriteError},
         footer::Footer,
     },
