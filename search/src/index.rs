@@ -3328,6 +3328,17 @@ mod healing_tests {
         assert!(copies[0].is_dir());
     }
 
+    /// A copy of the index's files in `dir` (not its locks) made in `to`; returns `to`.
+    fn copy_of(dir: &Path, to: &Path) -> PathBuf {
+        std::fs::create_dir(to).expect("mkdir");
+        for name in names(dir) {
+            if !name.ends_with(".lock") {
+                std::fs::copy(dir.join(&name), to.join(&name)).expect("copy");
+            }
+        }
+        to.to_path_buf()
+    }
+
     /// The files of `dir` by name.
     fn names(dir: &Path) -> std::collections::BTreeSet<String> {
         std::fs::read_dir(dir)
@@ -3348,13 +3359,7 @@ mod healing_tests {
         let index = Index::open(&dir, Synonyms::default()).expect("open");
         index.apply(&again, &[], 7).expect("apply");
         drop(index);
-        let crashed = root.path().join("crashed");
-        std::fs::create_dir(&crashed).expect("mkdir");
-        for name in names(&dir) {
-            if !name.ends_with(".lock") {
-                std::fs::copy(dir.join(&name), crashed.join(&name)).expect("copy");
-            }
-        }
+        let crashed = copy_of(&dir, &root.path().join("crashed"));
         let index = Index::open(&dir, Synonyms::default()).expect("open");
         index
             .apply(&again[..1], &[], 8)
@@ -3414,13 +3419,7 @@ mod healing_tests {
         let added = docs(2);
         index.apply(&added, &[], 7).expect("apply");
         index.apply(&[], &[added[0].id], 8).expect("delete");
-        let copy = root.path().join("copy");
-        std::fs::create_dir(&copy).expect("mkdir");
-        for name in names(&dir) {
-            if !name.ends_with(".lock") {
-                std::fs::copy(dir.join(&name), copy.join(&name)).expect("copy");
-            }
-        }
+        let copy = copy_of(&dir, &root.path().join("copy"));
         let copied = Index::open(&copy, Synonyms::default()).expect("open the copy");
         assert_eq!((copied.num_docs(), copied.last_seq()), (24, Some(8)));
         assert!(damaged_copies(&copy).expect("copies").is_empty());

@@ -285,8 +285,8 @@ pub const PLACE_ORDER: &str = "place_order";
 /// The bits of each axis of [`place_order`]'s grid: cells of about 2.4 m by 1.2 m.
 const PLACE_ORDER_BITS: u32 = 24;
 
-/// Where a position lies along a Hilbert curve over a grid of latitude and longitude
-/// ([`PLACE_ORDER_BITS`] a side): positions near each other mostly lie near each other along
+/// Where a position lies along a Hilbert curve over a grid of latitude and longitude (2²⁴
+/// cells a side, each about 2.4 m by 1.2 m): positions near each other mostly lie near each other along
 /// it, with fewer and shorter jumps than an order by latitude or a Z-order. `None` (no location)
 /// orders after every position.
 pub fn place_order(location: Option<(f64, f64)>) -> u64 {
