@@ -632,8 +632,22 @@ impl Points {
         longitudes: (f64, f64),
         mut each: impl FnMut(&CellPoint),
     ) {
+        self.cells_in_box(latitudes, longitudes, |_, points| {
+            points.iter().for_each(&mut each);
+        });
+    }
+
+    /// Calls `each` with the points of each cell the box of latitudes and longitudes
+    /// (inclusive) touches, a cell at a time in cell order, with the cell's row and column.
+    /// Across the antimeridian, every point at once, with no cell.
+    fn cells_in_box(
+        &self,
+        latitudes: (f64, f64),
+        longitudes: (f64, f64),
+        mut each: impl FnMut(Option<(u32, u32)>, &[CellPoint]),
+    ) {
         if longitudes.0 < -180.0 || longitudes.1 > 180.0 {
-            self.cells.iter().for_each(each);
+            each(None, &self.cells);
             return;
         }
         let (south, west) = cell(latitudes.0, longitudes.0);
@@ -641,15 +655,37 @@ impl Points {
         for row in south..=north {
             let (from, to) = (cell_key((row, west)), cell_key((row, east)));
             let start = self.cells.partition_point(|point| point.key < from);
-            for point in &self.cells[start..] {
-                if point.key > to {
-                    break;
-                }
-                each(point);
+            let mut rest = &self.cells[start..];
+            while let Some(key) = rest.first().map(|point| point.key).filter(|key| *key <= to) {
+                let len = rest
+                    .iter()
+                    .position(|point| point.key != key)
+                    .unwrap_or(rest.len());
+                let (points, after) = rest.split_at(len);
+                each(Some((row, column_of_key(key))), points);
+                rest = after;
             }
         }
     }
 }
+
+/// The column of a cell's key (see [`cell_key`]).
+fn column_of_key(key: u64) -> u32 {
+    u32::try_from(key & u64::from(u32::MAX)).unwrap_or(u32::MAX)
+}
+
+/// The sine and cosine of a grid line's angle: line `line` of the rows (from the south pole)
+/// or of the columns (from the antimeridian), as [`cell`] draws them.
+fn grid_line(line: u32, offset: f64) -> (f64, f64) {
+    (f64::from(line) * CELL_DEGREES - offset)
+        .to_radians()
+        .sin_cos()
+}
+
+/// A cell of the grid of [`Points::cells`] holding at least this many points is first asked
+/// whether it lies within a radius whole, from its corners (one reckoning of four corners
+/// instead of one a point).
+const CELL_WHOLE_FROM: usize = 4;
 
 /// Each document's (first) number in a column's dictionary, [`NO_NAME`] for none.
 fn first_ords(column: Option<&StrColumn>) -> Vec<u32> {
@@ -756,17 +792,50 @@ impl SegmentColumns {
         (latitudes, longitudes): Around,
     ) -> Vec<u64> {
         let mut bits = self.unlocated_bits();
+        // The grid lines' sines and cosines, each worked out once: the corners of a cell.
+        let mut row_lines: Option<(u32, [(f64, f64); 2])> = None;
+        let (west, east) = (cell(0.0, longitudes.0).1, cell(0.0, longitudes.1).1);
+        let mut column_lines = vec![None; (east.saturating_sub(west) as usize) + 2];
+        let mut column_line =
+            |line: u32| match column_lines.get_mut(line.saturating_sub(west) as usize) {
+                Some(Some(kept)) => *kept,
+                Some(slot) => *slot.insert(grid_line(line, 180.0)),
+                None => grid_line(line, 180.0),
+            };
         self.decoded_points()
-            .in_box(latitudes, longitudes, |point| {
-                let within = radius.holds(&point.unit, || {
-                    // At the very edge: the point's own degrees, found among its document's.
-                    self.points(point.doc)
-                        .iter()
-                        .find(|p| p.unit == point.unit)
-                        .map_or((f64::NAN, f64::NAN), |p| (p.latitude, p.longitude))
-                });
-                if within {
-                    set_bit(&mut bits, point.doc);
+            .cells_in_box(latitudes, longitudes, |cell, points| {
+                // A cell whose corners all lie surely within holds only points within: on the
+                // sphere, the farthest point of a cell from a place is one of its corners.
+                let whole = points.len() >= CELL_WHOLE_FROM
+                    && cell.is_some_and(|(row, column)| {
+                        let rows = match row_lines {
+                            Some((at, lines)) if at == row => lines,
+                            _ => {
+                                let lines = [grid_line(row, 90.0), grid_line(row + 1, 90.0)];
+                                row_lines = Some((row, lines));
+                                lines
+                            }
+                        };
+                        let columns = [column_line(column), column_line(column + 1)];
+                        rows.iter().all(|&(lat_sin, lat_cos)| {
+                            columns.iter().all(|&(lon_sin, lon_cos)| {
+                                radius.surely_holds([lat_cos * lon_cos, lat_cos * lon_sin, lat_sin])
+                            })
+                        })
+                    });
+                for point in points {
+                    let within = whole
+                        || radius.holds(&point.unit, || {
+                            // At the very edge: the point's own degrees, found among its
+                            // document's.
+                            self.points(point.doc)
+                                .iter()
+                                .find(|p| p.unit == point.unit)
+                                .map_or((f64::NAN, f64::NAN), |p| (p.latitude, p.longitude))
+                        });
+                    if within {
+                        set_bit(&mut bits, point.doc);
+                    }
                 }
             });
         bits
@@ -977,8 +1046,8 @@ impl SegmentColumns {
     pub(crate) fn filtered(
         &self,
         key: &str,
-        read: impl FnOnce() -> tantivy::Result<BitSet>,
-    ) -> tantivy::Result<Arc<BitSet>> {
+        read: impl FnOnce() -> tantivy::Result<Vec<u64>>,
+    ) -> tantivy::Result<Arc<Vec<u64>>> {
         if let Ok(mut kept) = self.filtered.lock() {
             kept.clock += 1;
             let clock = kept.clock;
@@ -989,7 +1058,7 @@ impl SegmentColumns {
         }
         let set = Arc::new(read()?);
         if let Ok(mut kept) = self.filtered.lock() {
-            let most = filter_sets_kept(set.max_value());
+            let most = filter_sets_kept(self.max_doc);
             while kept.sets.len() >= most {
                 let Some(oldest) = least_recent(&kept.sets) else {
                     break;
@@ -1033,14 +1102,12 @@ impl SegmentColumns {
             if u64::from(info.doc_freq) * KEPT_TERM_SHARE >= u64::from(max_doc) {
                 let key = format!("term {} {text}", field.field_id());
                 let set = self.filtered(&key, || {
-                    let mut set = BitSet::with_max_value(max_doc);
-                    read(&mut |doc| {
-                        set.insert(doc);
-                    })?;
+                    let mut set = vec![0u64; bits.len()];
+                    read(&mut |doc| set_bit(&mut set, doc))?;
                     Ok(set)
                 })?;
-                for (bucket, into) in (0u32..).zip(bits.iter_mut()) {
-                    *into |= u64::from_le_bytes(set.tinyset(bucket).into_bytes());
+                for (into, bits) in bits.iter_mut().zip(set.iter()) {
+                    *into |= bits;
                 }
             } else {
                 read(&mut |doc| set_bit(&mut bits, doc))?;
@@ -1203,7 +1270,8 @@ impl SegmentColumns {
 /// A segment's kept filter sets (see [`SegmentColumns::filtered`]).
 #[derive(Default)]
 struct FilterSets {
-    sets: HashMap<String, (Arc<BitSet>, u64)>,
+    /// Each set a bit per document, as a search's matches are kept.
+    sets: HashMap<String, (Arc<Vec<u64>>, u64)>,
     clock: u64,
 }
 
@@ -1509,12 +1577,15 @@ pub(crate) fn least_recent<K: Clone, V>(entries: &HashMap<K, (V, u64)>) -> Optio
         .map(|(key, _)| key.clone())
 }
 
-/// The documents a weight matches in a segment (deleted ones included).
-pub(crate) fn weight_docs(weight: &dyn Weight, reader: &SegmentReader) -> tantivy::Result<BitSet> {
-    let mut set = BitSet::with_max_value(reader.max_doc());
+/// The documents a weight matches in a segment (deleted ones included), a bit per document.
+pub(crate) fn weight_docs(
+    weight: &dyn Weight,
+    reader: &SegmentReader,
+) -> tantivy::Result<Vec<u64>> {
+    let mut set = vec![0u64; reader.max_doc().div_ceil(64) as usize];
     weight.for_each_no_score(reader, &mut |docs| {
         for doc in docs {
-            set.insert(*doc);
+            set_bit(&mut set, *doc);
         }
     })?;
     Ok(set)
@@ -1937,9 +2008,9 @@ impl PageSegmentCollector {
     /// them), as [`SegmentCollector::collect`] would from each of them, reading as few as it
     /// can: a large set is walked in name order from the cursor until the page is full, a small
     /// one is read through. Only for searches without text, facets or a place.
-    pub fn collect_in_name_order(&mut self, matching: &BitSet, total: u64) {
+    pub fn collect_in_name_order(&mut self, matching: &[u64], total: u64) {
         let walk = self.settings.sort == Sort::Name
-            && total.saturating_mul(WALK_SHARE) >= u64::from(matching.max_value());
+            && total.saturating_mul(WALK_SHARE) >= u64::from(self.columns.max_doc);
         let columns = self.columns.clone();
         match columns.by_name().filter(|_| walk) {
             Some(order) => {
@@ -1953,17 +2024,14 @@ impl PageSegmentCollector {
                     if self.heap.len() >= self.settings.keep {
                         break;
                     }
-                    if matching.contains(*doc) {
+                    if has_bit(matching, *doc) {
                         self.collect(*doc, 1.0);
                     }
                 }
             }
             None => {
-                for bucket in 0..matching.max_value().div_ceil(64) {
-                    let mut docs = matching.tinyset(bucket);
-                    while let Some(low) = docs.pop_lowest() {
-                        self.collect(bucket * 64 + low, 1.0);
-                    }
+                for (block, bits) in matching.iter().enumerate() {
+                    for_each_bit(block, *bits, |doc| self.collect(doc, 1.0));
                 }
             }
         }

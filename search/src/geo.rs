@@ -634,6 +634,15 @@ impl ChordRadius {
         }
     }
 
+    /// Whether the point `unit` on the unit sphere (in double precision) surely lies within
+    /// the distance, by a margin wider than any rounding of a point near it: `false` says
+    /// nothing.
+    #[inline]
+    pub fn surely_holds(&self, unit: [f64; 3]) -> bool {
+        let [x, y, z] = self.unit;
+        (x - unit[0]).powi(2) + (y - unit[1]).powi(2) + (z - unit[2]).powi(2) < self.within
+    }
+
     /// Whether the point kept as `unit` surely lies farther than the distance: `false` says
     /// nothing.
     #[inline]

@@ -989,15 +989,27 @@ fn name_order_page(
         let matching = match reader.alive_bitset() {
             Some(alive) => {
                 let mut living = (*matching).clone();
-                living.intersect_update(alive.bitset());
+                for (block, bits) in living.iter_mut().enumerate() {
+                    let mut alive_bits = 0;
+                    collector::for_each_bit(block, *bits, |doc| {
+                        if alive.is_alive(doc) {
+                            alive_bits |= 1 << (doc % 64);
+                        }
+                    });
+                    *bits = alive_bits;
+                }
                 Arc::new(living)
             }
             None => matching,
         };
+        let total = matching
+            .iter()
+            .map(|bits| u64::from(bits.count_ones()))
+            .sum();
         let segment = u32::try_from(ord)
             .map_err(|_| tantivy::TantivyError::InvalidArgument("too many segments".to_owned()))?;
         let mut child = collector.for_segment(segment, reader)?;
-        child.collect_in_name_order(&matching, matching.len() as u64);
+        child.collect_in_name_order(&matching, total);
         fruits.push(child.harvest());
     }
     collector.merge_fruits(fruits)
@@ -1178,9 +1190,11 @@ fn encode_cursor(sort: Sort, key: &SortKey, id: u128) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     // The low `digits` hex digits of `value`, most significant first.
     fn push_digits(raw: &mut Vec<u8>, value: u128, digits: u32) {
-        for digit in (0..digits).rev() {
-            raw.push(HEX[((value >> (digit * 4)) & 0xF) as usize]);
-        }
+        raw.extend(
+            (0..digits)
+                .rev()
+                .map(|digit| HEX[((value >> (digit * 4)) & 0xF) as usize]),
+        );
     }
     let mut raw = Vec::with_capacity(64);
     raw.extend_from_slice(sort_code(sort).as_bytes());
@@ -1191,12 +1205,12 @@ fn encode_cursor(sort: Sort, key: &SortKey, id: u128) -> String {
         SortKey::Number(n) => push_digits(&mut raw, u128::from(n.to_bits()), 16),
         SortKey::Text(t) => raw.extend_from_slice(t.as_bytes()),
     }
-    let mut cursor = String::with_capacity(raw.len() * 2);
-    for byte in raw {
-        cursor.push(char::from(HEX[usize::from(byte >> 4)]));
-        cursor.push(char::from(HEX[usize::from(byte & 0xF)]));
-    }
-    cursor
+    let hex: Vec<u8> = raw
+        .iter()
+        .flat_map(|byte| [HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xF)]])
+        .collect();
+    // (Hex digits only: always text.)
+    String::from_utf8(hex).unwrap_or_default()
 }
 
 fn decode_cursor(cursor: &str, sort: Sort) -> Result<After, SearchError> {
@@ -2799,6 +2813,64 @@ mod tests {
         // Through a sector, a district (stated and by venue), an area, an administrative area
         // and the nation; and listings of both kinds.
         assert_eq!(kinds.len(), 8, "{kinds:?}");
+    }
+
+    #[test]
+    fn a_radius_keeps_the_same_listings_from_crowded_cells_as_measuring_each_one() {
+        // Thousands of listings in a few dozen cells of the grid, so that many cells lie
+        // within a radius whole, and one on each corner of the cells near the middle; radii
+        // through those corners and just short of them, and through other listings.
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        let mut rng = fastrand::Rng::with_seed(11);
+        let (lat, lon) = (53.41, -2.23);
+        let cell = crate::collector::CELL_DEGREES;
+        let (row, column) = ((lat / cell).floor(), (lon / cell).floor());
+        let corners: Vec<(f64, f64)> = (-3..=3)
+            .flat_map(|r| (-4..=4).map(move |c| (f64::from(r), f64::from(c))))
+            .map(|(r, c)| ((row + r) * cell, (column + c) * cell))
+            .collect();
+        let docs: Vec<ServiceDoc> = (0..2_500)
+            .map(|_| (lat + rng.f64() * 0.3 - 0.15, lon + rng.f64() * 0.5 - 0.25))
+            .chain(corners.iter().copied())
+            .enumerate()
+            .map(|(i, point)| ServiceDoc {
+                id: Uuid::new_v4(),
+                name: format!("Service {i}"),
+                status: "ACTIVE".to_owned(),
+                locations: vec![point],
+                ..ServiceDoc::default()
+            })
+            .collect();
+        index.apply(&docs, &[], 1).expect("apply");
+        // The distance to a location as the index holds it (to a millionth of a degree).
+        let at = |(a, b): (f64, f64)| {
+            let (a, b) = crate::schema::unpack_location(crate::schema::pack_location(a, b));
+            crate::geo::distance_km(lat, lon, a, b)
+        };
+        let mut radii = vec![1.0, 4.0, 7.5, 12.0, 30.0];
+        radii.extend(
+            corners
+                .iter()
+                .flat_map(|corner| [at(*corner), at(*corner) * (1.0 - 1e-7)]),
+        );
+        radii.extend(docs.iter().step_by(97).map(|d| at(d.locations[0])));
+        for radius in radii {
+            let within = docs.iter().filter(|d| at(d.locations[0]) <= radius).count();
+            let found = index
+                .search(&SearchRequest {
+                    near: Some(crate::Near {
+                        latitude: lat,
+                        longitude: lon,
+                        radius_km: Some(radius),
+                        coverage: None,
+                    }),
+                    sort: Sort::Distance,
+                    first: 1,
+                    ..request(Filter::default())
+                })
+                .expect("search");
+            assert_eq!(found.total_count, within as u64, "{radius} km");
+        }
     }
 
     #[test]

@@ -535,12 +535,11 @@ impl SetWeight {
         let columns = self.columns.get(reader)?;
         for (key, occur, weight) in &self.filters {
             let set = columns.filtered(key, || weight_docs(weight.as_ref(), reader))?;
-            let keep = |bits: u64| match occur {
-                Occur::MustNot => !bits,
-                Occur::Must | Occur::Should => bits,
-            };
-            for (bucket, into) in (0u32..).zip(matching.iter_mut()) {
-                *into &= keep(u64::from_le_bytes(set.tinyset(bucket).into_bytes()));
+            // One loop a kind of filter, so that each is a plain loop over two slices.
+            let pairs = matching.iter_mut().zip(set.iter());
+            match occur {
+                Occur::MustNot => pairs.for_each(|(into, bits)| *into &= !bits),
+                Occur::Must | Occur::Should => pairs.for_each(|(into, bits)| *into &= bits),
             }
         }
         if let Some(near) = &self.near {
