@@ -1196,6 +1196,27 @@ impl SegmentColumns {
     }
 
     /// `doc`'s value of the `card` column; `None` when it has none.
+    /// Reads the cards of some documents (see [`Self::card`]) a step at a time for all of
+    /// them, so that the reads from memory of each step overlap rather than each document's
+    /// three (its number, where its card lies, the card) waiting one on another.
+    pub(crate) fn warm_cards(&self, docs: &[DocId]) {
+        let Some(column) = self.card.as_ref() else {
+            return;
+        };
+        let ords: Vec<u64> = docs
+            .iter()
+            .filter_map(|&doc| column.term_ords(doc).next())
+            .collect();
+        let cards = self.cards.get_or_init(|| self.read_cards(column));
+        let mut seen = 0u8;
+        for &ord in &ords {
+            if let Some(card) = cards.bytes(ord) {
+                seen ^= card.first().copied().unwrap_or_default();
+            }
+        }
+        std::hint::black_box(seen);
+    }
+
     pub(crate) fn card(&self, doc: DocId) -> Option<&[u8]> {
         let column = self.card.as_ref()?;
         let ord = column.term_ords(doc).next()?;

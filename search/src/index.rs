@@ -735,6 +735,19 @@ impl Index {
             None => Vec::new(),
         }
         .into_iter();
+        if request.cards.read() {
+            for (segment, reader) in searcher.segment_readers().iter().enumerate() {
+                let docs: Vec<DocId> = fruit
+                    .candidates
+                    .iter()
+                    .filter(|c| c.address.segment_ord as usize == segment)
+                    .map(|c| c.address.doc_id)
+                    .collect();
+                if !docs.is_empty() {
+                    self.columns.get(reader)?.warm_cards(&docs);
+                }
+            }
+        }
         for candidate in fruit.candidates {
             // One read of the `card` column (and, for a description, one of the stored
             // document) serves the highlights and the card.
