@@ -1195,7 +1195,6 @@ impl SegmentColumns {
         joined_id(&self.id_hi, &self.id_lo, doc)
     }
 
-    /// `doc`'s value of the `card` column; `None` when it has none.
     /// Reads the cards of some documents (see [`Self::card`]) a step at a time for all of
     /// them, so that the reads from memory of each step overlap rather than each document's
     /// three (its number, where its card lies, the card) waiting one on another.
@@ -1217,6 +1216,7 @@ impl SegmentColumns {
         std::hint::black_box(seen);
     }
 
+    /// `doc`'s value of the `card` column; `None` when it has none.
     pub(crate) fn card(&self, doc: DocId) -> Option<&[u8]> {
         let column = self.card.as_ref()?;
         let ord = column.term_ords(doc).next()?;
