@@ -8,6 +8,7 @@ use std::{
     sync::{Arc, Mutex, OnceLock},
 };
 
+use rustc_hash::FxHashMap;
 use tantivy::{
     BitSet, DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED, Term,
     collector::{Collector, SegmentCollector},
@@ -168,7 +169,7 @@ pub struct PageCollector {
     /// radius (see [`crate::near::NearQuery`]): they are not measured again.
     pub radius_filtered: bool,
     /// Catchment terms that keep a service without a location inside a radius.
-    pub point_coverage: Vec<String>,
+    pub point_coverage: Arc<[String]>,
     /// The indexed catchment field holding those terms.
     pub covers_field: Field,
     /// Whether there is query text (otherwise every match scores 1).
@@ -315,6 +316,8 @@ struct Points {
     cells: Vec<CellPoint>,
     /// A bit per document without a location.
     unlocated: Vec<u64>,
+    /// Whether any document has no location.
+    any_unlocated: bool,
     /// For each block of 64 documents, the box of its documents' locations (see
     /// [`SegmentColumns::nearest_factor_in_block`]).
     block_boxes: Vec<BlockBox>,
@@ -620,6 +623,7 @@ impl Points {
         points
             .cells
             .sort_unstable_by_key(|point| (point.key, point.doc));
+        points.any_unlocated = points.unlocated.iter().any(|bits| *bits != 0);
         points
     }
 
@@ -762,6 +766,11 @@ impl SegmentColumns {
             (Some(start), Some(end)) => &points.several[*start as usize..*end as usize],
             _ => &[],
         }
+    }
+
+    /// Whether any document of the segment has no location.
+    fn has_unlocated(&self) -> bool {
+        self.decoded_points().any_unlocated
     }
 
     /// A bit per document: those without a location, which only their catchment places,
@@ -1292,7 +1301,7 @@ impl SegmentColumns {
 #[derive(Default)]
 struct FilterSets {
     /// Each set a bit per document, as a search's matches are kept.
-    sets: HashMap<String, (Arc<Vec<u64>>, u64)>,
+    sets: FxHashMap<String, (Arc<Vec<u64>>, u64)>,
     clock: u64,
 }
 
@@ -1488,7 +1497,7 @@ impl Texts {
 /// Opened columns by segment, shared by every search of an index (made by
 /// [`ColumnCache::new`], which says where the index's files are).
 pub struct ColumnCache {
-    segments: Mutex<HashMap<SegmentId, Arc<SegmentColumns>>>,
+    segments: Mutex<FxHashMap<SegmentId, Arc<SegmentColumns>>>,
     /// The directory of the index on disk; `None` for one in memory.
     dir: Option<Arc<Path>>,
 }
@@ -1589,9 +1598,8 @@ fn joined_id(hi: &Column<u64>, lo: &Column<u64>, doc: DocId) -> u128 {
     )
 }
 
-/// Inserts every document of `postings` into `set`.
 /// The key of the entry used longest ago, of entries that hold when they were last used.
-pub(crate) fn least_recent<K: Clone, V>(entries: &HashMap<K, (V, u64)>) -> Option<K> {
+pub(crate) fn least_recent<K: Clone, V, S>(entries: &HashMap<K, (V, u64), S>) -> Option<K> {
     entries
         .iter()
         .min_by_key(|(_, (_, used))| *used)
@@ -1612,6 +1620,7 @@ pub(crate) fn weight_docs(
     Ok(set)
 }
 
+/// Inserts every document of `postings` into `set`.
 pub(crate) fn insert_all(set: &mut BitSet, mut postings: impl DocSet) {
     let mut doc = postings.doc();
     while doc != TERMINATED {
@@ -1695,12 +1704,14 @@ impl Collector for PageCollector {
     ) -> tantivy::Result<PageSegmentCollector> {
         let columns = self.columns.get(reader)?;
         // The segment's services whose catchment holds the place: the union of its terms'
-        // documents, read once, so that each match asks one bit.
-        let covering = if self.point.is_some() && !self.point_coverage.is_empty() {
-            Some(columns.any_term(reader, self.covers_field, &self.point_coverage)?)
-        } else {
-            None
-        };
+        // documents, read once, so that each match asks one bit. Only a service without a
+        // location is asked (see `covers_point`): a segment with none reads nothing.
+        let covering =
+            if self.point.is_some() && !self.point_coverage.is_empty() && columns.has_unlocated() {
+                Some(columns.any_term(reader, self.covers_field, &self.point_coverage)?)
+            } else {
+                None
+            };
         let mut unconfirmed_ords = Vec::new();
         if let Some(column) = &columns.eligibility {
             for (i, (_, term)) in UNCONFIRMED.iter().enumerate() {

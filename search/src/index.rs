@@ -682,7 +682,8 @@ impl Index {
                 .as_ref()
                 .and_then(|n| n.coverage.as_ref())
                 .map(|c| c.terms())
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .into(),
             covers_field: self.fields.covers,
             has_text,
             today: request.today,
@@ -3053,6 +3054,82 @@ mod tests {
                 }
                 assert_eq!(walked, ids, "pages of {first} of {statuses:?}");
             }
+        }
+    }
+
+    #[test]
+    fn a_listing_without_a_location_is_found_by_its_catchment_beside_segments_all_located() {
+        let index = Index::in_memory(Synonyms::default()).expect("index");
+        let (lat, lon) = (51.9, -2.1);
+        let located = |i: u32, km: f64| ServiceDoc {
+            id: Uuid::new_v4(),
+            name: format!("Located {i} baby"),
+            status: "ACTIVE".to_owned(),
+            // Due north of the place: a degree of latitude is about 111 km.
+            locations: vec![(lat + km / 111.0, lon)],
+            ..ServiceDoc::default()
+        };
+        let unlocated = |i: u32, catchment: &str| ServiceDoc {
+            id: Uuid::new_v4(),
+            name: format!("Unlocated {i} baby"),
+            status: "ACTIVE".to_owned(),
+            catchments: vec![Catchment::PostcodePrefix(catchment.into())],
+            ..ServiceDoc::default()
+        };
+        // A segment whose listings all have a location (some within 5 km, some beyond), one
+        // whose listings have none (some covering the place), and another all located.
+        let first: Vec<ServiceDoc> = (0..40).map(|i| located(i, f64::from(i % 10))).collect();
+        let second: Vec<ServiceDoc> = (0..12)
+            .map(|i| unlocated(i, if i % 3 == 0 { "GL50" } else { "BS1" }))
+            .collect();
+        let third: Vec<ServiceDoc> = (40..50).map(|i| located(i, f64::from(i % 10))).collect();
+        index.apply(&first, &[], 1).expect("apply");
+        index.apply(&second, &[], 2).expect("apply");
+        index.apply(&third, &[], 3).expect("apply");
+        assert_eq!(index.searcher().segment_readers().len(), 3);
+        let place = Coverage {
+            area: "GL".into(),
+            district: "GL50".into(),
+            sector: None,
+            codes: Vec::new(),
+        };
+        let mut expected: Vec<Uuid> = first
+            .iter()
+            .chain(&third)
+            .filter(|d| d.name.starts_with("Located") && d.locations[0].0 - lat < 4.5 / 111.0)
+            .chain(second.iter().filter(|d| d.covers(&place)))
+            .map(|d| d.id)
+            .collect();
+        expected.sort();
+        assert_eq!(expected.len(), 25 + 4);
+        for (text, sort) in [
+            (None, Sort::Distance),
+            (Some("baby"), Sort::Distance),
+            (None, Sort::Relevance),
+            (Some("baby"), Sort::Relevance),
+        ] {
+            let found = index
+                .search(&SearchRequest {
+                    text: text.map(str::to_owned),
+                    near: Some(crate::Near {
+                        latitude: lat,
+                        longitude: lon,
+                        radius_km: Some(4.5),
+                        coverage: Some(place.clone()),
+                    }),
+                    sort,
+                    first: 100,
+                    ..request(Filter::default())
+                })
+                .expect("search");
+            let mut ids: Vec<Uuid> = found.hits.iter().map(|h| h.id).collect();
+            ids.sort();
+            assert_eq!(ids, expected, "{text:?} {sort:?}");
+            assert_eq!(
+                found.total_count,
+                expected.len() as u64,
+                "{text:?} {sort:?}"
+            );
         }
     }
 }

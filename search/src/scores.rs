@@ -8,10 +8,10 @@
 
 use std::{
     cell::Cell,
-    collections::HashMap,
     sync::{Arc, Mutex},
 };
 
+use rustc_hash::FxHashMap;
 use tantivy::{
     DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED, TantivyError,
     index::SegmentId,
@@ -222,8 +222,10 @@ impl std::fmt::Debug for ScoreCache {
 struct Kept {
     generation: u64,
     /// A bit per document of a segment with deletions: whether it is alive.
-    alive: HashMap<SegmentId, Arc<Vec<u64>>>,
-    words: HashMap<(SegmentId, String), (Arc<WordScores>, u64)>,
+    alive: FxHashMap<SegmentId, Arc<Vec<u64>>>,
+    /// Each segment's words' scores, with when each was last used (looked up by the word's
+    /// key as it is, without making a key of segment and word for every lookup).
+    words: FxHashMap<SegmentId, FxHashMap<String, (Arc<WordScores>, u64)>>,
     bytes: usize,
     clock: u64,
     /// The segments searched when the scores were last sorted through (a search on the same
@@ -246,7 +248,11 @@ impl ScoreCache {
         {
             kept.clock += 1;
             let clock = kept.clock;
-            if let Some((scores, used)) = kept.words.get_mut(&(segment, key.to_owned())) {
+            if let Some((scores, used)) = kept
+                .words
+                .get_mut(&segment)
+                .and_then(|words| words.get_mut(key))
+            {
                 *used = clock;
                 return Ok(scores.clone());
             }
@@ -266,15 +272,33 @@ impl ScoreCache {
                 let clock = kept.clock;
                 if let Some((old, _)) = kept
                     .words
-                    .insert((segment, key.to_owned()), (scores.clone(), clock))
+                    .entry(segment)
+                    .or_default()
+                    .insert(key.to_owned(), (scores.clone(), clock))
                 {
                     kept.bytes -= old.bytes();
                 }
                 while kept.bytes > budget {
-                    let Some(oldest) = least_recent(&kept.words) else {
+                    let oldest = kept
+                        .words
+                        .iter()
+                        .filter_map(|(segment, words)| {
+                            least_recent(words).map(|key| (*segment, key))
+                        })
+                        .min_by_key(|(segment, key)| {
+                            kept.words
+                                .get(segment)
+                                .and_then(|words| words.get(key))
+                                .map_or(0, |(_, used)| *used)
+                        });
+                    let Some((segment, key)) = oldest else {
                         break;
                     };
-                    if let Some((old, _)) = kept.words.remove(&oldest) {
+                    if let Some((old, _)) = kept
+                        .words
+                        .get_mut(&segment)
+                        .and_then(|words| words.remove(&key))
+                    {
                         kept.bytes -= old.bytes();
                     }
                 }
@@ -313,10 +337,15 @@ impl ScoreCache {
             }
             kept.live = live.to_vec();
             let before = kept.words.len();
-            kept.words.retain(|(segment, _), _| live.contains(segment));
+            kept.words.retain(|segment, _| live.contains(segment));
             kept.alive.retain(|segment, _| live.contains(segment));
             if kept.words.len() != before {
-                kept.bytes = kept.words.values().map(|(s, _)| s.bytes()).sum();
+                kept.bytes = kept
+                    .words
+                    .values()
+                    .flat_map(|words| words.values())
+                    .map(|(s, _)| s.bytes())
+                    .sum();
             }
         }
     }
@@ -509,7 +538,19 @@ impl SetWeight {
         }
         let max_doc = reader.max_doc();
         let mut matching = if let Some((first, rest)) = words.split_first() {
-            let mut any = first.bits.clone();
+            // The first two words' bits are joined as they are copied: one pass fewer.
+            let (mut any, rest) = match rest.split_first() {
+                Some((second, rest)) => (
+                    first
+                        .bits
+                        .iter()
+                        .zip(&second.bits)
+                        .map(|(first, second)| first | second)
+                        .collect::<Vec<u64>>(),
+                    rest,
+                ),
+                None => (first.bits.clone(), rest),
+            };
             for word in rest {
                 for (into, bits) in any.iter_mut().zip(&word.bits) {
                     *into |= bits;
@@ -1226,16 +1267,29 @@ pub(crate) fn live_bits(
     let Some(set) = scorer.downcast_ref::<SetScorer>() else {
         return Ok(None);
     };
-    let mut matching = set.matches.1.clone();
-    if let Some(alive) = &set.alive {
-        for (bits, alive) in matching.iter_mut().zip(alive.iter()) {
-            *bits &= alive;
+    let mut total = 0;
+    // Copied, the dead left out and the rest counted in one pass.
+    let matching = match &set.alive {
+        Some(alive) => set
+            .matches
+            .1
+            .iter()
+            .zip(alive.iter())
+            .map(|(bits, alive)| {
+                let living = bits & alive;
+                total += u64::from(living.count_ones());
+                living
+            })
+            .collect(),
+        None => {
+            let matching = set.matches.1.clone();
+            total = matching
+                .iter()
+                .map(|bits| u64::from(bits.count_ones()))
+                .sum();
+            matching
         }
-    }
-    let total = matching
-        .iter()
-        .map(|bits| u64::from(bits.count_ones()))
-        .sum();
+    };
     Ok(Some((matching, total)))
 }
 
@@ -1256,6 +1310,50 @@ mod tests {
         );
         assert!(scores_budget(500_000) >= 4 * at_100k);
         assert_eq!(scores_budget(u64::MAX), usize::MAX);
+    }
+
+    #[test]
+    fn the_scores_used_longest_ago_are_let_go_first_and_those_of_segments_gone_at_once() {
+        let cache = ScoreCache::default();
+        let scores = || word(640, |doc| (doc % 3 == 0).then_some(1.0));
+        let budget = 3 * scores().bytes();
+        let (one, two) = (SegmentId::generate_random(), SegmentId::generate_random());
+        let reads = Cell::new(0);
+        let get = |segment: SegmentId, key: &str| {
+            cache
+                .get((1, budget), segment, key, || {
+                    reads.set(reads.get() + 1);
+                    Ok(Arc::into_inner(scores()).expect("one owner"))
+                })
+                .expect("scores");
+        };
+        let read = |segment: SegmentId, key: &str| {
+            let before = reads.get();
+            get(segment, key);
+            reads.get() > before
+        };
+        assert!(read(one, "a"));
+        assert!(read(one, "b"));
+        assert!(read(two, "a"));
+        assert!(!read(one, "a"));
+        // A fourth is over the budget: the one used longest ago goes.
+        assert!(read(two, "b"));
+        assert!(!read(one, "a"));
+        assert!(!read(two, "a"));
+        assert!(!read(two, "b"));
+        // Back, in place of the first segment's first word, used longest ago now.
+        assert!(read(one, "b"));
+        assert!(!read(two, "a"));
+        assert!(read(one, "a"));
+        assert!(!read(two, "a"));
+        assert!(!read(one, "b"));
+        // A segment no longer searched has its scores let go, and the room they took is free.
+        cache.retain(&[two]);
+        assert!(read(one, "a"));
+        assert!(read(one, "b"));
+        assert!(!read(two, "a"));
+        assert!(!read(one, "a"));
+        assert!(!read(one, "b"));
     }
 
     /// A word's scores over `max_doc` documents: `score(doc)` for those it matches.
