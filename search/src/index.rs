@@ -1394,6 +1394,27 @@ mod tests {
         }
     }
 
+    /// A search from a place (`latitude`, `longitude`, `radius_km`) in `place`, keeping
+    /// listings without a location whose catchment covers it.
+    fn within_radius(
+        (text, sort, first): (Option<&str>, Sort, usize),
+        (latitude, longitude, radius_km): (f64, f64, f64),
+        place: &Coverage,
+    ) -> SearchRequest {
+        SearchRequest {
+            text: text.map(str::to_owned),
+            near: Some(crate::Near {
+                latitude,
+                longitude,
+                radius_km: Some(radius_km),
+                coverage: Some(place.clone()),
+            }),
+            sort,
+            first,
+            ..request(Filter::default())
+        }
+    }
+
     #[test]
     fn changes_delete_the_listings_they_name_and_no_other() {
         // Ids that share their high or their low half with another listing's.
@@ -2977,18 +2998,11 @@ mod tests {
                 let mut whole: Vec<Uuid> = Vec::new();
                 for first in [600, 3] {
                     let found = index
-                        .search(&SearchRequest {
-                            text: text.map(str::to_owned),
-                            near: Some(crate::Near {
-                                latitude: lat,
-                                longitude: lon,
-                                radius_km: Some(radius),
-                                coverage: Some(place.clone()),
-                            }),
-                            sort,
-                            first,
-                            ..request(Filter::default())
-                        })
+                        .search(&within_radius(
+                            (text, sort, first),
+                            (lat, lon, radius),
+                            &place,
+                        ))
                         .expect("search");
                     assert_eq!(
                         found.total_count,
@@ -3109,18 +3123,7 @@ mod tests {
             (Some("baby"), Sort::Relevance),
         ] {
             let found = index
-                .search(&SearchRequest {
-                    text: text.map(str::to_owned),
-                    near: Some(crate::Near {
-                        latitude: lat,
-                        longitude: lon,
-                        radius_km: Some(4.5),
-                        coverage: Some(place.clone()),
-                    }),
-                    sort,
-                    first: 100,
-                    ..request(Filter::default())
-                })
+                .search(&within_radius((text, sort, 100), (lat, lon, 4.5), &place))
                 .expect("search");
             let mut ids: Vec<Uuid> = found.hits.iter().map(|h| h.id).collect();
             ids.sort();
