@@ -22,7 +22,7 @@ use tantivy::{
 };
 
 use crate::{
-    collector::{ColumnCache, OFFERED_TOGETHER, has_bit, least_recent, weight_docs},
+    collector::{ColumnCache, OFFERED_TOGETHER, has_bit, weight_docs},
     near::NearQuery,
 };
 
@@ -282,15 +282,13 @@ impl ScoreCache {
                     let oldest = kept
                         .words
                         .iter()
-                        .filter_map(|(segment, words)| {
-                            least_recent(words).map(|key| (*segment, key))
+                        .flat_map(|(segment, words)| {
+                            words
+                                .iter()
+                                .map(move |(key, (_, used))| (*used, *segment, key))
                         })
-                        .min_by_key(|(segment, key)| {
-                            kept.words
-                                .get(segment)
-                                .and_then(|words| words.get(key))
-                                .map_or(0, |(_, used)| *used)
-                        });
+                        .min_by_key(|(used, ..)| *used)
+                        .map(|(_, segment, key)| (segment, key.clone()));
                     let Some((segment, key)) = oldest else {
                         break;
                     };
@@ -1319,17 +1317,15 @@ mod tests {
         let budget = 3 * scores().bytes();
         let (one, two) = (SegmentId::generate_random(), SegmentId::generate_random());
         let reads = Cell::new(0);
-        let get = |segment: SegmentId, key: &str| {
+        // Whether the scores of `key` in `segment` had to be read (they were not kept).
+        let read = |segment: SegmentId, key: &str| {
+            let before = reads.get();
             cache
                 .get((1, budget), segment, key, || {
                     reads.set(reads.get() + 1);
                     Ok(Arc::into_inner(scores()).expect("one owner"))
                 })
                 .expect("scores");
-        };
-        let read = |segment: SegmentId, key: &str| {
-            let before = reads.get();
-            get(segment, key);
             reads.get() > before
         };
         assert!(read(one, "a"));
